@@ -1,0 +1,1 @@
+"""Asterisk-format configuration: the dialect reader, typed models and checks (pure)."""

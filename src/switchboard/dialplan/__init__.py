@@ -1,0 +1,1 @@
+"""Dialplan: extension patterns and their Asterisk ordering (pure)."""
