@@ -8,8 +8,9 @@ Syntax handled, as Asterisk's ``main/config.c`` reads it::
     [name](!)                 a template: never an object itself
     [name](tpl1,tpl2)         inherit the options of earlier sections, in order, then add own
     [name](!,tpl)             a template inheriting from another
-    [name](+)                 add options to the last section of that name
-    key = value   key => value
+    [name](+)                 add options to the first section of that name
+    [name](+type=aor)         ... to the first one whose option ``type`` is ``aor``
+    key = value   key => value   key += more   (appends to the value set above)
     ; comment    \\;  (a literal semicolon)    ;-- block comment, may span lines and nest --;
     #include file   #include "file"   #tryinclude file   (relative to the config dir, globs ok)
     #exec ...                 refused: a config file never runs anything here
@@ -24,7 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from switchboard.config.diagnostics import Diagnostics, Location, did_you_mean
+from switchboard.diagnostics import Diagnostics, Location, did_you_mean
 
 DEFAULT_MAX_BYTES = 8 * 1024 * 1024
 """A config file larger than this is refused: real ones are far smaller, and it bounds memory."""
@@ -38,7 +39,7 @@ class SourceError(Exception):
     """A file could not be read; the message says why, in words an admin understands."""
 
 
-class MissingFile(SourceError):
+class MissingFileError(SourceError):
     """The named file does not exist."""
 
 
@@ -46,7 +47,7 @@ class ConfigSource(Protocol):
     """Where config files come from: a directory on disk, or a dict in tests."""
 
     def read(self, name: str, max_bytes: int) -> bytes:
-        """The file's bytes; MissingFile if absent, SourceError if unreadable or too large."""
+        """The file's bytes; MissingFileError if absent, SourceError if unreadable or too large."""
         ...
 
     def glob(self, pattern: str) -> list[str]:
@@ -203,7 +204,7 @@ class ConfigReader:
         """Parse ``name`` and everything it includes; None if it is missing and not required."""
         try:
             data = self.source.read(name, self.max_bytes)
-        except MissingFile:
+        except MissingFileError:
             if required:
                 self.diags.error(
                     Location(name, 0), f"file {name} not found", "is --config-dir the right folder?"
@@ -226,7 +227,6 @@ class _FileParser:
         self.result = result
         self.current: Section | None = None
         self.first_by_name: dict[str, Section] = {}
-        self.last_by_name: dict[str, Section] = {}
 
     def parse(self, name: str, data: bytes, stack: tuple[str, ...]) -> None:
         text = decode_text(data, name, self.diags)
@@ -278,8 +278,9 @@ class _FileParser:
                 )
             else:
                 options = [o.strip() for o in rest[1:-1].split(",") if o.strip()]
-        if "+" in options:
-            target = self.last_by_name.get(name)
+        additions = [o for o in options if o.startswith("+")]
+        if additions:
+            target = self._addition_target(name, additions[0][1:])
             if target is None:
                 self.diags.error(
                     where,
@@ -308,8 +309,18 @@ class _FileParser:
         section.inherits = tuple(o for o in options if o != "!")
         self.result.sections.append(section)
         self.first_by_name.setdefault(name, section)
-        self.last_by_name[name] = section
         self.current = section
+
+    def _addition_target(self, name: str, condition: str) -> Section | None:
+        """The section ``[name](+)`` adds to: the first of that name, or the first matching
+        ``key=value`` in ``[name](+key=value)``."""
+        key, _, value = condition.partition("=")
+        for section in self.result.sections:
+            if section.name != name:
+                continue
+            if not key or section.value(key.strip()) == value.strip():
+                return section
+        return None
 
     def _option(self, line: str, where: Location) -> None:
         eq = line.find("=")
@@ -333,6 +344,11 @@ class _FileParser:
                 "add a [section] header above it",
             )
             return
+        if key.endswith("+"):
+            key = key[:-1].rstrip()
+            earlier = self.current.get(key)
+            if earlier is not None:
+                value = earlier.value + value
         self.current.items.append(Item(key, value, where))
 
     def _directive(self, line: str, where: Location, stack: tuple[str, ...]) -> None:
@@ -358,9 +374,7 @@ class _FileParser:
             return
         if arg.startswith("./"):
             arg = arg[2:]
-        names = (
-            self.reader.source.glob(arg) if _GLOB_CHARS.intersection(arg) else [arg]
-        )
+        names = self.reader.source.glob(arg) if _GLOB_CHARS.intersection(arg) else [arg]
         if not names and word == "include":
             self.diags.warning(where, f"#include {arg} matches no file")
         for name in names:
@@ -376,7 +390,7 @@ class _FileParser:
             return
         try:
             data = self.reader.source.read(name, self.reader.max_bytes)
-        except MissingFile:
+        except MissingFileError:
             if not optional:
                 self.diags.error(
                     where,

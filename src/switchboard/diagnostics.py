@@ -74,11 +74,18 @@ class Diagnostics:
         )
 
 
-def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
+def did_you_mean(word: str, candidates: Iterable[str], cutoff: float = 0.75) -> str | None:
     """A hint naming the closest candidate to a misspelt word, or None if nothing is close."""
     pool = list(candidates)
     lowered = {c.lower(): c for c in pool}
     if word.lower() in lowered:
         return f"did you mean '{lowered[word.lower()]}'?"
-    close = difflib.get_close_matches(word, pool, n=1, cutoff=0.75)
-    return f"did you mean '{close[0]}'?" if close else None
+    close = difflib.get_close_matches(word, pool, n=1, cutoff=cutoff)
+    if close:
+        return f"did you mean '{close[0]}'?"
+    if len(word) >= 3:
+        letters = sorted(word.lower())
+        for candidate in pool:
+            if sorted(candidate[: len(word)].lower()) == letters:
+                return f"did you mean '{candidate}'?"
+    return None

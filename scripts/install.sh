@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Install what Switchboard needs on Debian 12: system packages (when run as root) and a
+# virtual environment in .venv with the package in editable mode.
+#   scripts/install.sh run    what `switchboard serve` needs
+#   scripts/install.sh test   that, plus the test tools
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode=${1:-run}
+
+packages=(python3 python3-venv python3-dev gcc)
+if [ "$mode" = test ]; then
+    packages+=(sip-tester)
+fi
+
+missing=()
+for pkg in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" -eq 0 ]; then
+        echo "installing system packages: ${missing[*]}" >&2
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    else
+        echo "missing system packages: ${missing[*]} (run as root, or: sudo apt-get install ${missing[*]})" >&2
+        exit 1
+    fi
+fi
+
+python=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+    "$python" -m venv .venv
+fi
+extras=""
+[ "$mode" = test ] && extras="[test]"
+stamp=".venv/.installed-$mode-$(sha256sum pyproject.toml | cut -c1-16)"
+if [ ! -f "$stamp" ]; then
+    .venv/bin/python -m pip install -q --upgrade pip >/dev/null
+    .venv/bin/python -m pip install -q -e ".$extras"
+    touch "$stamp"
+fi

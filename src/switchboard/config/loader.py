@@ -1,0 +1,48 @@
+"""Load a whole Asterisk config folder into one typed :class:`Config`, with diagnostics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from switchboard.config.extensions import ExtensionsConfig, load_extensions
+from switchboard.config.ini import DEFAULT_MAX_BYTES, ConfigReader, ConfigSource
+from switchboard.config.pjsip import PjsipConfig, load_pjsip
+from switchboard.config.rtp import RtpConfig, load_rtp
+from switchboard.config.voicemail import VoicemailConfig, load_voicemail
+from switchboard.diagnostics import Diagnostics
+
+
+@dataclass(slots=True)
+class Config:
+    """Everything the PBX runs from, as read from one config folder."""
+
+    pjsip: PjsipConfig = field(default_factory=PjsipConfig)
+    extensions: ExtensionsConfig = field(default_factory=ExtensionsConfig)
+    voicemail: VoicemailConfig = field(default_factory=VoicemailConfig)
+    rtp: RtpConfig = field(default_factory=lambda: load_rtp(None, Diagnostics()))
+    files: list[str] = field(default_factory=list)
+
+
+def load_config(
+    source: ConfigSource, diags: Diagnostics, max_bytes: int = DEFAULT_MAX_BYTES
+) -> Config:
+    """Read pjsip.conf and extensions.conf (required), voicemail.conf and rtp.conf (optional)."""
+    reader = ConfigReader(source, diags, max_bytes)
+    config = Config()
+    pjsip = reader.read("pjsip.conf")
+    if pjsip is not None:
+        config.pjsip = load_pjsip(pjsip, diags)
+        config.files += pjsip.files
+    extensions = reader.read("extensions.conf")
+    if extensions is not None:
+        config.extensions = load_extensions(extensions, diags)
+        config.files += extensions.files
+    voicemail = reader.read("voicemail.conf", required=False)
+    if voicemail is not None:
+        config.voicemail = load_voicemail(voicemail, diags)
+        config.files += voicemail.files
+    rtp = reader.read("rtp.conf", required=False)
+    config.rtp = load_rtp(rtp, diags)
+    if rtp is not None:
+        config.files += rtp.files
+    return config

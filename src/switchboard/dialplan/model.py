@@ -1,0 +1,108 @@
+"""The dialplan as data: contexts of extensions, each a numbered list of application steps."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from switchboard.diagnostics import Location
+from switchboard.dialplan.patterns import Pattern
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One priority: ``exten => 101,1(start),Dial(PJSIP/alice,10)``."""
+
+    priority: int
+    label: str | None
+    app: str
+    args: str
+    location: Location
+
+
+@dataclass(slots=True)
+class Extension:
+    """All priorities of one extension (and caller-ID match) in one context."""
+
+    pattern: Pattern
+    location: Location
+    callerid: str | None = None
+    steps: dict[int, Step] = field(default_factory=dict)
+    hint: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.pattern.text
+
+    def ordered_steps(self) -> list[Step]:
+        return [self.steps[p] for p in sorted(self.steps)]
+
+    def label(self, name: str) -> Step | None:
+        return next((s for s in self.steps.values() if s.label == name), None)
+
+
+@dataclass(frozen=True, slots=True)
+class Include:
+    """``include => other-context`` (a time condition is kept as text)."""
+
+    context: str
+    condition: str
+    location: Location
+
+
+@dataclass(slots=True)
+class Context:
+    """A ``[context]`` of extensions; literal extensions are looked up first, then patterns."""
+
+    name: str
+    location: Location
+    extensions: dict[tuple[str, str | None], Extension] = field(default_factory=dict)
+    includes: list[Include] = field(default_factory=list)
+    ignorepats: list[tuple[str, Location]] = field(default_factory=list)
+    switches: list[tuple[str, Location]] = field(default_factory=list)
+    _literal: dict[str, Extension] = field(default_factory=dict)
+    _patterns: list[Extension] = field(default_factory=list)
+    _patterns_sorted: bool = True
+
+    def add(self, extension: Extension) -> None:
+        self.extensions[(extension.name, extension.callerid)] = extension
+        if extension.callerid is not None:
+            return
+        if extension.pattern.is_pattern:
+            self._patterns.append(extension)
+            self._patterns_sorted = False
+        else:
+            self._literal.setdefault(extension.pattern.literal, extension)
+
+    def find(self, number: str) -> Extension | None:
+        """The best match in this context alone, by Asterisk's order."""
+        found = self._literal.get(number.replace("-", ""))
+        if found is not None:
+            return found
+        if not self._patterns_sorted:
+            self._patterns.sort(key=lambda e: e.pattern.sort_key)
+            self._patterns_sorted = True
+        return next((e for e in self._patterns if e.pattern.matches(number)), None)
+
+
+@dataclass(slots=True)
+class Dialplan:
+    """Every context, plus ``[globals]`` variables."""
+
+    contexts: dict[str, Context] = field(default_factory=dict)
+    globals: dict[str, str] = field(default_factory=dict)
+
+    def find(self, context: str, number: str) -> tuple[Context, Extension] | None:
+        """Look ``number`` up in ``context`` and, depth first, in the contexts it includes."""
+        seen: set[str] = set()
+        pending = [context]
+        while pending:
+            name = pending.pop(0)
+            if name in seen or name not in self.contexts:
+                continue
+            seen.add(name)
+            ctx = self.contexts[name]
+            extension = ctx.find(number)
+            if extension is not None:
+                return ctx, extension
+            pending[0:0] = [inc.context for inc in ctx.includes]
+        return None
