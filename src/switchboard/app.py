@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 from dataclasses import dataclass
@@ -23,11 +24,21 @@ class LoadedConfig:
 
 
 def load_and_check(config_dir: Path) -> LoadedConfig:
-    """Read and check a config folder; the caller decides what errors mean."""
+    """Read and check a config folder; the caller decides what errors mean.
+
+    The cyclic garbage collector is paused meanwhile: a large site allocates hundreds of
+    thousands of objects and no cycles, and collections cost a quarter of the load time.
+    """
     source = DirectorySource(config_dir)
     diags = Diagnostics()
-    config = load_config(source, diags)
-    check_config(config, source, diags)
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        config = load_config(source, diags)
+        check_config(config, source, diags)
+    finally:
+        if was_enabled:
+            gc.enable()
     return LoadedConfig(config, diags)
 
 
@@ -51,6 +62,7 @@ async def _wait_for_signal() -> int:
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, on_signal, signum)
+    log.warning("the SIP engine is not built yet: nothing listens; waiting for SIGINT/SIGTERM")
     await stop.wait()
     log.info("received %s, stopping", signal.Signals(received[0]).name)
     return 0
@@ -76,7 +88,6 @@ def serve(config_dir: Path, state_dir: Path) -> int:
     for address in listen_addresses(config):
         log.info("will listen on %s", address)
     log.info("state folder: %s", state_dir.resolve())
-    log.warning("the SIP engine is not built yet: nothing listens; waiting for SIGINT/SIGTERM")
     try:
         import uvloop
 

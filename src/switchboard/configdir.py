@@ -32,8 +32,8 @@ class DirectorySource:
             raise SourceError(f"{name} is not a regular file")
         if info.st_size > max_bytes:
             raise SourceError(
-                f"{name} is {info.st_size / 1e6:.1f} MB, over the "
-                f"{max_bytes / 1e6:.1f} MB limit for a config file"
+                f"{name} is {info.st_size / 2**20:.1f} MiB, over the "
+                f"{max_bytes / 2**20:g} MiB limit for a config file"
             )
         try:
             with path.open("rb") as handle:

@@ -6,17 +6,18 @@ import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class Location:
-    """A place in a config file; every value read from a file carries one."""
+class Location(NamedTuple):
+    """A place in a config file; every value read from a file carries one (line 0: the whole
+    file, as for a file that is missing or too large)."""
 
     file: str
     line: int
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}"
+        return f"{self.file}:{self.line}" if self.line > 0 else self.file
 
 
 class Severity(Enum):

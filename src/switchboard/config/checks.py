@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from itertools import pairwise
 
 from switchboard.config.ini import ConfigReader, ConfigSource
@@ -16,7 +17,7 @@ from switchboard.config.loader import Config
 from switchboard.config.objects import ConfigObject
 from switchboard.config.pjsip import Auth, Endpoint, Transport
 from switchboard.diagnostics import Diagnostics, Location, did_you_mean
-from switchboard.dialplan.model import Step
+from switchboard.dialplan.model import Extension, Step
 
 MIN_PASSWORD_LENGTH = 12
 MIN_PIN_LENGTH = 6
@@ -67,11 +68,19 @@ _VARIABLE = re.compile(r"\$\{|\$\[")
 
 
 def check_config(config: Config, source: ConfigSource, diags: Diagnostics) -> None:
-    """Run every cross-file and risk check, adding findings to ``diags``."""
-    _pjsip_references(config, diags)
-    _dialplan_references(config, diags)
-    _mailbox_lamps(config, diags)
-    _weak_passwords(config, diags)
+    """Run every cross-file and risk check, adding findings to ``diags``.
+
+    A check that compares against a file that could not be read is skipped: its findings
+    would only echo the read error.
+    """
+    unread = config.failed
+    links = _links(config)
+    if "pjsip.conf" not in unread:
+        _pjsip_references(config, diags, check_contexts="extensions.conf" not in unread)
+    if not unread & {"pjsip.conf", "extensions.conf", "voicemail.conf"}:
+        _dialplan_references(config, links, diags)
+        _mailbox_lamps(config, links, diags)
+    _weak_passwords(config, links, diags)
     _weak_pins(config, diags)
     _transports(config, source, diags)
     _media_encryption(config, diags)
@@ -104,7 +113,7 @@ class _References:
                 )
 
 
-def _pjsip_references(config: Config, diags: Diagnostics) -> None:
+def _pjsip_references(config: Config, diags: Diagnostics, *, check_contexts: bool) -> None:
     pjsip = config.pjsip
     refs = _References(config, diags)
     contexts = config.extensions.dialplan.contexts
@@ -120,7 +129,7 @@ def _pjsip_references(config: Config, diags: Diagnostics) -> None:
         refs.check(owner, ep, "outbound_auth", "auth")
         refs.check(owner, ep, "aors", "aor")
         refs.check(owner, ep, "transport", "transport")
-        if ep.context not in contexts:
+        if check_contexts and ep.context not in contexts:
             diags.warning(
                 ep.where("context"),
                 f"{owner}: context '{ep.context}' is not in extensions.conf; "
@@ -190,47 +199,70 @@ def voicemail_boxes(step: Step) -> Iterator[str]:
             yield box.strip()
 
 
-def _dialplan_references(config: Config, diags: Diagnostics) -> None:
-    endpoints = config.pjsip.endpoints
-    voicemail = config.voicemail
-    for context in config.extensions.dialplan.contexts.values():
-        for extension in context.extensions.values():
-            for step in extension.steps.values():
-                app = step.app.lower()
-                if app == "dial":
-                    for tech, name in dial_endpoints(step):
-                        if tech.upper() == "PJSIP" and name not in endpoints:
-                            diags.error(
-                                step.location,
-                                f"Dial(PJSIP/{name}) names endpoint '{name}', which is not "
-                                "defined in pjsip.conf",
-                                did_you_mean(name, endpoints),
-                            )
-                        elif tech.upper() == "SIP":
-                            diags.warning(
-                                step.location,
-                                f"Dial(SIP/{name}) uses chan_sip, which Asterisk 21 and "
-                                "Switchboard do not have",
-                                f"write Dial(PJSIP/{name})",
-                            )
-                elif app in ("voicemail", "voicemailmain"):
-                    for box in voicemail_boxes(step):
-                        if voicemail.mailbox(box) is None:
-                            known = [m.address for m in voicemail.all_mailboxes()]
-                            diags.error(
-                                step.location,
-                                f"{step.app}({box}) names a mailbox that voicemail.conf "
-                                "does not define",
-                                did_you_mean(_qualified(box), known)
-                                or "add it to a mailbox context in voicemail.conf",
-                            )
-
-
 def _qualified(box: str) -> str:
     return box if "@" in box else f"{box}@default"
 
 
-def mailbox_owners(config: Config) -> dict[str, set[str]]:
+@dataclass(slots=True)
+class _ExtensionLinks:
+    """What one extension's steps point at: dial targets and voicemail boxes."""
+
+    extension: Extension
+    dials: list[tuple[Step, str, str]] = field(default_factory=list)
+    boxes: list[tuple[Step, str]] = field(default_factory=list)
+
+    @property
+    def pjsip_endpoints(self) -> set[str]:
+        return {name for _step, tech, name in self.dials if tech.upper() == "PJSIP"}
+
+
+def _links(config: Config) -> list[_ExtensionLinks]:
+    """Every extension's dial targets and mailboxes, parsed once for all the checks."""
+    result: list[_ExtensionLinks] = []
+    for context in config.extensions.dialplan.contexts.values():
+        for extension in context.extensions.values():
+            links = _ExtensionLinks(extension)
+            for step in extension.steps.values():
+                app = step.app.lower()
+                if app == "dial":
+                    links.dials.extend((step, tech, name) for tech, name in dial_endpoints(step))
+                elif app in ("voicemail", "voicemailmain"):
+                    links.boxes.extend((step, box) for box in voicemail_boxes(step))
+            result.append(links)
+    return result
+
+
+def _dialplan_references(config: Config, links: list[_ExtensionLinks], diags: Diagnostics) -> None:
+    endpoints = config.pjsip.endpoints
+    voicemail = config.voicemail
+    for extension in links:
+        for step, tech, name in extension.dials:
+            if tech.upper() == "PJSIP" and name not in endpoints:
+                diags.error(
+                    step.location,
+                    f"Dial(PJSIP/{name}) names endpoint '{name}', which is not "
+                    "defined in pjsip.conf",
+                    did_you_mean(name, endpoints),
+                )
+            elif tech.upper() == "SIP":
+                diags.warning(
+                    step.location,
+                    f"Dial(SIP/{name}) uses chan_sip, which Asterisk 21 and Switchboard do not "
+                    "have",
+                    f"write Dial(PJSIP/{name})",
+                )
+        for step, box in extension.boxes:
+            if voicemail.mailbox(box) is None:
+                known = [m.address for m in voicemail.all_mailboxes()]
+                diags.error(
+                    step.location,
+                    f"{step.app}({box}) names a mailbox that voicemail.conf does not define",
+                    did_you_mean(_qualified(box), known)
+                    or "add it to a mailbox context in voicemail.conf",
+                )
+
+
+def mailbox_owners(config: Config, links: list[_ExtensionLinks]) -> dict[str, set[str]]:
     """Endpoint name -> mailbox addresses that belong to it.
 
     A box belongs to an endpoint when one extension dials that endpoint and then sends the
@@ -238,32 +270,21 @@ def mailbox_owners(config: Config) -> dict[str, set[str]]:
     or when the mailbox's full name is the endpoint's name.
     """
     owners: dict[str, set[str]] = {}
-    for context in config.extensions.dialplan.contexts.values():
-        for extension in context.extensions.values():
-            dialled = {
-                name
-                for step in extension.steps.values()
-                if step.app.lower() == "dial"
-                for tech, name in dial_endpoints(step)
-                if tech.upper() == "PJSIP"
-            }
-            boxes = {
-                _qualified(box)
-                for step in extension.steps.values()
-                if step.app.lower() == "voicemail"
-                for box in voicemail_boxes(step)
-            }
-            for name in dialled:
-                owners.setdefault(name, set()).update(boxes)
+    for extension in links:
+        boxes = {
+            _qualified(box) for step, box in extension.boxes if step.app.lower() == "voicemail"
+        }
+        for name in extension.pjsip_endpoints:
+            owners.setdefault(name, set()).update(boxes)
     for mailbox in config.voicemail.all_mailboxes():
         if mailbox.fullname in config.pjsip.endpoints:
             owners.setdefault(mailbox.fullname, set()).add(mailbox.address)
     return owners
 
 
-def _mailbox_lamps(config: Config, diags: Diagnostics) -> None:
+def _mailbox_lamps(config: Config, links: list[_ExtensionLinks], diags: Diagnostics) -> None:
     pjsip = config.pjsip
-    for name, boxes in sorted(mailbox_owners(config).items()):
+    for name, boxes in sorted(mailbox_owners(config, links).items()):
         endpoint = pjsip.endpoints.get(name)
         if endpoint is None or not boxes:
             continue
@@ -272,8 +293,7 @@ def _mailbox_lamps(config: Config, diags: Diagnostics) -> None:
             aor = pjsip.aors.get(aor_name)
             if aor is not None:
                 configured.update(aor.mailboxes)
-        configured = {_qualified(b) for b in configured}
-        missing = sorted(boxes - configured)
+        missing = sorted(boxes - {_qualified(b) for b in configured})
         if missing:
             diags.warning(
                 endpoint.location,
@@ -290,17 +310,15 @@ def _mailbox_lamps(config: Config, diags: Diagnostics) -> None:
                 )
 
 
-def _extensions_reaching(config: Config) -> dict[str, set[str]]:
+def _extensions_reaching(links: list[_ExtensionLinks]) -> dict[str, set[str]]:
     """Endpoint name -> literal extension numbers whose dialplan dials it."""
     reach: dict[str, set[str]] = {}
-    for context in config.extensions.dialplan.contexts.values():
-        for extension in context.extensions.values():
-            if extension.pattern.is_pattern:
-                continue
-            for step in extension.steps.values():
-                if step.app.lower() == "dial":
-                    for _tech, name in dial_endpoints(step):
-                        reach.setdefault(name, set()).add(extension.pattern.literal)
+    for extension in links:
+        pattern = extension.extension.pattern
+        if pattern.is_pattern:
+            continue
+        for _step, _tech, name in extension.dials:
+            reach.setdefault(name, set()).add(pattern.literal)
     return reach
 
 
@@ -318,8 +336,8 @@ def password_weaknesses(password: str, names: Iterable[str]) -> list[str]:
     return reasons
 
 
-def _weak_passwords(config: Config, diags: Diagnostics) -> None:
-    reach = _extensions_reaching(config)
+def _weak_passwords(config: Config, links: list[_ExtensionLinks], diags: Diagnostics) -> None:
+    reach = _extensions_reaching(links)
     users_of: dict[str, set[str]] = {}
     for ep in config.pjsip.endpoints.values():
         for auth_name in ep.auth:

@@ -66,7 +66,8 @@ def split_application(text: str) -> Application:
 
 
 def _split_exten(value: str) -> tuple[str, str, str] | None:
-    """(extension, priority, application) of an exten value; commas inside [...] are kept."""
+    """(extension, priority, application) of an exten value; commas inside [...] are kept
+    (an unclosed '[' falls back to a plain split, so the pattern error is the one reported)."""
     depth = 0
     for i, c in enumerate(value):
         if c == "[":
@@ -78,6 +79,11 @@ def _split_exten(value: str) -> tuple[str, str, str] | None:
             if not sep:
                 return None
             return value[:i].strip(), priority.strip(), app.strip()
+    if depth:
+        exten, sep, rest = value.partition(",")
+        priority, sep2, app = rest.partition(",")
+        if sep and sep2:
+            return exten.strip(), priority.strip(), app.strip()
     return None
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from switchboard.diagnostics import Diagnostics, Location, did_you_mean
 
@@ -59,9 +59,8 @@ class ConfigSource(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
-class Item:
-    """One ``key = value`` (or ``key => value``) line."""
+class Item(NamedTuple):
+    """One ``key = value`` (or ``key => value``) line; a tuple, as there are many."""
 
     key: str
     value: str
@@ -105,7 +104,7 @@ class ConfigFile:
         return iter(self.sections)
 
 
-class _BlockComment:
+class BlockComment:
     """State of ``;-- --;`` comments across lines: nesting depth and where the outer one began."""
 
     __slots__ = ("depth", "opened_at")
@@ -115,7 +114,7 @@ class _BlockComment:
         self.opened_at: Location | None = None
 
 
-def strip_comments(line: str, block: _BlockComment, where: Location) -> str:
+def strip_comments(line: str, block: BlockComment, where: Location) -> str:
     """The line without its comments; ``\\;`` becomes ``;``."""
     if block.depth == 0 and ";" not in line:
         return line
@@ -199,6 +198,8 @@ class ConfigReader:
         self.source = source
         self.diags = diags if diags is not None else Diagnostics()
         self.max_bytes = max_bytes
+        self.failed: set[str] = set()
+        """Top-level files that could not be read (missing, unreadable, binary)."""
 
     def read(self, name: str, *, required: bool = True) -> ConfigFile | None:
         """Parse ``name`` and everything it includes; None if it is missing and not required."""
@@ -206,15 +207,19 @@ class ConfigReader:
             data = self.source.read(name, self.max_bytes)
         except MissingFileError:
             if required:
+                self.failed.add(name)
                 self.diags.error(
                     Location(name, 0), f"file {name} not found", "is --config-dir the right folder?"
                 )
             return None
         except SourceError as exc:
+            self.failed.add(name)
             self.diags.error(Location(name, 0), str(exc))
             return None
         result = ConfigFile(name)
         _FileParser(self, result).parse(name, data, stack=(name,))
+        if name not in result.files:
+            self.failed.add(name)
         return result
 
 
@@ -233,7 +238,7 @@ class _FileParser:
         if text is None:
             return
         self.result.files.append(name)
-        block = _BlockComment()
+        block = BlockComment()
         lineno = 0
         for lineno, raw in enumerate(text.splitlines(), start=1):
             if block.depth == 0 and ";" not in raw:

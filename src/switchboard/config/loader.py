@@ -21,6 +21,8 @@ class Config:
     voicemail: VoicemailConfig = field(default_factory=VoicemailConfig)
     rtp: RtpConfig = field(default_factory=lambda: load_rtp(None, Diagnostics()))
     files: list[str] = field(default_factory=list)
+    failed: set[str] = field(default_factory=set)
+    """Files that could not be read: checks that compare against them are skipped."""
 
 
 def load_config(
@@ -45,4 +47,5 @@ def load_config(
     config.rtp = load_rtp(rtp, diags)
     if rtp is not None:
         config.files += rtp.files
+    config.failed = reader.failed
     return config

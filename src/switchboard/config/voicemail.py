@@ -68,7 +68,7 @@ class VoicemailGeneral(ConfigObject):
 
 
 GENERAL = ObjectSpec(
-    "voicemail [general]",
+    "voicemail",
     VoicemailGeneral,
     {
         "format": _formats,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from switchboard.config.ini import ConfigReader, strip_comments, _BlockComment
+from switchboard.config.ini import BlockComment, ConfigReader, strip_comments
 from switchboard.diagnostics import Diagnostics, Location
 from tests.unit.config.conftest import DictSource, lines
 
@@ -47,7 +47,13 @@ def test_templates_and_inheritance_in_order():
     assert t1.template and t2.template and not obj.template
     assert obj.inherits == ("t2", "t1")
     assert pairs(obj) == [
-        ("a", "1"), ("b", "1"), ("b", "2"), ("a", "1"), ("b", "1"), ("c", "3"), ("b", "own"),
+        ("a", "1"),
+        ("b", "1"),
+        ("b", "2"),
+        ("a", "1"),
+        ("b", "1"),
+        ("c", "3"),
+        ("b", "own"),
     ]
     assert obj.value("b") == "own"
     assert str(obj.items[0].location) == "a.conf:2"
@@ -109,7 +115,7 @@ def test_unterminated_block_comment_points_at_its_start():
 
 
 def test_strip_comments_directly():
-    block = _BlockComment()
+    block = BlockComment()
     where = Location("f", 1)
     assert strip_comments("a=1", block, where) == "a=1"
     assert strip_comments(r"a=\;;c", block, where) == "a=;"
@@ -164,8 +170,7 @@ def test_syntax_errors_carry_file_and_line():
     assert lines(diags) == [
         "a.conf:1: error: section header '[s' has no closing ']'",
         "a.conf:2: error: section header has an empty name",
-        "a.conf:4: error: expected 'option = value', found 'just text' "
-        "(is a '=' or '=>' missing?)",
+        "a.conf:4: error: expected 'option = value', found 'just text' (is a '=' or '=>' missing?)",
         "a.conf:5: error: option with no name in '=value'",
         "a.conf:6: error: unexpected text 'trailing' after section [x] "
         "(templates are written [name](template1,template2))",
@@ -204,8 +209,8 @@ def test_missing_and_oversized_files():
     assert reader.read("opt.conf", required=False) is None
     assert reader.read("big.conf") is None
     assert lines(diags) == [
-        "big.conf:0: error: big.conf is too large",
-        "gone.conf:0: error: file gone.conf not found (is --config-dir the right folder?)",
+        "big.conf: error: big.conf is too large",
+        "gone.conf: error: file gone.conf not found (is --config-dir the right folder?)",
     ]
 
 
@@ -219,9 +224,31 @@ def test_any_bytes_never_raise(data: bytes):
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.sampled_from(
-    ["[s]", "[t](!)", "[u](t)", "[s](+)", "a=1", "b => 2", ";c", ";--", "--;", "#include a.conf",
-     "#tryinclude b.conf", "x", "\\;", "[", "=", "[v](nope)"]), max_size=30))
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "[s]",
+                "[t](!)",
+                "[u](t)",
+                "[s](+)",
+                "a=1",
+                "b => 2",
+                ";c",
+                ";--",
+                "--;",
+                "#include a.conf",
+                "#tryinclude b.conf",
+                "x",
+                "\\;",
+                "[",
+                "=",
+                "[v](nope)",
+            ]
+        ),
+        max_size=30,
+    )
+)
 def test_any_arrangement_of_syntax_never_raises(parts: list[str]):
     files = {"a.conf": "\n".join(parts), "b.conf": "\n".join(reversed(parts))}
     conf, _ = read(files)
