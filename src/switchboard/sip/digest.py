@@ -139,19 +139,15 @@ OFFERED_ALGORITHMS = (DigestAlgorithm.SHA_256, DigestAlgorithm.MD5)
 
 _TOKEN = r"[A-Za-z0-9\-.!%*_+`'~]+"
 _LWS = r"[ \t\r\n]*"
+_QDTEXT = r'[^"\\\x00-\x08\x0a-\x1f\x7f]'
+_QUOTED_PAIR_RE = r"\\[\x00-\x09\x0b\x0c\x0e-\x7f]"
+# One dig-resp and its COMMA (or the end); any other character is caught by the last group so
+# that scanning stops at the first error (linear time, however long the junk).
 _DIG_RESP = re.compile(
-    _LWS
-    + r"("
-    + _TOKEN
-    + r")"
-    + _LWS
-    + r"="
-    + _LWS
-    + r'(?:"((?:[^"\\\x00-\x08\x0a-\x1f\x7f]|\\[\x00-\x09\x0b\x0c\x0e-\x7f])*)"|('
-    + _TOKEN
-    + r"))"
-    + _LWS
-    + r"(,|\Z)"
+    f"{_LWS}({_TOKEN}){_LWS}={_LWS}"
+    f'(?:"({_QDTEXT}*(?:{_QUOTED_PAIR_RE}{_QDTEXT}*)*)"|({_TOKEN}))'
+    f"{_LWS}(,|\\Z)"
+    r"|([\s\S])"
 )
 _SCHEME = re.compile(r"[ \t\r\n]*(" + _TOKEN + r")[ \t\r\n]+")
 _QUOTED_PAIR = re.compile(r"\\(.)", re.DOTALL)
@@ -194,30 +190,28 @@ def parse_credentials(value: str) -> DigestCredentials:
     if scheme.group(1).lower() != "digest":
         raise DigestParseError(f"expected scheme 'Digest', found {scheme.group(1)[:40]!r}")
     params: dict[str, str] = {}
-    pos = scheme.end()
-    end = len(value)
-    while True:
-        match = _DIG_RESP.match(value, pos)
-        if match is None:
+    separator = ","
+    for match in _DIG_RESP.finditer(value, scheme.end()):
+        name, quoted, token, separator, junk = match.groups()
+        if junk is not None:
+            pos = match.start()
             raise DigestParseError(
                 f'expected name=token or name="quoted" at offset {pos}, '
                 f"found {value[pos : pos + 40]!r}"
             )
-        name = match.group(1).lower()
+        name = name.lower()
         if name in params:
             raise DigestParseError(f"expected each parameter once, found {name!r} twice")
-        quoted = match.group(2)
         if quoted is None:
-            params[name] = match.group(3)
+            params[name] = token
         elif "\\" in quoted:
             params[name] = _QUOTED_PAIR.sub(r"\1", quoted)
         else:
             params[name] = quoted
-        pos = match.end()
-        if not match.group(4):
-            break
-        if pos == end:
-            raise DigestParseError("expected a parameter after the last comma, found the end")
+    if not params:
+        raise DigestParseError('expected name=token or name="quoted", found nothing')
+    if separator:
+        raise DigestParseError("expected a parameter after the last comma, found the end")
     for name in _REQUIRED:
         if name not in params:
             raise DigestParseError(f"expected a {name!r} parameter, found none")

@@ -29,6 +29,7 @@ from base64 import urlsafe_b64decode, urlsafe_b64encode
 from collections import OrderedDict
 from collections.abc import Sequence
 from enum import Enum
+from hashlib import sha256 as _sha256
 
 NONCE_LIFETIME = 32.0
 """Seconds a nonce stays fresh; Asterisk's ``nonce_lifetime`` default."""
@@ -47,6 +48,7 @@ _MAC_SIZE = 12
 _RAW_SIZE = 4 + SALT_SIZE + _MAC_SIZE
 _NONCE_LENGTH = _RAW_SIZE * 4 // 3
 _MAX_ISSUED_AT = 2**32 - 1
+_digest = hmac.digest
 _pack_issued_at = struct.Struct(">I").pack
 _unpack_issued_at = struct.Struct(">I").unpack_from
 
@@ -100,7 +102,8 @@ class NonceFactory:
         if not 0 <= issued_at <= _MAX_ISSUED_AT:
             raise ValueError(f"expected UNIX seconds in 32 bits, found {now}")
         head = _pack_issued_at(issued_at) + salt
-        mac = self._mac(self._keys[0], head, realm, bind)
+        message = b"".join((_VERSION, head, realm.encode(), b"\x00", bind))
+        mac = _digest(self._keys[0], message, _sha256)[:_MAC_SIZE]
         return urlsafe_b64encode(head + mac).decode("ascii")
 
     def check(self, nonce: str, now: float, realm: str, bind: bytes = b"") -> NonceStatus:
@@ -115,7 +118,11 @@ class NonceFactory:
             return NonceStatus.INVALID
         head = raw[: 4 + SALT_SIZE]
         mac = raw[4 + SALT_SIZE :]
-        if not any(hmac.compare_digest(mac, self._mac(k, head, realm, bind)) for k in self._keys):
+        message = b"".join((_VERSION, head, realm.encode(), b"\x00", bind))
+        for key in self._keys:
+            if hmac.compare_digest(mac, _digest(key, message, _sha256)[:_MAC_SIZE]):
+                break
+        else:
             return NonceStatus.INVALID
         age = now - _unpack_issued_at(raw)[0]
         if age < -self.max_skew:
@@ -126,13 +133,7 @@ class NonceFactory:
 
     def make_opaque(self, realm: str) -> str:
         """Return a stable per-realm ``opaque`` that reveals nothing about the secret."""
-        return hmac.digest(self._keys[0], b"opaque\x00" + realm.encode(), "sha256")[:16].hex()
-
-    @staticmethod
-    def _mac(key: bytes, head: bytes, realm: str, bind: bytes) -> bytes:
-        """Return the truncated HMAC-SHA256 that authenticates a nonce."""
-        message = b"".join((_VERSION, head, realm.encode(), b"\x00", bind))
-        return hmac.digest(key, message, "sha256")[:_MAC_SIZE]
+        return _digest(self._keys[0], b"opaque\x00" + realm.encode(), _sha256)[:16].hex()
 
 
 class NonceCountTracker:
