@@ -50,6 +50,7 @@ __all__ = [
     "build_challenge",
     "compute_ha1",
     "compute_response",
+    "find_credentials",
     "format_credentials",
     "parse_credentials",
 ]
@@ -154,6 +155,8 @@ _QUOTED_PAIR = re.compile(r"\\(.)", re.DOTALL)
 _TOKEN_ONLY = re.compile(_TOKEN + r"\Z")
 _NC = re.compile(r"[0-9A-Fa-f]{8}\Z")
 _REQUIRED = ("username", "realm", "nonce", "uri", "response")
+_WIRE = "surrogateescape"
+"""Error handler that turns text decoded with it back into the exact bytes on the wire."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +187,12 @@ class DigestCredentials:
 
 def parse_credentials(value: str) -> DigestCredentials:
     """Parse an ``Authorization``/``Proxy-Authorization`` value; raise DigestParseError if bad."""
+    try:
+        value.encode("utf-8", _WIRE)
+    except UnicodeEncodeError as error:
+        raise DigestParseError(
+            f"expected UTF-8 text, found a lone surrogate at offset {error.start}"
+        ) from None
     scheme = _SCHEME.match(value)
     if scheme is None:
         raise DigestParseError(f"expected 'Digest' and credentials, found {value[:40]!r}")
@@ -234,6 +243,22 @@ def parse_credentials(value: str) -> DigestCredentials:
         nc=nc,
         opaque=params.get("opaque"),
     )
+
+
+def find_credentials(values: Iterable[str], realm: str) -> DigestCredentials | None:
+    """Return the credentials for ``realm`` among a request's header values (RFC 3261 §22.4).
+
+    A request may carry one ``Authorization`` per realm; when none is for ``realm`` the first
+    is returned so that verification reports a realm mismatch. Raises DigestParseError.
+    """
+    first: DigestCredentials | None = None
+    for value in values:
+        credentials = parse_credentials(value)
+        if credentials.realm == realm:
+            return credentials
+        if first is None:
+            first = credentials
+    return first
 
 
 def _quote(text: str) -> str:
@@ -294,7 +319,7 @@ def build_challenge(
 
 def compute_ha1(algorithm: DigestAlgorithm, username: str, realm: str, password: str) -> str:
     """Return HA1 = H(username:realm:password), as stored by Asterisk's ``md5_cred``."""
-    return algorithm.hash(f"{username}:{realm}:{password}".encode())
+    return algorithm.hash(f"{username}:{realm}:{password}".encode("utf-8", _WIRE))
 
 
 def compute_response(
@@ -315,14 +340,14 @@ def compute_response(
     """
     h = algorithm.hash
     if algorithm.sess:
-        ha1 = h(f"{ha1}:{nonce}:{cnonce}".encode())
+        ha1 = h(f"{ha1}:{nonce}:{cnonce}".encode("utf-8", _WIRE))
     if qop is not None and qop.lower() == "auth-int":
-        ha2 = h(f"{method}:{uri}:{h(entity_body)}".encode())
+        ha2 = h(f"{method}:{uri}:{h(entity_body)}".encode("utf-8", _WIRE))
     else:
-        ha2 = h(f"{method}:{uri}".encode())
+        ha2 = h(f"{method}:{uri}".encode("utf-8", _WIRE))
     if qop is None:
-        return h(f"{ha1}:{nonce}:{ha2}".encode())
-    return h(f"{ha1}:{nonce}:{nc}:{cnonce}:{qop}:{ha2}".encode())
+        return h(f"{ha1}:{nonce}:{ha2}".encode("utf-8", _WIRE))
+    return h(f"{ha1}:{nonce}:{nc}:{cnonce}:{qop}:{ha2}".encode("utf-8", _WIRE))
 
 
 @dataclass(frozen=True, slots=True)
@@ -498,7 +523,9 @@ class Authenticator:
             cnonce=credentials.cnonce,
             entity_body=entity_body,
         )
-        matched = hmac.compare_digest(expected.encode(), credentials.response.lower().encode())
+        matched = hmac.compare_digest(
+            expected.encode(), credentials.response.lower().encode("utf-8", _WIRE)
+        )
         if secret is None:
             return _FAILED[Reason.UNKNOWN_USER]
         if not usable:

@@ -23,6 +23,7 @@ from switchboard.sip.digest import (
     build_challenge,
     compute_ha1,
     compute_response,
+    find_credentials,
     format_credentials,
     parse_credentials,
 )
@@ -253,6 +254,21 @@ def test_malformed_credentials_raise_digest_parse_error(value: str, message: str
     with pytest.raises(DigestParseError, match=message) as raised:
         parse_credentials(value)
     assert raised.value.status_code == 400
+
+
+def test_lone_surrogates_are_malformed() -> None:
+    with pytest.raises(DigestParseError, match="lone surrogate at offset 17"):
+        parse_credentials('Digest username="\ud800",realm="sb",nonce="n",uri="u",response="r"')
+
+
+def test_find_credentials_picks_the_value_for_our_realm() -> None:
+    other = MINIMAL.replace('realm="sb"', 'realm="carrier"')
+    assert find_credentials([other, MINIMAL], "sb") == parse_credentials(MINIMAL)
+    third = MINIMAL.replace('realm="sb"', 'realm="pstn"')
+    assert find_credentials([other, third], "sb") == parse_credentials(other)
+    assert find_credentials([], "sb") is None
+    with pytest.raises(DigestParseError):
+        find_credentials([MINIMAL, "Digest junk"], "carrier")
 
 
 def test_every_prefix_either_parses_or_raises_parse_error() -> None:
@@ -612,6 +628,36 @@ def test_without_qop_there_is_no_count_to_track(auth: Authenticator) -> None:
     phone = Phone(auth)
     assert verify(auth, phone.credentials(qop=None)).ok
     assert len(auth.tracker) == 0
+
+
+def test_non_utf8_username_bytes_verify_as_sent(auth: Authenticator) -> None:
+    # A phone hashing a Latin-1 user name: the message layer decodes with surrogateescape.
+    username = b"j\xf6rg".decode("utf-8", "surrogateescape")
+    c = Phone(auth).credentials(username=username)
+    ha1 = DigestAlgorithm.SHA_256.hash(b"j\xf6rg:" + REALM.encode() + b":" + PASSWORD.encode())
+    assert c.response == compute_response(
+        DigestAlgorithm.SHA_256, ha1, c.nonce, "REGISTER", URI, qop="auth", nc=c.nc, cnonce=c.cnonce
+    )
+    assert verify(auth, c).ok
+
+
+@given(
+    st.text(
+        st.characters(codec="utf-8", min_codepoint=0x20) | st.sampled_from("\udcf6\ud800"),
+        max_size=12,
+    ),
+    st.sampled_from(["username", "nonce", "uri", "response", "cnonce", "qop", "algorithm"]),
+)
+def test_any_parsed_credentials_verify_without_raising(text: str, field: str) -> None:
+    auth = Authenticator(SECRET)
+    c = Phone(auth).credentials()
+    value = format_credentials(replace(c, **{field: text}))
+    try:
+        parsed = parse_credentials(value)
+    except DigestParseError:
+        return
+    for secret in (GOOD, None, DigestSecret(md5_cred="0" * 32)):
+        assert verify(auth, parsed, secret).outcome in set(Outcome)
 
 
 def test_non_ascii_response_fails_without_raising(auth: Authenticator) -> None:
