@@ -40,14 +40,17 @@ CNONCE = "f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ"
 REPEATS = 5
 
 
-def best_rate(run: Callable[[], int], repeats: int = REPEATS) -> float:
-    """Return the best operations per second over ``repeats`` runs of ``run``."""
-    best = 0.0
+Run = Callable[[], int]
+
+
+def best_rates(runs: dict[str, Run], repeats: int = REPEATS) -> dict[str, float]:
+    """Return each run's best operations/s, interleaving runs so machine noise hits all alike."""
+    best = dict.fromkeys(runs, 0.0)
     for _ in range(repeats):
-        start = time.perf_counter()
-        done = run()
-        elapsed = time.perf_counter() - start
-        best = max(best, done / elapsed)
+        for name, run in runs.items():
+            start = time.perf_counter()
+            done = run()
+            best[name] = max(best[name], done / (time.perf_counter() - start))
     return best
 
 
@@ -85,8 +88,8 @@ def make_requests(
     return values, parsed, secrets
 
 
-def bench_verify(algorithm: DigestAlgorithm, count: int, *, parse: bool) -> float:
-    """Return verifications/s for ``algorithm``, optionally including the header parse."""
+def bench_verify(algorithm: DigestAlgorithm, count: int, *, parse: bool) -> Run:
+    """Prepare a run of verifications for ``algorithm``, optionally including the header parse."""
     secret = os.urandom(32)
     probe = Authenticator(secret)
     values, parsed, secrets = make_requests(probe, algorithm, count)
@@ -105,11 +108,11 @@ def bench_verify(algorithm: DigestAlgorithm, count: int, *, parse: bool) -> floa
                 assert result.ok, result
         return count
 
-    return best_rate(run)
+    return run
 
 
-def bench_bare_md5(count: int) -> float:
-    """Return rate of the bare hashlib.md5 work a verification needs (A1, A2, KD strings)."""
+def bench_bare_md5(count: int) -> Run:
+    """Prepare a run of the bare hashlib.md5 work a verification needs (A1, A2, KD strings)."""
     md5 = hashlib.md5
     strings = []
     for i in range(count):
@@ -126,11 +129,11 @@ def bench_bare_md5(count: int) -> float:
             md5(kd).hexdigest()
         return count
 
-    return best_rate(run)
+    return run
 
 
-def bench_challenge(count: int) -> float:
-    """Return challenges/s: a fresh nonce and the SHA-256 + MD5 header values."""
+def bench_challenge(count: int) -> Run:
+    """Prepare a run of challenges: a fresh nonce and the SHA-256 + MD5 header values."""
     auth = Authenticator(os.urandom(32))
     salts = [os.urandom(8) for _ in range(count)]
 
@@ -140,11 +143,11 @@ def bench_challenge(count: int) -> float:
             challenge(REALM, NOW, salt)
         return count
 
-    return best_rate(run)
+    return run
 
 
-def bench_parse(count: int) -> float:
-    """Return Authorization header parses/s."""
+def bench_parse(count: int) -> Run:
+    """Prepare a run of Authorization header parses."""
     values, _, _ = make_requests(Authenticator(os.urandom(32)), DigestAlgorithm.SHA_256, count)
 
     def run() -> int:
@@ -152,7 +155,7 @@ def bench_parse(count: int) -> float:
             parse_credentials(value)
         return count
 
-    return best_rate(run)
+    return run
 
 
 def main() -> None:
@@ -161,12 +164,18 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=20_000, help="requests per round")
     count = parser.parse_args().count
 
-    md5 = bench_verify(DigestAlgorithm.MD5, count, parse=False)
-    sha256 = bench_verify(DigestAlgorithm.SHA_256, count, parse=False)
-    sha256_parsed = bench_verify(DigestAlgorithm.SHA_256, count, parse=True)
-    parses = bench_parse(count)
-    challenges = bench_challenge(count)
-    bare = bench_bare_md5(count)
+    rates = best_rates(
+        {
+            "md5": bench_verify(DigestAlgorithm.MD5, count, parse=False),
+            "bare": bench_bare_md5(count),
+            "sha256": bench_verify(DigestAlgorithm.SHA_256, count, parse=False),
+            "sha256_parsed": bench_verify(DigestAlgorithm.SHA_256, count, parse=True),
+            "parses": bench_parse(count),
+            "challenges": bench_challenge(count),
+        }
+    )
+    md5, sha256, sha256_parsed = rates["md5"], rates["sha256"], rates["sha256_parsed"]
+    parses, challenges, bare = rates["parses"], rates["challenges"], rates["bare"]
     print(f"verify_md5: {md5:,.0f} verifications/s")
     print(f"verify_md5_cost: {1e6 / md5:.1f} us")
     print(f"verify_sha256: {sha256:,.0f} verifications/s")
