@@ -14,7 +14,7 @@ Behaviour follows Asterisk 21's ``res_pjsip_authenticator_digest`` where a phone
 it: nonces live 32 s by default; a correct digest over an expired or foreign nonce is
 ``STALE``, not a failure; the challenge carries ``qop="auth"``, ``realm``, ``nonce``,
 ``opaque`` and ``algorithm``. Beyond Asterisk: SHA-256 is offered before MD5 (RFC 8760
-§2.4), nonce-counts are checked for replay (RFC 7616 §5.4), unknown users cost the same
+§2.3), nonce-counts are checked for replay (RFC 7616 §5.4), unknown users cost the same
 hashing as known ones, and every comparison of secrets is constant-time.
 
 Nothing here does I/O: the clock and the entropy for nonces are passed in.
@@ -118,7 +118,7 @@ _ALGORITHM_BY_TOKEN = {a.value.lower(): a for a in DigestAlgorithm}
 _MD5_FAMILY = frozenset((DigestAlgorithm.MD5, DigestAlgorithm.MD5_SESS))
 
 OFFERED_ALGORITHMS = (DigestAlgorithm.SHA_256, DigestAlgorithm.MD5)
-"""Challenges offered by default, strongest first as RFC 8760 §2.4 recommends."""
+"""Challenges offered by default, most preferred first (RFC 8760 §2.3)."""
 
 
 # --- Parsing ------------------------------------------------------------------------------
@@ -129,7 +129,7 @@ OFFERED_ALGORITHMS = (DigestAlgorithm.SHA_256, DigestAlgorithm.MD5)
 #   quoted-string  =  SWS DQUOTE *(qdtext / quoted-pair ) DQUOTE
 #   qdtext         =  LWS / %x21 / %x23-5B / %x5D-7E / UTF8-NONASCII
 #   quoted-pair    =  "\" (%x00-09 / %x0B-0C / %x0E-7F)
-# RFC 3261 §25.1 (Authorization) / RFC 8760 §2.5:
+# RFC 3261 §25.1 (Authorization) as updated by RFC 8760:
 #   Authorization     =  "Authorization" HCOLON credentials
 #   credentials       =  ("Digest" LWS digest-response) / other-response
 #   digest-response   =  dig-resp *(COMMA dig-resp)
