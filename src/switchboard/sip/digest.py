@@ -14,8 +14,8 @@ Behaviour follows Asterisk 21's ``res_pjsip_authenticator_digest`` where a phone
 it: nonces live 32 s by default; a correct digest over an expired or foreign nonce is
 ``STALE``, not a failure; the challenge carries ``qop="auth"``, ``realm``, ``nonce``,
 ``opaque`` and ``algorithm``. Beyond Asterisk: SHA-256 is offered before MD5 (RFC 8760
-§2.3), nonce-counts are checked for replay (RFC 7616 §5.4), unknown users cost the same
-hashing as known ones, and every comparison of secrets is constant-time.
+§2.3), nonce-counts are checked for replay (RFC 7616, "Replay Attacks"), unknown users
+cost the same hashing as known ones, and every comparison of secrets is constant-time.
 
 Nothing here does I/O: the clock and the entropy for nonces are passed in.
 """

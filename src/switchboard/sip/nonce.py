@@ -13,11 +13,11 @@ such as the source address, as Asterisk's ``build_nonce`` does with the source I
 Because nonces are checked across processes and restarts, ``now`` here must be a clock that
 every process shares (UNIX seconds), not the per-process monotonic clock used for timers.
 
-RFC 7616 §5.4 (replay) is covered by :class:`NonceCountTracker`: the highest nonce-count
-accepted per nonce, kept in a bounded LRU whose entries expire with the nonce. A nonce that
-the tracker does not know (evicted, another process, a restart) is accepted only with
-``nc=00000001``; a higher count is answered as stale so the phone retries with a fresh nonce
-without prompting its user.
+RFC 7616's "Replay Attacks" advice is followed by :class:`NonceCountTracker`: the highest
+nonce-count accepted per nonce, kept in a bounded LRU whose entries expire with the nonce.
+A nonce that the tracker does not know (evicted, another process, a restart) is accepted
+only with ``nc=00000001``; a higher count is answered as stale so the phone retries with a
+fresh nonce without prompting its user.
 """
 
 from __future__ import annotations
