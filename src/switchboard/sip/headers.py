@@ -159,6 +159,38 @@ TOKEN = re.compile(r"[A-Za-z0-9\-.!%*_+`'~]+")
 # gen-value = token / host / quoted-string (host adds ":" and "[ ]" for IPv6)
 _GEN_VALUE = re.compile(r"[A-Za-z0-9\-.!%*_+`'~:\[\]]+")
 
+# Whole-value grammars: one C-level match validates and splits the common forms; values
+# they reject go through the slower step-by-step parsers, which say what is wrong.
+_T = r"[A-Za-z0-9\-.!%*_+`'~]+"
+_QUOTED = r'"(?:[^"\\\r\n]|\\[^\r\n])*"'
+_G = r"[A-Za-z0-9\-.!%*_+`'~:\[\]]+"
+_PARAM_ITEM = re.compile(rf"[ \t]*;[ \t]*({_T})(?:[ \t]*=[ \t]*({_G}|{_QUOTED}))?")
+_PARAMS = rf"((?:[ \t]*;[ \t]*{_T}(?:[ \t]*=[ \t]*(?:{_G}|{_QUOTED}))?)*)[ \t]*"
+_NAME_ADDR = re.compile(
+    rf"(?:({_QUOTED})[ \t]*|((?:{_T}[ \t]+)*{_T})?[ \t]*)<([^<>\s\"]+)>{_PARAMS}"
+)
+_ADDR_SPEC = re.compile(rf"([^\s;<>\"?,]+){_PARAMS}")
+_VIA = re.compile(
+    rf"SIP[ \t]*/[ \t]*({_T})[ \t]*/[ \t]*({_T})[ \t]+"
+    rf"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-.]+)(?:[ \t]*:[ \t]*([0-9]{{1,5}}))?{_PARAMS}",
+    re.IGNORECASE,
+)
+
+
+def _fast_params(text: str) -> Params:
+    return {name.lower(): value or None for name, value in _PARAM_ITEM.findall(text)}
+
+
+def _loose_params(text: str) -> Params:
+    """Parameters from text starting at the first ``;``, trusting the grammar (see strict)."""
+    if '"' in text:
+        return _fast_params(text)
+    params: Params = {}
+    for item in text.split(";")[1:]:
+        name, eq, value = item.partition("=")
+        params[name.strip().lower()] = value.strip() if eq else None
+    return params
+
 
 def _bad(what: str, value: str) -> RemoteProtocolError:
     return RemoteProtocolError(400, f"Malformed {what}: {value!r}")
@@ -340,6 +372,19 @@ def format_params(params: Params) -> str:
     return "".join(f";{k}" if v is None else f";{k}={v}" for k, v in params.items())
 
 
+def tag_of(value: str) -> str | None:
+    """The ``tag`` parameter of a From or To value, without building a :class:`NameAddress`."""
+    if '"' not in value:
+        gt = value.rfind(">")
+        params = value[gt + 1 :] if gt >= 0 else value[value.find(";") + 1 or len(value) :]
+        at = params.find("tag=")
+        if at < 0 and "tag" not in params.lower():
+            return None
+        if at > 0 and params[at - 1] == ";":
+            return params[at + 4 :].partition(";")[0].strip() or None
+    return NameAddress.parse(value, strict=False).params.get("tag")
+
+
 class NameAddress:
     """``[display-name] <uri> *(;param)`` or ``addr-spec *(;param)`` (RFC 3261 §20.10).
 
@@ -359,8 +404,36 @@ class NameAddress:
         return self.params.get("tag")
 
     @classmethod
-    def parse(cls, value: str) -> NameAddress:
-        """Parse one value; malformed display names and addr-specs raise 400."""
+    def parse(cls, value: str, strict: bool = True) -> NameAddress:
+        """Parse one value; malformed display names and addr-specs raise 400.
+
+        ``strict=False`` is the fast path for accessors: the common ``<uri>;params`` and
+        ``uri;params`` forms are split without checking each character, which
+        :meth:`SipMessage.validate` does.
+        """
+        if not strict and '"' not in value:
+            if value[:1] == "<":
+                gt = value.find(">")
+                if gt > 1:
+                    rest = value[gt + 1 :]
+                    return cls(value[1:gt], None, _loose_params(rest) if rest else None)
+            elif "<" not in value:
+                uri, semi, rest = value.partition(";")
+                if uri:
+                    return cls(uri.rstrip(), None, _loose_params(semi + rest) if semi else None)
+        match = _NAME_ADDR.fullmatch(value)
+        if match is not None:
+            quoted, tokens, uri, params = match.groups()
+            display = unquote(quoted) if quoted else (" ".join(tokens.split()) if tokens else None)
+            return cls(uri, display, _fast_params(params) if params else None)
+        match = _ADDR_SPEC.fullmatch(value)
+        if match is not None:
+            uri, params = match.groups()
+            return cls(uri, None, _fast_params(params) if params else None)
+        return cls._parse_slowly(value)
+
+    @classmethod
+    def _parse_slowly(cls, value: str) -> NameAddress:
         text = value.strip()
         display: str | None = None
         if text.startswith('"'):
@@ -435,8 +508,34 @@ class Via:
         return self.params.get("branch")
 
     @classmethod
-    def parse(cls, value: str) -> Via:
-        """Parse one Via value (LWS allowed around the slashes of sent-protocol)."""
+    def parse(cls, value: str, strict: bool = True) -> Via:
+        """Parse one Via value (LWS allowed around the slashes of sent-protocol).
+
+        ``strict=False`` splits the usual ``SIP/2.0/T host:port;params`` form without
+        checking each character (accessors' fast path; validation is strict).
+        """
+        if not strict and value[:8] == "SIP/2.0/" and '"' not in value:
+            cut = value.find(";")
+            head = value[8:cut] if cut >= 0 else value[8:]
+            transport, _, sent_by = head.partition(" ")
+            host, colon, port_text = sent_by.strip().partition(":")
+            if transport and host and host[0] != "[" and (not colon or port_text.isdigit()):
+                return cls(
+                    transport.upper(),
+                    host,
+                    int(port_text) if colon else None,
+                    _loose_params(value[cut:]) if cut >= 0 else None,
+                )
+        match = _VIA.fullmatch(value)
+        if match is not None:
+            version, transport, host, digits, params = match.groups()
+            return cls(
+                transport.upper(),
+                host[1:-1] if host[0] == "[" else host,
+                int(digits) if digits else None,
+                _fast_params(params) if params else None,
+                version,
+            )
         head, semi, params = value.partition(";") if '"' not in value else _head_params(value)
         protocol = head.split("/", 2)
         if len(protocol) != 3 or protocol[0].strip().upper() != "SIP":
@@ -499,6 +598,11 @@ class CSeq(NamedTuple):
 
 
 MAX_CSEQ = 2**32 - 1
+METHODS = frozenset(
+    "ACK BYE CANCEL INFO INVITE MESSAGE NOTIFY OPTIONS PRACK PUBLISH REFER REGISTER"  # noqa: SIM905
+    " SUBSCRIBE UPDATE".split()
+)
+"""Methods of RFC 3261 and its extensions: known tokens, no check needed."""
 
 
 def parse_cseq(value: str) -> CSeq:
@@ -507,6 +611,6 @@ def parse_cseq(value: str) -> CSeq:
     if len(parts) != 2 or not parts[0].isdigit() or not parts[0].isascii():
         raise _bad("CSeq", value)
     seq = int(parts[0]) if len(parts[0]) <= 10 else MAX_CSEQ + 1
-    if seq > MAX_CSEQ or not TOKEN.fullmatch(parts[1]):
+    if seq > MAX_CSEQ or (parts[1] not in METHODS and not TOKEN.fullmatch(parts[1])):
         raise _bad("CSeq", value)
-    return CSeq(seq, parts[1])
+    return tuple.__new__(CSeq, (seq, parts[1]))  # skips NamedTuple's slower Python __new__

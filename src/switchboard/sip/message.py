@@ -24,14 +24,17 @@ from switchboard.sip.errors import (
 )
 from switchboard.sip.headers import (
     COMPACT_FORMS,
+    METHODS,
     TOKEN,
     CSeq,
     NameAddress,
     SipHeaders,
     Via,
+    canonical_name,
     display_name,
     parse_cseq,
     split_commas,
+    tag_of,
 )
 from switchboard.sip.uri import SipUri, Uri, check_absolute_uri, parse_uri, uri_scheme
 
@@ -45,24 +48,6 @@ _VERSION = re.compile(r"SIP/[0-9]+\.[0-9]+", re.IGNORECASE)
 #        "(" / ")" / "<" / ">" / ":" / "\" / DQUOTE / "/" / "[" / "]" / "?" / "{" / "}")
 _WORD = r"[A-Za-z0-9\-.!%*_+`'~()<>:\\\"/\[\]?{}]+"
 _CALL_ID = re.compile(rf"{_WORD}(?:@{_WORD})?")
-_KNOWN_METHODS = frozenset(
-    [
-        "ACK",
-        "BYE",
-        "CANCEL",
-        "INFO",
-        "INVITE",
-        "MESSAGE",
-        "NOTIFY",
-        "OPTIONS",
-        "PRACK",
-        "PUBLISH",
-        "REFER",
-        "REGISTER",
-        "SUBSCRIBE",
-        "UPDATE",
-    ]
-)
 _REQUIRED = ("via", "from", "to", "call-id", "cseq")
 _SINGLE = ("from", "to", "call-id", "cseq", "max-forwards", "content-type", "expires")
 
@@ -150,34 +135,53 @@ class SipMessage:
         value = self._one("via")
         if "," in value:
             value = split_commas(value)[0]
-        return self._parse(Via.parse, value)
+        return self._parse(Via.parse, value, False)
+
+    @property
+    def branch(self) -> str | None:
+        """The top Via's branch: the transaction key (RFC 3261 §17.2.3), read directly."""
+        value = self._one("via")
+        at = value.find(";branch=")
+        if at < 0 or '"' in value:
+            return self.top_via.branch
+        end = len(value)
+        for stop in (";", ","):
+            found = value.find(stop, at + 8)
+            if 0 <= found < end:
+                end = found
+        comma = value.find(",")
+        if 0 <= comma < at:
+            return self.top_via.branch
+        return value[at + 8 : end].strip() or None
 
     @property
     def vias(self) -> list[Via]:
-        return [self._parse(Via.parse, value) for value in self.headers.get_all("via")]
+        vias = self.headers.get_all("via")
+        return [self._parse(Via.parse, value, False) for value in vias]
 
     @property
     def from_(self) -> NameAddress:
-        return self._parse(NameAddress.parse, self._one("from"))
+        return self._parse(NameAddress.parse, self._one("from"), False)
 
     @property
     def to(self) -> NameAddress:
-        return self._parse(NameAddress.parse, self._one("to"))
+        return self._parse(NameAddress.parse, self._one("to"), False)
 
     @property
     def from_tag(self) -> str | None:
-        return self.from_.params.get("tag")
+        return self._parse(tag_of, self._one("from"))
 
     @property
     def to_tag(self) -> str | None:
-        return self.to.params.get("tag")
+        return self._parse(tag_of, self._one("to"))
 
     @property
     def contacts(self) -> list[NameAddress]:
         """Contact values; ``Contact: *`` is reported by :attr:`is_wildcard_contact`."""
         if self.is_wildcard_contact:
             return []
-        return [self._parse(NameAddress.parse, v) for v in self.headers.get_all("contact")]
+        values = self.headers.get_all("contact")
+        return [self._parse(NameAddress.parse, v, False) for v in values]
 
     @property
     def is_wildcard_contact(self) -> bool:
@@ -192,9 +196,9 @@ class SipMessage:
     def content_type(self) -> str | None:
         return self.headers.get("content-type")
 
-    def _parse(self, parser: Callable[[str], T], value: str) -> T:
+    def _parse(self, parser: Callable[..., T], value: str, *strict: bool) -> T:
         try:
-            return parser(value)
+            return parser(value, *strict)
         except RemoteProtocolError as exc:
             raise self._error(exc.reason) from None
 
@@ -215,9 +219,12 @@ class SipMessage:
     def validate(self) -> None:
         """Run the syntax checks of RFC 3261 §25 that lazy parsing skips."""
         index = self.headers._index
-        for key in index:
+        for key, values in index.items():
             if not TOKEN.fullmatch(key):
                 raise self._error(f"Malformed header field name {key!r}")
+            for value in values:
+                if "\r" in value or "\n" in value:
+                    raise self._error(f"Bare CR or LF in the {display_name(key)} header field")
         for key in _REQUIRED:
             if key not in index:
                 raise self._error(f"Missing {display_name(key)} header field")
@@ -236,8 +243,8 @@ class SipMessage:
         for value in vias:
             self._parse(Via.parse, value)
         if not self.is_wildcard_contact:
-            for address in self.contacts:
-                self._check_uri(address.uri)
+            for value in self.headers.get_all("contact"):
+                self._check_uri(self._parse(NameAddress.parse, value).uri)
         for key in ("route", "record-route"):
             for value in self.headers.get_all(key):
                 address = self._parse(NameAddress.parse, value)
@@ -258,8 +265,12 @@ class SipRequest(SipMessage):
     def __init__(self, method: str, uri: str | Uri, headers: SipHeaders, body: bytes = b"") -> None:
         super().__init__(headers, body)
         self.method = method
-        self.uri_text = uri if isinstance(uri, str) else str(uri)
-        self._uri: Uri | None = None if isinstance(uri, str) else uri
+        self._uri: Uri | None = None
+        if isinstance(uri, str):
+            self.uri_text = uri
+        else:
+            self.uri_text = str(uri)
+            self._uri = uri
 
     def __repr__(self) -> str:
         return f"<SipRequest {self.method} {self.uri_text}>"
@@ -326,31 +337,37 @@ def read_head(head: bytes) -> tuple[str, dict[str, list[str]], str | None]:
     """Split a header block (without its final empty line) into start line and index.
 
     Returns the start line, canonical name → field values, and the first syntax problem
-    found (or None): the caller raises it once it knows whom to answer.
+    found (or None): the caller raises it once it knows whom to answer. The fast path
+    assumes no folding, no space before colons and no compact forms; a line without a
+    colon, a name holding whitespace or a one-letter name reveals them, and the block is
+    then read again the careful way (keeping the order of, say, ``v`` and ``Via`` lines).
     """
     text = head.decode("utf-8", "surrogateescape")
-    if "\r\n " in text or "\r\n\t" in text:
-        text = _FOLD.sub(" ", text)
+    lines = text.split("\r\n")
+    index: dict[str, list[str]] = {}
+    for line in lines[1:]:
+        name, colon, value = line.partition(":")
+        if not colon:
+            return _read_head_carefully(text)
+        index.setdefault(name.lower(), []).append(value.strip())
+    names = "".join(index)
+    if " " in names or "\t" in names or not index.keys().isdisjoint(COMPACT_FORMS):
+        return _read_head_carefully(text)
+    return lines[0], index, None
+
+
+def _read_head_carefully(text: str) -> tuple[str, dict[str, list[str]], str | None]:
+    text = _FOLD.sub(" ", text)
     lines = text.split("\r\n")
     problem = None
-    crlf = len(lines) - 1
-    if text.count("\n") != crlf or text.count("\r") != crlf:
-        problem = "Bare CR or LF in the header fields"
     index: dict[str, list[str]] = {}
-    compact = COMPACT_FORMS
     for line in lines[1:]:
         name, colon, value = line.partition(":")
         if not colon:
             problem = f"Header line without a colon: {line[:40]!r}"
             continue
-        key = name.rstrip().lower()
-        if len(key) == 1:
-            key = compact.get(key, key)
-        values = index.get(key)
-        if values is None:
-            index[key] = [value.strip()]
-        else:
-            values.append(value.strip())
+        values = index.setdefault(canonical_name(name), [])
+        values.append(value.strip())
     return lines[0], index, problem
 
 
@@ -383,7 +400,7 @@ def build_message(
             error = request._error(f"Unsupported SIP version {parts[2]!r}", 505)
         else:
             error = request._error(f"Malformed SIP version {parts[2]!r}")
-    elif method not in _KNOWN_METHODS and not TOKEN.fullmatch(method):
+    elif method not in METHODS and not TOKEN.fullmatch(method):
         error = request._error(f"Malformed method {method!r}")
     elif problem:
         error = request._error(problem)
@@ -417,11 +434,12 @@ def parse_datagram(data: bytes, max_size: int = MAX_DATAGRAM_SIZE) -> SipRequest
     of the datagram; octets beyond Content-Length are ignored (RFC 3261 §18.3); a
     Content-Length beyond the datagram is a 400 (RFC 4475 §3.1.2.2).
     """
-    if data.startswith(b"\r\n"):
+    if data[:2] == b"\r\n":
         data = data.lstrip(b"\r\n")
     end = data.find(b"\r\n\r\n")
     if end >= 0:
-        head, body = data[:end], data[end + 4 :]
+        head = data[:end]
+        body = data[end + 4 :] if len(data) > end + 4 else b""
     elif data.endswith(b"\r\n"):
         # The datagram bounds the message: tolerate a missing empty line when there is no body.
         head, body = data[:-2], b""
