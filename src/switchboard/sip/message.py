@@ -238,7 +238,7 @@ class SipMessage:
             address = self._parse(NameAddress.parse, index[key][0])
             self._check_uri(address.uri)
         vias = self.headers.get_all("via")
-        if not vias:
+        if not vias or "" in index["via"]:
             raise self._error("Empty Via header field")
         for value in vias:
             self._parse(Via.parse, value)
