@@ -1,0 +1,541 @@
+"""SIP requests and responses: lazy parse from bytes, validation, responses, serialisation.
+
+Parsing a message does the cheap part up front: the start line, and an index of header
+field values by canonical name (:class:`SipHeaders`). The accessors used on every message
+(top Via, From/To tags, Call-ID, CSeq, Content-Length) read single values on demand;
+name-addr and parameter grammar is parsed only when asked for. :meth:`SipMessage.validate`
+applies the full syntax checks a server runs before acting on a request.
+
+Bodies are bytes, never decoded. Header text is decoded as UTF-8 with ``surrogateescape``
+so that any byte sequence re-encodes to exactly the bytes received: a response copies the
+request's Via, From, To, Call-ID and CSeq values byte for byte (RFC 3261 §8.2.6.2).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Collection, Iterable
+from typing import TypeVar
+
+from switchboard.sip.errors import (
+    RemoteProtocolError,
+    UnanswerableError,
+    UnsupportedUriSchemeError,
+)
+from switchboard.sip.headers import (
+    COMPACT_FORMS,
+    METHODS,
+    TOKEN,
+    CSeq,
+    NameAddress,
+    SipHeaders,
+    Via,
+    canonical_name,
+    display_name,
+    parse_cseq,
+    split_commas,
+    tag_of,
+)
+from switchboard.sip.uri import SipUri, Uri, check_absolute_uri, parse_uri, uri_scheme
+
+T = TypeVar("T")
+
+SIP_VERSION = "SIP/2.0"
+MAX_DATAGRAM_SIZE = 65535
+_FOLD = re.compile(r"[ \t]*\r\n[ \t]+")
+_VERSION = re.compile(r"SIP/[0-9]+\.[0-9]+", re.IGNORECASE)
+# word = 1*(alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~" /
+#        "(" / ")" / "<" / ">" / ":" / "\" / DQUOTE / "/" / "[" / "]" / "?" / "{" / "}")
+_WORD = r"[A-Za-z0-9\-.!%*_+`'~()<>:\\\"/\[\]?{}]+"
+_CALL_ID = re.compile(rf"{_WORD}(?:@{_WORD})?")
+_REQUIRED = ("via", "from", "to", "call-id", "cseq")
+_SINGLE = ("from", "to", "call-id", "cseq", "max-forwards", "content-type", "expires")
+
+REASON_PHRASES = {
+    100: "Trying",
+    180: "Ringing",
+    181: "Call Is Being Forwarded",
+    182: "Queued",
+    183: "Session Progress",
+    200: "OK",
+    202: "Accepted",
+    300: "Multiple Choices",
+    301: "Moved Permanently",
+    302: "Moved Temporarily",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    406: "Not Acceptable",
+    407: "Proxy Authentication Required",
+    408: "Request Timeout",
+    410: "Gone",
+    413: "Request Entity Too Large",
+    415: "Unsupported Media Type",
+    416: "Unsupported URI Scheme",
+    420: "Bad Extension",
+    421: "Extension Required",
+    423: "Interval Too Brief",
+    480: "Temporarily Unavailable",
+    481: "Call/Transaction Does Not Exist",
+    482: "Loop Detected",
+    483: "Too Many Hops",
+    484: "Address Incomplete",
+    486: "Busy Here",
+    487: "Request Terminated",
+    488: "Not Acceptable Here",
+    491: "Request Pending",
+    500: "Server Internal Error",
+    501: "Not Implemented",
+    503: "Service Unavailable",
+    504: "Server Time-out",
+    505: "Version Not Supported",
+    513: "Message Too Large",
+    600: "Busy Everywhere",
+    603: "Decline",
+    604: "Does Not Exist Anywhere",
+    606: "Not Acceptable",
+}
+
+
+class SipMessage:
+    """What requests and responses share: header fields, body, and lazy accessors."""
+
+    __slots__ = ("body", "headers")
+
+    def __init__(self, headers: SipHeaders, body: bytes = b"") -> None:
+        self.headers = headers
+        self.body = body
+
+    def _one(self, key: str) -> str:
+        values = self.headers._index.get(key)
+        if not values:
+            raise self._error(f"Missing {display_name(key)} header field")
+        return values[0]
+
+    def _error(self, reason: str, status: int = 400) -> RemoteProtocolError:
+        """The error to raise for a malformed part: answerable for requests only."""
+        raise NotImplementedError
+
+    @property
+    def call_id(self) -> str:
+        return self._one("call-id")
+
+    @property
+    def cseq(self) -> CSeq:
+        try:
+            return parse_cseq(self._one("cseq"))
+        except RemoteProtocolError as exc:
+            raise self._error(exc.reason) from None
+
+    @property
+    def top_via(self) -> Via:
+        """The first Via value: where responses go, and the transaction's branch."""
+        value = self._one("via")
+        if "," in value:
+            value = split_commas(value)[0]
+        return self._parse(Via.parse, value, False)
+
+    @property
+    def branch(self) -> str | None:
+        """The top Via's branch: the transaction key (RFC 3261 §17.2.3), read directly."""
+        value = self._one("via")
+        at = value.find(";branch=")
+        if at < 0 or '"' in value:
+            return self.top_via.branch
+        end = len(value)
+        for stop in (";", ","):
+            found = value.find(stop, at + 8)
+            if 0 <= found < end:
+                end = found
+        comma = value.find(",")
+        if 0 <= comma < at:
+            return self.top_via.branch
+        return value[at + 8 : end].strip() or None
+
+    @property
+    def vias(self) -> list[Via]:
+        vias = self.headers.get_all("via")
+        return [self._parse(Via.parse, value, False) for value in vias]
+
+    @property
+    def from_(self) -> NameAddress:
+        return self._parse(NameAddress.parse, self._one("from"), False)
+
+    @property
+    def to(self) -> NameAddress:
+        return self._parse(NameAddress.parse, self._one("to"), False)
+
+    @property
+    def from_tag(self) -> str | None:
+        return self._parse(tag_of, self._one("from"))
+
+    @property
+    def to_tag(self) -> str | None:
+        return self._parse(tag_of, self._one("to"))
+
+    @property
+    def contacts(self) -> list[NameAddress]:
+        """Contact values; ``Contact: *`` is reported by :attr:`is_wildcard_contact`."""
+        if self.is_wildcard_contact:
+            return []
+        values = self.headers.get_all("contact")
+        return [self._parse(NameAddress.parse, v, False) for v in values]
+
+    @property
+    def is_wildcard_contact(self) -> bool:
+        return self.headers.get_all("contact") == ["*"]
+
+    @property
+    def content_length(self) -> int:
+        """The body length (framing already checked Content-Length against the bytes)."""
+        return len(self.body)
+
+    @property
+    def content_type(self) -> str | None:
+        return self.headers.get("content-type")
+
+    def _parse(self, parser: Callable[..., T], value: str, *strict: bool) -> T:
+        try:
+            return parser(value, *strict)
+        except RemoteProtocolError as exc:
+            raise self._error(exc.reason) from None
+
+    def _start_line(self) -> str:
+        raise NotImplementedError
+
+    def serialize(self) -> bytes:
+        """Wire bytes: start line, header fields, a correct Content-Length, the body."""
+        lines = [self._start_line()]
+        for key, values in self.headers._index.items():
+            if key == "content-length":
+                continue
+            name = display_name(key)
+            lines.extend(f"{name}: {value}" for value in values)
+        lines.append(f"Content-Length: {len(self.body)}\r\n\r\n")
+        return "\r\n".join(lines).encode("utf-8", "surrogateescape") + self.body
+
+    def validate(self) -> None:
+        """Run the syntax checks of RFC 3261 §25 that lazy parsing skips."""
+        index = self.headers._index
+        for key, values in index.items():
+            if not TOKEN.fullmatch(key):
+                raise self._error(f"Malformed header field name {key!r}")
+            for value in values:
+                if "\r" in value or "\n" in value:
+                    raise self._error(f"Bare CR or LF in the {display_name(key)} header field")
+        for key in _REQUIRED:
+            if key not in index:
+                raise self._error(f"Missing {display_name(key)} header field")
+        for key in _SINGLE:
+            if len(index.get(key, ())) > 1:
+                raise self._error(f"More than one {display_name(key)} header field")
+        if not _CALL_ID.fullmatch(self.call_id):
+            raise self._error("Malformed Call-ID")
+        self.cseq  # noqa: B018 - parsing is the check
+        for key in ("from", "to"):
+            address = self._parse(NameAddress.parse, index[key][0])
+            self._check_uri(address.uri)
+        vias = self.headers.get_all("via")
+        if not vias or "" in index["via"]:
+            raise self._error("Empty Via header field")
+        for value in vias:
+            self._parse(Via.parse, value)
+        if not self.is_wildcard_contact:
+            for value in self.headers.get_all("contact"):
+                self._check_uri(self._parse(NameAddress.parse, value).uri)
+        for key in ("route", "record-route"):
+            for value in self.headers.get_all(key):
+                address = self._parse(NameAddress.parse, value)
+                self._check_uri(address.uri)
+
+    def _check_uri(self, text: str) -> None:
+        try:
+            check_absolute_uri(text)
+        except RemoteProtocolError as exc:
+            raise self._error(exc.reason) from None
+
+
+class SipRequest(SipMessage):
+    """A request: ``Method SP Request-URI SP SIP/2.0`` and its header fields."""
+
+    __slots__ = ("_uri", "method", "uri_text")
+
+    def __init__(self, method: str, uri: str | Uri, headers: SipHeaders, body: bytes = b"") -> None:
+        super().__init__(headers, body)
+        self.method = method
+        self._uri: Uri | None = None
+        if isinstance(uri, str):
+            self.uri_text = uri
+        else:
+            self.uri_text = str(uri)
+            self._uri = uri
+
+    def __repr__(self) -> str:
+        return f"<SipRequest {self.method} {self.uri_text}>"
+
+    @property
+    def uri(self) -> Uri:
+        """The Request-URI, parsed on first use (400 if malformed, 416 if not sip/sips/tel)."""
+        if self._uri is None:
+            try:
+                self._uri = parse_uri(self.uri_text)
+            except RemoteProtocolError as exc:
+                exc.request = self
+                raise
+        return self._uri
+
+    @property
+    def max_forwards(self) -> int | None:
+        value = self.headers._index.get("max-forwards")
+        if value is None:
+            return None
+        text = value[0]
+        if not text.isdigit() or not text.isascii() or int(text) > 255:
+            raise self._error("Malformed Max-Forwards")
+        return int(text)
+
+    def _error(self, reason: str, status: int = 400) -> RemoteProtocolError:
+        return RemoteProtocolError(status, reason, request=self)
+
+    def _start_line(self) -> str:
+        return f"{self.method} {self.uri_text} {SIP_VERSION}"
+
+    def validate(self) -> None:
+        """Check everything a server needs before acting (RFC 3261 §8.2, RFC 4475 §3.1.2)."""
+        super().validate()
+        uri = self.uri
+        if isinstance(uri, SipUri) and uri.headers:
+            raise self._error("Request-URI must not contain headers")
+        if self.cseq.method != self.method:
+            raise self._error("CSeq method does not match the request method")
+        self.max_forwards  # noqa: B018 - parsing is the check
+
+
+class SipResponse(SipMessage):
+    """A response: ``SIP/2.0 SP Status-Code SP Reason-Phrase`` and its header fields."""
+
+    __slots__ = ("reason", "status")
+
+    def __init__(self, status: int, reason: str, headers: SipHeaders, body: bytes = b"") -> None:
+        super().__init__(headers, body)
+        self.status = status
+        self.reason = reason
+
+    def __repr__(self) -> str:
+        return f"<SipResponse {self.status} {self.reason}>"
+
+    def _error(self, reason: str, status: int = 400) -> RemoteProtocolError:
+        return UnanswerableError(status, reason)
+
+    def _start_line(self) -> str:
+        return f"{SIP_VERSION} {self.status} {self.reason}"
+
+
+def read_head(head: bytes) -> tuple[str, dict[str, list[str]], str | None]:
+    """Split a header block (without its final empty line) into start line and index.
+
+    Returns the start line, canonical name → field values, and the first syntax problem
+    found (or None): the caller raises it once it knows whom to answer. The fast path
+    assumes no folding, no space before colons and no compact forms; a line without a
+    colon, a name holding whitespace or a one-letter name reveals them, and the block is
+    then read again the careful way (keeping the order of, say, ``v`` and ``Via`` lines).
+    """
+    text = head.decode("utf-8", "surrogateescape")
+    lines = text.split("\r\n")
+    index: dict[str, list[str]] = {}
+    for line in lines[1:]:
+        name, colon, value = line.partition(":")
+        if not colon:
+            return _read_head_carefully(text)
+        index.setdefault(name.lower(), []).append(value.strip())
+    names = "".join(index)
+    if " " in names or "\t" in names or not index.keys().isdisjoint(COMPACT_FORMS):
+        return _read_head_carefully(text)
+    return lines[0], index, None
+
+
+def _read_head_carefully(text: str) -> tuple[str, dict[str, list[str]], str | None]:
+    text = _FOLD.sub(" ", text)
+    lines = text.split("\r\n")
+    problem = None
+    index: dict[str, list[str]] = {}
+    for line in lines[1:]:
+        name, colon, value = line.partition(":")
+        if not colon:
+            problem = f"Header line without a colon: {line[:40]!r}"
+            continue
+        values = index.setdefault(canonical_name(name), [])
+        values.append(value.strip())
+    return lines[0], index, problem
+
+
+def build_message(
+    start: str, index: dict[str, list[str]], problem: str | None
+) -> tuple[SipRequest | SipResponse, RemoteProtocolError | None]:
+    """The message for a start line and header index, and the error to answer it with.
+
+    A malformed response raises :class:`UnanswerableError` at once. A malformed request
+    is still returned, with its error, so the caller can frame its body and answer it.
+    """
+    if start[:4].upper() == "SIP/":
+        version, _, rest = start.partition(" ")
+        code, _, reason = rest.partition(" ")
+        if version.upper() != SIP_VERSION:
+            raise UnanswerableError(505, f"Unsupported SIP version {version!r}")
+        if len(code) != 3 or not code.isdigit() or not code.isascii() or code[0] not in "123456":
+            raise UnanswerableError(400, f"Malformed Status-Code in {start[:60]!r}")
+        if problem:
+            raise UnanswerableError(400, problem)
+        return SipResponse(int(code), reason, SipHeaders(index)), None
+    parts = start.split(" ")
+    request = SipRequest(parts[0], parts[1] if len(parts) > 1 else "", SipHeaders(index))
+    method = parts[0]
+    error: RemoteProtocolError | None = None
+    if len(parts) != 3 or not all(parts):
+        error = request._error(f"Malformed Request-Line {start[:80]!r}")
+    elif parts[2].upper() != SIP_VERSION:
+        if _VERSION.fullmatch(parts[2]):
+            error = request._error(f"Unsupported SIP version {parts[2]!r}", 505)
+        else:
+            error = request._error(f"Malformed SIP version {parts[2]!r}")
+    elif method not in METHODS and not TOKEN.fullmatch(method):
+        error = request._error(f"Malformed method {method!r}")
+    elif problem:
+        error = request._error(problem)
+    else:
+        scheme = uri_scheme(parts[1])
+        if scheme is None:
+            error = request._error(f"Malformed Request-URI {parts[1][:80]!r}")
+        elif scheme not in ("sip", "sips", "tel"):
+            error = UnsupportedUriSchemeError(scheme)
+            error.request = request
+    return request, error
+
+
+def content_length(message: SipMessage) -> int | None:
+    """The Content-Length value, None when absent; 400 when malformed or conflicting."""
+    values = message.headers._index.get("content-length")
+    if values is None:
+        return None
+    text = values[0]
+    if any(value != text for value in values):
+        raise message._error("Conflicting Content-Length header fields")
+    if not text.isdigit() or not text.isascii():
+        raise message._error(f"Malformed Content-Length {text[:20]!r}")
+    return int(text)
+
+
+def parse_datagram(data: bytes, max_size: int = MAX_DATAGRAM_SIZE) -> SipRequest | SipResponse:
+    """Parse one message received as a datagram (UDP).
+
+    Leading CRLFs are skipped (RFC 3261 §7.5). Without Content-Length the body is the rest
+    of the datagram; octets beyond Content-Length are ignored (RFC 3261 §18.3); a
+    Content-Length beyond the datagram is a 400 (RFC 4475 §3.1.2.2).
+    """
+    if data[:2] == b"\r\n":
+        data = data.lstrip(b"\r\n")
+    end = data.find(b"\r\n\r\n")
+    if end >= 0:
+        head = data[:end]
+        body = data[end + 4 :] if len(data) > end + 4 else b""
+    elif data.endswith(b"\r\n"):
+        # The datagram bounds the message: tolerate a missing empty line when there is no body.
+        head, body = data[:-2], b""
+    else:
+        raise UnanswerableError(400, "No end of line after the header fields")
+    message, error = build_message(*read_head(head))
+    length = content_length(message)
+    if length is not None:
+        if length > len(body):
+            raise message._error("Content-Length larger than the message")
+        if length < len(body):
+            body = body[:length]
+    message.body = body
+    if len(data) > max_size:
+        raise message._error("Message Too Large", 513)
+    if error is not None:
+        raise error
+    return message
+
+
+def parse_message(data: bytes) -> SipRequest | SipResponse:
+    """Parse and :meth:`~SipMessage.validate` one complete datagram."""
+    message = parse_datagram(data)
+    message.validate()
+    return message
+
+
+def make_response(
+    request: SipRequest,
+    status: int,
+    reason: str | None = None,
+    *,
+    to_tag: str | None = None,
+    headers: Iterable[tuple[str, str]] = (),
+    body: bytes = b"",
+) -> SipResponse:
+    """A response to ``request`` per RFC 3261 §8.2.6.2.
+
+    Via (every value, in order), From, To, Call-ID and CSeq are copied as received;
+    ``to_tag`` is added to To unless the request already has one.
+    """
+    index = request.headers._index
+    copied: dict[str, list[str]] = {}
+    vias = index.get("via")
+    if vias:
+        copied["via"] = list(vias)
+    for key in ("from", "to", "call-id", "cseq"):
+        values = index.get(key)
+        if values:
+            copied[key] = [values[0]]
+    if to_tag is not None and "to" in copied:
+        to = copied["to"][0]
+        if "tag" not in to.lower() or request.to_tag is None:
+            copied["to"] = [f"{to};tag={to_tag}"]
+    response = SipResponse(
+        status, REASON_PHRASES.get(status, "") if reason is None else reason, SipHeaders(copied)
+    )
+    for name, value in headers:
+        response.headers.add(name, value)
+    response.body = body
+    return response
+
+
+def error_response(error: RemoteProtocolError, to_tag: str | None = None) -> SipResponse | None:
+    """The response answering ``error``, or None when there is no request to answer."""
+    request = error.request
+    if request is None or isinstance(error, UnanswerableError) or request.method == "ACK":
+        return None
+    try:
+        return make_response(
+            request, error.status, error.reason, to_tag=to_tag, headers=error.headers
+        )
+    except RemoteProtocolError:
+        return None
+
+
+def check_max_forwards(request: SipRequest) -> None:
+    """For a request about to be forwarded: 483 Too Many Hops when Max-Forwards is 0.
+
+    An endpoint handles such a request as usual (RFC 4475 §3.3.11), so only forwarding
+    code calls this.
+    """
+    if request.max_forwards == 0:
+        raise request._error("Too Many Hops", 483)
+
+
+def check_require(request: SipRequest, supported: Collection[str], header: str = "Require") -> None:
+    """420 Bad Extension listing in Unsupported the option-tags of ``header`` we lack.
+
+    A UAS checks Require, a proxy Proxy-Require (RFC 3261 §8.2.2.3, §16.3); ACK and CANCEL
+    are never rejected for it.
+    """
+    if request.method in ("ACK", "CANCEL"):
+        return
+    unsupported = [tag for tag in request.headers.get_all(header) if tag not in supported]
+    if unsupported:
+        raise RemoteProtocolError(
+            420, "Bad Extension", [("Unsupported", ", ".join(unsupported))], request
+        )
