@@ -33,6 +33,7 @@ from switchboard.sip.headers import (
     canonical_name,
     display_name,
     parse_cseq,
+    parse_number,
     split_commas,
     tag_of,
 )
@@ -291,10 +292,10 @@ class SipRequest(SipMessage):
         value = self.headers._index.get("max-forwards")
         if value is None:
             return None
-        text = value[0]
-        if not text.isdigit() or not text.isascii() or int(text) > 255:
+        hops = parse_number(value[0], 255)
+        if hops is None:
             raise self._error("Malformed Max-Forwards")
-        return int(text)
+        return hops
 
     def _error(self, reason: str, status: int = 400) -> RemoteProtocolError:
         return RemoteProtocolError(status, reason, request=self)
@@ -422,9 +423,10 @@ def content_length(message: SipMessage) -> int | None:
     text = values[0]
     if any(value != text for value in values):
         raise message._error("Conflicting Content-Length header fields")
-    if not text.isdigit() or not text.isascii():
+    length = parse_number(text, 2**63)
+    if length is None:
         raise message._error(f"Malformed Content-Length {text[:20]!r}")
-    return int(text)
+    return length
 
 
 def parse_datagram(data: bytes, max_size: int = MAX_DATAGRAM_SIZE) -> SipRequest | SipResponse:
