@@ -193,8 +193,8 @@ def _loose_params(text: str) -> Params:
 
 
 def parse_number(text: str, maximum: int) -> int | None:
-    """``1*DIGIT`` up to ``maximum``, or None: ASCII digits only, length checked before int()."""
-    if not text.isdigit() or not text.isascii() or len(text) > len(str(maximum)) + 8:
+    """``1*DIGIT`` up to ``maximum`` (at most 2**63), or None; length checked before int()."""
+    if len(text) > 19 or not text.isdigit() or not text.isascii():
         return None
     value = int(text)
     return value if value <= maximum else None
