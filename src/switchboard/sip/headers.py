@@ -192,6 +192,14 @@ def _loose_params(text: str) -> Params:
     return params
 
 
+def parse_number(text: str, maximum: int) -> int | None:
+    """``1*DIGIT`` up to ``maximum`` (at most 2**63), or None; length checked before int()."""
+    if len(text) > 19 or not text.isdigit() or not text.isascii():
+        return None
+    value = int(text)
+    return value if value <= maximum else None
+
+
 def _bad(what: str, value: str) -> RemoteProtocolError:
     return RemoteProtocolError(400, f"Malformed {what}: {value!r}")
 
@@ -519,20 +527,24 @@ class Via:
             head = value[8:cut] if cut >= 0 else value[8:]
             transport, _, sent_by = head.partition(" ")
             host, colon, port_text = sent_by.strip().partition(":")
-            if transport and host and host[0] != "[" and (not colon or port_text.isdigit()):
+            port = parse_number(port_text, 65535) if colon else None
+            if transport and host and host[0] != "[" and (not colon or port is not None):
                 return cls(
                     transport.upper(),
                     host,
-                    int(port_text) if colon else None,
+                    port,
                     _loose_params(value[cut:]) if cut >= 0 else None,
                 )
         match = _VIA.fullmatch(value)
         if match is not None:
             version, transport, host, digits, params = match.groups()
+            port = parse_number(digits, 65535) if digits else None
+            if digits and port is None:
+                raise _bad("Via port", value)
             return cls(
                 transport.upper(),
                 host[1:-1] if host[0] == "[" else host,
-                int(digits) if digits else None,
+                port,
                 _fast_params(params) if params else None,
                 version,
             )
@@ -584,10 +596,10 @@ def _parse_sent_by(text: str, value: str) -> tuple[str, int | None]:
             raise _bad("Via host", value)
     if not after:
         return host, None
-    port_text = after[1:].strip()
-    if after[0] != ":" or not port_text.isdigit() or not port_text.isascii() or len(port_text) > 5:
+    port = parse_number(after[1:].strip(), 65535)
+    if after[0] != ":" or port is None:
         raise _bad("Via port", value)
-    return host, int(port_text)
+    return host, port
 
 
 class CSeq(NamedTuple):

@@ -33,6 +33,7 @@ from switchboard.sip.headers import (
     canonical_name,
     display_name,
     parse_cseq,
+    parse_number,
     split_commas,
     tag_of,
 )
@@ -109,10 +110,10 @@ class SipMessage:
         self.body = body
 
     def _one(self, key: str) -> str:
-        values = self.headers._index.get(key)
-        if not values:
-            raise self._error(f"Missing {display_name(key)} header field")
-        return values[0]
+        try:
+            return self.headers._index[key][0]
+        except (KeyError, IndexError):
+            raise self._error(f"Missing {display_name(key)} header field") from None
 
     def _error(self, reason: str, status: int = 400) -> RemoteProtocolError:
         """The error to raise for a malformed part: answerable for requests only."""
@@ -140,19 +141,17 @@ class SipMessage:
     @property
     def branch(self) -> str | None:
         """The top Via's branch: the transaction key (RFC 3261 §17.2.3), read directly."""
-        value = self._one("via")
+        values = self.headers._index.get("via")
+        value = values[0] if values else self._one("via")
         at = value.find(";branch=")
-        if at < 0 or '"' in value:
+        if at < 0 or '"' in value or "," in value[:at]:
             return self.top_via.branch
-        end = len(value)
-        for stop in (";", ","):
-            found = value.find(stop, at + 8)
-            if 0 <= found < end:
-                end = found
-        comma = value.find(",")
-        if 0 <= comma < at:
-            return self.top_via.branch
-        return value[at + 8 : end].strip() or None
+        at += 8
+        end = value.find(";", at)
+        comma = value.find(",", at)
+        if comma >= 0 and (end < 0 or comma < end):
+            end = comma
+        return (value[at:end] if end >= 0 else value[at:]).strip() or None
 
     @property
     def vias(self) -> list[Via]:
@@ -208,12 +207,13 @@ class SipMessage:
     def serialize(self) -> bytes:
         """Wire bytes: start line, header fields, a correct Content-Length, the body."""
         lines = [self._start_line()]
+        append = lines.append
         for key, values in self.headers._index.items():
-            if key == "content-length":
-                continue
-            name = display_name(key)
-            lines.extend(f"{name}: {value}" for value in values)
-        lines.append(f"Content-Length: {len(self.body)}\r\n\r\n")
+            if key != "content-length":
+                name = display_name(key)
+                for value in values:
+                    append(f"{name}: {value}")
+        append(f"Content-Length: {len(self.body)}\r\n\r\n")
         return "\r\n".join(lines).encode("utf-8", "surrogateescape") + self.body
 
     def validate(self) -> None:
@@ -263,11 +263,12 @@ class SipRequest(SipMessage):
     __slots__ = ("_uri", "method", "uri_text")
 
     def __init__(self, method: str, uri: str | Uri, headers: SipHeaders, body: bytes = b"") -> None:
-        super().__init__(headers, body)
+        self.headers = headers  # not super().__init__: this runs for every message parsed
+        self.body = body
         self.method = method
-        self._uri: Uri | None = None
         if isinstance(uri, str):
             self.uri_text = uri
+            self._uri: Uri | None = None
         else:
             self.uri_text = str(uri)
             self._uri = uri
@@ -291,10 +292,10 @@ class SipRequest(SipMessage):
         value = self.headers._index.get("max-forwards")
         if value is None:
             return None
-        text = value[0]
-        if not text.isdigit() or not text.isascii() or int(text) > 255:
+        hops = parse_number(value[0], 255)
+        if hops is None:
             raise self._error("Malformed Max-Forwards")
-        return int(text)
+        return hops
 
     def _error(self, reason: str, status: int = 400) -> RemoteProtocolError:
         return RemoteProtocolError(status, reason, request=self)
@@ -319,7 +320,8 @@ class SipResponse(SipMessage):
     __slots__ = ("reason", "status")
 
     def __init__(self, status: int, reason: str, headers: SipHeaders, body: bytes = b"") -> None:
-        super().__init__(headers, body)
+        self.headers = headers
+        self.body = body
         self.status = status
         self.reason = reason
 
@@ -379,7 +381,7 @@ def build_message(
     A malformed response raises :class:`UnanswerableError` at once. A malformed request
     is still returned, with its error, so the caller can frame its body and answer it.
     """
-    if start[:4].upper() == "SIP/":
+    if start[:4] == "SIP/" or start[:4].upper() == "SIP/":
         version, _, rest = start.partition(" ")
         code, _, reason = rest.partition(" ")
         if version.upper() != SIP_VERSION:
@@ -393,9 +395,9 @@ def build_message(
     request = SipRequest(parts[0], parts[1] if len(parts) > 1 else "", SipHeaders(index))
     method = parts[0]
     error: RemoteProtocolError | None = None
-    if len(parts) != 3 or not all(parts):
+    if len(parts) != 3 or "" in parts:
         error = request._error(f"Malformed Request-Line {start[:80]!r}")
-    elif parts[2].upper() != SIP_VERSION:
+    elif parts[2] != SIP_VERSION and parts[2].upper() != SIP_VERSION:
         if _VERSION.fullmatch(parts[2]):
             error = request._error(f"Unsupported SIP version {parts[2]!r}", 505)
         else:
@@ -422,9 +424,10 @@ def content_length(message: SipMessage) -> int | None:
     text = values[0]
     if any(value != text for value in values):
         raise message._error("Conflicting Content-Length header fields")
-    if not text.isdigit() or not text.isascii():
+    length = parse_number(text, 2**63)
+    if length is None:
         raise message._error(f"Malformed Content-Length {text[:20]!r}")
-    return int(text)
+    return length
 
 
 def parse_datagram(data: bytes, max_size: int = MAX_DATAGRAM_SIZE) -> SipRequest | SipResponse:

@@ -300,7 +300,7 @@ def _parse_hostport(hostport: str, text: str) -> tuple[str, int | None]:
     port_text = after[1:]
     if after[0] != ":" or not port_text.isdigit() or not port_text.isascii():
         raise _bad("port", text)
-    port = int(port_text)
+    port = int(port_text) if len(port_text) <= 5 else 65536
     if port > 65535:
         raise _bad("port", text)
     return host, port
