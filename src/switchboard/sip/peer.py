@@ -1,0 +1,23 @@
+"""Where a SIP message came from or goes to: transport, address, and stream connection."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+TransportName = Literal["udp", "tcp", "tls", "ws", "wss"]
+
+
+@dataclass(frozen=True, slots=True)
+class Peer:
+    """A remote transport address; ``connection_id`` lets a stream transport reuse its socket."""
+
+    transport: TransportName
+    host: str
+    port: int
+    connection_id: int | None = None
+
+    @property
+    def reliable(self) -> bool:
+        """Whether the transport delivers in order without loss (no retransmission timers)."""
+        return self.transport != "udp"

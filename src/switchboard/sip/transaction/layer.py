@@ -1,0 +1,299 @@
+"""The transaction layer (RFC 3261 §17): matches messages to transactions, owns their timers.
+
+Sans-I/O, in the manner of aioquic's ``QuicConnection``: the adapter feeds parsed
+messages with :meth:`TransactionLayer.receive`, the TU issues :meth:`send_request` and
+:meth:`send_response`, and after each call both drain :meth:`datagrams_to_send` and
+:meth:`next_event`, then re-arm one timer for :meth:`next_deadline` and call
+:meth:`handle_timer` when it expires. ``now`` is always passed in; new branch ids come
+from an injected callable.
+
+Matching costs one dict lookup. Responses match a client transaction by top-Via branch
+and CSeq method (§17.1.3). Requests whose branch carries the ``z9hG4bK`` cookie match a
+server transaction by branch, sent-by and method, ACK matching INVITE (§17.2.3); other
+requests fall back to RFC 2543 matching on Request-URI, From tag, Call-ID, CSeq, top Via
+(and To tag). Timers sit in one heap; a stopped timer's entry is skipped when it comes up.
+
+Nothing raises out of :meth:`receive` or :meth:`handle_timer`: malformed or stray input
+is logged, counted in :attr:`ignored`, and dropped.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+from collections import deque
+from collections.abc import Callable
+
+from switchboard.sip.errors import LocalProtocolError, RemoteProtocolError
+from switchboard.sip.message import SipMessage, SipRequest, SipResponse, make_response
+from switchboard.sip.peer import Peer
+from switchboard.sip.transaction.client_invite import ClientInviteTransaction, top_via_value
+from switchboard.sip.transaction.client_non_invite import ClientNonInviteTransaction
+from switchboard.sip.transaction.events import (
+    AckReceived,
+    CancelReceived,
+    Event,
+    RequestReceived,
+    TransactionKey,
+    TransactionTerminated,
+)
+from switchboard.sip.transaction.machine import (
+    Input,
+    State,
+    Transaction,
+    received_input,
+    sent_input,
+)
+from switchboard.sip.transaction.server_invite import ServerInviteTransaction
+from switchboard.sip.transaction.server_non_invite import ServerNonInviteTransaction
+from switchboard.sip.transaction.timers import TimerValues
+
+logger = logging.getLogger(__name__)
+
+MAGIC_COOKIE = "z9hG4bK"
+"""Branch prefix of RFC 3261 clients: only such branches are unique (§8.1.1.7)."""
+
+ClientTransaction = ClientInviteTransaction | ClientNonInviteTransaction
+ServerTransaction = ServerInviteTransaction | ServerNonInviteTransaction
+
+
+class TransactionLayer:
+    """Every client and server transaction of one SIP endpoint, with their timers."""
+
+    def __init__(
+        self,
+        new_branch: Callable[[], str],
+        timers: TimerValues | None = None,
+        *,
+        send_trying: bool = True,
+    ) -> None:
+        self._new_branch = new_branch
+        self.timers = TimerValues() if timers is None else timers
+        self._reliable_timers = self.timers.for_reliable_transport()
+        self.send_trying = send_trying
+        """Answer each new INVITE with 100 Trying at once (§17.2.1), so it stops retransmitting."""
+        self._clients: dict[TransactionKey, ClientTransaction] = {}
+        self._servers: dict[TransactionKey, ServerTransaction] = {}
+        self._heap: list[tuple[float, int, Transaction, Input]] = []
+        self._seq = 0
+        self._outbox: list[tuple[bytes, Peer]] = []
+        self._events: deque[Event] = deque()
+        self.ignored = 0
+        """How many received messages or inputs were dropped as stray or malformed."""
+
+    # -- inputs -------------------------------------------------------------------------
+
+    def receive(self, message: SipRequest | SipResponse, peer: Peer, now: float) -> None:
+        """Feed one parsed message received from ``peer``."""
+        try:
+            if isinstance(message, SipResponse):
+                self._receive_response(message, now)
+            else:
+                self._receive_request(message, peer, now)
+        except RemoteProtocolError as exc:
+            self._ignore("malformed message %r from %s: %s", message, peer, exc.reason)
+
+    def _receive_response(self, response: SipResponse, now: float) -> None:
+        """Match a response to its client transaction (§17.1.3); drop strays."""
+        key = (response.branch, response.cseq.method)
+        transaction = self._clients.get(key)
+        if transaction is None:
+            self._ignore("stray response %r for %r", response, key)
+        elif not transaction.process(received_input(response.status), now, response):
+            self._ignore("response %r not expected in %r", response, transaction)
+
+    def _receive_request(self, request: SipRequest, peer: Peer, now: float) -> None:
+        """Match a request to its server transaction (§17.2.3), or create one."""
+        method = request.method
+        if method == "ACK":
+            invite = self._match(request, "INVITE")
+            if invite is None:
+                self._events.append(AckReceived(None, request, peer))
+            elif not invite.process(Input.RECV_ACK, now, request):
+                self._ignore("ACK not expected in %r", invite)
+            return
+        key = self._server_key(request, method)
+        transaction = self._servers.get(key)
+        if transaction is not None and self._to_tag_matches(key, request, transaction):
+            if not transaction.process(Input.RECV_REQUEST, now, request):
+                self._ignore("retransmission not expected in %r", transaction)
+            return
+        if method == "INVITE":
+            transaction = ServerInviteTransaction(self, key, request, peer, self._timers(peer))
+        else:
+            transaction = ServerNonInviteTransaction(self, key, request, peer, self._timers(peer))
+        self._servers[key] = transaction
+        transaction.start(now)
+        if method == "CANCEL":
+            invite = self._match(request, "INVITE")
+            invite_key = None if invite is None else invite.key
+            self._events.append(CancelReceived(key, invite_key, request, peer))
+            return
+        self._events.append(RequestReceived(key, request, peer))
+        if method == "INVITE" and self.send_trying:
+            trying = make_response(request, 100)
+            timestamp = request.headers.get("timestamp")
+            if timestamp is not None:
+                trying.headers.add("Timestamp", timestamp)
+            transaction.process(Input.SEND_1XX, now, trying)
+
+    def _match(self, request: SipRequest, method: str) -> ServerTransaction | None:
+        """The server transaction ``request`` (ACK or CANCEL) refers to, of ``method``."""
+        key = self._server_key(request, method)
+        transaction = self._servers.get(key)
+        if transaction is None or not self._to_tag_matches(key, request, transaction):
+            return None
+        return transaction
+
+    @staticmethod
+    def _server_key(request: SipRequest, method: str) -> TransactionKey:
+        """The §17.2.3 key of ``request`` for a transaction of ``method``."""
+        branch = request.branch
+        if branch is not None and branch.startswith(MAGIC_COOKIE):
+            via = request.top_via
+            return (branch, via.host.lower(), via.port, method)
+        cseq = request.cseq
+        return (
+            request.uri_text,
+            request.from_tag,
+            request.call_id,
+            cseq.seq,
+            method,
+            top_via_value(request),
+        )
+
+    @staticmethod
+    def _to_tag_matches(
+        key: TransactionKey, request: SipRequest, transaction: ServerTransaction
+    ) -> bool:
+        """RFC 2543 matching also compares To tags: the request's or our final response's."""
+        if len(key) == 4:
+            return True
+        tag = request.to_tag
+        if tag == transaction.request.to_tag:
+            return True
+        response = transaction.last_response
+        return response is not None and response.status >= 200 and tag == response.to_tag
+
+    def handle_timer(self, now: float) -> None:
+        """Fire every timer due at ``now``."""
+        heap = self._heap
+        while heap and heap[0][0] <= now:
+            _, seq, transaction, timer = heapq.heappop(heap)
+            transaction.fire(timer, seq, now)
+
+    # -- commands from the TU -----------------------------------------------------------
+
+    def new_branch(self) -> str:
+        """A fresh RFC 3261 branch: the magic cookie and the injected entropy."""
+        return MAGIC_COOKIE + self._new_branch()
+
+    def send_request(self, request: SipRequest, peer: Peer, now: float) -> TransactionKey:
+        """Start a client transaction for ``request`` and send it; returns its key.
+
+        A top Via without a branch gets a new one. ACK is not a transaction: use
+        :meth:`send_stateless`.
+        """
+        if request.method == "ACK":
+            raise LocalProtocolError("ACK starts no transaction: send it with send_stateless")
+        vias = request.headers._index.get("via")
+        if not vias:
+            raise LocalProtocolError("A request needs a Via header field to carry its branch")
+        branch = request.branch
+        if branch is None:
+            branch = self.new_branch()
+            vias[0] = _add_branch(vias[0], branch)
+        key: TransactionKey = (branch, request.method)
+        if key in self._clients:
+            raise LocalProtocolError(f"A client transaction already exists for {key!r}")
+        timers = self._timers(peer)
+        transaction: ClientTransaction
+        if request.method == "INVITE":
+            transaction = ClientInviteTransaction(self, key, request, peer, timers)
+        else:
+            transaction = ClientNonInviteTransaction(self, key, request, peer, timers)
+        self._clients[key] = transaction
+        transaction.start(now)
+        return key
+
+    def send_response(self, key: TransactionKey, response: SipResponse, now: float) -> bool:
+        """Send ``response`` on server transaction ``key``; False when its state forbids it."""
+        transaction = self._servers.get(key)
+        if transaction is None:
+            logger.warning("No server transaction %r for %r", key, response)
+            return False
+        if not transaction.process(sent_input(response.status), now, response):
+            logger.warning("%r cannot send %r", transaction, response)
+            return False
+        return True
+
+    def send_stateless(self, message: SipMessage, peer: Peer) -> None:
+        """Send outside any transaction: an ACK for a 2xx, a response to a malformed request."""
+        self._outbox.append((message.serialize(), peer))
+
+    # -- outputs ------------------------------------------------------------------------
+
+    def datagrams_to_send(self) -> list[tuple[bytes, Peer]]:
+        """Drain the outbox: each item is one message's bytes and where to send them."""
+        outbox = self._outbox
+        self._outbox = []
+        return outbox
+
+    def next_event(self) -> Event | None:
+        """The oldest event not yet returned, or None."""
+        return self._events.popleft() if self._events else None
+
+    def next_deadline(self) -> float | None:
+        """When :meth:`handle_timer` must next be called, or None when no timer runs."""
+        heap = self._heap
+        while heap:
+            _, seq, transaction, timer = heap[0]
+            if transaction._armed.get(timer) == seq:
+                return heap[0][0]
+            heapq.heappop(heap)
+        return None
+
+    def state_of(self, key: TransactionKey) -> State | None:
+        """The state of the live transaction ``key`` (client or server), None once gone."""
+        transaction = self._servers.get(key) or self._clients.get(key)
+        return None if transaction is None else transaction.state
+
+    def __len__(self) -> int:
+        """How many transactions are alive."""
+        return len(self._clients) + len(self._servers)
+
+    # -- TransactionHost ----------------------------------------------------------------
+
+    def _transmit(self, data: bytes, peer: Peer) -> None:
+        self._outbox.append((data, peer))
+
+    def _emit(self, event: Event) -> None:
+        self._events.append(event)
+
+    def _arm(self, transaction: Transaction, timer: Input, deadline: float) -> int:
+        self._seq += 1
+        heapq.heappush(self._heap, (deadline, self._seq, transaction, timer))
+        return self._seq
+
+    def _forget(self, transaction: Transaction) -> None:
+        table: dict[TransactionKey, ClientTransaction] | dict[TransactionKey, ServerTransaction]
+        if isinstance(transaction, ClientInviteTransaction | ClientNonInviteTransaction):
+            table = self._clients
+        else:
+            table = self._servers
+        if table.get(transaction.key) is transaction:
+            del table[transaction.key]
+        self._events.append(TransactionTerminated(transaction.key))
+
+    def _timers(self, peer: Peer) -> TimerValues:
+        return self._reliable_timers if peer.reliable else self.timers
+
+    def _ignore(self, text: str, *args: object) -> None:
+        self.ignored += 1
+        logger.debug(text, *args)
+
+
+def _add_branch(via: str, branch: str) -> str:
+    """``via`` (possibly several comma-separated values) with ``branch`` on its first value."""
+    first, comma, rest = via.partition(",")
+    return f"{first.rstrip()};branch={branch}{comma}{rest}"

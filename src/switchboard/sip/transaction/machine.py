@@ -1,0 +1,170 @@
+"""What the four RFC 3261 §17 transaction machines share: states, inputs, the table driver.
+
+Theory of operation. Each machine is a transition table in the style of h2's
+``stream.py``: ``{(state, input): (action, next_state)}``. :meth:`Transaction.process`
+looks the pair up, moves to ``next_state`` and runs the action, which sends bytes, emits
+events and (re)arms timers through the :class:`TransactionHost` (the layer). A pair that
+is not in the table is a protocol error of whoever caused it (a stray response, a late
+retransmission, a TU sending a response after the final one): it changes nothing and
+``process`` returns False, so nothing ever raises out of the layer.
+
+Timers are inputs like messages. A timer of zero duration (D, I, J, K on reliable
+transports) fires at once, inside the action that started it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from enum import Enum
+from typing import Any, ClassVar, Protocol
+
+from switchboard.sip.message import SipMessage, SipRequest, SipResponse
+from switchboard.sip.peer import Peer
+from switchboard.sip.transaction.events import Event, TransactionKey
+from switchboard.sip.transaction.timers import TimerValues
+
+
+class State(Enum):
+    """Transaction states of RFC 3261 §17 and RFC 6026 (Accepted)."""
+
+    CALLING = "Calling"
+    TRYING = "Trying"
+    PROCEEDING = "Proceeding"
+    COMPLETED = "Completed"
+    CONFIRMED = "Confirmed"
+    ACCEPTED = "Accepted"
+    TERMINATED = "Terminated"
+
+
+class Input(Enum):
+    """What drives a machine: received messages, TU responses, timers (RFC 3261 §17)."""
+
+    RECV_1XX = "1xx received"
+    RECV_2XX = "2xx received"
+    RECV_300_699 = "300-699 received"
+    RECV_REQUEST = "request retransmission received"
+    RECV_ACK = "ACK received"
+    SEND_1XX = "1xx from TU"
+    SEND_2XX = "2xx from TU"
+    SEND_300_699 = "300-699 from TU"
+    TIMER_A = "Timer A"
+    TIMER_B = "Timer B"
+    TIMER_D = "Timer D"
+    TIMER_E = "Timer E"
+    TIMER_F = "Timer F"
+    TIMER_G = "Timer G"
+    TIMER_H = "Timer H"
+    TIMER_I = "Timer I"
+    TIMER_J = "Timer J"
+    TIMER_K = "Timer K"
+    TIMER_L = "Timer L"
+    TIMER_M = "Timer M"
+
+
+def received_input(status: int) -> Input:
+    """The input a received response of ``status`` is for a client machine."""
+    if status < 200:
+        return Input.RECV_1XX
+    return Input.RECV_2XX if status < 300 else Input.RECV_300_699
+
+
+def sent_input(status: int) -> Input:
+    """The input a TU response of ``status`` is for a server machine."""
+    if status < 200:
+        return Input.SEND_1XX
+    return Input.SEND_2XX if status < 300 else Input.SEND_300_699
+
+
+class TransactionHost(Protocol):
+    """What a machine needs from the layer that owns it: outbox, events, timer heap."""
+
+    def _transmit(self, data: bytes, peer: Peer) -> None: ...
+
+    def _emit(self, event: Event) -> None: ...
+
+    def _arm(self, transaction: Transaction, timer: Input, deadline: float) -> int: ...
+
+    def _forget(self, transaction: Transaction) -> None: ...
+
+
+Action = Callable[[Any, float, SipMessage | None], None]
+Transitions = Mapping[tuple[State, Input], tuple[Action | None, State]]
+
+
+class Transaction:
+    """One transaction: its request, peer, state, armed timers, and the bytes it resends."""
+
+    __slots__ = (
+        "_armed",
+        "_host",
+        "_interval",
+        "key",
+        "last_response",
+        "peer",
+        "request",
+        "state",
+        "timers",
+    )
+
+    INITIAL: ClassVar[State]
+    STATES: ClassVar[tuple[State, ...]]
+    INPUTS: ClassVar[tuple[Input, ...]]
+    TRANSITIONS: ClassVar[Transitions]
+
+    def __init__(
+        self,
+        host: TransactionHost,
+        key: TransactionKey,
+        request: SipRequest,
+        peer: Peer,
+        timers: TimerValues,
+    ) -> None:
+        self._host = host
+        self.key = key
+        self.request = request
+        self.peer = peer
+        self.timers = timers
+        self.state = self.INITIAL
+        self.last_response: SipResponse | None = None
+        self._armed: dict[Input, int] = {}
+        self._interval = timers.T1
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.state.name} {self.key!r}>"
+
+    def process(self, input_: Input, now: float, message: SipMessage | None = None) -> bool:
+        """Apply ``input_``; False (and no change) when the table has no such transition."""
+        entry = self.TRANSITIONS.get((self.state, input_))
+        if entry is None:
+            return False
+        action, next_state = entry
+        self.state = next_state
+        if action is not None:
+            action(self, now, message)
+        if next_state is State.TERMINATED:
+            self._armed.clear()
+            self._host._forget(self)
+        return True
+
+    def fire(self, timer: Input, seq: int, now: float) -> None:
+        """Run ``timer`` if ``seq`` is still its armed instance (lazy heap deletion)."""
+        if self._armed.get(timer) == seq:
+            del self._armed[timer]
+            self.process(timer, now)
+
+    def _start(self, timer: Input, duration: float, now: float) -> None:
+        """Arm ``timer`` to fire ``duration`` from now; zero fires it at once (reliable)."""
+        if duration <= 0:
+            self.process(timer, now)
+        else:
+            self._armed[timer] = self._host._arm(self, timer, now + duration)
+
+    def _stop(self, *timers: Input) -> None:
+        """Disarm timers; their heap entries are skipped when they come up."""
+        for timer in timers:
+            self._armed.pop(timer, None)
+
+    @property
+    def armed(self) -> frozenset[Input]:
+        """The timers currently running (for tests and diagnostics)."""
+        return frozenset(self._armed)

@@ -1,0 +1,70 @@
+"""The non-INVITE server transaction (RFC 3261 §17.2.2, Figure 8).
+
+Trying absorbs retransmitted requests until the TU responds; Proceeding resends the last
+provisional response on each retransmission; Completed resends the final response until
+Timer J (64*T1; zero on reliable transports). The server never retransmits on its own.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, cast
+
+from switchboard.sip.message import SipMessage, SipResponse
+from switchboard.sip.transaction.machine import Input, State, Transaction, Transitions
+
+TRYING = State.TRYING
+PROCEEDING = State.PROCEEDING
+COMPLETED = State.COMPLETED
+TERMINATED = State.TERMINATED
+
+
+class ServerNonInviteTransaction(Transaction):
+    """RFC 3261 Figure 8."""
+
+    __slots__ = ("_data",)
+
+    INITIAL: ClassVar[State] = TRYING
+    STATES: ClassVar[tuple[State, ...]] = (TRYING, PROCEEDING, COMPLETED, TERMINATED)
+    INPUTS: ClassVar[tuple[Input, ...]] = (
+        Input.RECV_REQUEST,
+        Input.SEND_1XX,
+        Input.SEND_2XX,
+        Input.SEND_300_699,
+        Input.TIMER_J,
+    )
+
+    def start(self, now: float) -> None:
+        """Nothing to send or arm until the TU responds."""
+        self._data = b""
+
+    def _send(self, now: float, message: SipMessage | None) -> None:
+        """Send a TU response and keep its bytes for retransmission."""
+        response = cast(SipResponse, message)
+        self.last_response = response
+        self._data = response.serialize()
+        self._host._transmit(self._data, self.peer)
+
+    def _resend(self, now: float, message: SipMessage | None) -> None:
+        """The request was retransmitted: resend the last response (§17.2.2)."""
+        self._host._transmit(self._data, self.peer)
+
+    def _complete(self, now: float, message: SipMessage | None) -> None:
+        """A final response: send it and answer retransmissions until Timer J."""
+        self._send(now, message)
+        self._start(Input.TIMER_J, self.timers.TIMER_J, now)
+
+
+_s = ServerNonInviteTransaction
+TRANSITIONS: Transitions = {
+    (TRYING, Input.RECV_REQUEST): (None, TRYING),
+    (TRYING, Input.SEND_1XX): (_s._send, PROCEEDING),
+    (TRYING, Input.SEND_2XX): (_s._complete, COMPLETED),
+    (TRYING, Input.SEND_300_699): (_s._complete, COMPLETED),
+    (PROCEEDING, Input.RECV_REQUEST): (_s._resend, PROCEEDING),
+    (PROCEEDING, Input.SEND_1XX): (_s._send, PROCEEDING),
+    (PROCEEDING, Input.SEND_2XX): (_s._complete, COMPLETED),
+    (PROCEEDING, Input.SEND_300_699): (_s._complete, COMPLETED),
+    (COMPLETED, Input.RECV_REQUEST): (_s._resend, COMPLETED),
+    (COMPLETED, Input.TIMER_J): (None, TERMINATED),
+}
+ServerNonInviteTransaction.TRANSITIONS = TRANSITIONS
