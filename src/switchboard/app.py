@@ -1,20 +1,38 @@
-"""The composition root: config folder -> checked config -> (later) stores, services, transports."""
+"""The composition root: config folder -> checked config -> store, services, SIP stack."""
 
 from __future__ import annotations
 
 import asyncio
 import gc
 import logging
+import os
 import signal
+import ssl
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from switchboard.config.checks import check_config
 from switchboard.config.loader import Config, load_config
+from switchboard.config.pjsip import Transport
 from switchboard.configdir import DirectorySource
+from switchboard.core.events import EventBus
 from switchboard.diagnostics import Diagnostics
+from switchboard.services.authenticate import EndpointAuthenticator
+from switchboard.services.location import LocationService
+from switchboard.services.registrar import Registrar
+from switchboard.services.requests import RequestRouter
+from switchboard.sip.transaction.layer import TransactionLayer
+from switchboard.sip.transaction.timers import TimerValues
+from switchboard.store.contacts import SqlContactStore, sqlite_engine
+from switchboard.transport.stack import SipStack
+from switchboard.transport.tls import server_context
 
 log = logging.getLogger(__name__)
+
+HOUSEKEEPING_INTERVAL = 0.25
+"""Seconds between contact expiry sweeps and write-behind flushes to the store."""
 
 
 @dataclass(slots=True)
@@ -42,13 +60,90 @@ def load_and_check(config_dir: Path) -> LoadedConfig:
     return LoadedConfig(config, diags)
 
 
-def listen_addresses(config: Config) -> list[str]:
-    """``udp 0.0.0.0:5060 (transport-udp)`` for each configured transport."""
-    return [
-        f"{t.protocol} {t.bind.host if ':' not in t.bind.host else f'[{t.bind.host}]'}:{t.port}"
-        f" ({t.name})"
-        for t in config.pjsip.transports.values()
-    ]
+def _secret(state_dir: Path) -> bytes:
+    """The server's nonce key: made once, kept (mode 600) so nonces survive a restart."""
+    path = state_dir / "secret.key"
+    if path.exists():
+        return path.read_bytes()
+    secret = os.urandom(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(secret)
+    return secret
+
+
+class Server:
+    """Everything ``serve`` runs, wired once: bus, location, services, SIP stack."""
+
+    def __init__(self, config: Config, config_dir: Path, state_dir: Path) -> None:
+        self.config = config
+        self.config_dir = config_dir
+        self.state_dir = state_dir
+        self.bus = EventBus()
+        self.store = SqlContactStore(sqlite_engine(str(state_dir / "switchboard.db")))
+        self.location = LocationService(self.bus)
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
+        self.stack: SipStack | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        restored = self.location.restore(self.store.load(), time.time())
+        log.info("restored %d registered contacts", restored)
+        pjsip = self.config.pjsip
+        authenticator = EndpointAuthenticator(
+            pjsip, self.bus, _secret(self.state_dir), salt=lambda: os.urandom(8)
+        )
+        registrar = Registrar(pjsip, self.location, self.bus)
+        timers = TimerValues(T1=pjsip.system.timer_t1 / 1000) if pjsip.system else None
+        layer = TransactionLayer(lambda: os.urandom(8).hex(), timers)
+        stack = self.stack = SipStack(layer, loop)
+        stack.user = RequestRouter(authenticator, registrar, stack.send_response)
+        for transport in pjsip.transports.values():
+            await self._listen(stack, transport)
+        self._tasks.append(asyncio.create_task(self._housekeeping()))
+
+    async def _listen(self, stack: SipStack, transport: Transport) -> None:
+        host, port = transport.bind.host, transport.port
+        if transport.protocol == "udp":
+            listener = await stack.listen_udp(transport.name, host, port)
+        elif transport.protocol == "tcp":
+            listener = await stack.listen_stream(transport.name, "tcp", host, port)
+        elif transport.protocol == "tls":
+            context = server_context(transport, self.config_dir)
+            listener = await stack.listen_stream(transport.name, "tls", host, port, context)
+        else:
+            log.warning("transport %s: %s is not supported yet", transport.name, transport.protocol)
+            return
+        log.info(
+            "listening on %s %s:%d (%s)",
+            listener.protocol,
+            f"[{listener.host}]" if ":" in listener.host else listener.host,
+            listener.port,
+            listener.name,
+        )
+
+    async def _housekeeping(self) -> None:
+        """Expire contacts and write changes behind, a few times a second."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(HOUSEKEEPING_INTERVAL)
+            self.location.expire(time.time())
+            await loop.run_in_executor(self.executor, self._flush)
+
+    def _flush(self) -> None:
+        upserts, deletes = self.location.take_changes()
+        if upserts or deletes:
+            self.store.save(upserts, deletes)
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        if self.stack is not None:
+            await self.stack.close()
+        self.location.expire(time.time())
+        self._flush()
+        self.executor.shutdown()
 
 
 async def _wait_for_signal() -> int:
@@ -62,14 +157,28 @@ async def _wait_for_signal() -> int:
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, on_signal, signum)
-    log.warning("the SIP engine is not built yet: nothing listens; waiting for SIGINT/SIGTERM")
     await stop.wait()
     log.info("received %s, stopping", signal.Signals(received[0]).name)
     return 0
 
 
+async def _run(config: Config, config_dir: Path, state_dir: Path) -> int:
+    server = Server(config, config_dir, state_dir)
+    try:
+        await server.start()
+    except (OSError, ssl.SSLError) as exc:
+        log.error("cannot start: %s", exc)
+        await server.stop()
+        return 1
+    log.info("ready; stop with SIGINT or SIGTERM")
+    try:
+        return await _wait_for_signal()
+    finally:
+        await server.stop()
+
+
 def serve(config_dir: Path, state_dir: Path) -> int:
-    """Check the config, prepare the state folder, report what it will listen on, await a signal."""
+    """Check the config, prepare the state folder, run the PBX until signalled."""
     loaded = load_and_check(config_dir)
     for finding in loaded.diagnostics.sorted():
         (log.error if finding.severity.value == "error" else log.warning)("%s", finding.format())
@@ -85,12 +194,10 @@ def serve(config_dir: Path, state_dir: Path) -> int:
         len(config.extensions.dialplan.contexts),
         len(config.voicemail.all_mailboxes()),
     )
-    for address in listen_addresses(config):
-        log.info("will listen on %s", address)
     log.info("state folder: %s", state_dir.resolve())
     try:
         import uvloop
 
-        return uvloop.run(_wait_for_signal())
+        return uvloop.run(_run(config, config_dir, state_dir))
     except ImportError:
-        return asyncio.run(_wait_for_signal())
+        return asyncio.run(_run(config, config_dir, state_dir))

@@ -27,9 +27,9 @@ def _parser() -> argparse.ArgumentParser:
         help="run the PBX in the foreground",
         description=(
             "Run the PBX in the foreground, logging to stderr, until SIGINT or SIGTERM. "
-            "In this version the SIP engine is not built yet: serve loads and checks the "
-            "configuration, prepares the state folder, reports the addresses it will listen "
-            "on, and waits for a signal. It refuses to start on configuration errors."
+            "It refuses to start on configuration errors. In this version it is a SIP "
+            "registrar over UDP, TCP and TLS (digest authentication, bindings kept in the "
+            "state folder) and answers OPTIONS; calls are not handled yet (INVITE gets 501)."
         ),
     )
     serve_cmd.add_argument("--config-dir", type=Path, required=True, help="Asterisk config folder")

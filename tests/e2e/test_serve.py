@@ -1,58 +1,27 @@
-"""``switchboard serve``: checks the config, reports its listening plan, stops on a signal."""
+"""``switchboard serve``: checks the config, listens, stops cleanly on a signal."""
 
 from __future__ import annotations
 
-import signal
 import subprocess
-import time
 from pathlib import Path
 
-from tests.e2e.conftest import REFERENCE, switchboard_command
+from tests.e2e.conftest import switchboard_command
+from tests.e2e.server import Ports, ServerProcess, reference_config
 
 
-def wait_for_line(process: subprocess.Popen[str], needle: str, deadline: float) -> list[str]:
-    """Read stderr lines until one contains ``needle``; fail at the deadline."""
-    seen: list[str] = []
-    assert process.stderr is not None
-    while time.monotonic() < deadline:
-        line = process.stderr.readline()
-        if not line:
-            break
-        seen.append(line)
-        if needle in line:
-            return seen
-    raise AssertionError(f"{needle!r} not logged; got:\n{''.join(seen)}")
-
-
-def test_serve_reference_reports_plan_and_stops_on_sigterm(tmp_path: Path):
+def test_serve_listens_reports_and_stops_on_sigterm(tmp_path: Path):
+    ports = Ports()
+    config = reference_config(tmp_path / "config", ports)
     state = tmp_path / "state"
-    process = subprocess.Popen(
-        [
-            *switchboard_command(),
-            "serve",
-            "--config-dir",
-            str(REFERENCE),
-            "--state-dir",
-            str(state),
-        ],
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        lines = wait_for_line(process, "waiting for SIGINT/SIGTERM", time.monotonic() + 30)
-        log = "".join(lines)
-        assert "will listen on udp 0.0.0.0:5060 (transport-udp)" in log
-        assert "2 endpoints, 2 aors, 1 contexts, 2 mailboxes" in log
-        assert "weak password" in log
-        assert state.is_dir() and (state.stat().st_mode & 0o777) == 0o700
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=10) == 0
-        assert process.stderr is not None
-        assert "received SIGTERM, stopping" in process.stderr.read()
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+    server = ServerProcess(config, state).start()
+    assert f"listening on udp 127.0.0.1:{ports.udp} (transport-udp)" in server.log
+    assert f"listening on tcp 127.0.0.1:{ports.tcp} (transport-tcp)" in server.log
+    assert "2 endpoints, 2 aors, 1 contexts, 2 mailboxes" in server.log
+    assert "weak password" in server.log
+    assert state.is_dir() and (state.stat().st_mode & 0o777) == 0o700
+    assert (state / "secret.key").stat().st_mode & 0o777 == 0o600
+    assert server.stop() == 0
+    assert "received SIGTERM, stopping" in server.log
 
 
 def test_serve_refuses_a_broken_config(tmp_path: Path, reference_copy: Path):
@@ -76,3 +45,26 @@ def test_serve_refuses_a_broken_config(tmp_path: Path, reference_copy: Path):
     assert "extensions.conf:3: error: Dial(PJSIP/bbo)" in result.stderr
     assert "has errors; not starting" in result.stderr
     assert not (tmp_path / "state").exists()
+
+
+def test_serve_reports_a_port_in_use(tmp_path: Path):
+    ports = Ports()
+    config = reference_config(tmp_path / "config", ports)
+    with ServerProcess(config, tmp_path / "state1"):
+        result = subprocess.run(
+            [
+                *switchboard_command(),
+                "serve",
+                "--config-dir",
+                str(config),
+                "--state-dir",
+                str(tmp_path / "state2"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    assert result.returncode == 1
+    assert "cannot start:" in result.stderr
+    assert "Traceback" not in result.stderr

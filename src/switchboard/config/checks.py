@@ -337,12 +337,19 @@ def password_weaknesses(password: str, names: Iterable[str]) -> list[str]:
 
 
 def _weak_passwords(config: Config, links: list[_ExtensionLinks], diags: Diagnostics) -> None:
+    """Inbound secrets only: an outbound_auth holds what a provider chose, not our policy."""
     reach = _extensions_reaching(links)
+    pjsip = config.pjsip
     users_of: dict[str, set[str]] = {}
-    for ep in config.pjsip.endpoints.values():
+    for ep in pjsip.endpoints.values():
         for auth_name in ep.auth:
             users_of.setdefault(auth_name, set()).update({ep.name, *reach.get(ep.name, ())})
-    for auth in config.pjsip.auths.values():
+    outbound = [ep.outbound_auth for ep in pjsip.endpoints.values()]
+    outbound += [reg.outbound_auth for reg in pjsip.registrations.values()]
+    outbound_only = {name for names in outbound for name in names} - set(users_of)
+    for auth in pjsip.auths.values():
+        if auth.name in outbound_only:
+            continue
         _check_auth(auth, users_of.get(auth.name, set()), diags)
 
 

@@ -288,9 +288,9 @@ def load_extensions(conf: ConfigFile, diags: Diagnostics) -> ExtensionsConfig:
     for context in dialplan.contexts.values():
         for include in context.includes:
             if include.context not in dialplan.contexts:
-                diags.error(
+                diags.warning(
                     include.location,
-                    f"include => {include.context}: no such context",
+                    f"include => {include.context}: no such context; the include is skipped",
                     did_you_mean(include.context, dialplan.contexts),
                 )
     return result

@@ -82,6 +82,22 @@ def _contact_acl(current: object, option: str, text: str) -> tuple[AclRule, ...]
     return _acl(current, option.removeprefix("contact_"), text)
 
 
+DIGEST_ALGORITHMS = ("MD5", "SHA-256", "SHA-512-256")
+
+
+def _algorithms(text: str) -> tuple[str, ...]:
+    """Digest algorithms to challenge with, most preferred first (RFC 8760)."""
+    names: list[str] = []
+    for part in to_list(text):
+        match = next((a for a in DIGEST_ALGORITHMS if a.lower() == part.lower()), None)
+        if match is None:
+            raise ValueError(f"{part!r} is not one of {', '.join(DIGEST_ALGORITHMS)}")
+        names.append(match)
+    if not names:
+        raise ValueError("no algorithm given")
+    return tuple(names)
+
+
 def _extend(current: object, option: str, text: str) -> tuple[str, ...]:
     """Options that may be given on several lines (``acl=a`` then ``acl=b``) add up."""
     assert isinstance(current, tuple)
@@ -242,6 +258,7 @@ class Global(ConfigObject):
     default_outbound_endpoint: str = "default_outbound_endpoint"
     max_initial_qualify_time: int = 0
     ignore_uri_user_options: bool = False
+    default_auth_algorithms_uas: tuple[str, ...] = ("MD5", "SHA-256")
 
 
 @dataclass(slots=True)
@@ -449,6 +466,7 @@ GLOBAL = ObjectSpec(
         "default_outbound_endpoint": _TEXT,
         "max_initial_qualify_time": to_int(0),
         "ignore_uri_user_options": _BOOL,
+        "default_auth_algorithms_uas": _algorithms,
     },
     {},
     PJSIP_OPTIONS["global"],
@@ -520,6 +538,13 @@ def load_pjsip(conf: ConfigFile, diags: Diagnostics) -> PjsipConfig:
             )
             continue
         kind = type_item.value.strip().lower()
+        if not kind:
+            diags.error(
+                type_item.location,
+                f"[{section.name}] has an empty type=",
+                "set type=endpoint, auth, aor, transport, ...",
+            )
+            continue
         spec = SPECS.get(kind)
         if spec is None:
             if kind in PJSIP_OPTIONS:

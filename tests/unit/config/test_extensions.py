@@ -99,7 +99,7 @@ def test_errors_and_warnings_with_lines():
         "extensions.conf:10: error: no application in ''",
         "extensions.conf:11: error: unknown statement 'foo' in context [c] "
         "(expected exten =>, same => or include =>)",
-        "extensions.conf:12: error: include => missing: no such context",
+        "extensions.conf:12: warning: include => missing: no such context; the include is skipped",
         "extensions.conf:13: warning: application 'Macro' no longer exists in Asterisk 21",
         "extensions.conf:14: warning: pattern '_9.1': characters after the wildcard are never "
         "matched ('.' and '!' match the rest of the number; put them last)",

@@ -1,0 +1,1 @@
+"""Services: identify, authenticate, registrar, location, (later) calls, mwi, security."""

@@ -1,0 +1,138 @@
+"""Who is asking, and can they prove it: endpoint identification by user name and digest
+authentication, as Asterisk 21's res_pjsip does it where a phone can observe it.
+
+Unknown users, wrong passwords and missing credentials all get the same 401 challenge, so
+user names cannot be probed; the real reason goes to an :class:`AuthFailed` event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+
+from switchboard.config.pjsip import Auth, Endpoint, Global, PjsipConfig
+from switchboard.core.events import Event, EventBus
+from switchboard.diagnostics import Location
+from switchboard.sip.digest import (
+    Authenticator,
+    DigestAlgorithm,
+    DigestCredentials,
+    DigestParseError,
+    DigestSecret,
+    find_credentials,
+)
+from switchboard.sip.errors import SipError
+from switchboard.sip.message import SipRequest
+from switchboard.sip.uri import SipUri
+
+
+@dataclass(frozen=True, slots=True)
+class AuthFailed(Event):
+    """A request whose credentials were missing or wrong (for the security service)."""
+
+    source: str
+    username: str
+    method: str
+    reason: str
+
+
+class Verdict(Enum):
+    ACCEPTED = "accepted"
+    CHALLENGE = "challenge"
+    STALE = "stale"
+    BAD_REQUEST = "bad request"
+
+
+@dataclass(frozen=True, slots=True)
+class AuthDecision:
+    """The endpoint a request belongs to (None if unknown) and what to answer."""
+
+    verdict: Verdict
+    endpoint: Endpoint | None
+    challenge: list[str]
+
+
+def from_user(request: SipRequest) -> str | None:
+    """The user part of the From URI: Asterisk's identify_by=username key."""
+    try:
+        uri = SipUri.parse(request.from_.uri)
+    except SipError:
+        return None
+    return uri.user
+
+
+class EndpointAuthenticator:
+    """Identifies the endpoint of a request and checks its digest credentials."""
+
+    def __init__(
+        self,
+        pjsip: PjsipConfig,
+        bus: EventBus,
+        secret: bytes,
+        salt: Callable[[], bytes],
+    ) -> None:
+        self.pjsip = pjsip
+        self.bus = bus
+        self.salt = salt
+        settings = pjsip.global_ or Global("global", Location("pjsip.conf", 0))
+        self.realm = settings.default_realm
+        offered = [DigestAlgorithm(name) for name in settings.default_auth_algorithms_uas]
+        self.digest = Authenticator(secret, offered=offered)
+        self._by_username: dict[str, Endpoint] = {}
+        for endpoint in pjsip.endpoints.values():
+            for auth_name in endpoint.auth:
+                auth = pjsip.auths.get(auth_name)
+                if auth is not None and auth.username:
+                    self._by_username.setdefault(auth.username, endpoint)
+
+    def identify(
+        self, request: SipRequest, credentials: DigestCredentials | None
+    ) -> Endpoint | None:
+        """The endpoint named by the From user, else by the digest user name."""
+        user = from_user(request)
+        endpoint = self.pjsip.endpoints.get(user) if user is not None else None
+        if endpoint is None and credentials is not None:
+            endpoint = self._by_username.get(credentials.username)
+        return endpoint
+
+    def check(self, request: SipRequest, source: str, now: float) -> AuthDecision:
+        """Authenticate ``request``; ``now`` is wall-clock seconds (nonces outlive a process)."""
+        try:
+            credentials = find_credentials(request.headers.get_all("Authorization"), self.realm)
+        except DigestParseError:
+            return AuthDecision(Verdict.BAD_REQUEST, None, [])
+        endpoint = self.identify(request, credentials)
+        if endpoint is not None and not endpoint.auth:
+            return AuthDecision(Verdict.ACCEPTED, endpoint, [])
+        auth = self._auth_for(endpoint, credentials)
+        secret = _secret(auth) if auth is not None else None
+        if credentials is not None and auth is not None and credentials.username != auth.username:
+            secret = None
+        result = self.digest.verify(request.method, credentials, secret, self.realm, now)
+        if result.ok:
+            return AuthDecision(Verdict.ACCEPTED, endpoint, [])
+        if credentials is not None and not result.stale:
+            reason = result.reason.value if result.reason is not None else "failed"
+            self.bus.publish(AuthFailed(source, credentials.username, request.method, reason))
+        challenge = self.digest.challenge(self.realm, now, self.salt(), stale=result.stale)
+        verdict = Verdict.STALE if result.stale else Verdict.CHALLENGE
+        return AuthDecision(verdict, None, challenge)
+
+    def _auth_for(
+        self, endpoint: Endpoint | None, credentials: DigestCredentials | None
+    ) -> Auth | None:
+        if endpoint is None:
+            return None
+        auths = [self.pjsip.auths[name] for name in endpoint.auth if name in self.pjsip.auths]
+        if credentials is not None:
+            for auth in auths:
+                if auth.username == credentials.username:
+                    return auth
+        return auths[0] if auths else None
+
+
+def _secret(auth: Auth) -> DigestSecret:
+    if auth.auth_type == "md5":
+        return DigestSecret(md5_cred=auth.md5_cred)
+    return DigestSecret(password=auth.password)

@@ -1,0 +1,160 @@
+"""The location service: which contacts are registered to which AOR, until when.
+
+Held in memory (the registrar's hot path never waits on disk) and written behind to a
+:class:`ContactStore` in batches, so bindings survive a restart. Times are wall-clock
+seconds, because they outlive the process.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Protocol
+
+from switchboard.core.contact import Contact
+from switchboard.core.events import Event, EventBus
+
+
+@dataclass(frozen=True, slots=True)
+class ContactAdded(Event):
+    aor: str
+    uri: str
+    endpoint: str
+    expires: int
+    source: str
+    user_agent: str
+
+
+@dataclass(frozen=True, slots=True)
+class ContactRefreshed(Event):
+    aor: str
+    uri: str
+    endpoint: str
+    expires: int
+
+
+@dataclass(frozen=True, slots=True)
+class ContactRemoved(Event):
+    aor: str
+    uri: str
+    endpoint: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ContactExpired(Event):
+    aor: str
+    uri: str
+    endpoint: str
+
+
+class ContactStore(Protocol):
+    """Durable storage of contacts; the location service batches writes to it."""
+
+    def load(self) -> list[Contact]: ...
+
+    def save(self, upserts: Iterable[Contact], deletes: Iterable[tuple[str, str]]) -> None: ...
+
+
+def _source(contact: Contact) -> str:
+    return f"{contact.transport}:{contact.source_host}:{contact.source_port}"
+
+
+class LocationService:
+    """Contacts by AOR, an expiry heap, and the batch of changes not yet stored."""
+
+    def __init__(self, bus: EventBus) -> None:
+        self.bus = bus
+        self._by_aor: dict[str, dict[str, Contact]] = {}
+        self._expiry: list[tuple[float, str, str]] = []
+        self._dirty: dict[tuple[str, str], Contact | None] = {}
+
+    def __len__(self) -> int:
+        return sum(len(c) for c in self._by_aor.values())
+
+    def contacts(self, aor: str) -> list[Contact]:
+        """The AOR's contacts, soonest to expire first."""
+        return sorted(self._by_aor.get(aor, {}).values(), key=lambda c: c.expires_at)
+
+    def all_contacts(self) -> list[Contact]:
+        return [c for contacts in self._by_aor.values() for c in contacts.values()]
+
+    def restore(self, contacts: Iterable[Contact], now: float) -> int:
+        """Load stored contacts at start-up, dropping those that expired meanwhile."""
+        count = 0
+        for contact in contacts:
+            if contact.expires_at <= now:
+                self._dirty[(contact.aor, contact.uri)] = None
+                continue
+            self._put(contact)
+            count += 1
+        return count
+
+    def add(self, contact: Contact, now: float) -> None:
+        self._put(contact)
+        self._dirty[(contact.aor, contact.uri)] = contact
+        self.bus.publish(
+            ContactAdded(
+                contact.aor,
+                contact.uri,
+                contact.endpoint,
+                contact.remaining(now),
+                _source(contact),
+                contact.user_agent,
+            )
+        )
+
+    def refresh(self, contact: Contact, now: float) -> None:
+        self._put(contact)
+        self._dirty[(contact.aor, contact.uri)] = contact
+        self.bus.publish(
+            ContactRefreshed(contact.aor, contact.uri, contact.endpoint, contact.remaining(now))
+        )
+
+    def remove(self, contact: Contact, reason: str) -> None:
+        contacts = self._by_aor.get(contact.aor)
+        if contacts is None or contacts.pop(contact.uri, None) is None:
+            return
+        if not contacts:
+            del self._by_aor[contact.aor]
+        self._dirty[(contact.aor, contact.uri)] = None
+        self.bus.publish(ContactRemoved(contact.aor, contact.uri, contact.endpoint, reason))
+
+    def expire(self, now: float) -> int:
+        """Remove every contact whose time is up; stale heap entries are skipped."""
+        removed = 0
+        heap = self._expiry
+        while heap and heap[0][0] <= now:
+            expires_at, aor, uri = heapq.heappop(heap)
+            contact = self._by_aor.get(aor, {}).get(uri)
+            if contact is None or contact.expires_at != expires_at:
+                continue
+            self._by_aor[aor].pop(uri)
+            if not self._by_aor[aor]:
+                del self._by_aor[aor]
+            self._dirty[(aor, uri)] = None
+            self.bus.publish(ContactExpired(aor, uri, contact.endpoint))
+            removed += 1
+        if len(heap) > 4 * len(self) + 64:
+            self._rebuild_heap()
+        return removed
+
+    def next_expiry(self) -> float | None:
+        return self._expiry[0][0] if self._expiry else None
+
+    def take_changes(self) -> tuple[list[Contact], list[tuple[str, str]]]:
+        """The changes since the last call (last state per contact), for the store."""
+        dirty, self._dirty = self._dirty, {}
+        upserts = [c for c in dirty.values() if c is not None]
+        deletes = [key for key, c in dirty.items() if c is None]
+        return upserts, deletes
+
+    def _put(self, contact: Contact) -> None:
+        self._by_aor.setdefault(contact.aor, {})[contact.uri] = contact
+        heapq.heappush(self._expiry, (contact.expires_at, contact.aor, contact.uri))
+
+    def _rebuild_heap(self) -> None:
+        """Drop superseded heap entries so memory stays flat under constant re-registration."""
+        self._expiry = [(c.expires_at, c.aor, c.uri) for c in self.all_contacts()]
+        heapq.heapify(self._expiry)

@@ -1,0 +1,241 @@
+"""The registrar: REGISTER from an authenticated endpoint -> bindings and a response.
+
+Follows RFC 3261 §10.3 with Asterisk 21's choices where a phone can see them: the To user
+must be one of the endpoint's ``aors`` (else 404); ``max_contacts=0`` or going over it is
+403, unless ``remove_existing=yes``, which drops the contacts that expire soonest to make
+room; expiry is raised to ``minimum_expiration`` and capped at ``maximum_expiration``;
+``Contact: *`` needs ``Expires: 0`` and no other contact (else 400); the 200 lists every
+binding with its remaining ``expires`` and carries a ``Date``.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, replace
+from email.utils import formatdate
+
+from switchboard.config.pjsip import Aor, Endpoint, PjsipConfig
+from switchboard.core.contact import Contact
+from switchboard.core.events import Event, EventBus
+from switchboard.services.location import LocationService
+from switchboard.sip.errors import SipError
+from switchboard.sip.headers import NameAddress
+from switchboard.sip.message import SipRequest, SipResponse, make_response
+from switchboard.sip.peer import Peer
+from switchboard.sip.uri import SipUri
+
+
+@dataclass(frozen=True, slots=True)
+class RegistrationRejected(Event):
+    """A REGISTER refused after authentication, with the status sent."""
+
+    source: str
+    endpoint: str
+    aor: str
+    status: int
+    reason: str
+
+
+@dataclass(slots=True)
+class _Requested:
+    """One Contact of the request, parsed, with its effective expiry."""
+
+    uri: SipUri
+    text: str
+    expires: int
+    existing: Contact | None
+
+
+@dataclass(slots=True)
+class _Attempt:
+    """One REGISTER being handled: who sent it, from where, for which AOR."""
+
+    request: SipRequest
+    endpoint: Endpoint
+    source: Peer
+    now: float
+    aor_name: str = ""
+
+
+class Registrar:
+    """Applies REGISTER requests to the location service."""
+
+    def __init__(self, pjsip: PjsipConfig, location: LocationService, bus: EventBus) -> None:
+        self.pjsip = pjsip
+        self.location = location
+        self.bus = bus
+
+    def register(
+        self, request: SipRequest, endpoint: Endpoint, source: Peer, now: float
+    ) -> SipResponse:
+        """Handle an authenticated REGISTER; ``now`` is wall-clock seconds."""
+        attempt = _Attempt(request, endpoint, source, now)
+        if not endpoint.aors:
+            return self._reject(attempt, 403, "endpoint has no aors")
+        aor_name = self._aor_name(request, endpoint)
+        aor = self.pjsip.aors.get(aor_name) if aor_name is not None else None
+        if aor is None or aor_name is None:
+            return self._reject(attempt, 404, "no such aor")
+        attempt.aor_name = aor_name
+        if aor.max_contacts == 0:
+            return self._reject(attempt, 403, "max_contacts=0")
+        try:
+            header_expires = _expires_header(request)
+        except ValueError:
+            return self._reject(attempt, 400, "bad Expires")
+        current = self.location.contacts(aor_name)
+        if request.is_wildcard_contact:
+            if header_expires != 0 or len(request.headers.get_all("contact")) > 1:
+                return self._reject(attempt, 400, "Contact: * needs Expires: 0 alone")
+            for contact in current:
+                self.location.remove(contact, "unregistered")
+            return self._ok(attempt, aor, header_expires)
+        try:
+            requested = self._requested(attempt, aor, header_expires, current)
+        except SipError:
+            return self._reject(attempt, 400, "bad Contact")
+        touched = {id(r.existing) for r in requested if r.existing is not None}
+        added = sum(1 for r in requested if r.existing is None and r.expires)
+        deleted = sum(1 for r in requested if r.existing is not None and not r.expires)
+        overflow = len(current) + max(added - deleted, 0) - aor.max_contacts
+        if overflow > 0:
+            spare = [c for c in current if id(c) not in touched]
+            if not aor.remove_existing or len(spare) < overflow:
+                return self._reject(attempt, 403, "max_contacts reached")
+            for contact in spare[:overflow]:
+                self.location.remove(contact, "replaced (remove_existing)")
+        self._apply(attempt, requested)
+        return self._ok(attempt, aor, header_expires)
+
+    def _aor_name(self, request: SipRequest, endpoint: Endpoint) -> str | None:
+        """The endpoint's AOR named by the To URI (user, or user@domain), as Asterisk does."""
+        try:
+            uri = SipUri.parse(request.to.uri)
+        except SipError:
+            return None
+        user = uri.user or ""
+        qualified = f"{user}@{uri.host}"
+        for name in endpoint.aors:
+            if name in (user, qualified):
+                return name
+        return None
+
+    def _requested(
+        self, attempt: _Attempt, aor: Aor, header_expires: int | None, current: list[Contact]
+    ) -> list[_Requested]:
+        result: list[_Requested] = []
+        for value in attempt.request.contacts:
+            if not value.uri.lower().startswith(("sip:", "sips:")):
+                continue
+            uri = SipUri.parse(value.uri)
+            if attempt.endpoint.rewrite_contact:
+                uri = _rewritten(uri, attempt.source)
+            expires = _clamp(aor, _contact_expires(value, header_expires, aor))
+            existing = next((c for c in current if SipUri.parse(c.uri) == uri), None)
+            result.append(_Requested(uri, str(uri), expires, existing))
+        return result
+
+    def _apply(self, attempt: _Attempt, requested: list[_Requested]) -> None:
+        now = attempt.now
+        for item in requested:
+            if item.existing is None:
+                if item.expires:
+                    new = Contact(
+                        attempt.aor_name, item.text, now, attempt.endpoint.name, registered_at=now
+                    )
+                    self.location.add(_seen(new, attempt, now + item.expires), now)
+            elif item.expires:
+                self.location.refresh(_seen(item.existing, attempt, now + item.expires), now)
+            else:
+                self.location.remove(item.existing, "unregistered")
+
+    def _ok(self, attempt: _Attempt, aor: Aor, header_expires: int | None) -> SipResponse:
+        now = attempt.now
+        headers = [
+            ("Contact", f"<{c.uri}>;expires={c.remaining(now)}")
+            for c in self.location.contacts(attempt.aor_name)
+        ]
+        headers.append(("Date", formatdate(now, usegmt=True)))
+        if header_expires is not None:
+            headers.append(("Expires", str(_clamp(aor, header_expires))))
+        request = attempt.request
+        return make_response(request, 200, to_tag=_tag(request), headers=headers)
+
+    def _reject(self, attempt: _Attempt, status: int, why: str) -> SipResponse:
+        self.bus.publish(
+            RegistrationRejected(
+                peer_text(attempt.source), attempt.endpoint.name, attempt.aor_name, status, why
+            )
+        )
+        return make_response(attempt.request, status, to_tag=_tag(attempt.request))
+
+
+def peer_text(peer: Peer) -> str:
+    """``udp:192.0.2.1:5060`` (IPv6 in brackets), for events and logs."""
+    host = f"[{peer.host}]" if ":" in peer.host else peer.host
+    return f"{peer.transport}:{host}:{peer.port}"
+
+
+def _seen(contact: Contact, attempt: _Attempt, expires_at: float) -> Contact:
+    """The contact as this REGISTER refreshes it: expiry, dialog ids, where it came from."""
+    request, source = attempt.request, attempt.source
+    return replace(
+        contact,
+        expires_at=expires_at,
+        call_id=request.call_id,
+        cseq=request.cseq.seq,
+        user_agent=request.headers.get("user-agent") or "",
+        transport=source.transport,
+        source_host=source.host,
+        source_port=source.port,
+        connection=source.connection_id or 0,
+    )
+
+
+def _tag(request: SipRequest) -> str:
+    """A To tag derived from the request, so the same request always gets the same tag."""
+    return f"{zlib.crc32(f'{request.call_id} {request.cseq.seq}'.encode()):08x}"
+
+
+def _expires_header(request: SipRequest) -> int | None:
+    value = request.headers.get("expires")
+    if value is None:
+        return None
+    number = int(value.strip())
+    if number < 0:
+        raise ValueError("negative Expires")
+    return number
+
+
+def _contact_expires(value: NameAddress, header_expires: int | None, aor: Aor) -> int:
+    """The contact's ``expires`` parameter, else the Expires header, else the AOR default."""
+    param = value.params.get("expires")
+    if param is not None:
+        try:
+            return max(0, int(param))
+        except ValueError:
+            pass
+    return header_expires if header_expires is not None else aor.default_expiration
+
+
+def _clamp(aor: Aor, expires: int) -> int:
+    """0 stays 0 (remove); otherwise raised to the minimum and capped at the maximum."""
+    if expires == 0:
+        return 0
+    return min(max(expires, aor.minimum_expiration), aor.maximum_expiration)
+
+
+def _rewritten(uri: SipUri, source: Peer) -> SipUri:
+    """rewrite_contact=yes: the contact's host and port become where the REGISTER came from."""
+    params = dict(uri.params)
+    if source.transport != "udp":
+        params["transport"] = source.transport
+    return SipUri(
+        source.host,
+        scheme=uri.scheme,
+        user=uri.user,
+        password=uri.password,
+        port=source.port,
+        params=params,
+        headers=uri.headers,
+    )

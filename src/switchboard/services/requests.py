@@ -1,0 +1,111 @@
+"""The transaction user: routes each request the transaction layer delivers to its service.
+
+REGISTER goes through authentication to the registrar; out-of-dialog OPTIONS to the server
+is answered 200 with what we accept; requests inside dialogs we do not have get 481; other
+methods get 501 until the service that handles them lands.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Callable
+
+from switchboard.services.authenticate import EndpointAuthenticator, Verdict
+from switchboard.services.registrar import Registrar, peer_text
+from switchboard.sip.errors import RemoteProtocolError
+from switchboard.sip.message import SipRequest, SipResponse, check_require, make_response
+from switchboard.sip.transaction.events import (
+    CancelReceived,
+    Event,
+    RequestReceived,
+    TransactionKey,
+)
+
+log = logging.getLogger(__name__)
+
+ALLOW = "OPTIONS, REGISTER"
+ACCEPT = "application/sdp"
+SUPPORTED: tuple[str, ...] = ("path",)
+IN_DIALOG_ONLY = frozenset({"BYE", "INFO", "PRACK", "UPDATE", "NOTIFY", "REFER"})
+
+Responder = Callable[[TransactionKey, SipResponse], None]
+
+
+class RequestRouter:
+    """Answers every request: the one place that decides which service sees what."""
+
+    def __init__(
+        self,
+        authenticator: EndpointAuthenticator,
+        registrar: Registrar,
+        respond: Responder,
+        *,
+        user_agent: str = "Switchboard",
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.authenticator = authenticator
+        self.registrar = registrar
+        self.respond = respond
+        self.user_agent = user_agent
+        self.clock = clock
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, RequestReceived):
+            self._request(event.key, event.request, event)
+        elif isinstance(event, CancelReceived):
+            status = 200 if event.invite_key is not None else 481
+            self._answer(event.key, event.request, status)
+
+    def _request(self, key: TransactionKey, request: SipRequest, event: RequestReceived) -> None:
+        method = request.method
+        try:
+            check_require(request, SUPPORTED)
+        except RemoteProtocolError as error:
+            self._answer(key, request, error.status, error.reason, list(error.headers))
+            return
+        if method == "REGISTER":
+            self._register(key, request, event)
+        elif method == "OPTIONS" and request.to_tag is None:
+            self._answer(
+                key,
+                request,
+                200,
+                headers=[
+                    ("Allow", ALLOW),
+                    ("Accept", ACCEPT),
+                    ("Supported", ", ".join(SUPPORTED)),
+                ],
+            )
+        elif method in IN_DIALOG_ONLY or request.to_tag is not None:
+            self._answer(key, request, 481)
+        else:
+            self._answer(key, request, 501, headers=[("Allow", ALLOW)])
+
+    def _register(self, key: TransactionKey, request: SipRequest, event: RequestReceived) -> None:
+        now = self.clock()
+        source = peer_text(event.peer)
+        decision = self.authenticator.check(request, source, now)
+        if decision.verdict is Verdict.BAD_REQUEST:
+            self._answer(key, request, 400, "Malformed Authorization")
+            return
+        if decision.verdict is not Verdict.ACCEPTED or decision.endpoint is None:
+            headers = [("WWW-Authenticate", value) for value in decision.challenge]
+            self._answer(key, request, 401, headers=headers)
+            return
+        response = self.registrar.register(request, decision.endpoint, event.peer, now)
+        response.headers.add("Server", self.user_agent)
+        self.respond(key, response)
+
+    def _answer(
+        self,
+        key: TransactionKey,
+        request: SipRequest,
+        status: int,
+        reason: str | None = None,
+        headers: list[tuple[str, str]] | None = None,
+    ) -> None:
+        extra = [*(headers or []), ("Server", self.user_agent)]
+        tag = None if status == 100 else secrets.token_hex(4)
+        self.respond(key, make_response(request, status, reason, to_tag=tag, headers=extra))

@@ -1,0 +1,1 @@
+"""asyncio transports: UDP, TCP and TLS adapters around the pure SIP layer."""

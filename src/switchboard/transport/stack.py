@@ -1,0 +1,217 @@
+"""The SIP stack adapter: sockets on one side, the pure transaction layer on the other.
+
+Like aioquic's protocol adapter: every input (a datagram, a framed message, a timer) is fed
+to the pure layer with ``loop.time()``, then :meth:`SipStack._pump` drains what the layer
+wants sent, hands its events to the transaction user, and re-arms a single timer.
+Malformed requests are answered statelessly here (400, 416, 505, ...), unparseable bytes
+and responses are dropped: nothing a peer sends can raise out of the stack.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from switchboard.sip.errors import RemoteProtocolError
+from switchboard.sip.message import SipRequest, SipResponse, error_response, parse_datagram
+from switchboard.sip.nat import stamp_via
+from switchboard.sip.peer import Peer, TransportName
+from switchboard.sip.transaction.events import Event as TransactionEvent
+from switchboard.sip.transaction.events import TransactionKey
+from switchboard.sip.transaction.layer import TransactionLayer
+from switchboard.transport.stream import StreamConnection
+from switchboard.transport.udp import UdpTransport
+
+log = logging.getLogger(__name__)
+
+TransactionUser = Callable[[TransactionEvent], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Listener:
+    """What one configured transport is bound to, once it is listening."""
+
+    name: str
+    protocol: TransportName
+    host: str
+    port: int
+
+
+class SipStack:
+    """Owns the listening sockets, the open connections and the transaction layer."""
+
+    def __init__(self, layer: TransactionLayer, loop: asyncio.AbstractEventLoop) -> None:
+        self.layer = layer
+        self.loop = loop
+        self.user: TransactionUser | None = None
+        self.udp: list[UdpTransport] = []
+        self.servers: list[asyncio.Server] = []
+        self.connections: dict[int, StreamConnection] = {}
+        self.listeners: list[Listener] = []
+        self.stats = {"received": 0, "malformed": 0, "sent": 0}
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at: float | None = None
+        self._pumping = False
+
+    async def listen_udp(self, name: str, host: str, port: int) -> Listener:
+        _, protocol = await self.loop.create_datagram_endpoint(
+            lambda: UdpTransport(self), local_addr=(host, port)
+        )
+        self.udp.append(protocol)
+        bound_host, bound_port = protocol.local
+        listener = Listener(name, "udp", bound_host, bound_port)
+        self.listeners.append(listener)
+        return listener
+
+    async def listen_stream(
+        self,
+        name: str,
+        protocol: TransportName,
+        host: str,
+        port: int,
+        context: ssl.SSLContext | None = None,
+    ) -> Listener:
+        server = await self.loop.create_server(
+            lambda: StreamConnection(self, protocol), host, port, ssl=context
+        )
+        self.servers.append(server)
+        sockname = server.sockets[0].getsockname()
+        listener = Listener(name, protocol, str(sockname[0]), int(sockname[1]))
+        self.listeners.append(listener)
+        return listener
+
+    async def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        for udp in self.udp:
+            if udp.transport is not None:
+                udp.transport.close()
+        for connection in list(self.connections.values()):
+            connection.close()
+        for server in self.servers:
+            server.close()
+            await server.wait_closed()
+
+    # -- input -------------------------------------------------------------------------------
+
+    def datagram_received(self, data: bytes, peer: Peer, udp: UdpTransport) -> None:
+        """A UDP datagram: parse, answer malformed requests statelessly, else feed the layer."""
+        self.stats["received"] += 1
+        if data in (b"\r\n\r\n", b"\r\n"):
+            return
+        try:
+            message = parse_datagram(data)
+        except RemoteProtocolError as error:
+            self._reject(error, lambda out: udp.send(out, peer))
+            return
+        self.message_received(message, peer)
+
+    def message_received(self, message: SipRequest | SipResponse, peer: Peer) -> None:
+        """A complete message from any transport."""
+        if isinstance(message, SipRequest):
+            try:
+                message.validate()
+            except RemoteProtocolError as error:
+                self._reject(error, lambda out: self._send(out, peer))
+                return
+            stamp_via(message, peer.host, peer.port)
+        else:
+            try:
+                message.validate()
+            except RemoteProtocolError:
+                self.stats["malformed"] += 1
+                return
+        self.layer.receive(message, peer, self.loop.time())
+        self._pump()
+
+    def _reject(self, error: RemoteProtocolError, send: Callable[[bytes], None]) -> None:
+        self.stats["malformed"] += 1
+        response = error_response(error, to_tag="sbx")
+        if response is not None:
+            send(response.serialize())
+        log.debug("malformed message: %s", error)
+
+    # -- output ------------------------------------------------------------------------------
+
+    def send_response(self, key: TransactionKey, response: SipResponse) -> None:
+        self.layer.send_response(key, response, self.loop.time())
+        if not self._pumping:
+            self._pump()
+
+    def send_request(self, request: SipRequest, peer: Peer) -> TransactionKey:
+        key = self.layer.send_request(request, peer, self.loop.time())
+        if not self._pumping:
+            self._pump()
+        return key
+
+    def _send(self, data: bytes, peer: Peer) -> None:
+        self.stats["sent"] += 1
+        if peer.transport == "udp":
+            udp = self._udp_for(peer.host)
+            if udp is not None:
+                udp.send(data, peer)
+            return
+        connection = self.connections.get(peer.connection_id or 0)
+        if connection is None:
+            connection = self._find_connection(peer)
+        if connection is not None:
+            connection.send(data)
+        else:
+            log.info("no open %s connection to %s:%d; message dropped", *peer_parts(peer))
+
+    def _udp_for(self, host: str) -> UdpTransport | None:
+        family_v6 = ":" in host
+        for udp in self.udp:
+            if (":" in udp.local[0]) == family_v6:
+                return udp
+        return self.udp[0] if self.udp else None
+
+    def _find_connection(self, peer: Peer) -> StreamConnection | None:
+        for connection in self.connections.values():
+            other = connection.peer
+            if other is not None and (other.transport, other.host, other.port) == (
+                peer.transport,
+                peer.host,
+                peer.port,
+            ):
+                return connection
+        return None
+
+    def _pump(self) -> None:
+        """Send what the layer queued, deliver its events, and re-arm the one timer.
+
+        The transaction user answers from inside its event handler; those calls only queue
+        in the layer, and this loop sends the result, so nothing recurses.
+        """
+        user = self.user
+        self._pumping = True
+        try:
+            while (event := self.layer.next_event()) is not None:
+                if user is not None:
+                    try:
+                        user(event)
+                    except Exception:
+                        log.exception("transaction user failed on %s", type(event).__name__)
+        finally:
+            self._pumping = False
+        for data, peer in self.layer.datagrams_to_send():
+            self._send(data, peer)
+        deadline = self.layer.next_deadline()
+        if deadline != self._timer_at:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer = None if deadline is None else self.loop.call_at(deadline, self._on_timer)
+            self._timer_at = deadline
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self._timer_at = None
+        self.layer.handle_timer(self.loop.time())
+        self._pump()
+
+
+def peer_parts(peer: Peer) -> tuple[str, str, int]:
+    return peer.transport, peer.host, peer.port

@@ -1,0 +1,132 @@
+"""Start the real ``switchboard serve`` on loopback with free ports, for end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tests.e2e.conftest import REFERENCE, switchboard_command
+
+
+def free_port() -> int:
+    """A port free for both UDP and TCP on 127.0.0.1 (and its +1 neighbour, for TLS tools)."""
+    for _ in range(200):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
+            tcp.bind(("127.0.0.1", 0))
+            port = tcp.getsockname()[1]
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+                udp.bind(("127.0.0.1", port))
+            return port
+        except OSError:
+            continue
+    raise RuntimeError("no free port")
+
+
+@dataclass
+class Ports:
+    udp: int = field(default_factory=free_port)
+    tcp: int = field(default_factory=free_port)
+    tls: int = field(default_factory=free_port)
+
+
+def reference_config(
+    folder: Path, ports: Ports, *, tls: tuple[Path, Path] | None = None, extra_pjsip: str = ""
+) -> Path:
+    """The reference deployment with its transport on 127.0.0.1 and free ports, plus TCP
+    (and TLS when a certificate and key are given)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for item in REFERENCE.iterdir():
+        shutil.copy(item, folder / item.name)
+    pjsip = (folder / "pjsip.conf").read_text()
+    pjsip = pjsip.replace("bind=0.0.0.0", f"bind=127.0.0.1:{ports.udp}", 1)
+    pjsip += f"[transport-tcp]\ntype=transport\nprotocol=tcp\nbind=127.0.0.1:{ports.tcp}\n"
+    if tls is not None:
+        cert, key = tls
+        pjsip += (
+            f"[transport-tls]\ntype=transport\nprotocol=tls\nbind=127.0.0.1:{ports.tls}\n"
+            f"cert_file={cert}\npriv_key_file={key}\n"
+        )
+    (folder / "pjsip.conf").write_text(pjsip + extra_pjsip)
+    return folder
+
+
+class ServerProcess:
+    """``switchboard serve`` in the background; its log is collected as it runs."""
+
+    def __init__(self, config_dir: Path, state_dir: Path) -> None:
+        self.config_dir = config_dir
+        self.state_dir = state_dir
+        self.process: subprocess.Popen[str] | None = None
+        self.lines: list[str] = []
+        self._reader: threading.Thread | None = None
+
+    def start(self, timeout: float = 30) -> ServerProcess:
+        self.process = subprocess.Popen(
+            [
+                *switchboard_command(),
+                "serve",
+                "--config-dir",
+                str(self.config_dir),
+                "--state-dir",
+                str(self.state_dir),
+            ],
+            stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        self.wait_for("ready; stop with", timeout)
+        return self
+
+    def _read(self) -> None:
+        assert self.process is not None and self.process.stderr is not None
+        for line in self.process.stderr:
+            self.lines.append(line)
+
+    @property
+    def log(self) -> str:
+        return "".join(self.lines)
+
+    def wait_for(self, pattern: str, timeout: float = 10) -> re.Match[str]:
+        """Poll the log until ``pattern`` (a regex) appears; fail at the deadline."""
+        deadline = time.monotonic() + timeout
+        regex = re.compile(pattern)
+        while time.monotonic() < deadline:
+            match = regex.search(self.log)
+            if match:
+                return match
+            if self.process is not None and self.process.poll() is not None:
+                break
+            time.sleep(0.02)
+        raise AssertionError(f"{pattern!r} not in the server log:\n{self.log}")
+
+    def stop(self) -> int:
+        assert self.process is not None
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self._reader is not None:
+            self._reader.join(timeout=5)
+        assert "Traceback" not in self.log, self.log
+        return self.process.returncode
+
+    def __enter__(self) -> ServerProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,145 @@
+"""Registration against the real server with SIPp: digest, Asterisk's rules, persistence."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.server import Ports, ServerProcess, free_port, reference_config
+from tests.e2e.sipp import OPTIONS_SCENARIO, SippResult, register_scenario, run_sipp
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[tuple[ServerProcess, Ports, Path]]:
+    ports = Ports()
+    config = reference_config(tmp_path / "config", ports)
+    with ServerProcess(config, tmp_path / "state") as server:
+        yield server, ports, tmp_path
+
+
+def register(
+    site: tuple[ServerProcess, Ports, Path],
+    name: str,
+    *,
+    transport: str = "udp",
+    user: str = "alice",
+    password: str = "alice101",
+    local_port: int | None = None,
+    **scenario: object,
+) -> SippResult:
+    _, ports, folder = site
+    port = ports.tcp if transport == "tcp" else ports.udp
+    return run_sipp(
+        register_scenario(user, **scenario),  # type: ignore[arg-type]
+        folder / name,
+        port,
+        transport=transport,
+        user=user,
+        password=password,
+        local_port=local_port or free_port(),
+    )
+
+
+def header(response: str, name: str) -> list[str]:
+    return [
+        line.split(":", 1)[1].strip()
+        for line in response.splitlines()
+        if line.lower().startswith(name.lower() + ":")
+    ]
+
+
+@pytest.mark.parametrize("transport", ["udp", "tcp"])
+def test_both_reference_users_register(site, transport: str):
+    for user, password in (("alice", "alice101"), ("bob", "bob102")):
+        result = register(
+            site, f"{user}-{transport}", transport=transport, user=user, password=password
+        )
+        assert result.returncode == 0, result.messages + result.stderr
+        ok = result.last_response()
+        assert ok.startswith("SIP/2.0 200 OK")
+        (contact,) = header(ok, "Contact")
+        assert re.fullmatch(
+            rf"<sip:{user}@127\.0\.0\.1:\d+;transport={transport.upper()}>"
+            r";expires=3600",
+            contact,
+        )
+        assert header(ok, "Date") and header(ok, "Expires") == ["3600"]
+        assert "tag=" in header(ok, "To")[0]
+
+
+def test_wrong_password_and_unknown_user_get_the_same_challenge(site):
+    wrong = register(site, "wrong", password="not-it", final=401)
+    unknown = register(site, "unknown", user="mallory", password="x", final=401)
+    missing = register(site, "missing", authenticate=False, final=401)
+    for result in (wrong, unknown, missing):
+        assert result.returncode == 0, result.messages + result.stderr
+    shapes = []
+    for result in (wrong, unknown, missing):
+        challenge = result.last_response()
+        values = header(challenge, "WWW-Authenticate")
+        shapes.append([re.sub(r'(nonce|opaque)="[^"]*"', r'\1=""', v) for v in values])
+        assert [re.search(r"algorithm=([\w-]+)", v).group(1) for v in values] == ["MD5", "SHA-256"]
+    assert shapes[0] == shapes[1] == shapes[2]
+
+
+@pytest.mark.parametrize(("asked", "granted"), [(10, 60), (100_000, 7200), (300, 300)])
+def test_expiry_is_clamped_to_the_aor_limits(site, asked: int, granted: int):
+    result = register(site, f"exp{asked}", expires=asked)
+    assert result.returncode == 0, result.messages
+    ok = result.last_response()
+    assert header(ok, "Contact")[0].endswith(f";expires={granted}")
+    assert header(ok, "Expires") == [str(granted)]
+
+
+def test_second_device_is_refused_with_403_then_unregister_frees_the_slot(site):
+    first_port = free_port()
+    assert register(site, "first", local_port=first_port).returncode == 0
+    second = register(site, "second", final=403)
+    assert second.returncode == 0, second.messages
+    assert second.last_response().startswith("SIP/2.0 403")
+    gone = register(site, "unregister", local_port=first_port, expires=0)
+    assert gone.returncode == 0, gone.messages
+    assert header(gone.last_response(), "Contact") == []
+    again = register(site, "second-again")
+    assert again.returncode == 0, again.messages
+
+
+def test_star_contact_removes_all_and_needs_expires_zero(site):
+    assert register(site, "reg").returncode == 0
+    bad = register(site, "star-bad", contact="*", expires=3600, final=400)
+    assert bad.returncode == 0, bad.messages
+    star = register(site, "star", contact="*", expires=0)
+    assert star.returncode == 0, star.messages
+    assert header(star.last_response(), "Contact") == []
+
+
+def test_bindings_survive_a_restart(tmp_path: Path):
+    ports = Ports()
+    config = reference_config(tmp_path / "config", ports)
+    state = tmp_path / "state"
+    with ServerProcess(config, state) as server:
+        site = (server, ports, tmp_path)
+        assert register(site, "reg", user="bob", password="bob102").returncode == 0
+    with ServerProcess(config, state) as server:
+        assert "restored 1 registered contacts" in server.log
+        site = (server, ports, tmp_path)
+        query = register(site, "query", user="bob", password="bob102", contact=None, expires=None)
+        assert query.returncode == 0, query.messages
+        (contact,) = header(query.last_response(), "Contact")
+        remaining = int(contact.rsplit("=", 1)[1])
+        assert contact.startswith("<sip:bob@127.0.0.1:") and 3500 < remaining <= 3600
+
+
+def test_options_to_the_server_is_answered(site):
+    _, ports, folder = site
+    result = run_sipp(OPTIONS_SCENARIO, folder / "options", ports.udp, local_port=free_port())
+    assert result.returncode == 0, result.messages
+    ok = result.last_response()
+    assert "REGISTER" in header(ok, "Allow")[0]
+    assert header(ok, "Accept") == ["application/sdp"]
+    assert header(ok, "Supported")
