@@ -81,3 +81,14 @@ def summary(data: bytes) -> str | int:
 def sent(layer: TransactionLayer) -> list[str | int]:
     """Drain the outbox into method/status summaries."""
     return [summary(data) for data, _ in layer.datagrams_to_send()]
+
+
+def run_clock(
+    layer: TransactionLayer, until: float
+) -> list[tuple[float, list[str | int], list[Event]]]:
+    """Advance a fake clock from deadline to deadline up to ``until``; what happened when."""
+    timeline = []
+    while (deadline := layer.next_deadline()) is not None and deadline <= until:
+        layer.handle_timer(deadline)
+        timeline.append((deadline, sent(layer), drain_events(layer)))
+    return timeline
