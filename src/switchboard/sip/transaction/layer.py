@@ -281,9 +281,10 @@ class TransactionLayer:
             table = self._clients
         else:
             table = self._servers
+        # A transaction displaced by RFC 2543 matching (same key, other To tag) ends silently.
         if table.get(transaction.key) is transaction:
             del table[transaction.key]
-        self._events.append(TransactionTerminated(transaction.key))
+            self._events.append(TransactionTerminated(transaction.key))
 
     def _timers(self, peer: Peer) -> TimerValues:
         return self._reliable_timers if peer.reliable else self.timers
