@@ -115,8 +115,8 @@ class TransactionLayer:
         key = self._server_key(request, method)
         transaction = self._servers.get(key)
         if transaction is not None and self._to_tag_matches(key, request, transaction):
-            if not transaction.process(Input.RECV_REQUEST, now, request):
-                self._ignore("retransmission not expected in %r", transaction)
+            # Every live server state has a RECV_REQUEST row: absorb, resend, or ignore.
+            transaction.process(Input.RECV_REQUEST, now, request)
             return
         if method == "INVITE":
             transaction = ServerInviteTransaction(self, key, request, peer, self._timers(peer))
