@@ -13,7 +13,11 @@ from typing import ClassVar, cast
 
 from switchboard.sip.headers import SipHeaders, split_commas
 from switchboard.sip.message import SipMessage, SipRequest, SipResponse, make_response
-from switchboard.sip.transaction.events import ResponseReceived, TransactionTimedOut
+from switchboard.sip.transaction.events import (
+    ResponseReceived,
+    TransactionFailed,
+    TransactionTimedOut,
+)
 from switchboard.sip.transaction.machine import Input, State, Transaction, Transitions
 
 CALLING = State.CALLING
@@ -65,6 +69,7 @@ class ClientInviteTransaction(Transaction):
         Input.TIMER_B,
         Input.TIMER_D,
         Input.TIMER_M,
+        Input.TRANSPORT_ERROR,
     )
 
     def start(self, now: float) -> None:
@@ -86,6 +91,10 @@ class ClientInviteTransaction(Transaction):
         """Timer B: tell the TU, with the 408 it treats the timeout as (§8.1.3.1)."""
         response = make_response(self.request, 408)
         self._host._emit(TransactionTimedOut(self.key, "B", response))
+
+    def _fail(self, now: float, message: SipMessage | None) -> None:
+        """Transport error: tell the TU, with the 503 it treats the failure as (§8.1.3.1)."""
+        self._host._emit(TransactionFailed(self.key, make_response(self.request, 503)))
 
     def _pass_up(self, now: float, message: SipMessage | None) -> None:
         """A response for the TU; any response stops Timers A and B."""
@@ -116,6 +125,7 @@ _c = ClientInviteTransaction
 TRANSITIONS: Transitions = {
     (CALLING, Input.TIMER_A): (_c._retransmit, CALLING),
     (CALLING, Input.TIMER_B): (_c._time_out, TERMINATED),
+    (CALLING, Input.TRANSPORT_ERROR): (_c._fail, TERMINATED),
     (CALLING, Input.RECV_1XX): (_c._pass_up, PROCEEDING),
     (CALLING, Input.RECV_2XX): (_c._accept, ACCEPTED),
     (CALLING, Input.RECV_300_699): (_c._complete, COMPLETED),
@@ -124,6 +134,7 @@ TRANSITIONS: Transitions = {
     (PROCEEDING, Input.RECV_300_699): (_c._complete, COMPLETED),
     (COMPLETED, Input.RECV_300_699): (_c._resend_ack, COMPLETED),
     (COMPLETED, Input.TIMER_D): (None, TERMINATED),
+    (COMPLETED, Input.TRANSPORT_ERROR): (_c._fail, TERMINATED),
     (ACCEPTED, Input.RECV_2XX): (_c._pass_up, ACCEPTED),
     (ACCEPTED, Input.TIMER_M): (None, TERMINATED),
 }

@@ -175,6 +175,20 @@ class TransactionLayer:
         response = transaction.last_response
         return response is not None and response.status >= 200 and tag == response.to_tag
 
+    def transport_failed(self, peer: Peer, now: float) -> int:
+        """The transport could not reach ``peer`` (connection refused or lost, ICMP error).
+
+        Every transaction bound to ``peer`` takes its transport-error transition (§17.1.1.2,
+        §17.1.2.2, §17.2.4); returns how many did. States without one in RFC 3261/6026 (an
+        INVITE client in Proceeding or Accepted, an INVITE server in Accepted or Confirmed)
+        carry on.
+        """
+        failed = 0
+        for table in (self._clients, self._servers):
+            for transaction in [t for t in table.values() if t.peer == peer]:
+                failed += transaction.process(Input.TRANSPORT_ERROR, now)
+        return failed
+
     def handle_timer(self, now: float) -> None:
         """Fire every timer due at ``now``."""
         heap = self._heap

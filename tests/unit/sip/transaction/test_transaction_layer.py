@@ -9,7 +9,13 @@ from switchboard.sip.errors import LocalProtocolError
 from switchboard.sip.headers import SipHeaders
 from switchboard.sip.message import SipRequest, SipResponse, make_response, parse_datagram
 from switchboard.sip.peer import Peer
-from switchboard.sip.transaction import MAGIC_COOKIE, Input, State
+from switchboard.sip.transaction import (
+    MAGIC_COOKIE,
+    Input,
+    State,
+    TransactionFailed,
+    TransactionTerminated,
+)
 from switchboard.sip.transaction.client_invite import make_ack, top_via_value
 from switchboard.sip.transaction.layer import _add_branch
 from switchboard.sip.transaction.server_invite import ServerInviteTransaction
@@ -137,3 +143,23 @@ def test_make_ack_copies_only_what_is_there() -> None:
     response = SipResponse(486, "Busy Here", SipHeaders())
     ack = make_ack(invite, response)
     assert list(ack.headers) == ["via", "cseq"]
+
+
+def test_transport_failure_fails_the_transactions_bound_to_that_peer() -> None:
+    layer = new_layer()
+    other = Peer("tcp", "192.0.2.10", 5060, connection_id=8)
+    request = make_request("INVITE", branch=None)
+    on_tcp = layer.send_request(request, TCP, 0.0)
+    on_other = layer.send_request(make_request("OPTIONS", branch=None), other, 0.0)
+    incoming = make_request("MESSAGE")
+    layer.receive(incoming, TCP, 0.0)
+    served = drain_events(layer)[-1].key  # type: ignore[union-attr]
+    layer.send_response(served, make_response(incoming, 100), 0.0)
+    sent(layer)
+    assert layer.transport_failed(TCP, 1.0) == 2
+    events = drain_events(layer)
+    assert events[0] == TransactionFailed(on_tcp, events[0].response)  # type: ignore[union-attr]
+    assert events[0].response.status == 503  # type: ignore[union-attr]
+    assert events[2:] == [TransactionFailed(served, None), TransactionTerminated(served)]
+    assert layer.state_of(on_other) is State.TRYING and len(layer) == 1
+    assert layer.transport_failed(TCP, 2.0) == 0

@@ -17,6 +17,7 @@ from switchboard.sip.message import SipRequest, make_response
 from switchboard.sip.transaction import (
     AckReceived,
     ResponseReceived,
+    TransactionFailed,
     TransactionLayer,
     TransactionTerminated,
     TransactionTimedOut,
@@ -107,6 +108,7 @@ EXPECTED: dict[type[Transaction], dict[tuple[State, Input], tuple[list, list, se
     ClientInviteTransaction: {
         (S.CALLING, I.TIMER_A): (["INVITE"], [], {I.TIMER_A, I.TIMER_B}),
         (S.CALLING, I.TIMER_B): ([], [TransactionTimedOut, TT], set()),
+        (S.CALLING, I.TRANSPORT_ERROR): ([], [TransactionFailed, TT], set()),
         (S.CALLING, I.RECV_1XX): ([], [ResponseReceived], set()),
         (S.CALLING, I.RECV_2XX): ([], [ResponseReceived], {I.TIMER_M}),
         (S.CALLING, I.RECV_300_699): (["ACK"], [ResponseReceived], {I.TIMER_D}),
@@ -115,17 +117,20 @@ EXPECTED: dict[type[Transaction], dict[tuple[State, Input], tuple[list, list, se
         (S.PROCEEDING, I.RECV_300_699): (["ACK"], [ResponseReceived], {I.TIMER_D}),
         (S.COMPLETED, I.RECV_300_699): (["ACK"], [], {I.TIMER_D}),
         (S.COMPLETED, I.TIMER_D): ([], [TT], set()),
+        (S.COMPLETED, I.TRANSPORT_ERROR): ([], [TransactionFailed, TT], set()),
         (S.ACCEPTED, I.RECV_2XX): ([], [ResponseReceived], {I.TIMER_M}),
         (S.ACCEPTED, I.TIMER_M): ([], [TT], set()),
     },
     ClientNonInviteTransaction: {
         (S.TRYING, I.TIMER_E): (["OPTIONS"], [], {I.TIMER_E, I.TIMER_F}),
         (S.TRYING, I.TIMER_F): ([], [TransactionTimedOut, TT], set()),
+        (S.TRYING, I.TRANSPORT_ERROR): ([], [TransactionFailed, TT], set()),
         (S.TRYING, I.RECV_1XX): ([], [ResponseReceived], {I.TIMER_E, I.TIMER_F}),
         (S.TRYING, I.RECV_2XX): ([], [ResponseReceived], {I.TIMER_K}),
         (S.TRYING, I.RECV_300_699): ([], [ResponseReceived], {I.TIMER_K}),
         (S.PROCEEDING, I.TIMER_E): (["OPTIONS"], [], {I.TIMER_E, I.TIMER_F}),
         (S.PROCEEDING, I.TIMER_F): ([], [TransactionTimedOut, TT], set()),
+        (S.PROCEEDING, I.TRANSPORT_ERROR): ([], [TransactionFailed, TT], set()),
         (S.PROCEEDING, I.RECV_1XX): ([], [ResponseReceived], {I.TIMER_E, I.TIMER_F}),
         (S.PROCEEDING, I.RECV_2XX): ([], [ResponseReceived], {I.TIMER_K}),
         (S.PROCEEDING, I.RECV_300_699): ([], [ResponseReceived], {I.TIMER_K}),
@@ -138,10 +143,12 @@ EXPECTED: dict[type[Transaction], dict[tuple[State, Input], tuple[list, list, se
         (S.PROCEEDING, I.SEND_1XX): ([180], [], set()),
         (S.PROCEEDING, I.SEND_2XX): ([200], [], {I.TIMER_L}),
         (S.PROCEEDING, I.SEND_300_699): ([486], [], {I.TIMER_G, I.TIMER_H}),
+        (S.PROCEEDING, I.TRANSPORT_ERROR): ([], [TransactionFailed, TT], set()),
         (S.COMPLETED, I.RECV_REQUEST): ([486], [], {I.TIMER_G, I.TIMER_H}),
         (S.COMPLETED, I.TIMER_G): ([486], [], {I.TIMER_G, I.TIMER_H}),
         (S.COMPLETED, I.TIMER_H): ([], [TransactionTimedOut, TT], set()),
         (S.COMPLETED, I.RECV_ACK): ([], [], {I.TIMER_I}),
+        (S.COMPLETED, I.TRANSPORT_ERROR): ([], [TransactionFailed, TT], set()),
         (S.CONFIRMED, I.RECV_ACK): ([], [], {I.TIMER_I}),
         (S.CONFIRMED, I.RECV_REQUEST): ([], [], {I.TIMER_I}),
         (S.CONFIRMED, I.TIMER_I): ([], [TT], set()),
@@ -159,8 +166,10 @@ EXPECTED: dict[type[Transaction], dict[tuple[State, Input], tuple[list, list, se
         (S.PROCEEDING, I.SEND_1XX): ([180], [], set()),
         (S.PROCEEDING, I.SEND_2XX): ([200], [], {I.TIMER_J}),
         (S.PROCEEDING, I.SEND_300_699): ([486], [], {I.TIMER_J}),
+        (S.PROCEEDING, I.TRANSPORT_ERROR): ([], [TransactionFailed, TT], set()),
         (S.COMPLETED, I.RECV_REQUEST): ([200], [], {I.TIMER_J}),
         (S.COMPLETED, I.TIMER_J): ([], [TT], set()),
+        (S.COMPLETED, I.TRANSPORT_ERROR): ([], [TransactionFailed, TT], set()),
     },
 }
 
@@ -186,6 +195,8 @@ def _feed(setup: Setup, input_: Input) -> bool:
     before = layer.ignored
     if input_.name.startswith("TIMER_"):
         return transaction.process(input_, NOW)
+    if input_ is I.TRANSPORT_ERROR:
+        return layer.transport_failed(UDP, NOW) == 1
     if input_.name.startswith("SEND_"):
         response = make_response(request, STATUS[input_], to_tag="tt1")
         return layer.send_response(transaction.key, response, NOW)
