@@ -150,8 +150,7 @@ class TransactionLayer:
         """The §17.2.3 key of ``request`` for a transaction of ``method``."""
         branch = request.branch
         if branch is not None and branch.startswith(MAGIC_COOKIE):
-            via = request.top_via
-            return (branch, via.host.lower(), via.port, method)
+            return (branch, sent_by(request), method)
         cseq = request.cseq
         return (
             request.uri_text,
@@ -167,7 +166,7 @@ class TransactionLayer:
         key: TransactionKey, request: SipRequest, transaction: ServerTransaction
     ) -> bool:
         """RFC 2543 matching also compares To tags: the request's or our final response's."""
-        if len(key) == 4:
+        if len(key) == 3:
             return True
         tag = request.to_tag
         if tag == transaction.request.to_tag:
@@ -306,6 +305,24 @@ class TransactionLayer:
     def _ignore(self, text: str, *args: object) -> None:
         self.ignored += 1
         logger.debug(text, *args)
+
+
+def sent_by(request: SipRequest) -> str:
+    """The top Via's sent-by, lower-cased ``host[:port]``: part of the §17.2.3 key.
+
+    The usual ``SIP/2.0/UDP host:port;params`` is sliced without parsing; anything else
+    (LWS inside the protocol, a comma, quotes) goes through the Via grammar.
+    """
+    value = request.headers._index["via"][0]
+    if value[:8] == "SIP/2.0/":
+        space = value.find(" ", 8)
+        end = value.find(";", space)
+        text = value[space + 1 : end] if end >= 0 else value[space + 1 :]
+        if space > 0 and text and not any(c in text for c in ' \t,"'):
+            return text.lower()
+    via = request.top_via
+    host = f"[{via.host}]" if ":" in via.host else via.host
+    return (host if via.port is None else f"{host}:{via.port}").lower()
 
 
 def _add_branch(via: str, branch: str) -> str:

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from hypothesis import event as note_case
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from transaction_support import drain_events, make_request, new_layer
 
@@ -98,6 +98,8 @@ def _of(events: list[tuple[float, Event]], kind: type) -> list[tuple[float, Even
 
 @settings(max_examples=300, deadline=None)
 @given(DROPS)
+@example([True] * 11)  # every copy lost: Timer F
+@example([True, False, True, False, False])  # third copy and its answer get through
 def test_non_invite_completes_or_times_out_exactly_per_the_timers(drops: list[bool]) -> None:
     # The model: copy k of the request goes out at NON_INVITE_SENDS[k]; each copy that
     # arrives is answered once (first by the TU, then by the server transaction).
@@ -138,31 +140,37 @@ def test_non_invite_completes_or_times_out_exactly_per_the_timers(drops: list[bo
 
 @settings(max_examples=300, deadline=None)
 @given(DROPS)
+@example([False, False] + [True] * 11)  # 100 arrives, every 486 is lost: Proceeding
+@example([True] * 6 + [False, True, True])  # last INVITE copy arrives, answers lost: Timer B
+@example([False, False, False, True, False, False])  # first ACK lost, re-ACK on 486 copy
 def test_invite_rejected_over_lossy_udp_follows_the_invite_timers(drops: list[bool]) -> None:
     wire = Wire(iter(drops), 486)
     request = make_request("INVITE", branch=None, via="SIP/2.0/UDP 192.0.2.1:5060")
     wire.run(request)
     key = (request.branch, "INVITE")
 
-    arrived = [(when, what) for when, name, what in wire.delivered if name == "s>c"]
     invites = sorted(when for when, name, what in wire.delivered + wire.dropped if what == "INVITE")
-    finals = [(when, e) for when, e in _of(wire.client_events, ResponseReceived)]
-    finals = [(when, e) for when, e in finals if e.response.status == 486]  # type: ignore[attr-defined]
+    passed_up = _of(wire.client_events, ResponseReceived)
+    finals = [(when, e) for when, e in passed_up if e.response.status == 486]  # type: ignore[attr-defined]
     client_end = [when for when, e in _of(wire.client_events, TransactionTerminated)]
 
-    # Timer A: the INVITE goes out on schedule until the first response arrives.
-    first_response = arrived[0][0] if arrived else None
+    # Timer A: the INVITE goes out on schedule until the first response reaches the client.
+    first_response = passed_up[0][0] if passed_up else None
     expected = [t for t in INVITE_SENDS if first_response is None or t <= first_response]
     assert invites == expected
-    note_case("no response" if not arrived else "rejected" if finals else "provisional only")
-    if not arrived:
+    note_case("no response" if not passed_up else "rejected" if finals else "provisional only")
+    if not passed_up:
+        # Timer B; a 486 retransmitted after it finds no transaction and is dropped.
         timeouts = _of(wire.client_events, TransactionTimedOut)
         assert [(when, e.timer) for when, e in timeouts] == [(32.0, "B")]  # type: ignore[attr-defined]
         assert client_end == [32.0]
+        late = [when for when, name, _ in wire.delivered if name == "s>c"]
+        assert all(when >= 32.0 for when in late)
+        assert wire.client.ignored == len(late)
     elif finals:
         # The 486 is passed up once; re-ACKed on every copy; gone after Timer D.
         assert len(finals) == 1
-        copies = [when for when, what in arrived if what == 486]
+        copies = [when for when, name, what in wire.delivered if name == "s>c" and what == 486]
         acks = sorted(when for when, _, what in wire.delivered + wire.dropped if what == "ACK")
         assert acks == copies
         assert client_end == [finals[0][0] + 32.0]

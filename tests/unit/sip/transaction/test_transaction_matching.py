@@ -306,3 +306,23 @@ def test_malformed_messages_are_dropped_and_counted() -> None:
         layer.receive(message, UDP, 0.0)
     assert layer.ignored == 3 and drain_events(layer) == [] and sent(layer) == []
     assert isinstance(bad_response, SipResponse)
+
+
+def test_sent_by_is_compared_whatever_the_via_spelling() -> None:
+    layer = new_layer()
+    invite = make_request("INVITE", via="SIP/2.0/UDP [2001:DB8::1]:5060")
+    event = _receive_new(layer, invite)
+    layer.send_response(event.key, make_response(invite, 603, to_tag="t"), 0.1)
+    for via in (
+        "SIP / 2.0 / UDP [2001:db8::1]:5060",
+        'SIP/2.0/UDP [2001:db8::1]:5060;x="a b"',
+        "SIP/2.0/UDP [2001:db8::1]:5060 ",
+    ):
+        layer.receive(make_request("ACK", via=via, to_tag="t"), UDP, 0.2)
+        assert drain_events(layer) == []
+    assert layer.state_of(event.key) is State.CONFIRMED
+    no_port = make_request("OPTIONS", via="SIP / 2.0 / UDP Client.Example.com")
+    key = _receive_new(layer, no_port).key
+    assert key == ("z9hG4bKabc", "client.example.com", "OPTIONS")
+    layer.receive(make_request("OPTIONS", via="SIP/2.0/UDP client.example.COM"), UDP, 0.3)
+    assert drain_events(layer) == []
