@@ -33,25 +33,39 @@ def top_via_value(request: SipRequest) -> str:
     return split_commas(value)[0] if "," in value else value
 
 
-def make_ack(request: SipRequest, response: SipResponse) -> SipRequest:
-    """The ACK for a 300-699 response to ``request`` (RFC 3261 §17.1.1.3).
+def _mirror(request: SipRequest, method: str, to: SipMessage) -> SipRequest:
+    """A ``method`` request sharing ``request``'s transaction identity (§9.1, §17.1.1.3).
 
-    Request-URI, Call-ID, From, the CSeq number and Route come from the INVITE, To from
-    the response (with its tag), and the one Via is the INVITE's top Via (same branch).
+    Request-URI, Call-ID, From, the CSeq number and Route come from ``request``, To from
+    ``to``, and the one Via is ``request``'s top Via (same branch).
     """
     headers = SipHeaders()
     headers.add("Via", top_via_value(request))
     max_forwards = request.headers.get("max-forwards")
     if max_forwards is not None:
         headers.add("Max-Forwards", max_forwards)
-    for name, source in (("From", request), ("To", response), ("Call-ID", request)):
+    for name, source in (("From", request), ("To", to), ("Call-ID", request)):
         value = source.headers.get(name)
         if value is not None:
             headers.add(name, value)
-    headers.add("CSeq", f"{request.cseq.seq} ACK")
+    headers.add("CSeq", f"{request.cseq.seq} {method}")
     for value in request.headers.fields("route"):
         headers.add("Route", value)
-    return SipRequest("ACK", request.uri_text, headers)
+    return SipRequest(method, request.uri_text, headers)
+
+
+def make_ack(request: SipRequest, response: SipResponse) -> SipRequest:
+    """The ACK for a 300-699 response to ``request``, To taken from it (§17.1.1.3)."""
+    return _mirror(request, "ACK", response)
+
+
+def make_cancel(request: SipRequest) -> SipRequest:
+    """The CANCEL for a pending ``request`` (§9.1): send it with the layer's send_request.
+
+    It carries the INVITE's branch, so it starts its own client transaction that the
+    far end matches to the INVITE's server transaction.
+    """
+    return _mirror(request, "CANCEL", request)
 
 
 class ClientInviteTransaction(Transaction):

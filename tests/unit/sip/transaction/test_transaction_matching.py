@@ -24,7 +24,7 @@ from switchboard.sip.transaction import (
     TransactionLayer,
     TransactionTerminated,
 )
-from switchboard.sip.transaction.client_invite import make_ack
+from switchboard.sip.transaction.client_invite import make_ack, make_cancel
 
 
 def _receive_new(layer: TransactionLayer, request, peer: Peer = UDP):
@@ -226,7 +226,7 @@ def test_outgoing_cancel_is_its_own_client_transaction() -> None:
     layer = new_layer()
     invite = make_request("INVITE", branch=None)
     invite_key = layer.send_request(invite, UDP, 0.0)
-    cancel = make_request("CANCEL", branch=invite.branch)
+    cancel = make_cancel(invite)
     cancel_key = layer.send_request(cancel, UDP, 0.1)
     assert cancel_key == (invite.branch, "CANCEL") != invite_key
     layer.receive(respond(cancel, 200), UDP, 0.2)
@@ -326,3 +326,19 @@ def test_sent_by_is_compared_whatever_the_via_spelling() -> None:
     assert key == ("z9hG4bKabc", "client.example.com", "OPTIONS")
     layer.receive(make_request("OPTIONS", via="SIP/2.0/UDP client.example.COM"), UDP, 0.3)
     assert drain_events(layer) == []
+
+
+def test_make_cancel_is_matched_by_the_far_end_to_the_invite() -> None:
+    client, server = new_layer(), new_layer()
+    invite = make_request("INVITE", branch=None, extra=["Route: <sip:edge.example.com;lr>"])
+    client.send_request(invite, UDP, 0.0)
+    cancel = make_cancel(invite)
+    assert cancel.cseq == (1, "CANCEL") and cancel.branch == invite.branch
+    assert cancel.uri_text == invite.uri_text and cancel.to_tag is None
+    assert cancel.headers.fields("route") == ["<sip:edge.example.com;lr>"]
+    client.send_request(cancel, UDP, 0.1)
+    for data, _ in client.datagrams_to_send():
+        server.receive(parse_datagram(data), UDP, 0.1)
+    invite_event, cancel_event = drain_events(server)
+    assert isinstance(cancel_event, CancelReceived)
+    assert cancel_event.invite_key == invite_event.key
