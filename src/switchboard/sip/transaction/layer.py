@@ -278,17 +278,21 @@ class TransactionLayer:
     # -- TransactionHost ----------------------------------------------------------------
 
     def _transmit(self, data: bytes, peer: Peer) -> None:
+        """Queue bytes for the adapter (a transaction sending or resending)."""
         self._outbox.append((data, peer))
 
     def _emit(self, event: Event) -> None:
+        """Queue an event for the TU."""
         self._events.append(event)
 
     def _arm(self, transaction: Transaction, timer: Input, deadline: float) -> int:
+        """Push a timer on the heap; the returned sequence number identifies this arming."""
         self._seq += 1
         heapq.heappush(self._heap, (deadline, self._seq, transaction, timer))
         return self._seq
 
     def _forget(self, transaction: Transaction) -> None:
+        """Drop a terminated transaction from its table and tell the TU."""
         table: dict[TransactionKey, ClientTransaction] | dict[TransactionKey, ServerTransaction]
         if isinstance(transaction, ClientInviteTransaction | ClientNonInviteTransaction):
             table = self._clients
@@ -300,9 +304,11 @@ class TransactionLayer:
             self._events.append(TransactionTerminated(transaction.key))
 
     def _timers(self, peer: Peer) -> TimerValues:
+        """The timer values for ``peer``'s transport (reliable: no retransmission, no waits)."""
         return self._reliable_timers if peer.reliable else self.timers
 
     def _ignore(self, text: str, *args: object) -> None:
+        """Count and log a dropped input; never raise out of the layer."""
         self.ignored += 1
         logger.debug(text, *args)
 
