@@ -258,7 +258,7 @@ class Global(ConfigObject):
     default_outbound_endpoint: str = "default_outbound_endpoint"
     max_initial_qualify_time: int = 0
     ignore_uri_user_options: bool = False
-    default_auth_algorithms_uas: tuple[str, ...] = ("MD5", "SHA-256")
+    default_auth_algorithms_uas: tuple[str, ...] = ("MD5",)
 
 
 @dataclass(slots=True)
