@@ -182,9 +182,8 @@ def _fast_params(text: str) -> Params:
 
 
 def _loose_params(text: str) -> Params:
-    """Parameters from text starting at the first ``;``, trusting the grammar (see strict)."""
-    if '"' in text:
-        return _fast_params(text)
+    """Parameters from text starting at the first ``;`` and holding no quotes, trusting the
+    grammar (the strict parsers check it)."""
     params: Params = {}
     for item in text.split(";")[1:]:
         name, eq, value = item.partition("=")

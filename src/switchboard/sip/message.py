@@ -105,9 +105,8 @@ class SipMessage:
 
     __slots__ = ("body", "headers")
 
-    def __init__(self, headers: SipHeaders, body: bytes = b"") -> None:
-        self.headers = headers
-        self.body = body
+    headers: SipHeaders
+    body: bytes
 
     def _one(self, key: str) -> str:
         try:
@@ -449,7 +448,13 @@ def parse_datagram(data: bytes, max_size: int = MAX_DATAGRAM_SIZE) -> SipRequest
     else:
         raise UnanswerableError(400, "No end of line after the header fields")
     message, error = build_message(*read_head(head))
-    length = content_length(message)
+    values = message.headers._index.get("content-length")
+    if values is None:
+        length = None
+    elif len(values) == 1 and values[0].isdigit() and len(values[0]) < 10 and values[0].isascii():
+        length = int(values[0])  # the usual case, without the checks' function calls
+    else:
+        length = content_length(message)
     if length is not None:
         if length > len(body):
             raise message._error("Content-Length larger than the message")

@@ -229,3 +229,24 @@ def test_cseq() -> None:
     ):
         with pytest.raises(RemoteProtocolError):
             parse_cseq(bad)
+
+
+def test_loose_parsing_falls_back_to_the_strict_parser() -> None:
+    assert NameAddress.parse("<sip:a@b>;tag=t", strict=False).tag == "t"
+    for value in ("<>", ";tag=1"):
+        with pytest.raises(RemoteProtocolError):
+            NameAddress.parse(value, strict=False)
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["SIP/2.0/UDP host:99999", 'SIP/2.0/UDP h;x="a;b";;', "SIP/2.0/UDP [::1]:5060;;"],
+)
+def test_strict_via_errors_behind_the_fast_grammar(value: str) -> None:
+    with pytest.raises(RemoteProtocolError):
+        Via.parse(value)
+
+
+def test_strict_parser_leaves_uri_checks_to_validation() -> None:
+    # Not the fast grammar's shape, but structurally a name-addr: the URI check says no.
+    assert NameAddress.parse("<sip:a b>").uri == "sip:a b"

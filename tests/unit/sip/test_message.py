@@ -270,3 +270,11 @@ def test_no_response_to_ack_or_without_request() -> None:
     ack = request(REGISTER.replace(b"REGISTER", b"ACK"))
     assert error_response(RemoteProtocolError(400, "x", request=ack)) is None
     assert error_response(RemoteProtocolError(400, "x")) is None
+
+
+def test_no_error_response_when_the_to_field_is_unreadable() -> None:
+    data = REGISTER.replace(b"To: <sip:alice@pbx.example.com>", b'To: "tag <sip:x@y>')
+    with pytest.raises(RemoteProtocolError) as caught:
+        parse_message(data)
+    assert error_response(caught.value, to_tag="t") is None
+    assert error_response(caught.value) is not None
