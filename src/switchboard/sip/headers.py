@@ -381,9 +381,14 @@ def format_params(params: Params) -> str:
 
 def tag_of(value: str) -> str | None:
     """The ``tag`` parameter of a From or To value, without building a :class:`NameAddress`."""
-    if '"' not in value:
-        gt = value.rfind(">")
-        params = value[gt + 1 :] if gt >= 0 else value[value.find(";") + 1 or len(value) :]
+    rest = value
+    if rest[:1] == '"':  # skip a display name without escapes; others take the long way
+        close = rest.find('"', 1)
+        if close > 0 and rest[close - 1] != "\\":
+            rest = rest[close + 1 :]
+    if '"' not in rest:
+        gt = rest.rfind(">")
+        params = rest[gt + 1 :] if gt >= 0 else rest[rest.find(";") + 1 or len(rest) :]
         at = params.find("tag=")
         if at < 0 and "tag" not in params.lower():
             return None

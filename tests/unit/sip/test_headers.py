@@ -250,3 +250,12 @@ def test_strict_via_errors_behind_the_fast_grammar(value: str) -> None:
 def test_strict_parser_leaves_uri_checks_to_validation() -> None:
     # Not the fast grammar's shape, but structurally a name-addr: the URI check says no.
     assert NameAddress.parse("<sip:a b>").uri == "sip:a b"
+
+
+def test_tag_lookup_behind_display_names() -> None:
+    assert tag_of('"Alice" <sip:a@b>;tag=9a') == "9a"
+    assert tag_of('"Al;tag=x" <sip:a@b>') is None
+    assert tag_of('"A \\"q\\"" <sip:a@b>;tag=e') == "e"
+    assert tag_of('"A>" <sip:a@b>;tag=f') == "f"
+    with pytest.raises(RemoteProtocolError):
+        tag_of('"unterminated <sip:a@b>;tag=g')
