@@ -124,8 +124,9 @@ class SipMessage:
 
     @property
     def cseq(self) -> CSeq:
+        values = self.headers._index.get("cseq")
         try:
-            return parse_cseq(self._one("cseq"))
+            return parse_cseq(values[0] if values else self._one("cseq"))
         except RemoteProtocolError as exc:
             raise self._error(exc.reason) from None
 
@@ -167,11 +168,18 @@ class SipMessage:
 
     @property
     def from_tag(self) -> str | None:
-        return self._parse(tag_of, self._one("from"))
+        return self._tag("from")
 
     @property
     def to_tag(self) -> str | None:
-        return self._parse(tag_of, self._one("to"))
+        return self._tag("to")
+
+    def _tag(self, key: str) -> str | None:
+        values = self.headers._index.get(key)
+        try:
+            return tag_of(values[0] if values else self._one(key))
+        except RemoteProtocolError as exc:
+            raise self._error(exc.reason) from None
 
     @property
     def contacts(self) -> list[NameAddress]:
