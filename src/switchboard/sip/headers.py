@@ -116,6 +116,16 @@ _DISPLAY_NAMES = {
     ]
 }
 
+# Usual spellings of header names → index key: the parser looks names up here before
+# paying for lower() and compact-form handling.
+WIRE_NAMES: dict[str, str] = {
+    form: key
+    for key, name in _DISPLAY_NAMES.items()
+    for form in (name, key, key.title(), key.upper())
+}
+WIRE_NAMES.update({letter: key for letter, key in COMPACT_FORMS.items()})
+WIRE_NAMES.update({letter.upper(): key for letter, key in COMPACT_FORMS.items()})
+
 # Header fields whose grammar is a comma-separated list (RFC 3261 §7.3.1): the others
 # (Date, the authentication fields, Call-ID, ...) may hold commas inside one value.
 LIST_HEADERS = frozenset(

@@ -23,9 +23,9 @@ from switchboard.sip.errors import (
     UnsupportedUriSchemeError,
 )
 from switchboard.sip.headers import (
-    COMPACT_FORMS,
     METHODS,
     TOKEN,
+    WIRE_NAMES,
     CSeq,
     NameAddress,
     SipHeaders,
@@ -347,21 +347,23 @@ def read_head(head: bytes) -> tuple[str, dict[str, list[str]], str | None]:
 
     Returns the start line, canonical name → field values, and the first syntax problem
     found (or None): the caller raises it once it knows whom to answer. The fast path
-    assumes no folding, no space before colons and no compact forms; a line without a
-    colon, a name holding whitespace or a one-letter name reveals them, and the block is
-    then read again the careful way (keeping the order of, say, ``v`` and ``Via`` lines).
+    assumes no folding: a line without a colon, or a name starting with whitespace,
+    reveals it, and the block is then read again the careful way.
     """
     text = head.decode("utf-8", "surrogateescape")
     lines = text.split("\r\n")
     index: dict[str, list[str]] = {}
+    wire_names = WIRE_NAMES
     for line in lines[1:]:
         name, colon, value = line.partition(":")
         if not colon:
             return _read_head_carefully(text)
-        index.setdefault(name.lower(), []).append(value.strip())
-    names = "".join(index)
-    if " " in names or "\t" in names or not index.keys().isdisjoint(COMPACT_FORMS):
-        return _read_head_carefully(text)
+        key = wire_names.get(name)
+        if key is None:
+            if name[:1] in " \t":
+                return _read_head_carefully(text)
+            key = canonical_name(name)
+        index.setdefault(key, []).append(value.strip())
     return lines[0], index, None
 
 
