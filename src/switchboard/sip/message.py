@@ -415,7 +415,7 @@ def build_message(
         error = request._error(f"Malformed method {method!r}")
     elif problem:
         error = request._error(problem)
-    else:
+    elif parts[1][:4] != "sip:":
         scheme = uri_scheme(parts[1])
         if scheme is None:
             error = request._error(f"Malformed Request-URI {parts[1][:80]!r}")
