@@ -120,10 +120,12 @@ class SipMessage:
 
     @property
     def call_id(self) -> str:
+        """The Call-ID value as received (compared byte for byte, RFC 3261 §20.8)."""
         return self._one("call-id")
 
     @property
     def cseq(self) -> CSeq:
+        """Sequence number and method; 400 when malformed or above 2**32-1."""
         values = self.headers._index.get("cseq")
         try:
             return parse_cseq(values[0] if values else self._one("cseq"))
@@ -155,23 +157,28 @@ class SipMessage:
 
     @property
     def vias(self) -> list[Via]:
+        """Every Via value in order, comma-separated ones split."""
         vias = self.headers.get_all("via")
         return [self._parse(Via.parse, value, False) for value in vias]
 
     @property
     def from_(self) -> NameAddress:
+        """The From value parsed (trailing underscore: ``from`` is a keyword)."""
         return self._parse(NameAddress.parse, self._one("from"), False)
 
     @property
     def to(self) -> NameAddress:
+        """The To value parsed."""
         return self._parse(NameAddress.parse, self._one("to"), False)
 
     @property
     def from_tag(self) -> str | None:
+        """The From tag, read without parsing the whole name-addr (dialog and transaction ids)."""
         return self._tag("from")
 
     @property
     def to_tag(self) -> str | None:
+        """The To tag, or None outside a dialog."""
         return self._tag("to")
 
     def _tag(self, key: str) -> str | None:
@@ -191,6 +198,7 @@ class SipMessage:
 
     @property
     def is_wildcard_contact(self) -> bool:
+        """``Contact: *``, which a REGISTER uses to remove every binding."""
         return self.headers.get_all("contact") == ["*"]
 
     @property
@@ -200,6 +208,7 @@ class SipMessage:
 
     @property
     def content_type(self) -> str | None:
+        """The Content-Type value, or None: bodies stay bytes whatever their type."""
         return self.headers.get("content-type")
 
     def _parse(self, parser: Callable[..., T], value: str, *strict: bool) -> T:
@@ -296,6 +305,7 @@ class SipRequest(SipMessage):
 
     @property
     def max_forwards(self) -> int | None:
+        """Max-Forwards (0-255), None when absent as in RFC 2543 requests; 400 if malformed."""
         value = self.headers._index.get("max-forwards")
         if value is None:
             return None
