@@ -165,15 +165,16 @@ LIST_HEADERS = frozenset(
 )
 
 # token = 1*(alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~" )
-TOKEN = re.compile(r"[A-Za-z0-9\-.!%*_+`'~]+")
+_T = r"[A-Za-z0-9\-.!%*_+`'~]+"
+TOKEN = re.compile(_T)
 # gen-value = token / host / quoted-string (host adds ":" and "[ ]" for IPv6)
-_GEN_VALUE = re.compile(r"[A-Za-z0-9\-.!%*_+`'~:\[\]]+")
+_G = r"[A-Za-z0-9\-.!%*_+`'~:\[\]]+"
+_GEN_VALUE = re.compile(_G)
+# quoted-string = DQUOTE *(qdtext / quoted-pair) DQUOTE
+_QUOTED = r'"(?:[^"\\\r\n]|\\[^\r\n])*"'
 
 # Whole-value grammars: one C-level match validates and splits the common forms; values
 # they reject go through the slower step-by-step parsers, which say what is wrong.
-_T = r"[A-Za-z0-9\-.!%*_+`'~]+"
-_QUOTED = r'"(?:[^"\\\r\n]|\\[^\r\n])*"'
-_G = r"[A-Za-z0-9\-.!%*_+`'~:\[\]]+"
 _PARAM_ITEM = re.compile(rf"[ \t]*;[ \t]*({_T})(?:[ \t]*=[ \t]*({_G}|{_QUOTED}))?")
 _PARAMS = rf"((?:[ \t]*;[ \t]*{_T}(?:[ \t]*=[ \t]*(?:{_G}|{_QUOTED}))?)*)[ \t]*"
 _NAME_ADDR = re.compile(
