@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
-from switchboard.sip.errors import RemoteProtocolError
+from switchboard.sip.errors import LocalProtocolError, RemoteProtocolError
 
 Params = dict[str, str | None]
 
@@ -225,6 +225,14 @@ def display_name(key: str) -> str:
     return _DISPLAY_NAMES.get(key) or key.title()
 
 
+def _checked_key(name: str, value: str) -> str:
+    """Refuse what would corrupt the message we build (header injection through CR/LF)."""
+    key = canonical_name(name)
+    if not TOKEN.fullmatch(key) or "\r" in value or "\n" in value:
+        raise LocalProtocolError(f"Cannot add header field {name!r}: {value[:60]!r}")
+    return key
+
+
 class SipHeaders:
     """The header fields of one message: canonical name → field values in arrival order."""
 
@@ -276,11 +284,11 @@ class SipHeaders:
 
     def add(self, name: str, value: str) -> None:
         """Append a field value after any existing ones of the same name."""
-        self._index.setdefault(canonical_name(name), []).append(value)
+        self._index.setdefault(_checked_key(name, value), []).append(value)
 
     def set(self, name: str, value: str) -> None:
         """Replace every field of ``name`` with one value."""
-        self._index[canonical_name(name)] = [value]
+        self._index[_checked_key(name, value)] = [value]
 
     def remove(self, name: str) -> None:
         self._index.pop(canonical_name(name), None)

@@ -127,6 +127,10 @@ class SipMessage:
     def cseq(self) -> CSeq:
         """Sequence number and method; 400 when malformed or above 2**32-1."""
         values = self.headers._index.get("cseq")
+        if values:
+            seq, _, method = values[0].partition(" ")
+            if method in METHODS and len(seq) < 10 and seq.isdigit() and seq.isascii():
+                return tuple.__new__(CSeq, (int(seq), method))  # the usual "1 INVITE"
         try:
             return parse_cseq(values[0] if values else self._one("cseq"))
         except RemoteProtocolError as exc:

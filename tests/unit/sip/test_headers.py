@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from switchboard.sip.errors import RemoteProtocolError
+from switchboard.sip.errors import LocalProtocolError, RemoteProtocolError
 from switchboard.sip.headers import (
     CSeq,
     NameAddress,
@@ -259,3 +259,13 @@ def test_tag_lookup_behind_display_names() -> None:
     assert tag_of('"A>" <sip:a@b>;tag=f') == "f"
     with pytest.raises(RemoteProtocolError):
         tag_of('"unterminated <sip:a@b>;tag=g')
+
+
+def test_building_headers_refuses_injection() -> None:
+    headers = SipHeaders()
+    for name, value in (("Subject", "hi\r\nVia: evil"), ("Bad Name", "x"), ("X:Y", "z")):
+        with pytest.raises(LocalProtocolError):
+            headers.add(name, value)
+        with pytest.raises(LocalProtocolError):
+            headers.set(name, value)
+    assert list(headers) == []
