@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 import logging
 import os
 import signal
@@ -17,10 +18,11 @@ from switchboard.config.checks import check_config
 from switchboard.config.loader import Config, load_config
 from switchboard.config.pjsip import Transport
 from switchboard.configdir import DirectorySource
-from switchboard.core.events import EventBus
+from switchboard.core.events import Event, EventBus
 from switchboard.diagnostics import Diagnostics
 from switchboard.services.authenticate import EndpointAuthenticator
 from switchboard.services.location import LocationService
+from switchboard.services.qualify import Qualifier
 from switchboard.services.registrar import Registrar
 from switchboard.services.requests import RequestRouter
 from switchboard.sip.transaction.layer import TransactionLayer
@@ -60,6 +62,14 @@ def load_and_check(config_dir: Path) -> LoadedConfig:
     return LoadedConfig(config, diags)
 
 
+events_log = logging.getLogger("switchboard.events")
+
+
+def _log_event(event: Event) -> None:
+    """Every domain event as one JSON line (the API's live stream comes with its issue)."""
+    events_log.info("%s", json.dumps(event.as_dict(), sort_keys=True))
+
+
 def _secret(state_dir: Path) -> bytes:
     """The server's nonce key: made once, kept (mode 600) so nonces survive a restart."""
     path = state_dir / "secret.key"
@@ -80,10 +90,12 @@ class Server:
         self.config_dir = config_dir
         self.state_dir = state_dir
         self.bus = EventBus()
+        self.bus.subscribe(_log_event)
         self.store = SqlContactStore(sqlite_engine(str(state_dir / "switchboard.db")))
         self.location = LocationService(self.bus)
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
         self.stack: SipStack | None = None
+        self.qualifier: Qualifier | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
@@ -98,9 +110,13 @@ class Server:
         timers = TimerValues(T1=pjsip.system.timer_t1 / 1000) if pjsip.system else None
         layer = TransactionLayer(lambda: os.urandom(8).hex(), timers)
         stack = self.stack = SipStack(layer, loop)
-        stack.user = RequestRouter(authenticator, registrar, stack.send_response)
+        router = RequestRouter(authenticator, registrar, stack.send_response)
+        stack.user = router
         for transport in pjsip.transports.values():
             await self._listen(stack, transport)
+        router.qualifier = self.qualifier = Qualifier(
+            pjsip, self.location, self.bus, stack.send_request, stack.local_address
+        )
         self._tasks.append(asyncio.create_task(self._housekeeping()))
 
     async def _listen(self, stack: SipStack, transport: Transport) -> None:
@@ -129,6 +145,8 @@ class Server:
         while True:
             await asyncio.sleep(HOUSEKEEPING_INTERVAL)
             self.location.expire(time.time())
+            if self.qualifier is not None:
+                self.qualifier.tick(time.monotonic())
             await loop.run_in_executor(self.executor, self._flush)
 
     def _flush(self) -> None:

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 
 from switchboard.services.authenticate import EndpointAuthenticator, Verdict
+from switchboard.services.qualify import Qualifier
 from switchboard.services.registrar import Registrar, peer_text
 from switchboard.sip.errors import RemoteProtocolError
 from switchboard.sip.message import SipRequest, SipResponse, check_require, make_response
@@ -20,7 +21,10 @@ from switchboard.sip.transaction.events import (
     CancelReceived,
     Event,
     RequestReceived,
+    ResponseReceived,
+    TransactionFailed,
     TransactionKey,
+    TransactionTimedOut,
 )
 
 log = logging.getLogger(__name__)
@@ -50,6 +54,7 @@ class RequestRouter:
         self.respond = respond
         self.user_agent = user_agent
         self.clock = clock
+        self.qualifier: Qualifier | None = None
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, RequestReceived):
@@ -57,6 +62,11 @@ class RequestRouter:
         elif isinstance(event, CancelReceived):
             status = 200 if event.invite_key is not None else 481
             self._answer(event.key, event.request, status)
+        elif self.qualifier is not None:
+            if isinstance(event, ResponseReceived) and event.response.status >= 200:
+                self.qualifier.response(event.key, event.response, time.monotonic())
+            elif isinstance(event, TransactionTimedOut | TransactionFailed):
+                self.qualifier.response(event.key, None, time.monotonic())
 
     def _request(self, key: TransactionKey, request: SipRequest, event: RequestReceived) -> None:
         method = request.method

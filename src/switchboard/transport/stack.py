@@ -83,6 +83,13 @@ class SipStack:
         self.listeners.append(listener)
         return listener
 
+    def local_address(self, protocol: str) -> tuple[str, int] | None:
+        """Where we listen for ``protocol``: what Via and From of our own requests name."""
+        for listener in self.listeners:
+            if listener.protocol == protocol:
+                return listener.host, listener.port
+        return None
+
     async def close(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
