@@ -143,3 +143,39 @@ def test_options_to_the_server_is_answered(site):
     assert "REGISTER" in header(ok, "Allow")[0]
     assert header(ok, "Accept") == ["application/sdp"]
     assert header(ok, "Supported")
+
+
+def free_port_v6() -> int:
+    import socket
+
+    with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as udp:
+        udp.bind(("::1", 0))
+        return int(udp.getsockname()[1])
+
+
+def test_register_over_ipv6(tmp_path: Path):
+    import subprocess
+
+    from tests.e2e.sipp import SIPP
+
+    ports = Ports()
+    port6 = free_port_v6()
+    extra = f"[transport-udp6]\ntype=transport\nprotocol=udp\nbind=[::1]:{port6}\n"
+    config = reference_config(tmp_path / "config", ports, extra_pjsip=extra)
+    with ServerProcess(config, tmp_path / "state") as server:
+        assert f"listening on udp [::1]:{port6} (transport-udp6)" in server.log
+        scenario = tmp_path / "v6.xml"
+        scenario.write_text(register_scenario("bob"))
+        messages = tmp_path / "v6.log"
+        assert SIPP is not None
+        completed = subprocess.run(
+            [SIPP, f"[::1]:{port6}", "-sf", str(scenario), "-m", "1", "-i", "::1",
+             "-p", str(free_port_v6()), "-au", "bob", "-ap", "bob102", "-timeout", "20",
+             "-timeout_error", "-nostdin", "-trace_msg", "-message_file", str(messages)],
+            capture_output=True, text=True, timeout=40, check=False,
+        )
+        result = SippResult(completed.returncode, messages.read_text(), completed.stderr)
+        assert result.returncode == 0, result.messages + result.stderr
+        ok = result.last_response()
+        assert "received=::1;rport=" in header(ok, "Via")[0]
+        assert header(ok, "Contact")[0].startswith("<sip:bob@[::1]:")
