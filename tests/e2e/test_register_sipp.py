@@ -22,6 +22,11 @@ def site(tmp_path: Path) -> Iterator[tuple[ServerProcess, Ports, Path]]:
         yield server, ports, tmp_path
 
 
+@pytest.fixture(params=["udp", "tcp"])
+def transport(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 def register(
     site: tuple[ServerProcess, Ports, Path],
     name: str,
@@ -72,10 +77,12 @@ def test_both_reference_users_register(site, transport: str):
         assert "tag=" in header(ok, "To")[0]
 
 
-def test_wrong_password_and_unknown_user_get_the_same_challenge(site):
-    wrong = register(site, "wrong", password="not-it", final=401)
-    unknown = register(site, "unknown", user="mallory", password="x", final=401)
-    missing = register(site, "missing", authenticate=False, final=401)
+def test_wrong_password_and_unknown_user_get_the_same_challenge(site, transport: str):
+    wrong = register(site, "wrong", transport=transport, password="not-it", final=401)
+    unknown = register(
+        site, "unknown", transport=transport, user="mallory", password="x", final=401
+    )
+    missing = register(site, "missing", transport=transport, authenticate=False, final=401)
     for result in (wrong, unknown, missing):
         assert result.returncode == 0, result.messages + result.stderr
     shapes = []
@@ -88,32 +95,32 @@ def test_wrong_password_and_unknown_user_get_the_same_challenge(site):
 
 
 @pytest.mark.parametrize(("asked", "granted"), [(10, 60), (100_000, 7200), (300, 300)])
-def test_expiry_is_clamped_to_the_aor_limits(site, asked: int, granted: int):
-    result = register(site, f"exp{asked}", expires=asked)
+def test_expiry_is_clamped_to_the_aor_limits(site, transport: str, asked: int, granted: int):
+    result = register(site, f"exp{asked}", transport=transport, expires=asked)
     assert result.returncode == 0, result.messages
     ok = result.last_response()
     assert header(ok, "Contact")[0].endswith(f";expires={granted}")
     assert header(ok, "Expires") == [str(granted)]
 
 
-def test_second_device_is_refused_with_403_then_unregister_frees_the_slot(site):
+def test_second_device_is_refused_with_403_then_unregister_frees_the_slot(site, transport: str):
     first_port = free_port()
-    assert register(site, "first", local_port=first_port).returncode == 0
-    second = register(site, "second", final=403)
+    assert register(site, "first", transport=transport, local_port=first_port).returncode == 0
+    second = register(site, "second", transport=transport, final=403)
     assert second.returncode == 0, second.messages
     assert second.last_response().startswith("SIP/2.0 403")
-    gone = register(site, "unregister", local_port=first_port, expires=0)
+    gone = register(site, "unregister", transport=transport, local_port=first_port, expires=0)
     assert gone.returncode == 0, gone.messages
     assert header(gone.last_response(), "Contact") == []
-    again = register(site, "second-again")
+    again = register(site, "second-again", transport=transport)
     assert again.returncode == 0, again.messages
 
 
-def test_star_contact_removes_all_and_needs_expires_zero(site):
-    assert register(site, "reg").returncode == 0
-    bad = register(site, "star-bad", contact="*", expires=3600, final=400)
+def test_star_contact_removes_all_and_needs_expires_zero(site, transport: str):
+    assert register(site, "reg", transport=transport).returncode == 0
+    bad = register(site, "star-bad", transport=transport, contact="*", expires=3600, final=400)
     assert bad.returncode == 0, bad.messages
-    star = register(site, "star", contact="*", expires=0)
+    star = register(site, "star", transport=transport, contact="*", expires=0)
     assert star.returncode == 0, star.messages
     assert header(star.last_response(), "Contact") == []
 
@@ -135,9 +142,12 @@ def test_bindings_survive_a_restart(tmp_path: Path):
         assert contact.startswith("<sip:bob@127.0.0.1:") and 3500 < remaining <= 3600
 
 
-def test_options_to_the_server_is_answered(site):
+def test_options_to_the_server_is_answered(site, transport: str):
     _, ports, folder = site
-    result = run_sipp(OPTIONS_SCENARIO, folder / "options", ports.udp, local_port=free_port())
+    port = ports.tcp if transport == "tcp" else ports.udp
+    result = run_sipp(
+        OPTIONS_SCENARIO, folder / "options", port, transport=transport, local_port=free_port()
+    )
     assert result.returncode == 0, result.messages
     ok = result.last_response()
     assert "REGISTER" in header(ok, "Allow")[0]
@@ -169,10 +179,33 @@ def test_register_over_ipv6(tmp_path: Path):
         messages = tmp_path / "v6.log"
         assert SIPP is not None
         completed = subprocess.run(
-            [SIPP, f"[::1]:{port6}", "-sf", str(scenario), "-m", "1", "-i", "::1",
-             "-p", str(free_port_v6()), "-au", "bob", "-ap", "bob102", "-timeout", "20",
-             "-timeout_error", "-nostdin", "-trace_msg", "-message_file", str(messages)],
-            capture_output=True, text=True, timeout=40, check=False,
+            [
+                SIPP,
+                f"[::1]:{port6}",
+                "-sf",
+                str(scenario),
+                "-m",
+                "1",
+                "-i",
+                "::1",
+                "-p",
+                str(free_port_v6()),
+                "-au",
+                "bob",
+                "-ap",
+                "bob102",
+                "-timeout",
+                "20",
+                "-timeout_error",
+                "-nostdin",
+                "-trace_msg",
+                "-message_file",
+                str(messages),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=40,
+            check=False,
         )
         result = SippResult(completed.returncode, messages.read_text(), completed.stderr)
         assert result.returncode == 0, result.messages + result.stderr
