@@ -1,10 +1,12 @@
-"""The ``switchboard`` command line: serve and check-config."""
+"""The ``switchboard`` command line: serve, check-config and tls-cert."""
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -49,7 +51,67 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--config-dir", type=Path, required=True, help="Asterisk config folder")
     check.add_argument("--format", choices=("text", "json"), default="text")
+
+    cert = commands.add_parser(
+        "tls-cert",
+        help="make a CA and a TLS certificate (ast_tls_cert's flags and file names)",
+        description=(
+            "Make a certificate authority (ca.crt, ca.key, and ca.cer to import in phones) "
+            "unless -c/-k name one, then a server or client certificate for HOST signed by "
+            "it (NAME.crt, NAME.key, NAME.pem). HOST goes in subjectAltName; key files are "
+            "mode 600; an existing CA in the folder is reused."
+        ),
+    )
+    cert.add_argument("-C", dest="host", required=True, help="host name or IP address")
+    cert.add_argument("-O", dest="organisation", required=True, help="organisation name")
+    cert.add_argument("-d", dest="directory", type=Path, default=Path("keys"), help="output folder")
+    cert.add_argument("-b", dest="bits", type=int, default=2048, help="RSA key size (>= 2048)")
+    cert.add_argument("-m", dest="mode", choices=("server", "client"), default="server")
+    cert.add_argument("-c", dest="ca_cert", type=Path, help="existing CA certificate")
+    cert.add_argument("-k", dest="ca_key", type=Path, help="existing CA key")
+    cert.add_argument("-o", dest="name", help="output file name (default asterisk or client)")
+    cert.add_argument(
+        "--ca-passphrase",
+        action="store_true",
+        help="ask for a pass-phrase protecting the CA key (or read SWITCHBOARD_CA_PASSPHRASE)",
+    )
     return parser
+
+
+def _tls_cert(args: argparse.Namespace) -> int:
+    from switchboard.certificates import CertificateError, issue
+
+    passphrase: bytes | None = None
+    if args.ca_passphrase:
+        text = os.environ.get("SWITCHBOARD_CA_PASSPHRASE") or getpass.getpass(
+            "CA key pass-phrase: "
+        )
+        passphrase = text.encode()
+    try:
+        issued = issue(
+            host=args.host,
+            organisation=args.organisation,
+            directory=args.directory,
+            bits=args.bits,
+            mode=args.mode,
+            ca_cert_path=args.ca_cert,
+            ca_key_path=args.ca_key,
+            name=args.name,
+            ca_passphrase=passphrase,
+        )
+    except (CertificateError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    state = "created" if issued.ca_created else "reused"
+    print(f"CA {state}: {issued.ca_cert} (SHA-256 fingerprint {issued.ca_fingerprint})")
+    print(f"certificate: {issued.cert} (serial {issued.serial:x})")
+    print(f"key: {issued.key} (mode 600)")
+    print(f"combined: {issued.pem}")
+    print(f"valid until: {issued.not_after:%Y-%m-%d %H:%M} UTC")
+    if args.mode == "server":
+        print("\nIn pjsip.conf:\n[transport-tls]\ntype=transport\nprotocol=tls\nbind=0.0.0.0:5061")
+        print(f"cert_file={issued.cert.resolve()}\npriv_key_file={issued.key.resolve()}")
+    return 0
 
 
 def _check_config(config_dir: Path, output: str) -> int:
@@ -80,6 +142,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "check-config":
         return _check_config(args.config_dir, args.format)
+    if args.command == "tls-cert":
+        return _tls_cert(args)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
