@@ -14,6 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from switchboard.api.commands import Commands, ServerView
+from switchboard.api.control import ControlServer
 from switchboard.config.checks import check_config
 from switchboard.config.loader import Config, load_config
 from switchboard.config.pjsip import Transport
@@ -96,6 +98,9 @@ class Server:
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
         self.stack: SipStack | None = None
         self.qualifier: Qualifier | None = None
+        self.control: ControlServer | None = None
+        self.stopping = asyncio.Event()
+        self.started = time.time()
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
@@ -117,6 +122,16 @@ class Server:
         router.qualifier = self.qualifier = Qualifier(
             pjsip, self.location, self.bus, stack.send_request, stack.local_address
         )
+        view = ServerView(
+            self.config,
+            self.location,
+            self.qualifier,
+            self.started,
+            lambda: [(li.name, li.protocol, li.host, li.port) for li in stack.listeners],
+            self.stopping.set,
+        )
+        self.control = ControlServer(Commands(view), self.state_dir)
+        await self.control.start()
         self._tasks.append(asyncio.create_task(self._housekeeping()))
 
     async def _listen(self, stack: SipStack, transport: Transport) -> None:
@@ -157,6 +172,8 @@ class Server:
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()
+        if self.control is not None:
+            await self.control.close()
         if self.stack is not None:
             await self.stack.close()
         self.location.expire(time.time())
@@ -164,9 +181,9 @@ class Server:
         self.executor.shutdown()
 
 
-async def _wait_for_signal() -> int:
+async def _wait_for_stop(stop: asyncio.Event) -> int:
+    """Until SIGINT, SIGTERM or ``core stop`` from the control socket."""
     loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
     received: list[int] = []
 
     def on_signal(signum: int) -> None:
@@ -176,7 +193,8 @@ async def _wait_for_signal() -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, on_signal, signum)
     await stop.wait()
-    log.info("received %s, stopping", signal.Signals(received[0]).name)
+    why = signal.Signals(received[0]).name if received else "a control command"
+    log.info("received %s, stopping", why)
     return 0
 
 
@@ -190,7 +208,7 @@ async def _run(config: Config, config_dir: Path, state_dir: Path) -> int:
         return 1
     log.info("ready; stop with SIGINT or SIGTERM")
     try:
-        return await _wait_for_signal()
+        return await _wait_for_stop(server.stopping)
     finally:
         await server.stop()
 

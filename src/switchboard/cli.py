@@ -1,8 +1,9 @@
-"""The ``switchboard`` command line: serve, check-config and tls-cert."""
+"""The ``switchboard`` command line: serve, check-config, cli and tls-cert."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import json
 import logging
@@ -11,7 +12,6 @@ import sys
 from pathlib import Path
 
 from switchboard import __version__
-from switchboard.app import load_and_check, serve
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,20 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--config-dir", type=Path, required=True, help="Asterisk config folder")
     check.add_argument("--format", choices=("text", "json"), default="text")
+
+    console = commands.add_parser(
+        "cli",
+        help="run console commands on a running server (like asterisk -rx)",
+        description=(
+            "Talk to the server running with this state folder over its control socket. "
+            "With -x, run one command and exit (status 1 if it failed); without, an "
+            "interactive prompt with history and tab completion. Commands so far: "
+            "pjsip show endpoints|aors|auths|contacts|transports, dialplan show [CONTEXT], "
+            "voicemail show users, core show version|uptime, core stop gracefully, help."
+        ),
+    )
+    console.add_argument("--state-dir", type=Path, required=True, help="the server's state folder")
+    console.add_argument("-x", dest="command_line", help="the command to run")
 
     cert = commands.add_parser(
         "tls-cert",
@@ -115,6 +129,8 @@ def _tls_cert(args: argparse.Namespace) -> int:
 
 
 def _check_config(config_dir: Path, output: str) -> int:
+    from switchboard.app import load_and_check
+
     if not config_dir.is_dir():
         print(f"error: config folder {config_dir} does not exist", file=sys.stderr)
         return 1
@@ -138,12 +154,74 @@ def _check_config(config_dir: Path, output: str) -> int:
     return 1 if errors else 0
 
 
+def _console(state_dir: Path, command: str | None) -> int:
+    from switchboard.api.control import send_command
+
+    def one(line: str) -> bool:
+        try:
+            ok, output = send_command(state_dir, line)
+        except OSError as exc:
+            print(
+                f"error: cannot reach the server in {state_dir}: {exc.strerror or exc}",
+                file=sys.stderr,
+            )
+            return False
+        print(output)
+        return ok
+
+    if command is not None:
+        return 0 if one(command) else 1
+    import readline
+
+    words = [
+        "core show version",
+        "core show uptime",
+        "core stop gracefully",
+        "dialplan show",
+        "help",
+        "pjsip show aors",
+        "pjsip show auths",
+        "pjsip show contacts",
+        "pjsip show endpoints",
+        "pjsip show transports",
+        "voicemail show users",
+    ]
+
+    def complete(text: str, state: int) -> str | None:
+        line = readline.get_line_buffer()
+        matches = [w[len(line) - len(text) :] for w in words if w.startswith(line)]
+        return matches[state] if state < len(matches) else None
+
+    history = Path.home() / ".switchboard_history"
+    with contextlib.suppress(OSError):
+        readline.read_history_file(history)
+    readline.set_completer(complete)
+    readline.set_completer_delims("")
+    readline.parse_and_bind("tab: complete")
+    try:
+        while True:
+            try:
+                line = input("switchboard*CLI> ").strip()
+            except EOFError:
+                print()
+                break
+            if line in ("exit", "quit"):
+                break
+            if line:
+                one(line)
+    finally:
+        readline.write_history_file(history)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "check-config":
         return _check_config(args.config_dir, args.format)
     if args.command == "tls-cert":
         return _tls_cert(args)
+    if args.command == "cli":
+        return _console(args.state_dir, args.command_line)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -152,6 +230,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.config_dir.is_dir():
         log.error("config folder %s does not exist", args.config_dir)
         return 1
+    from switchboard.app import serve
+
     return serve(args.config_dir, args.state_dir)
 
 
