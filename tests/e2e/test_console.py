@@ -45,6 +45,7 @@ def test_console_commands_show_the_live_state_and_stop_the_server(tmp_path: Path
         stop = run("cli", "--state-dir", str(state), "-x", "core stop gracefully")
         assert stop.returncode == 0
         server.wait_for("received a control command, stopping")
+        assert server.process is not None and server.process.wait(timeout=15) == 0
     finally:
         assert server.stop() == 0
     missing = run("cli", "--state-dir", str(state), "-x", "core show version")
