@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -51,7 +52,6 @@ class SipStack:
         self.servers: list[asyncio.Server] = []
         self.connections: dict[int, StreamConnection] = {}
         self.listeners: list[Listener] = []
-        self.stats = {"received": 0, "malformed": 0, "sent": 0}
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
         self._pumping = False
@@ -106,7 +106,6 @@ class SipStack:
 
     def datagram_received(self, data: bytes, peer: Peer, udp: UdpTransport) -> None:
         """A UDP datagram: parse, answer malformed requests statelessly, else feed the layer."""
-        self.stats["received"] += 1
         if data in (b"\r\n\r\n", b"\r\n"):
             return
         try:
@@ -129,14 +128,13 @@ class SipStack:
             try:
                 message.validate()
             except RemoteProtocolError:
-                self.stats["malformed"] += 1
+                log.debug("malformed response from %s dropped", peer)
                 return
         self.layer.receive(message, peer, self.loop.time())
         self._pump()
 
     def _reject(self, error: RemoteProtocolError, send: Callable[[bytes], None]) -> None:
-        self.stats["malformed"] += 1
-        response = error_response(error, to_tag="sbx")
+        response = error_response(error, to_tag=secrets.token_hex(4))
         if response is not None:
             send(response.serialize())
         log.debug("malformed message: %s", error)
@@ -155,7 +153,6 @@ class SipStack:
         return key
 
     def _send(self, data: bytes, peer: Peer) -> None:
-        self.stats["sent"] += 1
         if peer.transport == "udp":
             udp = self._udp_for(peer.host)
             if udp is not None:
