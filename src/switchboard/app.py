@@ -27,6 +27,7 @@ from switchboard.services.location import LocationService
 from switchboard.services.qualify import Qualifier
 from switchboard.services.registrar import Registrar
 from switchboard.services.requests import RequestRouter
+from switchboard.services.security import Guard
 from switchboard.sip.transaction.layer import TransactionLayer
 from switchboard.sip.transaction.timers import TimerValues
 from switchboard.store.contacts import SqlContactStore, sqlite_engine
@@ -99,6 +100,7 @@ class Server:
         self.stack: SipStack | None = None
         self.qualifier: Qualifier | None = None
         self.control: ControlServer | None = None
+        self.guard: Guard | None = None
         self.stopping = asyncio.Event()
         self.started = time.time()
         self._tasks: list[asyncio.Task[None]] = []
@@ -117,6 +119,11 @@ class Server:
         stack = self.stack = SipStack(layer, loop)
         router = RequestRouter(authenticator, registrar, stack.send_response)
         stack.user = router
+        trusted = tuple(net for t in pjsip.transports.values() for net in t.local_net)
+        guard = self.guard = Guard(self.config.security, self.bus, loop.time, trusted)
+        stack.admits = guard.admits
+        stack.offence = guard.malformed
+        router.guard = guard
         for transport in pjsip.transports.values():
             await self._listen(stack, transport)
         router.qualifier = self.qualifier = Qualifier(
@@ -126,6 +133,7 @@ class Server:
             self.config,
             self.location,
             self.qualifier,
+            guard,
             self.started,
             lambda: [(li.name, li.protocol, li.host, li.port) for li in stack.listeners],
             self.stopping.set,

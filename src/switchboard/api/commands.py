@@ -11,6 +11,7 @@ from switchboard import __version__
 from switchboard.config.loader import Config
 from switchboard.services.location import LocationService
 from switchboard.services.qualify import Qualifier
+from switchboard.services.security import Guard
 
 
 @dataclass(slots=True)
@@ -20,6 +21,7 @@ class ServerView:
     config: Config
     location: LocationService
     qualifier: Qualifier | None
+    guard: Guard
     started: float
     listeners: Callable[[], list[tuple[str, str, str, int]]]
     stop: Callable[[], None]
@@ -64,6 +66,8 @@ _TABLE: dict[tuple[str, ...], str] = {
     ("pjsip", "show", "transports"): "_transports",
     ("dialplan", "show"): "_dialplan",
     ("voicemail", "show", "users"): "_voicemail_users",
+    ("security", "show", "bans"): "_bans",
+    ("security", "unban"): "_unban",
     ("help",): "_help",
 }
 
@@ -172,6 +176,19 @@ class Commands:
             for include in context.includes:
                 lines.append(f"  Include =>  '{include.context}'  [{include.location}]")
         return "\n".join(lines)
+
+    def _bans(self, _args: list[str]) -> str:
+        guard = self.view.guard
+        now = guard.clock()
+        rows = [(ban.source, int(ban.until - now), ban.bans) for ban in guard.bans(now)]
+        return table(("Source", "Seconds left", "Bans so far"), rows)
+
+    def _unban(self, args: list[str]) -> str:
+        if not args:
+            return "Usage: security unban ADDRESS"
+        if self.view.guard.unban(args[0]):
+            return f"{args[0]} is no longer banned"
+        return f"{args[0]} is not banned"
 
     def _voicemail_users(self, _args: list[str]) -> str:
         rows = [

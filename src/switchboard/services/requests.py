@@ -14,7 +14,8 @@ from collections.abc import Callable
 
 from switchboard.services.authenticate import EndpointAuthenticator, Verdict
 from switchboard.services.qualify import Qualifier
-from switchboard.services.registrar import Registrar, peer_text
+from switchboard.services.registrar import Registrar
+from switchboard.services.security import Guard
 from switchboard.sip.errors import RemoteProtocolError
 from switchboard.sip.message import SipRequest, SipResponse, check_require, make_response
 from switchboard.sip.transaction.events import (
@@ -55,6 +56,7 @@ class RequestRouter:
         self.user_agent = user_agent
         self.clock = clock
         self.qualifier: Qualifier | None = None
+        self.guard: Guard | None = None
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, RequestReceived):
@@ -69,6 +71,9 @@ class RequestRouter:
                 self.qualifier.response(event.key, None, time.monotonic())
 
     def _request(self, key: TransactionKey, request: SipRequest, event: RequestReceived) -> None:
+        guard = self.guard
+        if guard is not None and not guard.allow_unauthenticated(event.peer.host, guard.clock()):
+            return
         method = request.method
         try:
             check_require(request, SUPPORTED)
@@ -95,8 +100,7 @@ class RequestRouter:
 
     def _register(self, key: TransactionKey, request: SipRequest, event: RequestReceived) -> None:
         now = self.clock()
-        source = peer_text(event.peer)
-        decision = self.authenticator.check(request, source, now)
+        decision = self.authenticator.check(request, event.peer, now)
         if decision.verdict is Verdict.BAD_REQUEST:
             self._answer(key, request, 400, "Malformed Authorization")
             return
@@ -104,6 +108,8 @@ class RequestRouter:
             headers = [("WWW-Authenticate", value) for value in decision.challenge]
             self._answer(key, request, 401, headers=headers)
             return
+        if self.guard is not None:
+            self.guard.authenticated(event.peer.host)
         response = self.registrar.register(request, decision.endpoint, event.peer, now)
         response.headers.add("Server", self.user_agent)
         self.respond(key, response)

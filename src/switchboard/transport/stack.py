@@ -17,7 +17,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from switchboard.sip.errors import RemoteProtocolError
-from switchboard.sip.message import SipRequest, SipResponse, error_response, parse_datagram
+from switchboard.sip.message import (
+    SipRequest,
+    SipResponse,
+    error_response,
+    make_response,
+    parse_datagram,
+)
 from switchboard.sip.nat import stamp_via
 from switchboard.sip.peer import Peer, TransportName
 from switchboard.sip.transaction.events import Event as TransactionEvent
@@ -29,6 +35,10 @@ from switchboard.transport.udp import UdpTransport
 log = logging.getLogger(__name__)
 
 TransactionUser = Callable[[TransactionEvent], None]
+Admission = Callable[[str, float], bool]
+"""(source host, now) -> whether its messages are handled at all (False while banned)."""
+OffenceReport = Callable[[str, str, float], None]
+"""(source host, what was wrong, now): a malformed message, for the security service."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +58,8 @@ class SipStack:
         self.layer = layer
         self.loop = loop
         self.user: TransactionUser | None = None
+        self.admits: Admission = lambda _host, _now: True
+        self.offence: OffenceReport = lambda _host, _detail, _now: None
         self.udp: list[UdpTransport] = []
         self.servers: list[asyncio.Server] = []
         self.connections: dict[int, StreamConnection] = {}
@@ -105,23 +117,45 @@ class SipStack:
     # -- input -------------------------------------------------------------------------------
 
     def datagram_received(self, data: bytes, peer: Peer, udp: UdpTransport) -> None:
-        """A UDP datagram: parse, answer malformed requests statelessly, else feed the layer."""
-        if data in (b"\r\n\r\n", b"\r\n"):
+        """A UDP datagram: parse, answer malformed requests statelessly, else feed the layer.
+
+        A banned source gets no answer at all: scanners learn nothing.
+        """
+        now = self.loop.time()
+        if data in (b"\r\n\r\n", b"\r\n") or not self.admits(peer.host, now):
             return
         try:
             message = parse_datagram(data)
         except RemoteProtocolError as error:
-            self._reject(error, lambda out: udp.send(out, peer))
+            self._reject(error, peer, lambda out: udp.send(out, peer))
             return
-        self.message_received(message, peer)
+        self._handle(message, peer, now)
 
     def message_received(self, message: SipRequest | SipResponse, peer: Peer) -> None:
-        """A complete message from any transport."""
+        """A complete message from a stream; a banned source gets 403 and the connection
+        is closed."""
+        now = self.loop.time()
+        if not self.admits(peer.host, now):
+            connection = self.connections.get(peer.connection_id or 0)
+            if isinstance(message, SipRequest) and message.method != "ACK":
+                self._send(
+                    make_response(message, 403, to_tag=secrets.token_hex(4)).serialize(), peer
+                )
+            if connection is not None:
+                connection.close()
+            return
+        self._handle(message, peer, now)
+
+    def stream_rejected(self, error: RemoteProtocolError, peer: Peer) -> None:
+        """A stream message the framer refused: count it like a malformed datagram."""
+        self.offence(peer.host, f"malformed message: {error.reason}", self.loop.time())
+
+    def _handle(self, message: SipRequest | SipResponse, peer: Peer, now: float) -> None:
         if isinstance(message, SipRequest):
             try:
                 message.validate()
             except RemoteProtocolError as error:
-                self._reject(error, lambda out: self._send(out, peer))
+                self._reject(error, peer, lambda out: self._send(out, peer))
                 return
             stamp_via(message, peer.host, peer.port)
         else:
@@ -130,10 +164,13 @@ class SipStack:
             except RemoteProtocolError:
                 log.debug("malformed response from %s dropped", peer)
                 return
-        self.layer.receive(message, peer, self.loop.time())
+        self.layer.receive(message, peer, now)
         self._pump()
 
-    def _reject(self, error: RemoteProtocolError, send: Callable[[bytes], None]) -> None:
+    def _reject(
+        self, error: RemoteProtocolError, peer: Peer, send: Callable[[bytes], None]
+    ) -> None:
+        self.offence(peer.host, f"malformed message: {error.reason}", self.loop.time())
         response = error_response(error, to_tag=secrets.token_hex(4))
         if response is not None:
             send(response.serialize())

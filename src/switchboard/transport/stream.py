@@ -35,6 +35,9 @@ class StreamConnection(asyncio.Protocol):
         self.transport = cast(asyncio.Transport, transport)
         host, port = transport.get_extra_info("peername")[:2]
         self.peer = Peer(self.name, str(host), int(port), self.id)
+        if not self.stack.admits(self.peer.host, self.stack.loop.time()):
+            self.transport.close()
+            return
         self.stack.connections[self.id] = self
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -60,6 +63,8 @@ class StreamConnection(asyncio.Protocol):
             self.stack.message_received(event, self.peer)
 
     def _reject(self, error: RemoteProtocolError) -> None:
+        assert self.peer is not None
+        self.stack.stream_rejected(error, self.peer)
         response = error_response(error)
         if response is not None:
             self.send(response.serialize())

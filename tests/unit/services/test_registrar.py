@@ -113,16 +113,16 @@ class TestAuthentication:
     def test_no_credentials_unknown_user_and_wrong_password_look_the_same(self, bus):
         auth = self.make(bus)
         recorder = Recorder(bus)
-        first = auth.check(register(), "udp:192.0.2.10:5062", NOW)
+        first = auth.check(register(), SOURCE, NOW)
         assert first.verdict is Verdict.CHALLENGE and first.endpoint is None
         (challenge,) = first.challenge
         assert 'realm="asterisk"' in challenge and "algorithm=MD5" in challenge
         wrong = auth.check(
-            register(authorization=authorization(challenge, "alice", "nope")), "src", NOW
+            register(authorization=authorization(challenge, "alice", "nope")), SOURCE, NOW
         )
         unknown = auth.check(
             register("mallory", authorization=authorization(challenge, "mallory", "x")),
-            "src",
+            SOURCE,
             NOW,
         )
         assert wrong.verdict is unknown.verdict is Verdict.CHALLENGE
@@ -134,19 +134,19 @@ class TestAuthentication:
 
     def test_right_password_is_accepted_once_and_a_replay_is_refused(self, bus):
         auth = self.make(bus)
-        (challenge,) = auth.check(register(), "src", NOW).challenge
+        (challenge,) = auth.check(register(), SOURCE, NOW).challenge
         request = register(authorization=authorization(challenge, "alice", "alice101"))
-        accepted = auth.check(request, "src", NOW + 1)
+        accepted = auth.check(request, SOURCE, NOW + 1)
         assert accepted.verdict is Verdict.ACCEPTED and accepted.endpoint is not None
         assert accepted.endpoint.name == "alice"
-        replay = auth.check(request, "src", NOW + 2)
+        replay = auth.check(request, SOURCE, NOW + 2)
         assert replay.verdict is Verdict.CHALLENGE
 
     def test_expired_nonce_gets_stale(self, bus):
         auth = self.make(bus)
-        (challenge,) = auth.check(register(), "src", NOW).challenge
+        (challenge,) = auth.check(register(), SOURCE, NOW).challenge
         late = auth.check(
-            register(authorization=authorization(challenge, "alice", "alice101")), "src", NOW + 600
+            register(authorization=authorization(challenge, "alice", "alice101")), SOURCE, NOW + 600
         )
         assert late.verdict is Verdict.STALE
         assert "stale=true" in late.challenge[0]
@@ -155,12 +155,12 @@ class TestAuthentication:
         extra = "[global]\ntype=global\ndefault_auth_algorithms_uas=SHA-256,md5\n"
         auth = self.make(bus, extra)
         assert auth.digest.offered == (DigestAlgorithm.SHA_256, DigestAlgorithm.MD5)
-        challenges = auth.check(register(), "src", NOW).challenge
+        challenges = auth.check(register(), SOURCE, NOW).challenge
         assert ["SHA-256" in challenges[0], "MD5" in challenges[1]] == [True, True]
 
     def test_malformed_authorization_is_a_bad_request(self, bus):
         auth = self.make(bus)
-        bad = auth.check(register(authorization='Digest username="alice'), "src", NOW)
+        bad = auth.check(register(authorization='Digest username="alice'), SOURCE, NOW)
         assert bad.verdict is Verdict.BAD_REQUEST
 
 
