@@ -122,6 +122,7 @@ class Server:
         trusted = tuple(net for t in pjsip.transports.values() for net in t.local_net)
         guard = self.guard = Guard(self.config.security, self.bus, loop.time, trusted)
         stack.admits = guard.admits
+        stack.max_connections = self.config.security.max_connections
         stack.offence = guard.malformed
         router.guard = guard
         for transport in pjsip.transports.values():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import time
 from pathlib import Path
 
 import pytest
@@ -24,13 +25,26 @@ OPTIONS = (
 
 
 def read_until(sock: socket.socket, marker: bytes) -> bytes:
+    """Bytes until ``marker``, or what came before the peer closed (or reset) the socket."""
     data = b""
     while marker not in data:
-        chunk = sock.recv(65536)
+        try:
+            chunk = sock.recv(65536)
+        except ConnectionResetError:
+            break
         if not chunk:
             break
         data += chunk
     return data
+
+
+def options_over_new_connection(port: int, n: int) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        try:
+            sock.sendall(OPTIONS.format(n=n).encode())
+        except (BrokenPipeError, ConnectionResetError):
+            return b""
+        return read_until(sock, b"\r\n\r\n")
 
 
 def test_keepalive_pipelining_and_framing_errors(tmp_path: Path):
@@ -51,3 +65,23 @@ def test_keepalive_pipelining_and_framing_errors(tmp_path: Path):
         reply = read_until(sock, b"\r\n\r\n")
         assert reply.startswith(b"SIP/2.0 400 ")
         assert read_until(sock, b"never") == b"", "the connection is closed after a framing error"
+
+
+def test_connections_per_address_are_limited(tmp_path: Path):
+    ports = Ports()
+    config = reference_config(tmp_path / "config", ports)
+    (config / "switchboard.conf").write_text("[security]\nmax_connections=3\n")
+    with ServerProcess(config, tmp_path / "state"):
+        kept = [socket.create_connection(("127.0.0.1", ports.tcp), timeout=5) for _ in range(3)]
+        try:
+            for n, sock in enumerate(kept):
+                sock.sendall(OPTIONS.format(n=10 + n).encode())
+                assert read_until(sock, b"\r\n\r\n").startswith(b"SIP/2.0 200 OK")
+            assert options_over_new_connection(ports.tcp, 20) == b"", "the fourth is closed"
+        finally:
+            for sock in kept:
+                sock.close()
+        deadline = time.monotonic() + 10
+        while not options_over_new_connection(ports.tcp, 30).startswith(b"SIP/2.0 200 OK"):
+            assert time.monotonic() < deadline, "a slot frees up once a connection closes"
+            time.sleep(0.05)

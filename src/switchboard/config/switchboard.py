@@ -11,6 +11,7 @@ log regexes). Optional; every option has a safe default.
     trusted = 10.0.0.0/8    ; never banned (repeatable; local_net of transports too)
     unauth_rate = 50        ; requests per second one address may send before it has
                             ;  authenticated once; beyond that they are dropped
+    max_connections = 32    ; open TCP/TLS connections from one address
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ class SecurityConfig(ConfigObject):
     ban_max: int = 86400
     trusted: tuple[Network, ...] = ()
     unauth_rate: int = 50
+    max_connections: int = 32
 
 
 SECURITY = ObjectSpec(
@@ -51,6 +53,7 @@ SECURITY = ObjectSpec(
         "ban_time": to_int(0, 31536000),
         "ban_max": to_int(0, 31536000),
         "unauth_rate": to_int(1, 1000000),
+        "max_connections": to_int(1, 100000),
     },
     {"trusted": ("trusted", _trusted)},
 )

@@ -13,6 +13,7 @@ import asyncio
 import logging
 import secrets
 import ssl
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -59,10 +60,13 @@ class SipStack:
         self.loop = loop
         self.user: TransactionUser | None = None
         self.admits: Admission = lambda _host, _now: True
+        self.max_connections = 32
+        """Open TCP/TLS connections allowed from one address; more are closed at once."""
         self.offence: OffenceReport = lambda _host, _detail, _now: None
         self.udp: list[UdpTransport] = []
         self.servers: list[asyncio.Server] = []
         self.connections: dict[int, StreamConnection] = {}
+        self._per_host: Counter[str] = Counter()
         self.listeners: list[Listener] = []
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
@@ -202,6 +206,23 @@ class SipStack:
             connection.send(data)
         else:
             log.info("no open %s connection to %s:%d; message dropped", *peer_parts(peer))
+
+    def attach(self, connection: StreamConnection, host: str) -> bool:
+        """Register a new connection; False (close it) when its address is banned or has
+        ``max_connections`` open already."""
+        if not self.admits(host, self.loop.time()):
+            return False
+        if self._per_host[host] >= self.max_connections:
+            return False
+        self._per_host[host] += 1
+        self.connections[connection.id] = connection
+        return True
+
+    def detach(self, connection: StreamConnection, host: str) -> None:
+        if self.connections.pop(connection.id, None) is not None:
+            self._per_host[host] -= 1
+            if not self._per_host[host]:
+                del self._per_host[host]
 
     def _udp_for(self, host: str) -> UdpTransport | None:
         family_v6 = ":" in host

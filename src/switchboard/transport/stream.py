@@ -35,13 +35,12 @@ class StreamConnection(asyncio.Protocol):
         self.transport = cast(asyncio.Transport, transport)
         host, port = transport.get_extra_info("peername")[:2]
         self.peer = Peer(self.name, str(host), int(port), self.id)
-        if not self.stack.admits(self.peer.host, self.stack.loop.time()):
+        if not self.stack.attach(self, self.peer.host):
             self.transport.close()
-            return
-        self.stack.connections[self.id] = self
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.stack.connections.pop(self.id, None)
+        if self.peer is not None:
+            self.stack.detach(self, self.peer.host)
 
     def data_received(self, data: bytes) -> None:
         assert self.peer is not None
