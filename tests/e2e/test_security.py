@@ -42,3 +42,8 @@ def test_password_guessing_source_is_banned_while_alice_still_registers(tmp_path
         assert alice.returncode == 0, alice.messages
         unban = run("cli", "--state-dir", str(state), "-x", "security unban 127.0.0.2")
         assert "no longer banned" in unban.stdout
+        auths = run("cli", "--state-dir", str(state), "-x", "pjsip show auths").stdout
+    secret_key = (state / "secret.key").read_bytes().hex()
+    for secret in ("alice101", "bob102", "wrong-guess", secret_key):
+        assert secret not in server.log, "secrets never reach the log"
+        assert secret not in auths
