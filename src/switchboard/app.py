@@ -58,7 +58,7 @@ def load_and_check(config_dir: Path) -> LoadedConfig:
     gc.disable()
     try:
         config = load_config(source, diags)
-        check_config(config, source, diags)
+        check_config(config, source, diags, time.time())
     finally:
         if was_enabled:
             gc.enable()
