@@ -200,7 +200,9 @@ class Dialog:
         """The dialog a UAS creates answering ``request`` with ``local_tag`` (§12.1.1)."""
         remote_target = _contact_uri(request)
         if remote_target is None:
-            raise RemoteProtocolError(400, "Missing Contact in a dialog-creating request", (), request)
+            raise RemoteProtocolError(
+                400, "Missing Contact in a dialog-creating request", (), request
+            )
         return cls(
             call_id=request.call_id,
             local_tag=local_tag,
