@@ -388,10 +388,13 @@ class InviteSession:
         refresher = None
         if self.timer.running:
             refresher = Refresher.UAC if self.timer.local_refresher else Refresher.UAS
-        timer_fields = request_headers(self.config.session_timers, interval, refresher)
-        tags = [tag for tag in self.config.supported if tag != TIMER or not timer_fields]
-        if tags:
-            fields.append(("Supported", ", ".join(tags)))
+        timer_fields = [
+            (name, value)
+            for name, value in request_headers(self.config.session_timers, interval, refresher)
+            if name != "Supported"
+        ]
+        if self.config.supported:
+            fields.append(("Supported", ", ".join(self.config.supported)))
         return self.dialog.create_request(
             method, headers=[*fields, *timer_fields, *headers], body=body
         )

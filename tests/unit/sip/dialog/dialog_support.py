@@ -5,8 +5,13 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable
 
-from switchboard.sip.message import SipMessage, SipRequest, SipResponse, make_response
-from switchboard.sip.message import parse_datagram
+from switchboard.sip.message import (
+    SipMessage,
+    SipRequest,
+    SipResponse,
+    make_response,
+    parse_datagram,
+)
 from switchboard.sip.peer import Peer
 from switchboard.sip.session import SessionConfig
 from switchboard.sip.session_timer import SessionTimerConfig

@@ -220,9 +220,7 @@ def test_cancel_gets_200_and_the_invite_487() -> None:
     assert host.responses[-2][0] == ("c1", "CANCEL") and host.statuses()[-2:] == [200, 487]
     assert host.responses[-1][1].to_tag == "pbx-tag"
     terminated = events(session)[-1]
-    assert terminated == DialogTerminated(
-        session.id, TERMINATED_CANCELLED, 487, (q850_reason(16),)
-    )
+    assert terminated == DialogTerminated(session.id, TERMINATED_CANCELLED, 487, (q850_reason(16),))
     assert session.terminated
 
 
@@ -287,7 +285,7 @@ def test_we_hang_up_with_bye_and_a_reason() -> None:
     session.accept(0.0, ANSWER)
     session.receive(AckReceived(None, in_dialog("ACK", 1), PHONE), 0.1)
     session.bye(1.0, q850_reason(16))
-    key, bye = host.last_request("BYE")
+    _key, bye = host.last_request("BYE")
     assert bye.uri_text == "sip:bob@192.0.2.20:5060"
     assert bye.headers.get("reason") == 'Q.850;cause=16;text="Normal Clearing"'
     assert bye.cseq == (1, "BYE")
