@@ -1136,7 +1136,7 @@ class ClientSession(InviteSession):
     def on_success(self, response: SipResponse, now: float) -> None:
         """A 2xx to the initial INVITE: confirm, ACK (resent on retransmissions), timers."""
         seq = self.invite.cseq.seq
-        if self.dialog.state is DialogState.CONFIRMED and self._ack_seq == seq:
+        if self._ack_seq == seq:
             if self._ack is not None:
                 self.host.send_stateless(self._ack, self.peer)
             return
@@ -1155,6 +1155,11 @@ class ClientSession(InviteSession):
             self._send_ack(seq)
         else:
             self._complete_2xx(_Outgoing(self.invite), response)
+
+    @property
+    def acked_seq(self) -> int | None:
+        """The CSeq of the INVITE whose 2xx we ACKed (or will, once answered), or None."""
+        return self._ack_seq
 
     def on_failure(
         self, response: SipResponse | None, status: int, now: float, reason: str
@@ -1338,8 +1343,12 @@ class ClientInvite:
     def _on_success(self, response: SipResponse, tag: str, now: float) -> None:
         if self.final_status is None:
             self.final_status = response.status
+        ended = self.sessions.get(tag)
+        if ended is not None and ended.terminated and ended.acked_seq is None:
+            del self.sessions[tag]  # an early dialog we ended: its 2xx is ACKed, then BYE
         session, _ = self._session(response, tag)
         if session.terminated:
+            session.on_success(response, now)  # resends the ACK of a retransmitted 2xx
             return
         session.on_success(response, now)
         if self.answered_by is None:
