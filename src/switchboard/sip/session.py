@@ -1228,6 +1228,7 @@ class ClientInvite:
         peer: Peer,
         config: SessionConfig,
         random: Callable[[], float],
+        events: deque[SessionEvent] | None = None,
     ) -> None:
         self.config = config
         self.host = host
@@ -1243,7 +1244,7 @@ class ClientInvite:
         """One session per remote tag (forking, RFC 3261 §13.2.2.4)."""
         self.answered_by: str | None = None
         """The remote tag of the first 2xx."""
-        self._events: deque[SessionEvent] = deque()
+        self._events: deque[SessionEvent] = deque() if events is None else events
         self._provisional = False
         self._cancel_requested = False
         self._cancel_reason: Reason | None = None

@@ -21,7 +21,6 @@ from switchboard.sip.session_events import (
     AnswerReceived,
     DialogEstablished,
     DialogTerminated,
-    EarlyDialogCreated,
     InviteFailed,
     OfferReceived,
     ProvisionalReceived,

@@ -1,0 +1,213 @@
+"""Routing transaction-layer events to INVITE sessions, and 481 for unknown dialogs.
+
+The call engine feeds every event of the :class:`TransactionLayer` to
+:meth:`SessionRouter.dispatch`; events that belong to no session (a new INVITE, an
+OPTIONS, a REGISTER) are handed back for the engine to act on. Sessions are created
+through the router (:meth:`SessionRouter.accept_invite`, :meth:`SessionRouter.invite`) so
+that their events land in one queue, drained with :meth:`SessionRouter.next_event`.
+
+Lookup costs one dict access: in-dialog requests and responses by dialog id, responses
+and requests of a UAC's forks by Call-ID and our tag (the :class:`ClientInvite` then
+picks the fork), a CANCEL by the INVITE's transaction key.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Callable
+
+from switchboard.sip.dialog import DialogId
+from switchboard.sip.errors import RemoteProtocolError
+from switchboard.sip.message import SipRequest, SipResponse, error_response, make_response
+from switchboard.sip.peer import Peer
+from switchboard.sip.session import (
+    ClientInvite,
+    InviteSession,
+    ServerSession,
+    SessionConfig,
+    TransactionSender,
+)
+from switchboard.sip.session_events import SessionEvent
+from switchboard.sip.transaction.events import (
+    AckReceived,
+    CancelReceived,
+    Event,
+    RequestReceived,
+    ResponseReceived,
+    TransactionFailed,
+    TransactionKey,
+    TransactionTimedOut,
+)
+
+logger = logging.getLogger(__name__)
+
+
+class SessionRouter:
+    """Every INVITE session of one endpoint: creation, event routing, timers, events."""
+
+    def __init__(self, host: TransactionSender) -> None:
+        self.host = host
+        self._events: deque[SessionEvent] = deque()
+        self._dialogs: dict[DialogId, InviteSession] = {}
+        self._server_invites: dict[TransactionKey, ServerSession] = {}
+        self._clients: dict[tuple[str, str], ClientInvite] = {}
+
+    # -- creation -----------------------------------------------------------------------
+
+    def accept_invite(
+        self,
+        event: RequestReceived,
+        now: float,
+        *,
+        config: SessionConfig,
+        local_tag: str,
+        random: Callable[[], float],
+    ) -> ServerSession | None:
+        """A UAS session for a new INVITE; None when it was refused (420, 421, 422, 400)."""
+        try:
+            session = ServerSession(
+                event,
+                host=self.host,
+                config=config,
+                local_tag=local_tag,
+                random=random,
+                events=self._events,
+            )
+        except RemoteProtocolError as exc:
+            response = error_response(exc, local_tag)
+            if response is not None:
+                self.host.send_response(event.key, response, now)
+            return None
+        self._dialogs[session.id] = session
+        self._server_invites[event.key] = session
+        return session
+
+    def invite(
+        self,
+        request: SipRequest,
+        peer: Peer,
+        now: float,
+        *,
+        config: SessionConfig,
+        random: Callable[[], float],
+    ) -> ClientInvite:
+        """Send an initial INVITE as UAC; its forks become sessions as responses arrive."""
+        call = ClientInvite(
+            request, host=self.host, peer=peer, config=config, random=random, events=self._events
+        )
+        self._clients[(request.call_id, request.from_tag or "")] = call
+        call.start(now)
+        return call
+
+    # -- routing ------------------------------------------------------------------------
+
+    def dispatch(self, event: Event, now: float) -> Event | None:
+        """Hand ``event`` to its session; returns it when no session takes it.
+
+        Returned: requests outside any dialog (a new INVITE, OPTIONS, ...), and
+        transaction bookkeeping. In-dialog requests for an unknown dialog are answered
+        481 here (RFC 3261 §12.2.2), a CANCEL matching nothing 481 (§9.2).
+        """
+        if isinstance(event, ResponseReceived | TransactionTimedOut | TransactionFailed):
+            if event.response is not None:
+                self._route_response(event, event.response, now)
+            return None
+        if isinstance(event, CancelReceived):
+            self._route_cancel(event, now)
+            return None
+        if isinstance(event, RequestReceived | AckReceived):
+            request = event.request
+            to_tag = request.to_tag
+            if to_tag is None:
+                return event if isinstance(event, RequestReceived) else None
+            target = self._find(request.call_id, to_tag, request.from_tag or "")
+            if target is not None:
+                target.receive(event, now)
+                self._sweep(target)
+            elif isinstance(event, RequestReceived):
+                self._reply_481(event.key, request, now)
+            return None
+        return event
+
+    def _find(
+        self, call_id: str, local_tag: str, remote_tag: str
+    ) -> InviteSession | ClientInvite | None:
+        session = self._dialogs.get(DialogId(call_id, local_tag, remote_tag))
+        if session is not None:
+            return session
+        return self._clients.get((call_id, local_tag))
+
+    def _route_response(
+        self,
+        event: ResponseReceived | TransactionTimedOut | TransactionFailed,
+        response: SipResponse,
+        now: float,
+    ) -> None:
+        from_tag = response.from_tag or ""
+        call = self._clients.get((response.call_id, from_tag))
+        target: InviteSession | ClientInvite | None = call
+        if call is None:
+            target = self._dialogs.get(DialogId(response.call_id, from_tag, response.to_tag or ""))
+        if target is None:
+            logger.debug("No session for %r (Call-ID %s)", response, response.call_id)
+            return
+        target.receive(event, now)
+        self._sweep(target)
+
+    def _route_cancel(self, event: CancelReceived, now: float) -> None:
+        session: InviteSession | ClientInvite | None = None
+        if event.invite_key is not None:
+            session = self._server_invites.get(event.invite_key)
+            request = event.request
+            if session is None and request.to_tag is not None:
+                session = self._find(request.call_id, request.to_tag, request.from_tag or "")
+        if session is None:
+            self._reply_481(event.key, event.request, now)
+            return
+        session.receive(event, now)
+        self._sweep(session)
+
+    def _reply_481(self, key: TransactionKey, request: SipRequest, now: float) -> None:
+        if request.method != "ACK":
+            self.host.send_response(key, make_response(request, 481), now)
+
+    def _sweep(self, target: InviteSession | ClientInvite) -> None:
+        """Forget what has ended: a terminated session, a failed or finished INVITE."""
+        if isinstance(target, ClientInvite):
+            if target.final_status is not None and all(
+                session.terminated for session in target.sessions.values()
+            ):
+                key = (target.request.call_id, target.request.from_tag or "")
+                self._clients.pop(key, None)
+            return
+        if target.terminated:
+            self._dialogs.pop(target.id, None)
+            if isinstance(target, ServerSession):
+                self._server_invites.pop(target.invite_key, None)
+
+    # -- timers and outputs -------------------------------------------------------------
+
+    def _all(self) -> list[InviteSession | ClientInvite]:
+        return [*self._dialogs.values(), *self._clients.values()]
+
+    def next_deadline(self) -> float | None:
+        """The earliest deadline of any session, or None."""
+        deadlines = [d for target in self._all() if (d := target.next_deadline()) is not None]
+        return min(deadlines) if deadlines else None
+
+    def handle_timer(self, now: float) -> None:
+        """Fire every session's due timers."""
+        for target in self._all():
+            deadline = target.next_deadline()
+            if deadline is not None and deadline <= now:
+                target.handle_timer(now)
+                self._sweep(target)
+
+    def next_event(self) -> SessionEvent | None:
+        """The oldest session event not yet returned, or None."""
+        return self._events.popleft() if self._events else None
+
+    def __len__(self) -> int:
+        """How many sessions and pending outgoing INVITEs are alive."""
+        return len(self._dialogs) + len(self._clients)
