@@ -557,6 +557,7 @@ class InviteSession:
             return
         try:
             self.dialog.check_request(request)
+            check_require(request, self.config.supported)
         except RemoteProtocolError as exc:
             self._reply_error(key, exc, now)
             return
@@ -1102,8 +1103,7 @@ class ClientSession(InviteSession):
 
     def on_provisional(self, response: SipResponse, now: float) -> None:
         """A 1xx with our To tag: route set and target, and PRACK when sent reliably."""
-        if self.dialog.state is DialogState.EARLY:
-            self.dialog.update_from_response(response)
+        self.dialog.update_from_response(response)  # ClientInvite calls this while early only
         self.dialog.process(DialogInput.PROVISIONAL)
         self._note_allow(response)
         rseq_text = response.headers.get("rseq")

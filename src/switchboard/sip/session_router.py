@@ -23,7 +23,6 @@ from switchboard.sip.message import SipRequest, SipResponse, error_response, mak
 from switchboard.sip.peer import Peer
 from switchboard.sip.session import (
     ClientInvite,
-    InviteSession,
     ServerSession,
     SessionConfig,
     TransactionSender,
@@ -49,7 +48,8 @@ class SessionRouter:
     def __init__(self, host: TransactionSender) -> None:
         self.host = host
         self._events: deque[SessionEvent] = deque()
-        self._dialogs: dict[DialogId, InviteSession] = {}
+        self._dialogs: dict[DialogId, ServerSession] = {}
+        """UAS sessions; a UAC's forks are reached through their :class:`ClientInvite`."""
         self._server_invites: dict[TransactionKey, ServerSession] = {}
         self._clients: dict[tuple[str, str], ClientInvite] = {}
 
@@ -132,7 +132,7 @@ class SessionRouter:
 
     def _find(
         self, call_id: str, local_tag: str, remote_tag: str
-    ) -> InviteSession | ClientInvite | None:
+    ) -> ServerSession | ClientInvite | None:
         session = self._dialogs.get(DialogId(call_id, local_tag, remote_tag))
         if session is not None:
             return session
@@ -146,7 +146,7 @@ class SessionRouter:
     ) -> None:
         from_tag = response.from_tag or ""
         call = self._clients.get((response.call_id, from_tag))
-        target: InviteSession | ClientInvite | None = call
+        target: ServerSession | ClientInvite | None = call
         if call is None:
             target = self._dialogs.get(DialogId(response.call_id, from_tag, response.to_tag or ""))
         if target is None:
@@ -156,23 +156,24 @@ class SessionRouter:
         self._sweep(target)
 
     def _route_cancel(self, event: CancelReceived, now: float) -> None:
-        session: InviteSession | ClientInvite | None = None
+        session: ServerSession | ClientInvite | None = None
         if event.invite_key is not None:
             session = self._server_invites.get(event.invite_key)
             request = event.request
             if session is None and request.to_tag is not None:
                 session = self._find(request.call_id, request.to_tag, request.from_tag or "")
         if session is None:
-            self._reply_481(event.key, event.request, now)
+            # §9.2: a CANCEL matching a transaction gets 200 even once it was answered.
+            status = 481 if event.invite_key is None else 200
+            self.host.send_response(event.key, make_response(event.request, status), now)
             return
         session.receive(event, now)
         self._sweep(session)
 
     def _reply_481(self, key: TransactionKey, request: SipRequest, now: float) -> None:
-        if request.method != "ACK":
-            self.host.send_response(key, make_response(request, 481), now)
+        self.host.send_response(key, make_response(request, 481), now)
 
-    def _sweep(self, target: InviteSession | ClientInvite) -> None:
+    def _sweep(self, target: ServerSession | ClientInvite) -> None:
         """Forget what has ended: a terminated session, a failed or finished INVITE."""
         if isinstance(target, ClientInvite):
             if target.final_status is not None and all(
@@ -183,12 +184,11 @@ class SessionRouter:
             return
         if target.terminated:
             self._dialogs.pop(target.id, None)
-            if isinstance(target, ServerSession):
-                self._server_invites.pop(target.invite_key, None)
+            self._server_invites.pop(target.invite_key, None)
 
     # -- timers and outputs -------------------------------------------------------------
 
-    def _all(self) -> list[InviteSession | ClientInvite]:
+    def _all(self) -> list[ServerSession | ClientInvite]:
         return [*self._dialogs.values(), *self._clients.values()]
 
     def next_deadline(self) -> float | None:
