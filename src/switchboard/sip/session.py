@@ -213,6 +213,10 @@ class InviteSession:
         self._answer_in: str = ""
         """Where our answer to a remote offer goes: invite, update, ack or prack."""
         self._answer_key: TransactionKey | None = None
+        self._offered = b""
+        """Our offer in flight; it becomes :attr:`local_sdp` once answered."""
+        self._pending_bye: list[tuple[str, str]] | None = None
+        """A BYE asked for before the ACK of our 2xx: sent once it arrives (RFC 3261 §15)."""
         self._outgoing: dict[TransactionKey, _Outgoing] = {}
         self._invite_client: TransactionKey | None = None
         self._invite_server: TransactionKey | None = None
@@ -291,7 +295,8 @@ class InviteSession:
         assert self._ok is not None and self._ok_key is not None
         if now >= self._ok_until:
             self._ok = None
-            self.terminate(now, TERMINATED_ACK_TIMEOUT, send_bye=True)
+            reason = TERMINATED_ACK_TIMEOUT if self._pending_bye is None else TERMINATED_BYE_SENT
+            self.terminate(now, reason, send_bye=True, bye_headers=self._pending_bye or ())
             return
         if not self.host.send_response(self._ok_key, self._ok, now):
             self.host.send_stateless(self._ok, self.peer)
@@ -373,7 +378,7 @@ class InviteSession:
         )
         if body:
             self._offer = "local"
-            self.local_sdp = body
+            self._offered = body
         return self._send(out, now)
 
     def _build(
@@ -441,6 +446,9 @@ class InviteSession:
         if self.dialog.state is not DialogState.CONFIRMED:
             raise LocalProtocolError(f"BYE needs a confirmed dialog, not {self.dialog!r}")
         headers = [] if reason is None else [("Reason", str(reason))]
+        if self._ok is not None:
+            self._pending_bye = headers  # the callee waits for the ACK (RFC 3261 §15)
+            return
         self.terminate(now, TERMINATED_BYE_SENT, send_bye=True, bye_headers=headers)
 
     def request(
@@ -469,9 +477,11 @@ class InviteSession:
         *,
         headers: Iterable[tuple[str, str]] = (),
         body: bytes = b"",
+        content_type: str = "application/sdp",
     ) -> None:
         """Answer an in-dialog request passed up with :class:`InDialogRequestReceived`."""
-        self.host.send_response(key, self._response(request, status, headers, body), now)
+        response = self._response(request, status, headers, body, content_type)
+        self.host.send_response(key, response, now)
 
     def terminate(
         self,
@@ -526,10 +536,11 @@ class InviteSession:
         status: int,
         headers: Iterable[tuple[str, str]] = (),
         body: bytes = b"",
+        content_type: str = "application/sdp",
     ) -> SipResponse:
         fields = list(headers)
         if body:
-            fields.append(("Content-Type", "application/sdp"))
+            fields.append(("Content-Type", content_type))
         return make_response(
             request, status, to_tag=self.dialog.local_tag, headers=fields, body=body
         )
@@ -695,10 +706,13 @@ class InviteSession:
         if self._ok is None or request.cseq.seq != self._ok.cseq.seq:
             return
         self._ok = None
-        if self._offer == "local" and request.body:
-            self._offer = None
-            self.remote_sdp = request.body
-            self._emit(AnswerReceived(self.id, request.body))
+        if self._offer == "local":
+            self._offer = None  # an ACK without answer ends the exchange all the same
+            if request.body:
+                self.remote_sdp = request.body
+                self._emit(AnswerReceived(self.id, request.body))
+        if self._pending_bye is not None:
+            self.terminate(now, TERMINATED_BYE_SENT, send_bye=True, bye_headers=self._pending_bye)
 
     # -- responses received -------------------------------------------------------------
 
@@ -742,6 +756,7 @@ class InviteSession:
             return
         if out.offer and self._offer == "local":
             self._offer = None
+            self._offered = b""
         if status == 491:
             self._retry = out
             self._retry_at = now + glare_retry_delay(self.call_id_owner, self._random)
@@ -783,6 +798,9 @@ class InviteSession:
 
     def _take_answer(self, body: bytes) -> None:
         self._offer = None
+        if self._offered:
+            self.local_sdp = self._offered  # our offer stands once answered
+            self._offered = b""
         self.remote_sdp = body
         self._emit(AnswerReceived(self.id, body))
 
@@ -985,6 +1003,13 @@ class ServerSession(InviteSession):
             raise LocalProtocolError(f"Cannot reject with {status} after {self.final_status}")
         self._final(now, status, headers)
         self.terminate(now, TERMINATED_REJECTED, status=status)
+
+    def reject_offer(self, now: float, status: int = 488) -> None:
+        """Refuse an offer; refusing the INVITE's own offer rejects the INVITE."""
+        if self._offer == "remote" and self._answer_key == self.invite_key:
+            self.reject(now, status)
+            return
+        super().reject_offer(now, status)
 
     def _final(self, now: float, status: int, headers: Iterable[tuple[str, str]] = ()) -> None:
         self.final_status = status

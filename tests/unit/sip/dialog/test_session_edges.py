@@ -9,8 +9,10 @@ from test_session_uac import events as uac_events
 from test_session_uac import respond, uac
 from test_session_uas import ANSWER, INVITE_KEY, OFFER, events, in_dialog, uas
 
+from switchboard.sip.reason import q850_reason
 from switchboard.sip.session import (
     TERMINATED_BYE_RECEIVED,
+    TERMINATED_BYE_SENT,
     ClientInvite,
     SessionConfig,
     new_invite,
@@ -205,3 +207,58 @@ def test_router_routes_a_cancel_of_a_reinvite_and_ignores_bare_timeouts() -> Non
     assert router.dispatch(TransactionTimedOut(("x", "INVITE"), "H", None), 2.0) is None
     assert router.next_deadline() is not None
     router.handle_timer(0.2)  # nothing due
+
+
+def test_bye_waits_for_the_ack_of_our_2xx() -> None:
+    session, host = uas()
+    session.accept(0.0, ANSWER)
+    session.bye(0.1, q850_reason(16))
+    assert host.requests == [] and not session.terminated
+    session.receive(AckReceived(INVITE_KEY, in_dialog("ACK", 1), PHONE), 0.2)
+    _, bye = host.last_request("BYE")
+    assert bye.headers.get("reason") == 'Q.850;cause=16;text="Normal Clearing"'
+    assert events(session)[-1] == DialogTerminated(session.id, TERMINATED_BYE_SENT)
+
+
+def test_bye_sent_at_the_ack_timeout_when_asked_for() -> None:
+    session, host = uas()
+    session.accept(0.0, ANSWER)
+    session.bye(0.1)
+    while (deadline := session.next_deadline()) is not None:
+        session.handle_timer(deadline)
+    assert deadline is None and host.statuses() == [200] * 11
+    assert host.methods() == ["BYE"]
+    assert events(session)[-1] == DialogTerminated(session.id, TERMINATED_BYE_SENT)
+
+
+def test_ack_without_the_answer_ends_the_exchange() -> None:
+    session, host = confirmed()
+    receive(session, in_dialog("INVITE", 2), 10.0)
+    session.receive(AckReceived(None, in_dialog("ACK", 2), PHONE), 10.1)
+    session.reinvite(11.0, OFFER)  # no offer left outstanding
+    assert host.methods() == ["INVITE"]
+
+
+def test_rejecting_the_initial_offer_rejects_the_invite() -> None:
+    session, host = uas()
+    session.reject_offer(0.0)
+    assert host.statuses() == [488]
+    assert session.terminated and session.final_status == 488
+
+
+def test_a_refused_offer_leaves_the_previous_sdp() -> None:
+    session, _ = confirmed()
+    key = session.reinvite(1.0, OFFER)
+    answer_to(session, key, 488, 1.1, to_tag="phone-tag")
+    assert session.local_sdp == ANSWER
+    key = session.reinvite(2.0, OFFER)
+    answer_to(session, key, 200, 2.1, to_tag="phone-tag", body=ANSWER)
+    assert session.local_sdp == OFFER
+
+
+def test_respond_with_another_content_type() -> None:
+    session, host = confirmed()
+    info = in_dialog("INFO", 2)
+    key = receive(session, info, 1.0)
+    session.respond(key, info, 200, 1.1, body=b"ok", content_type="text/plain")  # type: ignore[arg-type]
+    assert host.responses[-1][1].content_type == "text/plain"
