@@ -1,23 +1,20 @@
-"""INVITE sessions (RFC 3261 §13-§15, RFC 3262, RFC 3311, RFC 4028): one per dialog.
+"""INVITE sessions (RFC 3261 §13-§15, RFC 3311, RFC 4028): what both sides of a dialog share.
 
 Theory of operation. Sans-I/O like the transaction layer below it: a session takes the
 layer's events (:meth:`InviteSession.receive`) and commands from the call engine
-(``accept``, ``reinvite``, ``update``, ``answer``, ``bye``, ...), each with ``now``; it
-sends through a :class:`TransactionSender` (the :class:`TransactionLayer` is one), queues
-:mod:`session_events <switchboard.sip.session_events>` for :meth:`next_event`, and keeps
+(``reinvite``, ``update``, ``answer``, ``bye``, ...), each with ``now``; it sends through
+a :class:`TransactionSender` (the :class:`TransactionLayer` is one), queues
+:mod:`session events <switchboard.sip.session_events>` for :meth:`next_event`, and keeps
 its own timers, reported by :meth:`next_deadline` and fired by :meth:`handle_timer`.
 
-- :class:`ServerSession`: the UAS of an initial INVITE. Provisional responses (reliable
-  ones with RSeq and PRACK when 100rel applies), the 2xx retransmitted until the ACK
-  (§13.3.1.4: T1 doubling up to T2; BYE after 64*T1), CANCEL answered 200 with a 487
-  to the INVITE.
-- :class:`ClientInvite`: the UAC of an initial INVITE. One :class:`InviteSession` per
-  remote tag (forking), PRACK for reliable 1xx, the ACK for each 2xx (resent when the 2xx
-  is), CANCEL with a Reason header, a retry after 422.
-- :class:`InviteSession`: what both sides share once a dialog exists: re-INVITE and
-  UPDATE offer/answer with glare (491 and the §14.1 retry delay; 500 with Retry-After
-  when the peer's offer is still unanswered), BYE, session timers, other in-dialog
-  requests passed up.
+:class:`InviteSession` holds one dialog's usage once it exists: re-INVITE and UPDATE
+offer/answer with glare (491, and the §14.1 retry delay; 500 with Retry-After while the
+peer's own offer is unanswered), the 2xx retransmitted until the ACK (§13.3.1.4: T1
+doubling up to T2, BYE after 64*T1) and the ACK resent for a retransmitted 2xx, BYE,
+session refresh and expiry (RFC 4028), and other in-dialog requests passed up. The
+initial INVITE is handled by :mod:`session_uas <switchboard.sip.session_uas>` and
+:mod:`session_uac <switchboard.sip.session_uac>`; :mod:`session_router
+<switchboard.sip.session_router>` routes the layer's events to sessions.
 
 SDP bodies are opaque bytes here: the ``sdp`` package reads and writes them.
 """
@@ -31,7 +28,6 @@ from typing import Protocol
 
 from switchboard.sip.dialog import Dialog, DialogId, DialogInput, DialogState
 from switchboard.sip.errors import LocalProtocolError, RemoteProtocolError
-from switchboard.sip.headers import SipHeaders
 from switchboard.sip.message import (
     SipMessage,
     SipRequest,
@@ -44,15 +40,11 @@ from switchboard.sip.peer import Peer
 from switchboard.sip.reason import Reason, parse_reason
 from switchboard.sip.session_events import (
     AnswerReceived,
-    DialogEstablished,
     DialogTerminated,
-    EarlyDialogCreated,
     InDialogRequestReceived,
     InDialogResponseReceived,
-    InviteFailed,
     OfferReceived,
     OfferRejected,
-    ProvisionalReceived,
     SessionEvent,
     SessionRefreshed,
 )
@@ -67,7 +59,6 @@ from switchboard.sip.session_timer import (
     uac_negotiate,
     uas_negotiate,
 )
-from switchboard.sip.transaction.client_invite import make_cancel
 from switchboard.sip.transaction.events import (
     AckReceived,
     CancelReceived,
@@ -155,7 +146,7 @@ def glare_retry_delay(owner: bool, random: Callable[[], float]) -> float:
     return int(random() * 201) / 100
 
 
-def _option_tags(message: SipMessage, name: str) -> set[str]:
+def option_tags(message: SipMessage, name: str) -> set[str]:
     return {tag.lower() for tag in message.headers.get_all(name)}
 
 
@@ -168,7 +159,7 @@ def parse_rack(value: str) -> tuple[int, int, str] | None:
 
 
 @dataclass(slots=True)
-class _Outgoing:
+class Outgoing:
     """A client transaction this session started."""
 
     request: SipRequest
@@ -217,7 +208,7 @@ class InviteSession:
         """Our offer in flight; it becomes :attr:`local_sdp` once answered."""
         self._pending_bye: list[tuple[str, str]] | None = None
         """A BYE asked for before the ACK of our 2xx: sent once it arrives (RFC 3261 §15)."""
-        self._outgoing: dict[TransactionKey, _Outgoing] = {}
+        self._outgoing: dict[TransactionKey, Outgoing] = {}
         self._invite_client: TransactionKey | None = None
         self._invite_server: TransactionKey | None = None
         self._server_requests: dict[TransactionKey, SipRequest] = {}
@@ -234,7 +225,7 @@ class InviteSession:
         self._ok_next = 0.0
         self._ok_until = 0.0
         # A re-INVITE or UPDATE to resend after 491 (§14.1).
-        self._retry: _Outgoing | None = None
+        self._retry: Outgoing | None = None
         self._retry_at: float | None = None
 
     def __repr__(self) -> str:
@@ -323,7 +314,7 @@ class InviteSession:
             self._emit(OfferRejected(self.id, 491))
             return
         request = retry.request
-        self._send_offer(request.method, now, request.body, _extra_headers(request), retry)
+        self._send_offer(request.method, now, request.body, extra_headers(request), retry)
 
     def _refresh(self, now: float) -> None:
         """Refresh the session (RFC 4028 §7.4): UPDATE when the peer allows it, else re-INVITE."""
@@ -333,10 +324,10 @@ class InviteSession:
             return
         interval = self.timer.interval
         if "UPDATE" in self.peer_allow:
-            out = _Outgoing(self._build("UPDATE", interval), refresh=True, interval=interval)
+            out = Outgoing(self._build("UPDATE", interval), refresh=True, interval=interval)
         else:
             request = self._build("INVITE", interval, self.local_sdp)
-            out = _Outgoing(request, offer=bool(self.local_sdp), refresh=True, interval=interval)
+            out = Outgoing(request, offer=bool(self.local_sdp), refresh=True, interval=interval)
             if out.offer:
                 self._offer = "local"
         self._send(out, now)
@@ -361,7 +352,7 @@ class InviteSession:
         now: float,
         body: bytes,
         headers: Iterable[tuple[str, str]],
-        previous: _Outgoing | None = None,
+        previous: Outgoing | None = None,
     ) -> TransactionKey:
         if self.terminated:
             raise LocalProtocolError(f"Cannot send {method} in a terminated dialog")
@@ -370,7 +361,7 @@ class InviteSession:
         if self._offer is not None:
             raise LocalProtocolError("An offer is already outstanding (RFC 3264 §4)")
         interval = self.timer.interval if self.timer.running else None
-        out = _Outgoing(
+        out = Outgoing(
             self._build(method, interval, body, headers),
             offer=bool(body) or method == "INVITE",
             interval=interval,
@@ -404,7 +395,7 @@ class InviteSession:
             method, headers=[*fields, *timer_fields, *headers], body=body
         )
 
-    def _send(self, out: _Outgoing, now: float) -> TransactionKey:
+    def _send(self, out: Outgoing, now: float) -> TransactionKey:
         key = self.host.send_request(out.request, self.peer, now)
         self._outgoing[key] = out
         if out.request.method == "INVITE":
@@ -466,7 +457,7 @@ class InviteSession:
         request = self.dialog.create_request(
             method, headers=headers, body=body, content_type=content_type
         )
-        return self._send(_Outgoing(request), now)
+        return self._send(Outgoing(request), now)
 
     def respond(
         self,
@@ -497,7 +488,7 @@ class InviteSession:
         if self.terminated:
             return
         if send_bye and self.dialog.state is DialogState.CONFIRMED:
-            self._send(_Outgoing(self.dialog.create_request("BYE", headers=bye_headers)), now)
+            self._send(Outgoing(self.dialog.create_request("BYE", headers=bye_headers)), now)
         self.dialog.process(DialogInput.BYE if send_bye else DialogInput.GONE)
         self._ok = None
         self._retry = self._retry_at = None
@@ -576,7 +567,7 @@ class InviteSession:
         if method == "BYE":
             self._respond(key, 200, now, request=request)
             self._on_bye(now)
-            reasons = _reasons(request)
+            reasons = reasons_of(request)
             self.terminate(now, TERMINATED_BYE_RECEIVED, reasons=reasons)
         elif method == "INVITE":
             self._on_reinvite(key, request, now)
@@ -741,7 +732,7 @@ class InviteSession:
         elif method not in ("BYE", "PRACK"):
             self._emit(InDialogResponseReceived(self.id, key, response))
 
-    def _on_offer_response(self, out: _Outgoing, response: SipResponse, now: float) -> None:
+    def _on_offer_response(self, out: Outgoing, response: SipResponse, now: float) -> None:
         """A final response to our re-INVITE or UPDATE (RFC 3261 §14.1, RFC 3311 §5.1)."""
         status = response.status
         method = out.request.method
@@ -772,10 +763,10 @@ class InviteSession:
         elif out.offer:
             self._emit(OfferRejected(self.id, status))
 
-    def _retry_with_interval(self, out: _Outgoing, interval: int, now: float) -> None:
+    def _retry_with_interval(self, out: Outgoing, interval: int, now: float) -> None:
         request = out.request
-        retry = _Outgoing(
-            self._build(request.method, interval, request.body, _extra_headers(request)),
+        retry = Outgoing(
+            self._build(request.method, interval, request.body, extra_headers(request)),
             offer=out.offer,
             refresh=out.refresh,
             interval=interval,
@@ -804,7 +795,7 @@ class InviteSession:
         self.remote_sdp = body
         self._emit(AnswerReceived(self.id, body))
 
-    def _complete_2xx(self, out: _Outgoing, response: SipResponse) -> None:
+    def _complete_2xx(self, out: Outgoing, response: SipResponse) -> None:
         """ACK a 2xx to our INVITE; an offer in the 2xx waits for :meth:`answer` (§13.2.2.4)."""
         seq = out.request.cseq.seq
         if out.request.body:
@@ -827,7 +818,7 @@ class InviteSession:
         raise LocalProtocolError("No reliable provisional offer to answer")  # pragma: no cover
 
 
-def _extra_headers(request: SipRequest) -> list[tuple[str, str]]:
+def extra_headers(request: SipRequest) -> list[tuple[str, str]]:
     """The caller's own header fields of a request we built, to rebuild it for a retry."""
     skip = {
         "via",
@@ -849,7 +840,7 @@ def _extra_headers(request: SipRequest) -> list[tuple[str, str]]:
     return [(name, value) for name, value in request.headers.items() if name.lower() not in skip]
 
 
-def _reasons(request: SipRequest) -> tuple[Reason, ...]:
+def reasons_of(request: SipRequest) -> tuple[Reason, ...]:
     """The Reason values of a BYE or CANCEL; unreadable ones are ignored."""
     reasons: list[Reason] = []
     for value in request.headers.fields("reason"):
@@ -858,576 +849,3 @@ def _reasons(request: SipRequest) -> tuple[Reason, ...]:
         except RemoteProtocolError:
             continue
     return tuple(reasons)
-
-
-class ServerSession(InviteSession):
-    """The UAS of an initial INVITE: provisional responses (100rel), the 2xx, CANCEL.
-
-    The constructor checks the INVITE and raises :class:`RemoteProtocolError` with the
-    status to answer: 420 for an unsupported Require, 421 when ``100rel=required`` or
-    ``timers=required`` and the UAC lacks the extension, 422 for a Session-Expires below
-    ``timers_min_se``, 400 without Contact. Answer it with ``error_response(exc, tag)``.
-    """
-
-    def __init__(
-        self,
-        event: RequestReceived,
-        *,
-        host: TransactionSender,
-        config: SessionConfig,
-        local_tag: str,
-        random: Callable[[], float],
-        events: deque[SessionEvent] | None = None,
-    ) -> None:
-        request = event.request
-        check_require(request, config.supported)
-        required = _option_tags(request, "require")
-        tags = _option_tags(request, "supported") | required
-        if config.rel100 == "required" and REL100 not in tags:
-            raise RemoteProtocolError(421, "Extension Required", (("Require", REL100),), request)
-        negotiated = uas_negotiate(config.session_timers, request)
-        dialog = Dialog.from_uas(
-            request,
-            local_tag=local_tag,
-            local_target=config.contact,
-            via=config.via,
-            over_tls=event.peer.transport in ("tls", "wss"),
-        )
-        super().__init__(
-            dialog,
-            host=host,
-            peer=event.peer,
-            config=config,
-            random=random,
-            call_id_owner=False,
-            events=events,
-        )
-        self.invite = request
-        self.invite_key = event.key
-        self.final_status: int | None = None
-        self.reliable_provisionals = REL100 in required or (
-            REL100 in tags and config.rel100 in ("peer_supported", "required")
-        )
-        """Whether our 1xx are sent reliably (RFC 3262): never when the peer only supports it
-        and ``100rel=yes``, as Asterisk does."""
-        self._invite_server = event.key
-        self._server_requests[event.key] = request
-        self._server_negotiated[event.key] = negotiated
-        self._note_allow(request)
-        self._negotiated = False
-        """An offer/answer exchange completed (in a reliable 1xx and PRACK)."""
-        self._rseq = 1 + int(random() * (2**31 - 2))
-        self._unacked: SipResponse | None = None
-        self._rel_interval = 0.0
-        self._rel_next = 0.0
-        self._rel_until = 0.0
-        self._queued: deque[tuple[int, bytes, list[tuple[str, str]]]] = deque()
-        self._deferred_accept: tuple[bytes | None, list[tuple[str, str]]] | None = None
-        if request.body:
-            self._take_offer(event.key, "invite", request.body, "INVITE")
-
-    # -- commands -----------------------------------------------------------------------
-
-    def ring(
-        self,
-        now: float,
-        status: int = 180,
-        body: bytes = b"",
-        headers: Iterable[tuple[str, str]] = (),
-    ) -> None:
-        """Send a provisional response (180, 183 with early media), reliably when 100rel applies."""
-        if self.final_status is not None or not 100 < status < 200:
-            raise LocalProtocolError(f"Cannot send {status} after {self.final_status}")
-        fields = [("Contact", f"<{self.dialog.local_target}>"), *headers]
-        if not self.reliable_provisionals:
-            response = self._response(self.invite, status, fields, body)
-            self.host.send_response(self.invite_key, response, now)
-        elif self._unacked is not None:
-            self._queued.append((status, body, fields))  # one unacknowledged at a time (§3)
-        else:
-            self._send_reliable(now, status, body, fields)
-
-    def _send_reliable(
-        self, now: float, status: int, body: bytes, fields: list[tuple[str, str]]
-    ) -> None:
-        """A reliable provisional: Require: 100rel and RSeq, resent until PRACK (RFC 3262 §3)."""
-        fields = [*fields, ("Require", REL100), ("RSeq", str(self._rseq))]
-        self._rseq += 1
-        if body and self._offer == "remote":
-            self._offer = None  # the reliable 1xx carries the answer
-            self._negotiated = True
-            self.local_sdp = body
-        elif body and self._offer is None and not self._negotiated:
-            self._offer = "local"  # our offer; the PRACK carries the answer
-            self.local_sdp = body
-        response = self._response(self.invite, status, fields, body)
-        self.host.send_response(self.invite_key, response, now)
-        self._unacked = response
-        self._rel_interval = self.config.T1
-        self._rel_next = now + self.config.T1
-        self._rel_until = now + 64 * self.config.T1
-
-    def accept(
-        self, now: float, body: bytes | None = None, headers: Iterable[tuple[str, str]] = ()
-    ) -> None:
-        """Answer the INVITE 200 OK: the SDP answer (or our offer when it had none).
-
-        ``body`` None reuses the last SDP we sent. While a reliable provisional waits for
-        its PRACK, the 2xx waits too (RFC 3262 §3).
-        """
-        if self.final_status is not None:
-            raise LocalProtocolError(f"The INVITE was already answered {self.final_status}")
-        if self._unacked is not None:
-            self._deferred_accept = (body, list(headers))
-            return
-        body = self.local_sdp if body is None else body
-        if self._offer == "remote":
-            self._offer = None
-        elif self._offer is None and not self._negotiated and body and not self.invite.body:
-            self._offer = "local"  # our offer in the 2xx; the ACK carries the answer
-        self.local_sdp = body
-        key = self.invite_key
-        fields = [*self._success_headers(key, now), *headers]
-        response = self._response(self.invite, 200, fields, body)
-        self.final_status = 200
-        self.dialog.process(DialogInput.SUCCESS)
-        self._start_ok(key, response, now)
-        self._end_server(key)
-        self._emit(DialogEstablished(self.id))
-
-    def reject(
-        self, now: float, status: int = 486, headers: Iterable[tuple[str, str]] = ()
-    ) -> None:
-        """Answer the INVITE with a 300-699 final response; the early dialog ends."""
-        if self.final_status is not None or status < 300:
-            raise LocalProtocolError(f"Cannot reject with {status} after {self.final_status}")
-        self._final(now, status, headers)
-        self.terminate(now, TERMINATED_REJECTED, status=status)
-
-    def reject_offer(self, now: float, status: int = 488) -> None:
-        """Refuse an offer; refusing the INVITE's own offer rejects the INVITE."""
-        if self._offer == "remote" and self._answer_key == self.invite_key:
-            self.reject(now, status)
-            return
-        super().reject_offer(now, status)
-
-    def _final(self, now: float, status: int, headers: Iterable[tuple[str, str]] = ()) -> None:
-        self.final_status = status
-        self._offer = None
-        response = self._response(self.invite, status, headers)
-        self.host.send_response(self.invite_key, response, now)
-        self._end_server(self.invite_key)
-        self._on_terminated()
-
-    def _accept_invite(
-        self, key: TransactionKey, now: float, body: bytes, headers: Iterable[tuple[str, str]]
-    ) -> None:
-        if key == self.invite_key:
-            self._offer = "remote"  # accept() consumes it
-            self.accept(now, body, headers)
-        else:
-            super()._accept_invite(key, now, body, headers)
-
-    # -- inputs -------------------------------------------------------------------------
-
-    def _on_prack(self, key: TransactionKey, request: SipRequest, now: float) -> None:
-        """PRACK for our reliable 1xx: 200, then the next queued 1xx or the deferred 2xx."""
-        unacked = self._unacked
-        rack = parse_rack(request.headers.get("rack") or "")
-        if unacked is None or rack != (
-            int(unacked.headers.get("rseq") or 0),
-            self.invite.cseq.seq,
-            "INVITE",
-        ):
-            super()._on_prack(key, request, now)
-            return
-        self._respond(key, 200, now, request=request)
-        self._unacked = None
-        if request.body and self._offer == "local":
-            self._negotiated = True
-            self._take_answer(request.body)
-        if self._queued:
-            status, body, fields = self._queued.popleft()
-            self._send_reliable(now, status, body, fields)
-        elif self._deferred_accept is not None:
-            body_or_none, headers = self._deferred_accept
-            self._deferred_accept = None
-            self.accept(now, body_or_none, headers)
-
-    def _on_cancel(self, event: CancelReceived, now: float) -> None:
-        """CANCEL of the INVITE: 200 to it, 487 to the INVITE unless already answered (§9.2)."""
-        if event.invite_key != self.invite_key:
-            super()._on_cancel(event, now)
-            return
-        self.host.send_response(event.key, make_response(event.request, 200), now)
-        if self.final_status is None:
-            self._final(now, 487)
-            reasons = _reasons(event.request)
-            self.terminate(now, TERMINATED_CANCELLED, status=487, reasons=reasons)
-
-    def _on_bye(self, now: float) -> None:
-        """A BYE before our final response: the INVITE gets 487 (RFC 3261 §15.1.2)."""
-        if self.final_status is None:
-            self._final(now, 487)
-
-    # -- timers -------------------------------------------------------------------------
-
-    def _more_deadlines(self) -> Iterable[float | None]:
-        return (self._rel_next if self._unacked is not None else None,)
-
-    def handle_timer(self, now: float) -> None:
-        """Also retransmit an unacknowledged reliable 1xx; 64*T1 without PRACK rejects (§3)."""
-        super().handle_timer(now)
-        if self._unacked is None or now < self._rel_next:
-            return
-        if now >= self._rel_until:
-            self._unacked = None
-            self._final(now, 500, [("Retry-After", "1")])
-            self.terminate(now, TERMINATED_PRACK_TIMEOUT, status=500)
-            return
-        self.host.send_response(self.invite_key, self._unacked, now)
-        self._rel_interval *= 2
-        self._rel_next = min(now + self._rel_interval, self._rel_until)
-
-    def _on_terminated(self) -> None:
-        self._unacked = None
-        self._queued.clear()
-        self._deferred_accept = None
-
-
-class ClientSession(InviteSession):
-    """One fork of our initial INVITE: an early dialog (PRACK for reliable 1xx) then confirmed."""
-
-    def __init__(
-        self,
-        dialog: Dialog,
-        invite: SipRequest,
-        *,
-        host: TransactionSender,
-        peer: Peer,
-        config: SessionConfig,
-        random: Callable[[], float],
-        events: deque[SessionEvent] | None = None,
-    ) -> None:
-        super().__init__(
-            dialog,
-            host=host,
-            peer=peer,
-            config=config,
-            random=random,
-            call_id_owner=True,
-            events=events,
-        )
-        self.invite = invite
-        self._last_rseq: int | None = None
-        self._rack = ""
-        self._early_answered = False
-        if invite.body:
-            self._offer = "local"
-            self.local_sdp = invite.body
-
-    def on_provisional(self, response: SipResponse, now: float) -> None:
-        """A 1xx with our To tag: route set and target, and PRACK when sent reliably."""
-        self.dialog.update_from_response(response)  # ClientInvite calls this while early only
-        self.dialog.process(DialogInput.PROVISIONAL)
-        self._note_allow(response)
-        rseq_text = response.headers.get("rseq")
-        if REL100 not in _option_tags(response, "require") or rseq_text is None:
-            if response.body and self._offer == "local":
-                self._emit(AnswerReceived(self.id, response.body, provisional=True))
-            return
-        rseq = int(rseq_text) if rseq_text.isdigit() else None
-        if rseq is None or (self._last_rseq is not None and rseq != self._last_rseq + 1):
-            return  # a retransmission, or out of order: neither PRACKed nor processed (§4)
-        self._last_rseq = rseq
-        self._rack = f"{rseq} {self.invite.cseq.seq} INVITE"
-        body = response.body
-        if body and self._offer == "local":
-            self._early_answered = True
-            self._take_answer(body)
-        elif body and self._offer is None and not self._early_answered:
-            self._early_answered = True
-            self._take_offer(None, "prack", body, "INVITE")  # the PRACK carries our answer
-            return
-        self._send_prack(now, b"")
-
-    def _send_prack(self, now: float, body: bytes) -> None:
-        request = self.dialog.create_request("PRACK", headers=[("RAck", self._rack)], body=body)
-        self._send(_Outgoing(request), now)
-
-    def _send_prack_answer(self, now: float, body: bytes) -> None:
-        self._send_prack(now, body)
-
-    def on_success(self, response: SipResponse, now: float) -> None:
-        """A 2xx to the initial INVITE: confirm, ACK (resent on retransmissions), timers."""
-        seq = self.invite.cseq.seq
-        if self._ack_seq == seq:
-            if self._ack is not None:
-                self.host.send_stateless(self._ack, self.peer)
-            return
-        if self.dialog.state is DialogState.EARLY:
-            self.dialog.update_from_response(response)
-        self.dialog.process(DialogInput.SUCCESS)
-        self._note_allow(response)
-        self._ack_seq = seq
-        requested = self.config.session_timers.timers_sess_expires
-        session_expires = self.invite.headers.get("session-expires")
-        if session_expires is not None and session_expires.partition(";")[0].isdigit():
-            requested = int(session_expires.partition(";")[0])
-        self._restart_timer(response, requested, now, False)
-        self._emit(DialogEstablished(self.id))
-        if self._early_answered and not self.invite.body:
-            self._send_ack(seq)
-        else:
-            self._complete_2xx(_Outgoing(self.invite), response)
-
-    @property
-    def acked_seq(self) -> int | None:
-        """The CSeq of the INVITE whose 2xx we ACKed (or will, once answered), or None."""
-        return self._ack_seq
-
-    def on_failure(
-        self, response: SipResponse | None, status: int, now: float, reason: str
-    ) -> None:
-        """The INVITE failed (or was cancelled): the early dialog ends."""
-        self.terminate(now, reason, status=status)
-
-
-def new_invite(
-    *,
-    uri: str,
-    from_address: str,
-    to_address: str,
-    from_tag: str,
-    call_id: str,
-    config: SessionConfig,
-    seq: int = 1,
-    body: bytes = b"",
-    headers: Iterable[tuple[str, str]] = (),
-) -> SipRequest:
-    """An initial INVITE (RFC 3261 §8.1.1) with our Contact; the layer adds the branch."""
-    fields = SipHeaders()
-    fields.add("Via", config.via)
-    fields.add("Max-Forwards", "70")
-    fields.add("From", f"{from_address};tag={from_tag}")
-    fields.add("To", to_address)
-    fields.add("Call-ID", call_id)
-    fields.add("CSeq", f"{seq} INVITE")
-    fields.add("Contact", f"<{config.contact}>")
-    for name, value in headers:
-        fields.add(name, value)
-    if body:
-        fields.add("Content-Type", "application/sdp")
-    return SipRequest("INVITE", uri, fields, body)
-
-
-def _with_options(request: SipRequest, config: SessionConfig, interval: int | None) -> SipRequest:
-    """``request`` with our Allow, Supported, Require and session-timer fields added."""
-    fields = request.headers
-    if "allow" not in fields:
-        fields.add("Allow", config.allow)
-    supported = config.supported
-    if supported and "supported" not in fields:
-        fields.add("Supported", ", ".join(supported))
-    require = []
-    if config.rel100 == "required":
-        require.append(REL100)
-    for name, value in request_headers(config.session_timers, interval):
-        if name == "Require":
-            require.append(value)
-        elif name != "Supported":
-            fields.set(name, value)
-    if require:
-        fields.set("Require", ", ".join(require))
-    return request
-
-
-class ClientInvite:
-    """The UAC of an initial INVITE: forks, CANCEL, 422 retry, one session per remote tag."""
-
-    def __init__(
-        self,
-        request: SipRequest,
-        *,
-        host: TransactionSender,
-        peer: Peer,
-        config: SessionConfig,
-        random: Callable[[], float],
-        events: deque[SessionEvent] | None = None,
-    ) -> None:
-        self.config = config
-        self.host = host
-        self.peer = peer
-        self._random = random
-        timers = config.session_timers
-        self._interval: int | None = timers.timers_sess_expires if timers.enabled else None
-        self.request = _with_options(request, config, self._interval)
-        self.key: TransactionKey | None = None
-        self.cancel_key: TransactionKey | None = None
-        self.final_status: int | None = None
-        self.sessions: dict[str, ClientSession] = {}
-        """One session per remote tag (forking, RFC 3261 §13.2.2.4)."""
-        self.answered_by: str | None = None
-        """The remote tag of the first 2xx."""
-        self._events: deque[SessionEvent] = deque() if events is None else events
-        self._provisional = False
-        self._cancel_requested = False
-        self._cancel_reason: Reason | None = None
-        self._retries = 0
-
-    def __repr__(self) -> str:
-        return f"<ClientInvite {self.request.call_id} final={self.final_status}>"
-
-    def start(self, now: float) -> TransactionKey:
-        """Send the INVITE."""
-        self.key = self.host.send_request(self.request, self.peer, now)
-        return self.key
-
-    def cancel(self, now: float, reason: Reason | None = None) -> None:
-        """CANCEL the INVITE (RFC 3261 §9.1), once a provisional response has arrived.
-
-        ``reason`` goes in a Reason header (RFC 3326). Does nothing once a final response
-        came: a 2xx that crosses the CANCEL is ACKed and then ended with BYE.
-        """
-        if self.final_status is not None or self._cancel_requested:
-            return
-        self._cancel_requested = True
-        self._cancel_reason = reason
-        if self._provisional:
-            self._send_cancel(now)
-
-    def _send_cancel(self, now: float) -> None:
-        cancel = make_cancel(self.request)
-        if self._cancel_reason is not None:
-            cancel.headers.add("Reason", str(self._cancel_reason))
-        self.cancel_key = self.host.send_request(cancel, self.peer, now)
-
-    # -- inputs -------------------------------------------------------------------------
-
-    def receive(self, event: Event, now: float) -> None:
-        """Feed a transaction-layer event for the INVITE, its CANCEL, or one of its dialogs."""
-        if isinstance(event, ResponseReceived | TransactionTimedOut | TransactionFailed):
-            if event.key == self.key:
-                if event.response is not None:
-                    self._on_response(event.response, now)
-                return
-            for fork in self.sessions.values():
-                if fork.owns(event.key):
-                    fork.receive(event, now)
-                    return
-            return  # the CANCEL's own response, or a stray
-        if isinstance(event, RequestReceived | AckReceived | CancelReceived):
-            session = self.sessions.get(event.request.from_tag or "")
-            if session is not None:
-                session.receive(event, now)
-
-    def _on_response(self, response: SipResponse, now: float) -> None:
-        status = response.status
-        tag = response.to_tag
-        if status < 200:
-            self._on_provisional(response, tag, now)
-        elif status < 300:
-            if tag is not None:
-                self._on_success(response, tag, now)
-        elif self.final_status is None:
-            self._on_failure(response, now)
-
-    def _session(self, response: SipResponse, tag: str) -> tuple[ClientSession, bool]:
-        session = self.sessions.get(tag)
-        if session is not None:
-            return session, False
-        dialog = Dialog.from_uac(
-            self.request, response, local_target=self.config.contact, via=self.config.via
-        )
-        session = ClientSession(
-            dialog,
-            self.request,
-            host=self.host,
-            peer=self.peer,
-            config=self.config,
-            random=self._random,
-            events=self._events,
-        )
-        self.sessions[tag] = session
-        return session, True
-
-    def _on_provisional(self, response: SipResponse, tag: str | None, now: float) -> None:
-        first = not self._provisional
-        self._provisional = True
-        if first and self._cancel_requested:
-            self._send_cancel(now)
-        if tag is None or self.final_status is not None:
-            self._events.append(ProvisionalReceived(None, response))
-            return
-        session, created = self._session(response, tag)
-        if created:
-            self._events.append(EarlyDialogCreated(session.id))
-        self._events.append(ProvisionalReceived(session.id, response))
-        if not session.terminated:
-            session.on_provisional(response, now)
-
-    def _on_success(self, response: SipResponse, tag: str, now: float) -> None:
-        if self.final_status is None:
-            self.final_status = response.status
-        ended = self.sessions.get(tag)
-        if ended is not None and ended.terminated and ended.acked_seq is None:
-            del self.sessions[tag]  # an early dialog we ended: its 2xx is ACKed, then BYE
-        session, _ = self._session(response, tag)
-        if session.terminated:
-            session.on_success(response, now)  # resends the ACK of a retransmitted 2xx
-            return
-        session.on_success(response, now)
-        if self.answered_by is None:
-            self.answered_by = tag
-            for other in self.sessions.values():
-                if other is not session and other.dialog.state is DialogState.EARLY:
-                    other.terminate(now, TERMINATED_OTHER_FORK)
-            if self._cancel_requested:
-                session.terminate(now, TERMINATED_CANCELLED, send_bye=True)
-        elif self.answered_by != tag:
-            session.terminate(now, TERMINATED_OTHER_FORK, send_bye=True)
-
-    def _on_failure(self, response: SipResponse, now: float) -> None:
-        status = response.status
-        if status == 422 and self._retries < MAX_422_RETRIES and not self._cancel_requested:
-            self._retry_422(response, now)
-            return
-        self.final_status = status
-        reason = TERMINATED_CANCELLED if self._cancel_requested else TERMINATED_REJECTED
-        for session in self.sessions.values():
-            session.on_failure(response, status, now, reason)
-        self._events.append(InviteFailed(status, response))
-
-    def _retry_422(self, response: SipResponse, now: float) -> None:
-        """Send the INVITE again with the 422's Min-SE (RFC 4028 §7.4): new CSeq and branch."""
-        self._retries += 1
-        interval = interval_after_422(self.config.session_timers, response, self._interval or 0)
-        self._interval = interval
-        fields = self.request.headers.copy()
-        fields.set("Via", self.config.via)
-        fields.set("CSeq", f"{self.request.cseq.seq + 1} INVITE")
-        fields.set("Session-Expires", str(interval))
-        fields.set("Min-SE", str(interval))
-        self.request = SipRequest("INVITE", self.request.uri_text, fields, self.request.body)
-        self._provisional = False
-        self.start(now)
-
-    # -- outputs and timers -------------------------------------------------------------
-
-    def next_event(self) -> SessionEvent | None:
-        """The oldest event of the INVITE or any of its dialogs, or None."""
-        return self._events.popleft() if self._events else None
-
-    def next_deadline(self) -> float | None:
-        """The earliest deadline of the forks' sessions, or None."""
-        deadlines = [
-            deadline
-            for session in self.sessions.values()
-            if (deadline := session.next_deadline()) is not None
-        ]
-        return min(deadlines) if deadlines else None
-
-    def handle_timer(self, now: float) -> None:
-        """Fire the due timers of every fork."""
-        for session in list(self.sessions.values()):
-            session.handle_timer(now)

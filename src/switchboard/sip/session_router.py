@@ -21,13 +21,10 @@ from switchboard.sip.dialog import DialogId
 from switchboard.sip.errors import RemoteProtocolError
 from switchboard.sip.message import SipRequest, SipResponse, error_response, make_response
 from switchboard.sip.peer import Peer
-from switchboard.sip.session import (
-    ClientInvite,
-    ServerSession,
-    SessionConfig,
-    TransactionSender,
-)
+from switchboard.sip.session import SessionConfig, TransactionSender
 from switchboard.sip.session_events import SessionEvent
+from switchboard.sip.session_uac import ClientInvite
+from switchboard.sip.session_uas import ServerSession
 from switchboard.sip.transaction.events import (
     AckReceived,
     CancelReceived,

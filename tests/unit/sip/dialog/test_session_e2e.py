@@ -14,9 +14,7 @@ from switchboard.sip.session import (
     TERMINATED_BYE_RECEIVED,
     TERMINATED_BYE_SENT,
     TERMINATED_CANCELLED,
-    ServerSession,
     SessionConfig,
-    new_invite,
 )
 from switchboard.sip.session_events import (
     AnswerReceived,
@@ -27,6 +25,8 @@ from switchboard.sip.session_events import (
     SessionEvent,
 )
 from switchboard.sip.session_router import SessionRouter
+from switchboard.sip.session_uac import new_invite
+from switchboard.sip.session_uas import ServerSession
 from switchboard.sip.transaction import RequestReceived, TransactionLayer
 from switchboard.sip.transaction.events import AckReceived, CancelReceived, TransactionTerminated
 

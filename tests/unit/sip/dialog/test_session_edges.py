@@ -13,12 +13,11 @@ from switchboard.sip.reason import q850_reason
 from switchboard.sip.session import (
     TERMINATED_BYE_RECEIVED,
     TERMINATED_BYE_SENT,
-    ClientInvite,
     SessionConfig,
-    new_invite,
 )
 from switchboard.sip.session_events import DialogTerminated, ProvisionalReceived
 from switchboard.sip.session_router import SessionRouter
+from switchboard.sip.session_uac import ClientInvite, new_invite
 from switchboard.sip.transaction.events import (
     AckReceived,
     CancelReceived,

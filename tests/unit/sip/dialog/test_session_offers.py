@@ -10,7 +10,6 @@ from switchboard.sip.errors import LocalProtocolError
 from switchboard.sip.session import (
     TERMINATED_GONE,
     TERMINATED_SESSION_EXPIRED,
-    ServerSession,
     SessionConfig,
     glare_retry_delay,
     parse_rack,
@@ -24,6 +23,7 @@ from switchboard.sip.session_events import (
     OfferRejected,
     SessionRefreshed,
 )
+from switchboard.sip.session_uas import ServerSession
 from switchboard.sip.transaction.events import (
     AckReceived,
     CancelReceived,

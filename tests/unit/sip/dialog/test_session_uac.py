@@ -13,9 +13,7 @@ from switchboard.sip.session import (
     TERMINATED_CANCELLED,
     TERMINATED_OTHER_FORK,
     TERMINATED_REJECTED,
-    ClientInvite,
     SessionConfig,
-    new_invite,
 )
 from switchboard.sip.session_events import (
     AnswerReceived,
@@ -27,6 +25,7 @@ from switchboard.sip.session_events import (
     SessionEvent,
     SessionRefreshed,
 )
+from switchboard.sip.session_uac import ClientInvite, new_invite
 from switchboard.sip.transaction.events import (
     RequestReceived,
     ResponseReceived,

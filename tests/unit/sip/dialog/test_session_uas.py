@@ -16,7 +16,6 @@ from switchboard.sip.session import (
     TERMINATED_CANCELLED,
     TERMINATED_PRACK_TIMEOUT,
     TERMINATED_REJECTED,
-    ServerSession,
     SessionConfig,
 )
 from switchboard.sip.session_events import (
@@ -26,6 +25,7 @@ from switchboard.sip.session_events import (
     OfferReceived,
     SessionEvent,
 )
+from switchboard.sip.session_uas import ServerSession
 from switchboard.sip.transaction.events import AckReceived, CancelReceived, RequestReceived
 
 OFFER = b"v=0\r\no=bob 1 1 IN IP4 192.0.2.20\r\n"
