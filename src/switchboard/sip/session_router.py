@@ -9,17 +9,31 @@ that their events land in one queue, drained with :meth:`SessionRouter.next_even
 Lookup costs one dict access: in-dialog requests and responses by dialog id, responses
 and requests of a UAC's forks by Call-ID and our tag (the :class:`ClientInvite` then
 picks the fork), a CANCEL by the INVITE's transaction key.
+
+Timers sit in one heap, so :meth:`next_deadline` stays cheap with thousands of calls. A
+session's deadline can only change when it is fed an event, fires a timer, or sends
+something (every command that arms a timer sends: the 2xx, a reliable 1xx, a re-INVITE);
+each session sends through a :class:`_Binding` that notes it, and noted sessions have
+their deadline pushed again. Heap entries whose deadline no longer matches are skipped.
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import logging
 from collections import deque
 from collections.abc import Callable
 
 from switchboard.sip.dialog import DialogId
 from switchboard.sip.errors import RemoteProtocolError
-from switchboard.sip.message import SipRequest, SipResponse, error_response, make_response
+from switchboard.sip.message import (
+    SipMessage,
+    SipRequest,
+    SipResponse,
+    error_response,
+    make_response,
+)
 from switchboard.sip.peer import Peer
 from switchboard.sip.session import SessionConfig, TransactionSender
 from switchboard.sip.session_events import SessionEvent
@@ -38,6 +52,42 @@ from switchboard.sip.transaction.events import (
 
 logger = logging.getLogger(__name__)
 
+Target = ServerSession | ClientInvite
+
+
+class _Binding:
+    """The transaction layer as one session sees it: sending notes the session for review."""
+
+    __slots__ = ("_host", "_router", "target")
+
+    def __init__(self, router: SessionRouter) -> None:
+        self._router = router
+        self._host = router.host
+        self.target: Target | None = None
+
+    def _note(self) -> None:
+        if self.target is not None:
+            self._router._dirty.add(self.target)
+
+    def new_branch(self) -> str:
+        """A fresh branch from the layer."""
+        return self._host.new_branch()
+
+    def send_request(self, request: SipRequest, peer: Peer, now: float) -> TransactionKey:
+        """Start a client transaction."""
+        self._note()
+        return self._host.send_request(request, peer, now)
+
+    def send_response(self, key: TransactionKey, response: SipResponse, now: float) -> bool:
+        """Respond on a server transaction."""
+        self._note()
+        return self._host.send_response(key, response, now)
+
+    def send_stateless(self, message: SipMessage, peer: Peer) -> None:
+        """Send outside any transaction."""
+        self._note()
+        self._host.send_stateless(message, peer)
+
 
 class SessionRouter:
     """Every INVITE session of one endpoint: creation, event routing, timers, events."""
@@ -49,6 +99,9 @@ class SessionRouter:
         """UAS sessions; a UAC's forks are reached through their :class:`ClientInvite`."""
         self._server_invites: dict[TransactionKey, ServerSession] = {}
         self._clients: dict[tuple[str, str], ClientInvite] = {}
+        self._heap: list[tuple[float, int, Target]] = []
+        self._order = itertools.count()
+        self._dirty: set[Target] = set()
 
     # -- creation -----------------------------------------------------------------------
 
@@ -62,10 +115,11 @@ class SessionRouter:
         random: Callable[[], float],
     ) -> ServerSession | None:
         """A UAS session for a new INVITE; None when it was refused (420, 421, 422, 400)."""
+        binding = _Binding(self)
         try:
             session = ServerSession(
                 event,
-                host=self.host,
+                host=binding,
                 config=config,
                 local_tag=local_tag,
                 random=random,
@@ -76,6 +130,7 @@ class SessionRouter:
             if response is not None:
                 self.host.send_response(event.key, response, now)
             return None
+        binding.target = session
         self._dialogs[session.id] = session
         self._server_invites[event.key] = session
         return session
@@ -90,9 +145,11 @@ class SessionRouter:
         random: Callable[[], float],
     ) -> ClientInvite:
         """Send an initial INVITE as UAC; its forks become sessions as responses arrive."""
+        binding = _Binding(self)
         call = ClientInvite(
-            request, host=self.host, peer=peer, config=config, random=random, events=self._events
+            request, host=binding, peer=peer, config=config, random=random, events=self._events
         )
+        binding.target = call
         self._clients[(request.call_id, request.from_tag or "")] = call
         call.start(now)
         return call
@@ -170,8 +227,9 @@ class SessionRouter:
     def _reply_481(self, key: TransactionKey, request: SipRequest, now: float) -> None:
         self.host.send_response(key, make_response(request, 481), now)
 
-    def _sweep(self, target: ServerSession | ClientInvite) -> None:
-        """Forget what has ended: a terminated session, a failed or finished INVITE."""
+    def _sweep(self, target: Target) -> None:
+        """Review ``target``'s deadline; forget it once ended (terminated, or INVITE done)."""
+        self._dirty.add(target)
         if isinstance(target, ClientInvite):
             if target.final_status is not None and all(
                 session.terminated for session in target.sessions.values()
@@ -185,21 +243,35 @@ class SessionRouter:
 
     # -- timers and outputs -------------------------------------------------------------
 
-    def _all(self) -> list[ServerSession | ClientInvite]:
-        return [*self._dialogs.values(), *self._clients.values()]
+    def _review(self) -> None:
+        """Push the deadline of every session that may have changed."""
+        for target in self._dirty:
+            deadline = target.next_deadline()
+            if deadline is not None:
+                heapq.heappush(self._heap, (deadline, next(self._order), target))
+        self._dirty.clear()
 
     def next_deadline(self) -> float | None:
         """The earliest deadline of any session, or None."""
-        deadlines = [d for target in self._all() if (d := target.next_deadline()) is not None]
-        return min(deadlines) if deadlines else None
+        self._review()
+        heap = self._heap
+        while heap:
+            deadline, _, target = heap[0]
+            if target.next_deadline() == deadline:
+                return deadline
+            heapq.heappop(heap)  # stale: the session moved on
+        return None
 
     def handle_timer(self, now: float) -> None:
-        """Fire every session's due timers."""
-        for target in self._all():
-            deadline = target.next_deadline()
-            if deadline is not None and deadline <= now:
+        """Fire the timers due at ``now``."""
+        self._review()
+        heap = self._heap
+        while heap and heap[0][0] <= now:
+            deadline, _, target = heapq.heappop(heap)
+            if target.next_deadline() == deadline:
                 target.handle_timer(now)
                 self._sweep(target)
+        self._review()
 
     def next_event(self) -> SessionEvent | None:
         """The oldest session event not yet returned, or None."""

@@ -261,3 +261,29 @@ def test_respond_with_another_content_type() -> None:
     key = receive(session, info, 1.0)
     session.respond(key, info, 200, 1.1, body=b"ok", content_type="text/plain")  # type: ignore[arg-type]
     assert host.responses[-1][1].content_type == "text/plain"
+
+
+def test_router_keeps_deadlines_in_a_heap() -> None:
+    host = Host()
+    router = SessionRouter(host)
+    sessions = []
+    for n in range(50):
+        invite = request_text(call_id=f"c{n}", branch=f"z9hG4bK{n}", body=OFFER)
+        key = (f"z9hG4bK{n}", "192.0.2.20:5060", "INVITE")
+        session = router.accept_invite(
+            RequestReceived(key, invite, PHONE), 0.0, config=config(), local_tag="t", random=float
+        )
+        assert session is not None
+        sessions.append(session)
+    assert router.next_deadline() is None
+    sessions[7].accept(1.0, ANSWER)  # arms the 2xx retransmission through the router's binding
+    assert router.next_deadline() == 1.5
+    ack = request_text("ACK", call_id="c7", to_tag="t", branch="z9hG4bKa7")
+    router.dispatch(AckReceived(None, ack, PHONE), 1.2)
+    assert router.next_deadline() is None  # the stale entry is dropped
+    router.handle_timer(2.0)
+    # A binding not yet attached to its session notes nothing.
+    from switchboard.sip.session_router import _Binding
+
+    _Binding(router).send_stateless(ack, PHONE)
+    assert router._dirty == set()
