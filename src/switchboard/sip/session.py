@@ -147,7 +147,11 @@ def glare_retry_delay(owner: bool, random: Callable[[], float]) -> float:
 
 
 def option_tags(message: SipMessage, name: str) -> set[str]:
-    return {tag.lower() for tag in message.headers.get_all(name)}
+    """The option-tags of Supported or Require, lower-cased; none when the list is malformed."""
+    try:
+        return {tag.lower() for tag in message.headers.get_all(name)}
+    except RemoteProtocolError:
+        return set()
 
 
 def parse_rack(value: str) -> tuple[int, int, str] | None:
@@ -548,20 +552,25 @@ class InviteSession:
         request = self._server_requests[key] if request is None else request
         self.host.send_response(key, self._response(request, status, headers), now)
 
-    def _reply_error(self, key: TransactionKey, error: RemoteProtocolError, now: float) -> None:
+    def _reply_error(
+        self, key: TransactionKey, request: SipRequest, error: RemoteProtocolError, now: float
+    ) -> None:
+        if error.request is None:
+            error.request = request  # a grammar error raised without the request
         response = error_response(error, self.dialog.local_tag)
         if response is not None:
             self.host.send_response(key, response, now)
 
     def _on_request(self, key: TransactionKey, request: SipRequest, now: float) -> None:
         if self.terminated:
-            self._reply_error(key, RemoteProtocolError(481, "Dialog terminated", (), request), now)
+            error = RemoteProtocolError(481, "Dialog terminated")
+            self._reply_error(key, request, error, now)
             return
         try:
             self.dialog.check_request(request)
             check_require(request, self.config.supported)
         except RemoteProtocolError as exc:
-            self._reply_error(key, exc, now)
+            self._reply_error(key, request, exc, now)
             return
         method = request.method
         if method == "BYE":
@@ -582,9 +591,8 @@ class InviteSession:
         """Hook: a BYE arrived (the UAS of a pending initial INVITE answers it 487)."""
 
     def _on_prack(self, key: TransactionKey, request: SipRequest, now: float) -> None:
-        self._reply_error(
-            key, RemoteProtocolError(481, "No reliable provisional", (), request), now
-        )
+        error = RemoteProtocolError(481, "No reliable provisional")
+        self._reply_error(key, request, error, now)
 
     def _on_cancel(self, event: CancelReceived, now: float) -> None:
         """A CANCEL in this dialog: 200, and 487 to the re-INVITE it cancels (§9.2)."""
@@ -612,7 +620,7 @@ class InviteSession:
         try:
             self._server_negotiated[key] = uas_negotiate(self.config.session_timers, request)
         except RemoteProtocolError as exc:
-            self._reply_error(key, exc, now)
+            self._reply_error(key, request, exc, now)
             return False
         self._server_requests[key] = request
         return True
@@ -649,7 +657,7 @@ class InviteSession:
 
     def _note_allow(self, message: SipMessage) -> None:
         if "allow" in message.headers:
-            self.peer_allow = {method.upper() for method in message.headers.get_all("allow")}
+            self.peer_allow = {method.upper() for method in option_tags(message, "allow")}
 
     def _success_headers(self, key: TransactionKey, now: float) -> list[tuple[str, str]]:
         """Contact, Allow, Supported and Session-Expires for our 2xx; (re)starts the timer."""

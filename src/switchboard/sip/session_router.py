@@ -126,6 +126,8 @@ class SessionRouter:
                 events=self._events,
             )
         except RemoteProtocolError as exc:
+            if exc.request is None:
+                exc.request = event.request  # a grammar error raised without the request
             response = error_response(exc, local_tag)
             if response is not None:
                 self.host.send_response(event.key, response, now)

@@ -195,12 +195,16 @@ def uac_negotiate(
 ) -> Negotiated | None:
     """The session timer a 2xx sets up for the UAC that sent the request (RFC 4028 §7.2).
 
-    Without Session-Expires in the 2xx there is none, unless ``timers`` is ``always`` or
-    ``forced``: then we refresh ourselves at ``requested`` (or our configured) interval.
+    Without Session-Expires in the 2xx (or with a malformed one: the 2xx is not refused
+    for it) there is none, unless ``timers`` is ``always`` or ``forced``: then we refresh
+    ourselves at ``requested`` (or our configured) interval.
     """
     if not config.enabled:
         return None
-    agreed = session_expires(response)
+    try:
+        agreed = session_expires(response)
+    except RemoteProtocolError:
+        agreed = None
     if agreed is None:
         if not config.forced:
             return None
@@ -210,7 +214,11 @@ def uac_negotiate(
 
 def interval_after_422(config: SessionTimerConfig, response: SipResponse, current: int) -> int:
     """The Session-Expires to retry with after a 422: at least its Min-SE (RFC 4028 §7.4)."""
-    return max(current, min_se(response), config.timers_min_se)
+    try:
+        floor = min_se(response)
+    except RemoteProtocolError:
+        floor = MIN_SE
+    return max(current, floor, config.timers_min_se)
 
 
 class SessionTimer:

@@ -14,9 +14,10 @@ from switchboard.sip.session import (
     TERMINATED_BYE_RECEIVED,
     TERMINATED_BYE_SENT,
     SessionConfig,
+    option_tags,
 )
 from switchboard.sip.session_events import DialogTerminated, ProvisionalReceived
-from switchboard.sip.session_router import SessionRouter
+from switchboard.sip.session_router import SessionRouter, _Binding
 from switchboard.sip.session_uac import ClientInvite, new_invite
 from switchboard.sip.transaction.events import (
     AckReceived,
@@ -283,7 +284,18 @@ def test_router_keeps_deadlines_in_a_heap() -> None:
     assert router.next_deadline() is None  # the stale entry is dropped
     router.handle_timer(2.0)
     # A binding not yet attached to its session notes nothing.
-    from switchboard.sip.session_router import _Binding
-
     _Binding(router).send_stateless(ack, PHONE)
     assert router._dirty == set()
+
+
+def test_malformed_option_lists() -> None:
+    assert option_tags(request_text(extra=["Supported: <"]), "supported") == set()
+    host = Host()
+    router = SessionRouter(host)
+    invite = request_text(extra=["Require: <"])
+    event = RequestReceived(("k", "INVITE"), invite, PHONE)
+    assert router.accept_invite(event, 0.0, config=config(), local_tag="t", random=float) is None
+    assert host.statuses() == [400]
+    session, host = confirmed()
+    receive(session, in_dialog("INFO", 2, 'Require: "'), 1.0)
+    assert host.statuses() == [400]

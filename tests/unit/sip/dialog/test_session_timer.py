@@ -169,3 +169,9 @@ def test_timer_deadline_for_the_other_side() -> None:
     timer.start(Negotiated(1800, False), 0.0)
     assert timer.next_deadline() == 1768.0  # 1800 - 32
     assert not timer.refresh_due(1767.0)
+
+
+def test_malformed_values_in_responses_are_ignored() -> None:
+    request = request_text()
+    assert uac_negotiate(YES, reply(request, 200, extra=[("Session-Expires", "soon")])) is None
+    assert interval_after_422(YES, reply(request, 422, extra=[("Min-SE", "x")]), 1800) == 1800
