@@ -98,6 +98,22 @@ class ServerSession(InviteSession):
         if request.body:
             self._take_offer(event.key, "invite", request.body, "INVITE")
 
+    def _response(
+        self,
+        request: SipRequest,
+        status: int,
+        headers: Iterable[tuple[str, str]] = (),
+        body: bytes = b"",
+        content_type: str = "application/sdp",
+    ) -> SipResponse:
+        """Responses to the INVITE that create the dialog copy its Record-Route (§12.1.1)."""
+        if request is self.invite and 100 < status < 300:
+            record_route = [
+                ("Record-Route", value) for value in request.headers.fields("record-route")
+            ]
+            headers = [*record_route, *headers]
+        return super()._response(request, status, headers, body, content_type)
+
     # -- commands -----------------------------------------------------------------------
 
     def ring(

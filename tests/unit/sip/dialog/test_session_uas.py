@@ -292,3 +292,18 @@ def test_we_hang_up_with_bye_and_a_reason() -> None:
     assert events(session)[-1] == DialogTerminated(session.id, TERMINATED_BYE_SENT)
     session.terminate(2.0, "again")  # once only
     assert events(session) == []
+
+
+def test_dialog_creating_responses_copy_record_route() -> None:
+    routes = ["Record-Route: <sip:p1.example.com;lr>", "Record-Route: <sip:p2.example.com;lr>"]
+    session, host = uas(*routes)
+    session.ring(0.0)
+    session.accept(0.1, ANSWER)
+    for _, response in host.responses:
+        assert response.headers.get_all("record-route") == [
+            "<sip:p1.example.com;lr>",
+            "<sip:p2.example.com;lr>",
+        ]
+    session, host = uas(*routes)
+    session.reject(0.0, 486)
+    assert "record-route" not in host.responses[-1][1].headers
