@@ -26,7 +26,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from switchboard.sip.dialog import Dialog, DialogId, DialogInput, DialogState
+from switchboard.sip.dialog import (
+    TARGET_REFRESH_METHODS,
+    Dialog,
+    DialogId,
+    DialogInput,
+    DialogState,
+)
 from switchboard.sip.errors import LocalProtocolError, RemoteProtocolError
 from switchboard.sip.message import (
     SipMessage,
@@ -474,7 +480,12 @@ class InviteSession:
         body: bytes = b"",
         content_type: str = "application/sdp",
     ) -> None:
-        """Answer an in-dialog request passed up with :class:`InDialogRequestReceived`."""
+        """Answer an in-dialog request passed up with :class:`InDialogRequestReceived`.
+
+        A 2xx to a target refresh request (NOTIFY, REFER, SUBSCRIBE) takes its Contact.
+        """
+        if 200 <= status < 300 and request.method in TARGET_REFRESH_METHODS:
+            self.dialog.refresh_target(request)
         response = self._response(request, status, headers, body, content_type)
         self.host.send_response(key, response, now)
 

@@ -393,3 +393,18 @@ def test_terminated_session_ignores_retry_and_commands() -> None:
     assert host.methods() == ["INVITE", "BYE"]
     assert isinstance(repr(session), str) and "Terminated" in repr(session)
     assert request_text  # keep the helper import used
+
+
+def test_accepted_notify_refreshes_the_target() -> None:
+    session, _ = confirmed()
+    notify = in_dialog("NOTIFY", 2)
+    notify.headers.set("Contact", "<sip:bob@192.0.2.77>")  # type: ignore[attr-defined]
+    key = receive(session, notify, 1.0)
+    session.respond(key, notify, 481, 1.1)  # type: ignore[arg-type]
+    assert session.dialog.remote_target == "sip:bob@192.0.2.20:5060"
+    session.respond(key, notify, 200, 1.2)  # type: ignore[arg-type]
+    assert session.dialog.remote_target == "sip:bob@192.0.2.77"
+    info = in_dialog("INFO", 3)
+    info.headers.set("Contact", "<sip:bob@192.0.2.78>")  # type: ignore[attr-defined]
+    session.respond(receive(session, info, 2.0), info, 200, 2.1)  # type: ignore[arg-type]
+    assert session.dialog.remote_target == "sip:bob@192.0.2.77"
