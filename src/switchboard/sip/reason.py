@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from switchboard.sip.headers import parse_params, quote, split_commas, unquote
+from switchboard.sip.headers import parse_number, parse_params, quote, split_commas, unquote
 
 Q850_CAUSES: dict[int, str] = {
     1: "Unallocated (unassigned) number",
@@ -65,7 +65,7 @@ def parse_reason(value: str) -> list[Reason]:
         reasons.append(
             Reason(
                 protocol.strip(),
-                int(cause) if cause is not None and cause.isdigit() else None,
+                None if cause is None else parse_number(cause, 2**32 - 1),
                 None if text is None else unquote(text),
             )
         )

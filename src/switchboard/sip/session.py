@@ -34,6 +34,7 @@ from switchboard.sip.dialog import (
     DialogState,
 )
 from switchboard.sip.errors import LocalProtocolError, RemoteProtocolError
+from switchboard.sip.headers import MAX_CSEQ, parse_number
 from switchboard.sip.message import (
     SipMessage,
     SipRequest,
@@ -163,9 +164,13 @@ def option_tags(message: SipMessage, name: str) -> set[str]:
 def parse_rack(value: str) -> tuple[int, int, str] | None:
     """``RAck: response-num CSeq-num Method`` (RFC 3262 §7.2), None when malformed."""
     parts = value.split()
-    if len(parts) != 3 or not (parts[0].isdigit() and parts[1].isdigit()):
+    if len(parts) != 3:
         return None
-    return int(parts[0]), int(parts[1]), parts[2]
+    rseq = parse_number(parts[0], MAX_CSEQ)
+    seq = parse_number(parts[1], MAX_CSEQ)
+    if rseq is None or seq is None:
+        return None
+    return rseq, seq, parts[2]
 
 
 @dataclass(slots=True)

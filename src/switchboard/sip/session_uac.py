@@ -13,7 +13,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 
 from switchboard.sip.dialog import Dialog, DialogInput, DialogState
-from switchboard.sip.headers import SipHeaders
+from switchboard.sip.headers import MAX_CSEQ, SipHeaders, parse_number
 from switchboard.sip.message import SipRequest, SipResponse
 from switchboard.sip.peer import Peer
 from switchboard.sip.reason import Reason
@@ -92,7 +92,7 @@ class ClientSession(InviteSession):
             if response.body and self._offer == "local":
                 self._emit(AnswerReceived(self.id, response.body, provisional=True))
             return
-        rseq = int(rseq_text) if rseq_text.isdigit() else None
+        rseq = parse_number(rseq_text.strip(), MAX_CSEQ)
         if rseq is None or (self._last_rseq is not None and rseq != self._last_rseq + 1):
             return  # a retransmission, or out of order: neither PRACKed nor processed (§4)
         self._last_rseq = rseq
@@ -126,16 +126,19 @@ class ClientSession(InviteSession):
         self.dialog.process(DialogInput.SUCCESS)
         self._note_allow(response)
         self._ack_seq = seq
-        requested = self.config.session_timers.timers_sess_expires
-        session_expires = self.invite.headers.get("session-expires")
-        if session_expires is not None and session_expires.partition(";")[0].isdigit():
-            requested = int(session_expires.partition(";")[0])
-        self._restart_timer(response, requested, now, False)
+        self._restart_timer(response, self.requested_interval, now, False)
         self._emit(DialogEstablished(self.id))
         if self._early_answered and not self.invite.body:
             self._send_ack(seq)
         else:
             self._complete_2xx(Outgoing(self.invite), response)
+
+    @property
+    def requested_interval(self) -> int:
+        """The Session-Expires our INVITE asked for (the configured one if it had none)."""
+        value = self.invite.headers.get("session-expires") or ""
+        number = parse_number(value.partition(";")[0].strip(), MAX_CSEQ)
+        return self.config.session_timers.timers_sess_expires if number is None else number
 
     @property
     def acked_seq(self) -> int | None:

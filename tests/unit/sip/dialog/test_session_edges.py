@@ -9,12 +9,13 @@ from test_session_uac import events as uac_events
 from test_session_uac import respond, uac
 from test_session_uas import ANSWER, INVITE_KEY, OFFER, events, in_dialog, uas
 
-from switchboard.sip.reason import q850_reason
+from switchboard.sip.reason import Reason, parse_reason, q850_reason
 from switchboard.sip.session import (
     TERMINATED_BYE_RECEIVED,
     TERMINATED_BYE_SENT,
     SessionConfig,
     option_tags,
+    parse_rack,
 )
 from switchboard.sip.session_events import DialogTerminated, ProvisionalReceived
 from switchboard.sip.session_router import SessionRouter, _Binding
@@ -299,3 +300,23 @@ def test_malformed_option_lists() -> None:
     session, host = confirmed()
     receive(session, in_dialog("INFO", 2, 'Require: "'), 1.0)
     assert host.statuses() == [400]
+
+
+def test_numbers_must_be_ascii_digits() -> None:
+    assert parse_rack("\u00b2 1 INVITE") is None
+    assert parse_rack("1 99999999999 INVITE") is None
+    assert parse_reason("Q.850;cause=99999999999") == [Reason("Q.850", None)]
+    call, host = uac()
+    respond(call, 180, 0.1, extra=[("Require", "100rel"), ("RSeq", "\u00b2")])
+    assert host.methods() == ["INVITE"]
+
+
+def test_forced_timer_uses_the_interval_our_invite_asked_for() -> None:
+    call, _ = uac(cfg=config(timers="forced", sess_expires=600))
+    respond(call, 200, 1.0, body=ANSWER)
+    session = call.sessions["a1"]
+    assert session.requested_interval == 600
+    assert session.timer.local_refresher and call.next_deadline() == 301.0
+    call, _ = uac(cfg=config(timers="no"))
+    respond(call, 200, 1.0, body=ANSWER)
+    assert call.sessions["a1"].requested_interval == 1800  # none asked: the configured value

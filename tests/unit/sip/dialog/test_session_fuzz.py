@@ -17,7 +17,7 @@ from switchboard.sip.session_timer import SessionExpires
 from switchboard.sip.session_uas import ServerSession
 from switchboard.sip.transaction.events import RequestReceived, ResponseReceived
 
-VALUE = st.text(alphabet=' \t;=,"<>:0123456789abcdefrsqtuc.-', max_size=40)
+VALUE = st.text(alphabet=' \t;=,"<>:0123456789abcdefrsqtuc.-\u00b2\u0663\u00e9', max_size=40)
 NAMES = st.sampled_from(
     ["Session-Expires", "Min-SE", "Require", "Supported", "RSeq", "RAck", "Reason", "Allow"]
 )
