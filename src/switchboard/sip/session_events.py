@@ -34,7 +34,8 @@ class DialogEstablished:
 
 @dataclass(frozen=True, slots=True)
 class InviteFailed:
-    """Our initial INVITE ended without a 2xx: the final status (408 on timeout)."""
+    """Our initial INVITE ended without a 2xx: its final status (408 on timeout; 487 and no
+    response when a CANCELled INVITE was never answered within 64*T1)."""
 
     status: int
     response: SipResponse | None

@@ -233,6 +233,8 @@ class ClientInvite:
         self._cancel_requested = False
         self._cancel_reason: Reason | None = None
         self._retries = 0
+        self._cancel_deadline: float | None = None
+        """64*T1 after our CANCEL: the INVITE is given up without its 487 (RFC 3261 §9.1)."""
 
     def __repr__(self) -> str:
         return f"<ClientInvite {self.request.call_id} final={self.final_status}>"
@@ -260,6 +262,7 @@ class ClientInvite:
         if self._cancel_reason is not None:
             cancel.headers.add("Reason", str(self._cancel_reason))
         self.cancel_key = self.host.send_request(cancel, self.peer, now)
+        self._cancel_deadline = now + 64 * self.config.T1
 
     # -- inputs -------------------------------------------------------------------------
 
@@ -346,12 +349,18 @@ class ClientInvite:
         elif self.answered_by != tag:
             session.terminate(now, TERMINATED_OTHER_FORK, send_bye=True)
 
-    def _on_failure(self, response: SipResponse, now: float) -> None:
-        status = response.status
-        if status == 422 and self._retries < MAX_422_RETRIES and not self._cancel_requested:
+    def _on_failure(self, response: SipResponse | None, now: float, status: int = 0) -> None:
+        status = status if response is None else response.status
+        if (
+            response is not None
+            and status == 422
+            and self._retries < MAX_422_RETRIES
+            and not self._cancel_requested
+        ):
             self._retry_422(response, now)
             return
         self.final_status = status
+        self._cancel_deadline = None
         reason = TERMINATED_CANCELLED if self._cancel_requested else TERMINATED_REJECTED
         for session in self.sessions.values():
             session.on_failure(response, status, now, reason)
@@ -384,9 +393,13 @@ class ClientInvite:
             for session in self.sessions.values()
             if (deadline := session.next_deadline()) is not None
         ]
+        if self._cancel_deadline is not None:
+            deadlines.append(self._cancel_deadline)
         return min(deadlines) if deadlines else None
 
     def handle_timer(self, now: float) -> None:
-        """Fire the due timers of every fork."""
+        """Fire the due timers of every fork; give up a CANCELled INVITE never answered."""
+        if self._cancel_deadline is not None and now >= self._cancel_deadline:
+            self._on_failure(None, now, 487)
         for session in list(self.sessions.values()):
             session.handle_timer(now)

@@ -320,3 +320,21 @@ def test_requests_from_the_callee_reach_its_dialog() -> None:
     stranger = request_text("BYE", from_tag="zz", to_tag="pbx-tag")
     call.receive(RequestReceived(("b2", "BYE"), stranger, PHONE), 2.1)
     assert host.statuses() == [200]
+
+
+def test_cancelled_invite_never_answered_is_given_up_after_64_t1() -> None:
+    call, host = uac()
+    respond(call, 180, 0.1)
+    call.cancel(1.0)
+    assert call.next_deadline() == 33.0
+    call.handle_timer(32.9)
+    assert call.final_status is None
+    call.handle_timer(33.0)
+    session = call.sessions["a1"]
+    assert events(call)[-2:] == [
+        DialogTerminated(session.id, TERMINATED_CANCELLED, 487),
+        InviteFailed(487, None),
+    ]
+    assert call.next_deadline() is None
+    respond(call, 487, 34.0)  # late: nothing more
+    assert events(call) == []
