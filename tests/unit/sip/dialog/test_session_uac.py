@@ -323,7 +323,7 @@ def test_requests_from_the_callee_reach_its_dialog() -> None:
 
 
 def test_cancelled_invite_never_answered_is_given_up_after_64_t1() -> None:
-    call, host = uac()
+    call, _ = uac()
     respond(call, 180, 0.1)
     call.cancel(1.0)
     assert call.next_deadline() == 33.0
