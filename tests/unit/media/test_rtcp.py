@@ -104,6 +104,12 @@ def test_profile_extension_of_sr_and_rr_kept() -> None:
     assert parse_compound(sr.serialize() + rr.serialize()) == [sr, rr]
 
 
+def test_bye_without_reason() -> None:
+    bye = RtcpBye((0x01020304,))
+    assert bye.serialize() == bytes.fromhex("81cb0001 01020304")
+    assert parse_compound(bye.serialize()) == [bye]
+
+
 def test_padding_on_the_last_packet() -> None:
     body = struct.pack("!I", 7) + b"\x00\x00\x00\x04"
     data = struct.pack("!BBH", 0xA0, 201, 2) + body
