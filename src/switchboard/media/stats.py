@@ -1,9 +1,12 @@
 """Per-stream RTP statistics: loss, jitter, round-trip time and an MOS estimate.
 
-The relay's hot path only calls :meth:`ReceiveStatistics.record` (three list appends per
-packet). :meth:`ReceiveStatistics.update` folds the pending packets in, vectorised with
-numpy, when a report is due (every few seconds), with the same results as running RFC 3550
-Appendix A.1 (sequence validity) and A.8 (interarrival jitter) packet by packet:
+The relay's hot path only appends, per packet, the header tuple that
+:func:`~switchboard.media.rtp.peek` returned and the arrival time, through the bound
+``list.append`` methods :attr:`ReceiveStatistics.record_header` and
+:attr:`ReceiveStatistics.record_arrival` (two C calls, no Python frame, nothing allocated).
+:meth:`ReceiveStatistics.update` folds the pending packets in, vectorised with numpy, when
+a report is due (every few seconds), with the same results as running RFC 3550 Appendix
+A.1 (sequence validity) and A.8 (interarrival jitter) packet by packet:
 
 - sequence numbers are unwrapped from consecutive signed 16-bit differences; when every
   packet lies within A.1's window of the running maximum (less than ``MAX_DROPOUT`` ahead,
@@ -28,6 +31,8 @@ G.711 has ``Ie = 0``; ``Bpl = 25.1`` with packet-loss concealment, 4.3 without (
 from __future__ import annotations
 
 from dataclasses import dataclass
+from operator import itemgetter
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -36,6 +41,19 @@ from switchboard.media.rtcp import RtcpReportBlock, RtcpSenderReport, ntp_short
 from switchboard.media.rtp import MAX_DROPOUT, MAX_MISORDER, MIN_SEQUENTIAL, RtpSequence
 
 JITTER_GAIN = 1.0 / 16.0
+_DECAY = 1.0 - JITTER_GAIN
+_WEIGHTS_SIZE = 1024
+_WEIGHTS = _DECAY ** np.arange(_WEIGHTS_SIZE, dtype=np.float64)
+"""Filter weights a**k; beyond 1024 differences they fall under 1e-28 and are dropped."""
+_Array = TypeVar(
+    "_Array",
+    npt.NDArray[np.uint16],
+    npt.NDArray[np.uint32],
+    npt.NDArray[np.int64],
+    npt.NDArray[np.float64],
+)
+_SEQUENCE_NUMBER = itemgetter(1)
+_TIMESTAMP = itemgetter(2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,18 +73,19 @@ class ReceiveStatistics:
     """Receive statistics of one RTP stream (one SSRC), RFC 3550 A.1, A.3 and A.8."""
 
     __slots__ = (
-        "_arrivals",
         "_last_arrival",
         "_last_sr_at",
         "_last_timestamp",
-        "_sequence_numbers",
-        "_timestamps",
+        "arrivals",
         "clock_rate",
         "fraction_lost",
+        "headers",
         "jitter",
         "lsr",
         "min_sequential",
         "packets_invalid",
+        "record_arrival",
+        "record_header",
         "sequence",
     )
 
@@ -82,71 +101,82 @@ class ReceiveStatistics:
         self.packets_invalid = 0
         self.lsr = 0
         self._last_sr_at = 0.0
-        self._sequence_numbers: list[int] = []
-        self._timestamps: list[int] = []
-        self._arrivals: list[float] = []
+        self.headers: list[tuple[int, int, int, int]] = []
+        """Pending ``(payload_type, sequence_number, timestamp, ssrc)`` tuples."""
+        self.arrivals: list[float] = []
+        """Pending arrival times in seconds, one per header."""
+        self.record_header = self.headers.append
+        self.record_arrival = self.arrivals.append
         self._last_arrival: float | None = None
         self._last_timestamp = 0
 
     def record(self, sequence_number: int, timestamp: int, arrival: float) -> None:
-        """Note one received packet (hot path: appends only); ``arrival`` in seconds."""
-        self._sequence_numbers.append(sequence_number)
-        self._timestamps.append(timestamp)
-        self._arrivals.append(arrival)
+        """Note one received packet (the relay appends ``peek``'s tuple directly instead)."""
+        self.headers.append((0, sequence_number, timestamp, 0))
+        self.arrivals.append(arrival)
+
+    @property
+    def pending(self) -> int:
+        """Packets recorded and not yet folded in by :meth:`update`."""
+        return len(self.headers)
 
     def update(self) -> None:
         """Fold the recorded packets into the counters and the jitter."""
-        count = len(self._sequence_numbers)
+        headers = self.headers
+        count = len(headers)
         if not count:
             return
-        seqs = np.array(self._sequence_numbers, dtype=np.int64)
-        timestamps = np.array(self._timestamps, dtype=np.int64)
-        arrivals = np.array(self._arrivals, dtype=np.float64)
-        self._sequence_numbers.clear()
-        self._timestamps.clear()
-        self._arrivals.clear()
+        seqs = np.fromiter(map(_SEQUENCE_NUMBER, headers), np.uint16, count)
+        timestamps = np.fromiter(map(_TIMESTAMP, headers), np.uint32, count)
+        arrivals = np.fromiter(self.arrivals, np.float64, count)
+        headers.clear()
+        self.arrivals.clear()
         valid = self._update_sequence(seqs)
-        if not valid.all():
+        if valid is not None:
             self.packets_invalid += int(count - np.count_nonzero(valid))
             timestamps = timestamps[valid]
             arrivals = arrivals[valid]
         if len(arrivals):
             self._update_jitter(timestamps, arrivals)
 
-    def _update_sequence(self, seqs: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+    def _update_sequence(self, seqs: npt.NDArray[np.uint16]) -> npt.NDArray[np.bool_] | None:
+        """Account the batch; return None when all packets are valid, else the valid mask."""
         source = self.sequence
         if source is None:
             source = self.sequence = RtpSequence(int(seqs[0]), self.min_sequential)
         if not source.probation:
-            previous = np.concatenate(([source.max_seq], seqs[:-1]))
-            deltas = ((seqs - previous + 0x8000) & 0xFFFF) - 0x8000
+            # uint16 differences wrap; read as int16 they are the signed steps.
+            steps = _steps(seqs, source.max_seq).view(np.int16)
             start = source.extended_max
-            extended = start + np.cumsum(deltas)
-            running = np.maximum.accumulate(np.concatenate(([start], extended)))
-            relative = extended - running[:-1]
-            if bool(np.all((relative < MAX_DROPOUT) & (relative > -MAX_MISORDER))):
+            extended = np.cumsum(steps, dtype=np.int64)
+            extended += start
+            running = np.maximum.accumulate(extended)
+            np.maximum(running, start, out=running)
+            behind = int((extended - running).min())
+            ahead = int(_steps(running, start).max())
+            if behind > -MAX_MISORDER and ahead < MAX_DROPOUT:
                 highest = int(running[-1])
                 source.received += len(seqs)
                 source.cycles = highest & ~0xFFFF
                 source.max_seq = highest & 0xFFFF
-                return np.ones(len(seqs), dtype=bool)
+                return None
         return np.array([source.update(int(seq)) for seq in seqs], dtype=bool)
 
     def _update_jitter(
-        self, timestamps: npt.NDArray[np.int64], arrivals: npt.NDArray[np.float64]
+        self, timestamps: npt.NDArray[np.uint32], arrivals: npt.NDArray[np.float64]
     ) -> None:
         if self._last_arrival is None:
             self._last_arrival = float(arrivals[0])
             self._last_timestamp = int(timestamps[0])
-        previous_arrivals = np.concatenate(([self._last_arrival], arrivals[:-1]))
-        previous_timestamps = np.concatenate(([self._last_timestamp], timestamps[:-1]))
-        steps = timestamps - previous_timestamps
-        steps = ((steps + 0x80000000) & 0xFFFFFFFF) - 0x80000000
-        differences = np.abs((arrivals - previous_arrivals) * self.clock_rate - steps)
+        steps = _steps(timestamps, self._last_timestamp).view(np.int32)
+        differences = _steps(arrivals, self._last_arrival)
+        differences *= self.clock_rate
+        differences -= steps
+        np.abs(differences, out=differences)
         count = len(differences)
-        decay = 1.0 - JITTER_GAIN
-        weights = decay ** np.arange(count - 1, -1, -1, dtype=np.float64)
-        self.jitter = decay**count * self.jitter + JITTER_GAIN * float(weights @ differences)
+        used = min(count, _WEIGHTS_SIZE)
+        weighted = float(_WEIGHTS[used - 1 :: -1] @ differences[count - used :])
+        self.jitter = _DECAY**count * self.jitter + JITTER_GAIN * weighted
         self._last_arrival = float(arrivals[-1])
         self._last_timestamp = int(timestamps[-1])
 
@@ -205,6 +235,15 @@ class ReceiveStatistics:
             rtt_ms=rtt_ms,
             mos=mos_estimate(loss, self.jitter_ms, rtt_ms),
         )
+
+
+def _steps(values: _Array, previous: float) -> _Array:
+    """Differences of consecutive values, the first against ``previous`` (wrapping in the
+    array's own type); cheaper than ``np.diff(prepend=...)`` on short arrays."""
+    out = np.empty_like(values)
+    np.subtract(values[1:], values[:-1], out=out[1:])
+    out[:1] = values[:1] - values.dtype.type(previous)
+    return out
 
 
 class SendStatistics:

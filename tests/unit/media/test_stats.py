@@ -40,7 +40,9 @@ def test_jitter_by_hand() -> None:
     stats.record(0, 0, 0.0)
     stats.record(1, 160, 0.025)
     stats.record(2, 320, 0.040)
+    assert stats.pending == 3
     stats.update()
+    assert stats.pending == 0
     assert stats.jitter == pytest.approx(4.84375)
     assert stats.jitter_ms == pytest.approx(4.84375 / 8)
     assert stats.report_block(1, 0.0).jitter == 4  # type: ignore[union-attr]
