@@ -198,3 +198,30 @@ def test_batches_match_a1_and_a8_packet_by_packet(
     assert stats.sequence is not None
     assert (stats.sequence.received, stats.sequence.expected) == (received, expected)
     assert stats.jitter == pytest.approx(jitter, rel=1e-9, abs=1e-6)
+
+
+def test_the_relay_path_appends_peek_tuples() -> None:
+    from switchboard.media.rtp import RtpPacket, peek
+
+    by_method = ReceiveStatistics(min_sequential=0)
+    by_append = ReceiveStatistics(min_sequential=0)
+    for seq in range(100):
+        arrival = seq * 0.02 + (0.003 if seq % 3 else 0.0)
+        header = peek(RtpPacket(0, seq, seq * 160, 77, bytes(160)).serialize())
+        assert header is not None
+        by_append.record_header(header)
+        by_append.record_arrival(arrival)
+        by_method.record(seq, seq * 160, arrival)
+    assert by_append.pending == 100
+    assert by_append.quality() == by_method.quality()
+    assert by_append.jitter == by_method.jitter > 0
+
+
+def test_a_batch_longer_than_the_filter_memory() -> None:
+    seqs = list(range(3000))
+    arrivals = [seq * 0.02 + (0.01 if seq % 7 == 0 else 0.0) for seq in seqs]
+    stats = ReceiveStatistics(min_sequential=0)
+    for seq, arrival in zip(seqs, arrivals, strict=True):
+        stats.record(seq, seq * 160, arrival)
+    stats.update()
+    assert stats.jitter == pytest.approx(reference(seqs, arrivals, 0)[2], rel=1e-9)
