@@ -8,6 +8,14 @@ that is, so a lost start packet does not lose the digit) and :class:`DtmfEnded` 
 on the first end packet, when a newer event starts while this one has not ended (the end
 packets were lost), or at :meth:`DtmfReceiver.handle_timer` when no packet came for
 ``timeout`` seconds. Packets of older events (late or reordered) are ignored.
+
+In-band detector (:class:`DtmfToneDetector`), for phones that send tones in the audio: per
+205-sample block at 8 kHz, the Goertzel power at the eight DTMF frequencies (computed for
+all blocks at once as one matrix product with the Goertzel kernel, the same values as the
+recurrence). The strongest row and column tone must together hold ``threshold`` of the
+block's energy, each reach ``min_amplitude``, beat the other tones of their group by 8 dB,
+and keep the twist within 8 dB (column weaker) / 4 dB (column stronger). A digit starts
+after two consecutive blocks agree and ends after two blocks without it.
 """
 
 from __future__ import annotations
@@ -194,19 +202,23 @@ BLOCK_SIZE = 205
 
 
 class DtmfToneDetector:
-    """In-band DTMF detector over 8 kHz int16 PCM: Goertzel power at the 8 frequencies.
+    """In-band DTMF detector over 8 kHz int16 PCM (rules in the module docstring)."""
 
-    Per 205-sample block: the strongest row and column tone must each hold a share of the
-    block's energy (``threshold``), beat the other tones of their group by 8 dB, and their
-    twist must be within 8 dB (column weaker) / 4 dB (row weaker). A digit starts after two
-    consecutive blocks agree and ends after two blocks without it.
-    """
+    __slots__ = (
+        "_buffer",
+        "_candidate",
+        "_digit",
+        "_misses",
+        "_offset",
+        "_start",
+        "min_amplitude",
+        "threshold",
+    )
 
-    __slots__ = ("_buffer", "_candidate", "_digit", "_misses", "_offset", "_start", "threshold")
-
-    def __init__(self, threshold: float = 0.5) -> None:
-        """``threshold``: share of block energy the two tones must hold together."""
+    def __init__(self, threshold: float = 0.5, min_amplitude: float = 300.0) -> None:
+        """``threshold``: energy share of the two tones; ``min_amplitude``: of each tone."""
         self.threshold = threshold
+        self.min_amplitude = min_amplitude
         self._buffer = np.zeros(0, dtype=np.float64)
         self._offset = 0
         self._candidate = ""
@@ -223,7 +235,7 @@ class DtmfToneDetector:
         if not blocks:
             return out
         frames = buffer[: blocks * BLOCK_SIZE].reshape(blocks, BLOCK_SIZE)
-        for digit in _classify(frames, self.threshold):
+        for digit in _classify(frames, self.threshold, self.min_amplitude):
             out.extend(self._step(digit))
             self._offset += BLOCK_SIZE
         return out
@@ -263,7 +275,7 @@ def _goertzel_kernel() -> npt.NDArray[np.complex128]:
 _KERNEL = _goertzel_kernel()
 
 
-def _classify(frames: npt.NDArray[np.float64], threshold: float) -> list[str]:
+def _classify(frames: npt.NDArray[np.float64], threshold: float, min_amplitude: float) -> list[str]:
     """Digit (or "") per block; the Goertzel powers come from one matrix product."""
     power = np.abs(frames @ _KERNEL) ** 2 * (2.0 / BLOCK_SIZE)
     energy = np.sum(frames * frames, axis=1) + 1e-9
@@ -277,6 +289,8 @@ def _classify(frames: npt.NDArray[np.float64], threshold: float) -> list[str]:
     rows_sorted = np.sort(rows, axis=1)
     columns_sorted = np.sort(columns, axis=1)
     ok = (row_power + column_power) >= threshold * energy
+    # A tone of amplitude A holds A**2 * N / 2 of the block's energy.
+    ok &= np.minimum(row_power, column_power) >= min_amplitude**2 * BLOCK_SIZE / 2
     ok &= column_power <= row_power * 10 ** (4 / 10)  # reverse twist (column stronger)
     ok &= column_power >= row_power * 10 ** (-8 / 10)  # normal twist (column weaker)
     ok &= rows_sorted[:, -2] * 10 ** (8 / 10) <= row_power

@@ -238,8 +238,7 @@ class ReceiveStatistics:
 
 
 def _steps(values: _Array, previous: float) -> _Array:
-    """Differences of consecutive values, the first against ``previous`` (wrapping in the
-    array's own type); cheaper than ``np.diff(prepend=...)`` on short arrays."""
+    """Consecutive differences (wrapping in the array's type), the first from ``previous``."""
     out = np.empty_like(values)
     np.subtract(values[1:], values[:-1], out=out[1:])
     out[:1] = values[:1] - values.dtype.type(previous)

@@ -1,7 +1,10 @@
 """Test tones and a check of audio by content: sine generation and an FFT tone finder.
 
 End-to-end tests send a tone (1 kHz, or DTMF) through the PBX and check with
-:func:`tone_fraction` that what came out carries it; silence or noise scores near 0.
+:func:`tone_fraction` that what came out carries it: the share of ``window``-second windows
+whose spectrum (Hann window, mean removed) holds more than ``share`` of its energy within
+``tolerance`` of the frequency. Windows quieter than ``min_rms`` never count, so silence and
+noise score 0.
 """
 
 from __future__ import annotations
@@ -9,9 +12,14 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from switchboard.media.dtmf import COLUMN_FREQUENCIES, KEYPAD, ROW_FREQUENCIES
+from switchboard.media.dtmf import COLUMN_FREQUENCIES, KEYPAD, ROW_FREQUENCIES, event_code
 
 SAMPLE_RATE = 8000
+_KEYPAD_POSITION = {
+    event_code(key): (row, column)
+    for row, keys in enumerate(KEYPAD)
+    for column, key in enumerate(keys)
+}
 
 
 def sine(
@@ -32,15 +40,10 @@ def dtmf_tone(
     digit: str, duration: float, *, amplitude: float = 0.25, sample_rate: int = SAMPLE_RATE
 ) -> npt.NDArray[np.int16]:
     """The two-tone DTMF signal of ``digit``, each tone at ``amplitude`` of full scale."""
-    for row, keys in enumerate(KEYPAD):
-        column = keys.find(digit.upper())
-        if column >= 0 and len(digit) == 1:
-            low = sine(ROW_FREQUENCIES[row], duration, amplitude=amplitude, sample_rate=sample_rate)
-            high = sine(
-                COLUMN_FREQUENCIES[column], duration, amplitude=amplitude, sample_rate=sample_rate
-            )
-            return (low.astype(np.int32) + high).astype(np.int16)
-    raise ValueError(f"DTMF digit {digit!r}: expected one of 0-9 * # A-D")
+    row, column = _KEYPAD_POSITION[event_code(digit)]
+    low = sine(ROW_FREQUENCIES[row], duration, amplitude=amplitude, sample_rate=sample_rate)
+    high = sine(COLUMN_FREQUENCIES[column], duration, amplitude=amplitude, sample_rate=sample_rate)
+    return (low.astype(np.int32) + high).astype(np.int16)
 
 
 def tone_fraction(
@@ -53,9 +56,7 @@ def tone_fraction(
     share: float = 0.5,
     min_rms: float = 100.0,
 ) -> float:
-    """Share of ``window``-second windows whose energy is mostly (> ``share``) within
-    ``tolerance`` (±5 %) of ``frequency``; windows quieter than ``min_rms`` do not count
-    as tone."""
+    """Share of 100 ms windows with over ``share`` of their energy within ±5 % of ``frequency``."""
     size = round(window * sample_rate)
     count = len(pcm) // size
     if count == 0:

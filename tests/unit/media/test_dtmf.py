@@ -235,6 +235,15 @@ def test_rejects_noise_speechlike_tones_and_bad_twist() -> None:
     assert detector.feed((two_rows + sine(1209, 0.5, amplitude=0.3)).astype(np.int16)) == []
 
 
+def test_a_quiet_digit_is_ignored() -> None:
+    quiet = dtmf_tone("1", 0.2, amplitude=0.005)  # about 160 of 32767: -46 dBFS per tone
+    assert DtmfToneDetector().feed(quiet) == []
+    assert [
+        type(e)
+        for e in DtmfToneDetector(min_amplitude=50).feed(np.concatenate((quiet, silence(0.1))))
+    ] == [DtmfStarted, DtmfEnded]
+
+
 def test_a_one_block_glitch_does_not_split_a_digit() -> None:
     tone = dtmf_tone("1", 0.2)
     tone[BLOCK_SIZE * 3 : BLOCK_SIZE * 4] = 0

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from switchboard.media import g711
+from switchboard.media.errors import DtmfError
 from switchboard.media.tones import dtmf_tone, sine, tone_fraction
 
 
@@ -44,7 +45,7 @@ def test_dtmf_tone_holds_both_frequencies() -> None:
     pcm = dtmf_tone("1", 1.0)
     assert tone_fraction(pcm, 697, share=0.4) == 1.0
     assert tone_fraction(pcm, 1209, share=0.4) == 1.0
-    with pytest.raises(ValueError):
+    with pytest.raises(DtmfError):
         dtmf_tone("E", 0.1)
-    with pytest.raises(ValueError):
+    with pytest.raises(DtmfError):
         dtmf_tone("12", 0.1)
