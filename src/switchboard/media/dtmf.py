@@ -7,7 +7,9 @@ receiver reports :class:`DtmfStarted` on the first packet of an event it sees (w
 that is, so a lost start packet does not lose the digit) and :class:`DtmfEnded` once:
 on the first end packet, when a newer event starts while this one has not ended (the end
 packets were lost), or at :meth:`DtmfReceiver.handle_timer` when no packet came for
-``timeout`` seconds. Packets of older events (late or reordered) are ignored.
+``timeout`` seconds. Packets of older events (late or reordered) are ignored. A payload
+that packs several events (§2.5.1.5) is read block by block, each event starting where the
+previous one's duration ends. RFC 2198 redundant (RED) payloads must be unwrapped first.
 
 In-band detector (:class:`DtmfToneDetector`), for phones that send tones in the audio: per
 205-sample block at 8 kHz, the Goertzel power at the eight DTMF frequencies (computed for
@@ -46,11 +48,18 @@ class TelephoneEvent:
 
     @classmethod
     def parse(cls, payload: bytes) -> TelephoneEvent:
-        """Parse the first 4 octets (RFC 2198 redundancy blocks are not expected here)."""
+        """Parse the first 4 octets."""
         if len(payload) < 4:
             raise DtmfError(f"telephone-event payload of {len(payload)} octets: expected 4")
         event, flags, duration = _PAYLOAD.unpack_from(payload)
         return cls(event, bool(flags & 0x80), flags & 0x3F, duration)
+
+    @classmethod
+    def parse_all(cls, payload: bytes) -> list[TelephoneEvent]:
+        """Parse every 4-octet block: RFC 4733 §2.5.1.5 packs consecutive events in one."""
+        if len(payload) < 4:
+            raise DtmfError(f"telephone-event payload of {len(payload)} octets: expected 4")
+        return [cls.parse(payload[offset : offset + 4]) for offset in range(0, len(payload) - 3, 4)]
 
     def serialize(self) -> bytes:
         """Build the 4 octets."""
@@ -105,7 +114,13 @@ class DtmfReceiver:
 
     def receive(self, payload: bytes, timestamp: int, now: float) -> list[DtmfEvent]:
         """Account one packet; return the events it completes. Raises :class:`DtmfError`."""
-        event = TelephoneEvent.parse(payload)
+        out: list[DtmfEvent] = []
+        for event in TelephoneEvent.parse_all(payload):
+            out += self._receive_event(event, timestamp, now)
+            timestamp = (timestamp + event.duration) & 0xFFFFFFFF
+        return out
+
+    def _receive_event(self, event: TelephoneEvent, timestamp: int, now: float) -> list[DtmfEvent]:
         out: list[DtmfEvent] = []
         current = self._current
         if current is not None and current[0] == timestamp and current[1] == event.event:

@@ -178,6 +178,27 @@ def test_receiver_wideband_clock() -> None:
     assert feed(receiver, packets)[-1] == DtmfEnded("0", 1000, 1600, 100.0)
 
 
+def test_receiver_reads_packed_events() -> None:
+    # RFC 4733 §2.5.1.5: the final report of "1" (800 samples from 1000) with "2" after it.
+    packed = (
+        TelephoneEvent(1, True, 10, 800).serialize() + TelephoneEvent(2, False, 10, 160).serialize()
+    )
+    receiver = DtmfReceiver()
+    assert receiver.receive(packed + b"\x00", 1000, 0.0) == [
+        DtmfStarted("1", 1000),
+        DtmfEnded("1", 1000, 800, 100.0),
+        DtmfStarted("2", 1800),
+    ]
+    assert receiver.receive(packed, 1000, 0.02) == []  # retransmitted: nothing new
+    assert receiver.receive(TelephoneEvent(2, True, 10, 480).serialize(), 1800, 0.04) == [
+        DtmfEnded("2", 1800, 480, 60.0)
+    ]
+    assert TelephoneEvent.parse_all(packed) == [
+        TelephoneEvent.parse(packed),
+        TelephoneEvent.parse(packed[4:]),
+    ]
+
+
 def test_receiver_refuses_bad_payload() -> None:
     with pytest.raises(DtmfError):
         DtmfReceiver().receive(b"\x00", 0, 0.0)
