@@ -5,12 +5,13 @@ Relay path per packet (1,000 distinct packets over 20 legs, as the relay sees th
 - ``peek``: version/length check and (pt, seq, ts, ssrc) from the 12-byte header;
 - ``peek + latch``: plus :class:`RtpLatch` source check (strictrtp=yes, learned);
 - ``peek + latch + append``: plus appending the header and arrival time for statistics;
-- ``peek + latch + stats``: the same with the batched
-  :meth:`ReceiveStatistics.update` every 250 packets per leg (5 s of 20 ms audio) counted in;
+- ``peek + latch + stats``: the same with the batched :meth:`ReceiveStatistics.update`
+  every 250 packets per leg (5 s of 20 ms audio) counted in;
 - baseline: a bare ``struct.Struct("!BBHII").unpack_from`` of the same packets.
 
-G.711 per 160-sample frame: µ-law -> A-law payload transcoding, linear -> µ-law encoding and
-µ-law -> linear decoding; baselines: ``audioop`` (C) doing the same, where Python has it.
+G.711 per 160-sample frame: µ-law -> A-law payload transcoding (bare, and of a whole RTP
+packet with the PT rewritten), linear -> µ-law encoding and µ-law -> linear decoding;
+baselines: ``audioop`` (C) doing the same, where Python has it (up to 3.12).
 
 Run: ``.venv/bin/python bench/rtp.py [--seconds 0.3]``. Target: the relay needs 150,000
 packets/s per core with room for the socket work, so the header path must stay near 1 us.
@@ -27,7 +28,7 @@ from typing import Any
 
 from switchboard.media import g711
 from switchboard.media.latch import RtpLatch
-from switchboard.media.rtp import RtpPacket, peek
+from switchboard.media.rtp import RtpPacket, peek, translate_payload
 from switchboard.media.stats import ReceiveStatistics
 from switchboard.media.tones import sine
 
@@ -141,7 +142,18 @@ def g711_functions() -> dict[str, Callable[[], int]]:
             g711.decode_payload(payload, "ulaw")
         return len(ulaw)
 
+    packets = [
+        RtpPacket(0, index, index * 160, 7, payload).serialize()
+        for index, payload in enumerate(ulaw)
+    ]
+
+    def transcode_packet() -> int:
+        for data in packets:
+            translate_payload(data, g711.ULAW_TO_ALAW_BYTES, 8)
+        return len(packets)
+
     functions["ulaw->alaw transcode"] = transcode
+    functions["ulaw->alaw whole RTP packet"] = transcode_packet
     functions["linear->ulaw encode"] = encode
     functions["ulaw->linear decode"] = decode
     if audioop is not None:

@@ -44,6 +44,44 @@ def peek(data: Buffer) -> tuple[int, int, int, int] | None:
     return b1 & 0x7F, sequence_number, timestamp, ssrc
 
 
+def header_size(data: Buffer) -> int:
+    """Octets before the payload (fixed header, CSRCs, extension); :class:`RtpError` if cut."""
+    size = len(data)
+    if size < RTP_HEADER_SIZE:
+        raise RtpError(f"RTP packet of {size} octets: expected at least {RTP_HEADER_SIZE}")
+    b0 = data[0]
+    offset = RTP_HEADER_SIZE + 4 * (b0 & 0x0F)
+    if b0 & 0x10:
+        if size < offset + 4:
+            raise RtpError(f"RTP packet of {size} octets: header extension cut short")
+        offset += 4 + 4 * ((data[offset + 2] << 8) | data[offset + 3])
+    if size < offset:
+        raise RtpError(f"RTP packet of {size} octets: its header takes {offset}")
+    return offset
+
+
+def with_payload_type(data: bytes, payload_type: int) -> bytes:
+    """The same packet with another payload type (marker kept): for PT renumbering."""
+    return b"".join((data[:1], bytes(((data[1] & 0x80) | payload_type,)), data[2:]))
+
+
+def translate_payload(data: bytes, table: bytes, payload_type: int) -> bytes:
+    """Transcode a G.711 packet: payload through a 256-octet map (g711.*_BYTES), new PT."""
+    start = header_size(data)
+    end = len(data) - (data[-1] if data[0] & 0x20 else 0)
+    if end < start:
+        raise RtpError(f"RTP padding of {data[-1]} octets: longer than the payload")
+    return b"".join(
+        (
+            data[:1],
+            bytes(((data[1] & 0x80) | payload_type,)),
+            data[2:start],
+            data[start:end].translate(table),
+            data[end:],
+        )
+    )
+
+
 def seq_delta(a: int, b: int) -> int:
     """Signed distance from sequence number ``b`` to ``a``, modulo 2**16, in [-32768, 32767]."""
     return ((a - b + 0x8000) & 0xFFFF) - 0x8000

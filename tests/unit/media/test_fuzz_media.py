@@ -7,10 +7,11 @@ import contextlib
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from switchboard.media import g711
 from switchboard.media.dtmf import DtmfReceiver, TelephoneEvent
 from switchboard.media.errors import DtmfError, RtcpError, RtpError
 from switchboard.media.rtcp import is_rtcp, parse_compound, serialize_compound
-from switchboard.media.rtp import RtpPacket, parse_header_extensions, peek
+from switchboard.media.rtp import RtpPacket, parse_header_extensions, peek, translate_payload
 
 fuzz = settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow], deadline=None)
 RTP_START = st.sampled_from([b"\x80", b"\x90", b"\xa0", b"\xb3", b"\x8f", b"\x00"])
@@ -21,6 +22,8 @@ RTCP_START = st.sampled_from([b"\x80\xc8", b"\x81\xc9", b"\x82\xca", b"\x81\xcb"
 @given(st.binary(max_size=80) | st.tuples(RTP_START, st.binary(max_size=80)).map(b"".join))
 def test_rtp_parse(data: bytes) -> None:
     result = peek(data)
+    with contextlib.suppress(RtpError):
+        translate_payload(data, g711.ULAW_TO_ALAW_BYTES, 8)
     try:
         packet = RtpPacket.parse(data)
     except RtpError:

@@ -6,6 +6,7 @@ import struct
 
 import pytest
 
+from switchboard.media import g711
 from switchboard.media.errors import RtpError
 from switchboard.media.rtp import (
     MAX_DROPOUT,
@@ -14,10 +15,13 @@ from switchboard.media.rtp import (
     RtpPacket,
     RtpSequence,
     build_header_extensions,
+    header_size,
     parse_header_extensions,
     peek,
     seq_delta,
     timestamp_delta,
+    translate_payload,
+    with_payload_type,
 )
 
 # V=2, P=0, X=0, CC=0, M=1, PT=0, seq=0x1234, ts=0xDEADBEEF, SSRC=0x01020304, 4 payload octets
@@ -228,3 +232,35 @@ def test_a_big_jump_is_dropped_until_confirmed() -> None:
     assert source.received == 1
     assert not source.update(30000)
     assert not source.update(40000)
+
+
+def test_header_size() -> None:
+    assert header_size(SIMPLE) == 12
+    packet = RtpPacket(0, 1, 2, 3, b"abc", csrc=(1, 2), extension_profile=0xBEDE, extension=b"1234")
+    assert header_size(packet.serialize()) == 12 + 8 + 4 + 4
+    for data, message in (
+        (SIMPLE[:11], "at least 12"),
+        (b"\x90" + SIMPLE[1:12] + b"\xbe", "extension cut short"),
+        (b"\x90" + SIMPLE[1:12] + b"\xbe\xde\x00\x01", "header takes 20"),
+    ):
+        with pytest.raises(RtpError, match=message):
+            header_size(data)
+
+
+def test_with_payload_type_keeps_the_marker() -> None:
+    renumbered = RtpPacket.parse(with_payload_type(SIMPLE, 101))
+    assert (renumbered.payload_type, renumbered.marker) == (101, True)
+    assert renumbered.payload == RtpPacket.parse(SIMPLE).payload
+
+
+def test_translate_payload_transcodes_and_keeps_header_and_padding() -> None:
+    ulaw = bytes(range(0, 256, 16))
+    packet = RtpPacket(0, 9, 160, 5, ulaw, marker=True, csrc=(4,), padding=3)
+    out = RtpPacket.parse(translate_payload(packet.serialize(), g711.ULAW_TO_ALAW_BYTES, 8))
+    assert out.payload == g711.ulaw_to_alaw(ulaw)
+    assert (out.payload_type, out.marker, out.csrc, out.padding) == (8, True, (4,), 3)
+    back = translate_payload(out.serialize(), g711.ALAW_TO_ULAW_BYTES, 0)
+    assert RtpPacket.parse(back).payload == g711.alaw_to_ulaw(out.payload)
+    bad = b"\xa0" + SIMPLE[1:12] + b"\x05"
+    with pytest.raises(RtpError, match="padding of 5"):
+        translate_payload(bad, g711.ULAW_TO_ALAW_BYTES, 8)
