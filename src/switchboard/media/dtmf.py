@@ -103,8 +103,8 @@ class DtmfReceiver:
 
     __slots__ = ("_current", "_duration", "_ended", "_last_seen", "clock_rate", "timeout")
 
-    def __init__(self, clock_rate: int = 8000, timeout: float = 1.0) -> None:
-        """``timeout``: seconds without packets after which a digit without end is ended."""
+    def __init__(self, clock_rate: int = 8000, timeout: float = 3000 / 8000) -> None:
+        """``timeout`` s without packets ends a digit; rtp.conf dtmftimeout is in samples."""
         self.clock_rate = clock_rate
         self.timeout = timeout
         self._current: tuple[int, int] | None = None  # (timestamp, event)

@@ -12,9 +12,12 @@ one ``numpy.take`` per frame.
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 import numpy.typing as npt
 
+Law = Literal["ulaw", "alaw"]
 Samples = npt.NDArray[np.int16]
 Codes = npt.NDArray[np.uint8]
 
@@ -165,13 +168,13 @@ def alaw_to_ulaw(payload: bytes) -> bytes:
     return payload.translate(ALAW_TO_ULAW_BYTES)
 
 
-def encode_payload(samples: Samples, law: str) -> bytes:
+def encode_payload(samples: Samples, law: Law) -> bytes:
     """Encode int16 samples to a PCMU (``"ulaw"``) or PCMA (``"alaw"``) payload."""
     table = ULAW_ENCODE if law == "ulaw" else ALAW_ENCODE
     return bytes(table[np.asarray(samples, dtype=np.int16).view(np.uint16)].tobytes())
 
 
-def decode_payload(payload: bytes, law: str) -> Samples:
+def decode_payload(payload: bytes, law: Law) -> Samples:
     """Decode a PCMU (``"ulaw"``) or PCMA (``"alaw"``) payload to int16 samples."""
     table = ULAW_DECODE if law == "ulaw" else ALAW_DECODE
     return table[np.frombuffer(payload, dtype=np.uint8)]

@@ -3,6 +3,8 @@ RTP/RTCP demultiplexing rule for rtcp-mux (RFC 5761 §4).
 
 Other packet types (RTPFB/PSFB feedback, XR, ...) are kept as :class:`RtcpUnknown` so that
 a compound packet with them still parses. Every parse error is an :class:`RtcpError`.
+Of the A.2 validity checks, version, lengths and padding-only-last are enforced; "the
+first packet is SR or RR" is not, so reduced-size RTCP (RFC 5506) parses too.
 """
 
 from __future__ import annotations

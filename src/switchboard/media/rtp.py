@@ -2,7 +2,8 @@
 sequence-number arithmetic with the RFC 3550 Appendix A.1 validity check.
 
 The relay calls :func:`peek` on every packet: one ``struct.unpack_from`` and two compares,
-no object built beyond the result tuple. Everything else (:class:`RtpPacket`, header
+no object built beyond the result tuple. RTCP is version 2 too: on an rtcp-mux port, call
+:func:`switchboard.media.rtcp.is_rtcp` first. Everything else (:class:`RtpPacket`, header
 extensions, :class:`RtpSequence`) is for endpoints, players and tests.
 
 Header extensions (RFC 8285) are kept raw in :attr:`RtpPacket.extension`;
