@@ -42,6 +42,37 @@ _SSRC = struct.Struct("!I")
 Buffer = bytes | bytearray | memoryview
 
 
+RTCP_MIN_TIME = 5.0
+RTCP_SENDER_BW_FRACTION = 0.25
+RTCP_RCVR_BW_FRACTION = 1.0 - RTCP_SENDER_BW_FRACTION
+COMPENSATION = 2.71828 - 1.5
+"""Makes up for the timer reconsideration's bias to lower intervals (A.7)."""
+
+
+def rtcp_interval(
+    members: int,
+    senders: int,
+    *,
+    rtcp_bw: float,
+    we_sent: bool,
+    avg_rtcp_size: float,
+    initial: bool,
+    random_value: float,
+) -> float:
+    """Seconds to the next report (RFC 3550 A.7); ``random_value`` in [0, 1), injected."""
+    minimum = RTCP_MIN_TIME / 2 if initial else RTCP_MIN_TIME
+    count = members
+    if senders <= members * RTCP_SENDER_BW_FRACTION:
+        if we_sent:
+            rtcp_bw *= RTCP_SENDER_BW_FRACTION
+            count = senders
+        else:
+            rtcp_bw *= RTCP_RCVR_BW_FRACTION
+            count -= senders
+    interval = max(avg_rtcp_size * count / rtcp_bw, minimum)
+    return interval * (random_value + 0.5) / COMPENSATION
+
+
 def is_rtcp(data: Buffer) -> bool:
     """True when a datagram on an rtcp-mux port is RTCP: second octet in 192..223."""
     return len(data) >= 2 and 192 <= data[1] <= 223

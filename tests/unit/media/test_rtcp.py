@@ -25,6 +25,7 @@ from switchboard.media.rtcp import (
     ntp_from_unix,
     ntp_short,
     parse_compound,
+    rtcp_interval,
     serialize_compound,
 )
 from switchboard.media.rtp import RtpPacket
@@ -178,3 +179,23 @@ def test_ntp_time() -> None:
     assert ntp_short(0x0123_4567_89AB_CDEF) == 0x456789AB
     assert parse_compound(SR.serialize())[0] == SR
     assert SR.serialize()[0:2] == bytes((0x81, RTCP_SR))
+
+
+def test_rtcp_interval_a7() -> None:
+    # A two-party call: both send, so no sender/receiver split; the 5 s minimum applies,
+    # spread over [0.5, 1.5) and divided by e - 3/2.
+    assert rtcp_interval(
+        2, 2, rtcp_bw=400.0, we_sent=True, avg_rtcp_size=100.0, initial=False, random_value=0.5
+    ) == pytest.approx(5 / 1.21828)
+    assert rtcp_interval(
+        2, 2, rtcp_bw=400.0, we_sent=True, avg_rtcp_size=100.0, initial=True, random_value=0.0
+    ) == pytest.approx(1.25 / 1.21828)
+    # 100 members, 1 sender, 1000 octets/s RTCP bandwidth, 200-octet reports:
+    # receivers share 750 octets/s among 99: 200 * 99 / 750 = 26.4 s.
+    assert rtcp_interval(
+        100, 1, rtcp_bw=1000.0, we_sent=False, avg_rtcp_size=200.0, initial=False, random_value=0.5
+    ) == pytest.approx(26.4 / 1.21828)
+    # The sender shares 250 octets/s alone: 200 / 250 = 0.8 s, raised to the minimum.
+    assert rtcp_interval(
+        100, 1, rtcp_bw=1000.0, we_sent=True, avg_rtcp_size=200.0, initial=False, random_value=0.5
+    ) == pytest.approx(5 / 1.21828)
