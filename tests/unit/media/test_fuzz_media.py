@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from switchboard.media import g711
 from switchboard.media.dtmf import DtmfReceiver, TelephoneEvent
 from switchboard.media.errors import DtmfError, RtcpError, RtpError
+from switchboard.media.jitter import JitterBuffer
 from switchboard.media.rtcp import is_rtcp, parse_compound, serialize_compound
 from switchboard.media.rtp import RtpPacket, parse_header_extensions, peek, translate_payload
 
@@ -64,3 +65,21 @@ def test_dtmf_receiver(packets: list[tuple[bytes, int]]) -> None:
         with contextlib.suppress(DtmfError):
             TelephoneEvent.parse(payload)
     receiver.handle_timer(100.0)
+
+
+@fuzz
+@given(
+    st.lists(
+        st.integers(-8, 70).map(lambda index: (1000 + 160 * index) & 0xFFFFFFFF)
+        | st.integers(0, 0xFFFFFFFF),
+        max_size=40,
+    )
+)
+def test_jitter_buffer_always_drains(timestamps: list[int]) -> None:
+    buffer = JitterBuffer(depth=3, max_gap=20)
+    released = 0
+    for timestamp in timestamps:
+        released += len(buffer.put(timestamp, b"x"))
+    released += len(buffer.flush())
+    assert buffer.flush() == []
+    assert released >= len(timestamps) - buffer.late - buffer.duplicates

@@ -9,7 +9,7 @@ from pathlib import Path
 import switchboard.media
 
 FORBIDDEN = {"asyncio", "socket", "time", "random", "os", "pathlib", "glob", "subprocess", "ssl"}
-PURE = ("errors", "rtp", "rtcp", "stats", "g711", "dtmf", "tones", "latch")
+PURE = ("errors", "rtp", "rtcp", "stats", "g711", "dtmf", "tones", "latch", "jitter")
 PACKAGE = Path(switchboard.media.__file__).parent
 
 
