@@ -9,7 +9,9 @@ on the first end packet, when a newer event starts while this one has not ended 
 packets were lost), or at :meth:`DtmfReceiver.handle_timer` when no packet came for
 ``timeout`` seconds. Packets of older events (late or reordered) are ignored. A payload
 that packs several events (§2.5.1.5) is read block by block, each event starting where the
-previous one's duration ends. RFC 2198 redundant (RED) payloads must be unwrapped first.
+previous one's duration ends. RFC 2198 redundant (RED) payloads are unwrapped with
+:func:`~switchboard.media.rtp.parse_red` and each block fed oldest first, its timestamp
+being the packet's minus the block's offset.
 
 In-band detector (:class:`DtmfToneDetector`), for phones that send tones in the audio: per
 205-sample block at 8 kHz, the Goertzel power at the eight DTMF frequencies (computed for

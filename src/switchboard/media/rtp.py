@@ -6,7 +6,8 @@ no object built beyond the result tuple. RTCP is version 2 too: on an rtcp-mux p
 :func:`switchboard.media.rtcp.is_rtcp` first. Everything else (:class:`RtpPacket`, header
 extensions, :class:`RtpSequence`) is for endpoints, players and tests.
 
-Header extensions (RFC 8285) are kept raw in :attr:`RtpPacket.extension`;
+RFC 2198 redundant payloads (RED, used for DTMF by some phones) are split by
+:func:`parse_red`. Header extensions (RFC 8285) are kept raw in :attr:`RtpPacket.extension`;
 :func:`parse_header_extensions` splits them into ``(id, data)`` elements when asked.
 """
 
@@ -81,6 +82,48 @@ def translate_payload(data: bytes, table: bytes, payload_type: int) -> bytes:
             data[end:],
         )
     )
+
+
+def parse_red(payload: bytes) -> list[tuple[int, int, bytes]]:
+    """Split an RFC 2198 RED payload into (payload_type, timestamp_offset, data), primary last."""
+    headers: list[tuple[int, int, int]] = []
+    position = 0
+    size = len(payload)
+    while True:
+        if position >= size:
+            raise RtpError("RED payload ends inside its block headers")
+        if not payload[position] & 0x80:
+            primary = payload[position] & 0x7F
+            position += 1
+            break
+        if position + 4 > size:
+            raise RtpError("RED block header cut short")
+        word = int.from_bytes(payload[position : position + 4], "big")
+        headers.append(((word >> 24) & 0x7F, (word >> 10) & 0x3FFF, word & 0x3FF))
+        position += 4
+    blocks: list[tuple[int, int, bytes]] = []
+    for payload_type, offset, length in headers:
+        if position + length > size:
+            raise RtpError(f"RED block of {length} octets: only {size - position} left")
+        blocks.append((payload_type, offset, payload[position : position + length]))
+        position += length
+    blocks.append((primary, 0, payload[position:]))
+    return blocks
+
+
+def build_red(blocks: Iterable[tuple[int, int, bytes]]) -> bytes:
+    """Build an RFC 2198 RED payload from (payload_type, timestamp_offset, data), primary last."""
+    items = list(blocks)
+    if not items:
+        raise RtpError("RED payload needs at least the primary block")
+    head = bytearray()
+    for payload_type, offset, data in items[:-1]:
+        if not 0 <= payload_type <= 127 or not 0 <= offset <= 0x3FFF or len(data) > 0x3FF:
+            raise RtpError(f"RED block PT {payload_type} offset {offset} of {len(data)} octets")
+        word = 0x80000000 | (payload_type << 24) | (offset << 10) | len(data)
+        head += word.to_bytes(4, "big")
+    head.append(items[-1][0] & 0x7F)
+    return bytes(head) + b"".join(data for _, _, data in items)
 
 
 def seq_delta(a: int, b: int) -> int:

@@ -17,7 +17,7 @@ from switchboard.media.dtmf import (
     generate_dtmf,
 )
 from switchboard.media.errors import DtmfError
-from switchboard.media.rtp import RtpPacket
+from switchboard.media.rtp import RtpPacket, build_red, parse_red
 from switchboard.media.tones import dtmf_tone, sine
 
 
@@ -197,6 +197,19 @@ def test_receiver_reads_packed_events() -> None:
         TelephoneEvent.parse(packed),
         TelephoneEvent.parse(packed[4:]),
     ]
+
+
+def test_receiver_fed_from_rfc_2198_redundancy() -> None:
+    # Each packet carries the two previous updates as redundant blocks; the second packet
+    # is lost, the third's redundancy fills in.
+    updates = [TelephoneEvent(4, i == 3, 10, 160 * (i + 1)).serialize() for i in range(4)]
+    packets = [build_red([(101, 0, updates[i - 1]), (101, 0, updates[i])]) for i in range(1, 4)]
+    receiver = DtmfReceiver()
+    events: list[DtmfEvent] = []
+    for index in (0, 2):
+        for _, offset, data in parse_red(packets[index]):
+            events += receiver.receive(data, (8000 - offset) & 0xFFFFFFFF, index * 0.02)
+    assert events == [DtmfStarted("4", 8000), DtmfEnded("4", 8000, 640, 80.0)]
 
 
 def test_receiver_refuses_bad_payload() -> None:

@@ -15,8 +15,10 @@ from switchboard.media.rtp import (
     RtpPacket,
     RtpSequence,
     build_header_extensions,
+    build_red,
     header_size,
     parse_header_extensions,
+    parse_red,
     peek,
     seq_delta,
     timestamp_delta,
@@ -264,3 +266,45 @@ def test_translate_payload_transcodes_and_keeps_header_and_padding() -> None:
     bad = b"\xa0" + SIMPLE[1:12] + b"\x05"
     with pytest.raises(RtpError, match="padding of 5"):
         translate_payload(bad, g711.ULAW_TO_ALAW_BYTES, 8)
+
+
+def test_red_round_trip_and_wire_format() -> None:
+    blocks = [
+        (101, 320, b"\x05\x0a\x01\x40"),
+        (101, 160, b"\x05\x0a\x02\x80"),
+        (101, 0, b"\x05\x8a\x03\x20"),
+    ]
+    payload = build_red(blocks)
+    # F=1, PT=101, offset 320, length 4 -> 0xe5 0x05 0x00 0x04
+    assert payload[:4] == bytes.fromhex("e5050004")
+    assert payload[8] == 101  # the primary's one-octet header
+    assert parse_red(payload) == blocks
+    assert parse_red(b"\x00") == [(0, 0, b"")]
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        (b"", "ends inside"),
+        (b"\xe5\x05", "cut short"),
+        (b"\xe5\x05\x00\x04\x65ab", "only 2 left"),
+        (b"\xe5\x05\x00\x04", "ends inside"),
+    ],
+)
+def test_bad_red(payload: bytes, message: str) -> None:
+    with pytest.raises(RtpError, match=message):
+        parse_red(payload)
+
+
+@pytest.mark.parametrize(
+    "blocks",
+    [
+        [],
+        [(128, 0, b""), (0, 0, b"")],
+        [(0, 0x4000, b""), (0, 0, b"")],
+        [(0, 0, b"x" * 1024), (0, 0, b"")],
+    ],
+)
+def test_build_red_refuses(blocks: list[tuple[int, int, bytes]]) -> None:
+    with pytest.raises(RtpError):
+        build_red(blocks)
