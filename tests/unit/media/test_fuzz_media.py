@@ -12,7 +12,14 @@ from switchboard.media.dtmf import DtmfReceiver, TelephoneEvent
 from switchboard.media.errors import DtmfError, RtcpError, RtpError
 from switchboard.media.jitter import JitterBuffer
 from switchboard.media.rtcp import is_rtcp, parse_compound, serialize_compound
-from switchboard.media.rtp import RtpPacket, parse_header_extensions, peek, translate_payload
+from switchboard.media.rtp import (
+    RtpPacket,
+    build_red,
+    parse_header_extensions,
+    parse_red,
+    peek,
+    translate_payload,
+)
 
 fuzz = settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow], deadline=None)
 RTP_START = st.sampled_from([b"\x80", b"\x90", b"\xa0", b"\xb3", b"\x8f", b"\x00"])
@@ -34,6 +41,16 @@ def test_rtp_parse(data: bytes) -> None:
     if packet.extension_profile is not None:
         with contextlib.suppress(RtpError):
             parse_header_extensions(packet.extension_profile, packet.extension)
+
+
+@fuzz
+@given(st.binary(max_size=40))
+def test_red(payload: bytes) -> None:
+    try:
+        blocks = parse_red(payload)
+    except RtpError:
+        return
+    assert parse_red(build_red(blocks)) == blocks
 
 
 @fuzz
