@@ -100,8 +100,12 @@ def codec_named(name: str) -> Codec | None:
 
 def codec_for(rtpmap: RtpMap) -> Codec | None:
     """The codec an rtpmap describes: encoding name (any case) and clock rate, and the
-    channel count except for Opus, which RFC 7587 fixes at 2 even for mono."""
-    codec = _BY_RTPMAP.get((rtpmap.encoding_name.lower(), rtpmap.clock_rate))
+    channel count except for Opus, which RFC 7587 fixes at 2 even for mono;
+    telephone-event at any clock rate."""
+    name = rtpmap.encoding_name.lower()
+    if name == TELEPHONE_EVENT:  # RFC 4733 events run at the audio codec's clock rate
+        return CODECS[TELEPHONE_EVENT]
+    codec = _BY_RTPMAP.get((name, rtpmap.clock_rate))
     if codec is None or codec.name == "opus":
         return codec
     return codec if rtpmap.channels == codec.channels else None

@@ -155,7 +155,8 @@ def _codec_key(rtpmap: RtpMap) -> tuple[str, int, int]:
     """What makes two rtpmaps the same codec whatever the payload type number."""
     codec = codec_for(rtpmap)
     if codec is not None:
-        return (codec.name, codec.clock_rate, codec.channels)
+        rate = rtpmap.clock_rate if codec.name == TELEPHONE_EVENT else codec.clock_rate
+        return (codec.name, rate, codec.channels)
     return (rtpmap.encoding_name.lower(), rtpmap.clock_rate, rtpmap.channels)
 
 
@@ -286,14 +287,19 @@ def make_answer(
     every other stream rejected; :class:`NotAcceptableError` (488) when none is usable."""
     answered: list[Media] = []
     accepted = False
+    reason = "no audio stream"
     for media in offer.media:
         result = None
-        if not accepted and media.media == "audio" and media.port and media.proto in local.protos:
-            result = _answer_media(offer, media, local, direction)
+        if not accepted and media.media == "audio" and media.port:
+            if media.proto in local.protos:
+                result = _answer_media(offer, media, local, direction)
+                reason = "no common codec"
+            elif reason == "no audio stream":
+                reason = f"unsupported transport {media.proto}"
         accepted = accepted or result is not None
         answered.append(_reject(media) if result is None else result)
     if not accepted:
-        raise NotAcceptableError("no common codec")
+        raise NotAcceptableError(reason)
     return _session(local, origin, answered)
 
 
