@@ -61,28 +61,28 @@ def body(*lines: str) -> SessionDescription:
 
 
 # --- the state machine: every (state, input) pair -----------------------------------------
-S, I = State, Input
+S, In = State, Input
 EXPECTED: dict[tuple[State, Input], State | tuple[type[SdpError], int]] = {
-    (S.NO_OFFER, I.LOCAL_OFFER): S.OFFER_SENT,
-    (S.NO_OFFER, I.REMOTE_OFFER): S.OFFER_RECEIVED,
-    (S.NO_OFFER, I.LOCAL_ANSWER): (LocalOfferAnswerError, 500),
-    (S.NO_OFFER, I.REMOTE_ANSWER): (OfferAnswerError, 400),
-    (S.NO_OFFER, I.ROLLBACK): (LocalOfferAnswerError, 500),
-    (S.OFFER_SENT, I.LOCAL_OFFER): (LocalOfferAnswerError, 500),
-    (S.OFFER_SENT, I.REMOTE_OFFER): (GlareError, 491),
-    (S.OFFER_SENT, I.LOCAL_ANSWER): (LocalOfferAnswerError, 500),
-    (S.OFFER_SENT, I.REMOTE_ANSWER): S.STABLE,
-    (S.OFFER_SENT, I.ROLLBACK): S.NO_OFFER,
-    (S.OFFER_RECEIVED, I.LOCAL_OFFER): (LocalOfferAnswerError, 500),
-    (S.OFFER_RECEIVED, I.REMOTE_OFFER): (OfferAnswerError, 500),
-    (S.OFFER_RECEIVED, I.LOCAL_ANSWER): S.STABLE,
-    (S.OFFER_RECEIVED, I.REMOTE_ANSWER): (OfferAnswerError, 400),
-    (S.OFFER_RECEIVED, I.ROLLBACK): S.NO_OFFER,
-    (S.STABLE, I.LOCAL_OFFER): S.OFFER_SENT,
-    (S.STABLE, I.REMOTE_OFFER): S.OFFER_RECEIVED,
-    (S.STABLE, I.LOCAL_ANSWER): (LocalOfferAnswerError, 500),
-    (S.STABLE, I.REMOTE_ANSWER): (OfferAnswerError, 400),
-    (S.STABLE, I.ROLLBACK): (LocalOfferAnswerError, 500),
+    (S.NO_OFFER, In.LOCAL_OFFER): S.OFFER_SENT,
+    (S.NO_OFFER, In.REMOTE_OFFER): S.OFFER_RECEIVED,
+    (S.NO_OFFER, In.LOCAL_ANSWER): (LocalOfferAnswerError, 500),
+    (S.NO_OFFER, In.REMOTE_ANSWER): (OfferAnswerError, 400),
+    (S.NO_OFFER, In.ROLLBACK): (LocalOfferAnswerError, 500),
+    (S.OFFER_SENT, In.LOCAL_OFFER): (LocalOfferAnswerError, 500),
+    (S.OFFER_SENT, In.REMOTE_OFFER): (GlareError, 491),
+    (S.OFFER_SENT, In.LOCAL_ANSWER): (LocalOfferAnswerError, 500),
+    (S.OFFER_SENT, In.REMOTE_ANSWER): S.STABLE,
+    (S.OFFER_SENT, In.ROLLBACK): S.NO_OFFER,
+    (S.OFFER_RECEIVED, In.LOCAL_OFFER): (LocalOfferAnswerError, 500),
+    (S.OFFER_RECEIVED, In.REMOTE_OFFER): (OfferAnswerError, 500),
+    (S.OFFER_RECEIVED, In.LOCAL_ANSWER): S.STABLE,
+    (S.OFFER_RECEIVED, In.REMOTE_ANSWER): (OfferAnswerError, 400),
+    (S.OFFER_RECEIVED, In.ROLLBACK): S.NO_OFFER,
+    (S.STABLE, In.LOCAL_OFFER): S.OFFER_SENT,
+    (S.STABLE, In.REMOTE_OFFER): S.OFFER_RECEIVED,
+    (S.STABLE, In.LOCAL_ANSWER): (LocalOfferAnswerError, 500),
+    (S.STABLE, In.REMOTE_ANSWER): (OfferAnswerError, 400),
+    (S.STABLE, In.ROLLBACK): (LocalOfferAnswerError, 500),
 }
 
 
@@ -102,14 +102,14 @@ def negotiator_in(state: State, renegotiating: bool = False) -> OfferAnswer:
 
 def input_for(negotiator: OfferAnswer, event: Input) -> SessionDescription | None:
     """A description that is valid for ``event`` whenever the state allows it."""
-    if event is I.LOCAL_OFFER:
+    if event is In.LOCAL_OFFER:
         return make_offer(PBX, make_origin(PBX, "4242", 9))
-    if event is I.REMOTE_OFFER:
+    if event is In.REMOTE_OFFER:
         return fixture("microsip")
-    if event is I.LOCAL_ANSWER:
+    if event is In.LOCAL_ANSWER:
         offer = negotiator.pending_remote or fixture("sipp_uac")
         return make_answer(offer, PBX, make_origin(PBX, "4242", 9))
-    if event is I.REMOTE_ANSWER:
+    if event is In.REMOTE_ANSWER:
         offer = negotiator.pending_local or make_offer(PBX, make_origin(PBX, "1", 1))
         return make_answer(offer, PHONE, make_origin(PHONE, "5", 5))
     return None
@@ -137,10 +137,10 @@ def test_every_state_and_input(state: State, event: Input, renegotiating: bool) 
     description = input_for(negotiator, event)
     if isinstance(expected, State):
         negotiator.process(event, description)
-        if event is I.ROLLBACK and renegotiating:
+        if event is In.ROLLBACK and renegotiating:
             expected = S.STABLE
         assert negotiator.state is expected
-        if event is I.ROLLBACK:
+        if event is In.ROLLBACK:
             assert (negotiator.local, negotiator.remote, negotiator.streams) == before
             assert negotiator.pending_local is negotiator.pending_remote is None
         if expected is S.STABLE:
@@ -505,6 +505,8 @@ def test_make_offer_from_a_preference_list() -> None:
         "a=rtcp-mux",
         "a=recvonly",
     ]
+    quiet = make_offer(replace(PBX, telephone_event=False), make_origin(PBX, "1", 1))
+    assert quiet.media[0].formats == ("0", "8")
     with pytest.raises(LocalOfferAnswerError, match="no known audio codec to offer"):
         make_offer(replace(PBX, preferences=("h264", "nothing")), make_origin(PBX, "1", 1))
 
