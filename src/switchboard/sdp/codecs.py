@@ -11,6 +11,7 @@ for compatibility), and Opus is always ``opus/48000/2`` whatever it carries (RFC
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from switchboard.sdp.model import RtpMap
 
@@ -98,6 +99,7 @@ def codec_named(name: str) -> Codec | None:
     return CODECS.get(name.lower())
 
 
+@lru_cache(maxsize=512)  # bounded: rtpmaps come from the network
 def codec_for(rtpmap: RtpMap) -> Codec | None:
     """The codec an rtpmap describes: encoding name (any case) and clock rate, and the
     channel count except for Opus, which RFC 7587 fixes at 2 even for mono;

@@ -24,8 +24,9 @@ description changes and stays when we resend the same one (RFC 3264 §8).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from enum import Enum
+from functools import lru_cache
 
 from switchboard.sdp.codecs import TELEPHONE_EVENT, Codec, codec_for, codec_named
 from switchboard.sdp.errors import (
@@ -151,6 +152,7 @@ def offer_holds(offer: SessionDescription) -> bool:
     return bool(active) and not any(effective_direction(offer, m).receives for m in active)
 
 
+@lru_cache(maxsize=512)  # bounded: rtpmaps come from the network
 def _codec_key(rtpmap: RtpMap) -> tuple[str, int, int]:
     """What makes two rtpmaps the same codec whatever the payload type number."""
     codec = codec_for(rtpmap)
@@ -311,25 +313,19 @@ def negotiate_streams(
     for index, (ours, theirs) in enumerate(zip(local.media, remote.media, strict=False)):
         if not ours.port or not theirs.port or not theirs.is_rtp or not ours.is_rtp:
             continue
-        answer = theirs if local_is_offerer else ours
         their_types = _types_by_key(theirs)
         our_types = _types_by_key(ours)
         codecs: list[NegotiatedCodec] = []
         events: list[NegotiatedCodec] = []
-        seen: set[tuple[str, int, int]] = set()
-        for payload_type in answer.payload_types:
-            rtpmap = answer.rtpmap(payload_type)
-            if rtpmap is None:
+        # The answer's order; a dict keeps each codec's first payload type only.
+        for key, (_, rtpmap) in (their_types if local_is_offerer else our_types).items():
+            if key not in their_types or key not in our_types:
                 continue
-            key = _codec_key(rtpmap)
-            if key in seen or key not in their_types or key not in our_types:
-                continue
-            seen.add(key)
-            remote_type = their_types[key]
+            remote_type = their_types[key][0]
             codec = codec_for(rtpmap)
             agreed = NegotiatedCodec(
                 remote_type,
-                our_types[key],
+                our_types[key][0],
                 rtpmap.encoding_name,
                 rtpmap.clock_rate,
                 rtpmap.channels,
@@ -365,13 +361,13 @@ def negotiate_streams(
     return tuple(streams)
 
 
-def _types_by_key(media: Media) -> dict[tuple[str, int, int], int]:
-    """The first payload type of each codec in ``media``."""
-    result: dict[tuple[str, int, int], int] = {}
+def _types_by_key(media: Media) -> dict[tuple[str, int, int], tuple[int, RtpMap]]:
+    """The first payload type (and its rtpmap) of each codec in ``media``, in m= order."""
+    result: dict[tuple[str, int, int], tuple[int, RtpMap]] = {}
     for payload_type in media.payload_types:
         rtpmap = media.rtpmap(payload_type)
         if rtpmap is not None:
-            result.setdefault(_codec_key(rtpmap), payload_type)
+            result.setdefault(_codec_key(rtpmap), (payload_type, rtpmap))
     return result
 
 
@@ -515,10 +511,12 @@ class OfferAnswer:
 
     def _stamp(self, description: SessionDescription) -> SessionDescription:
         """``description`` with our o= line: the version goes up when it changed."""
-        origin = self._origin()
-        description = replace(description, origin=origin)
-        if self._sent is not None and description != replace(self._sent, origin=origin):
+        sent = self._sent
+        if sent is not None and any(
+            getattr(description, name) != getattr(sent, name) for name in _COMPARED
+        ):
             self._version += 1
+        if description.origin != self._origin():
             description = replace(description, origin=self._origin())
         self._sent = description
         return description
@@ -581,6 +579,9 @@ def _check_answer(
         if offered.media != answered.media:
             raise error(f"answer has m={answered.media} for an offered m={offered.media}")
 
+
+_COMPARED = tuple(f.name for f in fields(SessionDescription) if f.name != "origin")
+"""What decides whether our description changed (RFC 3264 §8: all but the o= line)."""
 
 NO_OFFER, OFFER_SENT, OFFER_RECEIVED, STABLE = State
 _transitions: Mapping[tuple[State, Input], tuple[Action, State | None]] = {

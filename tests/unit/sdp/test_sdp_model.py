@@ -11,6 +11,7 @@ from switchboard.sdp.model import (
     Connection,
     Direction,
     KeyParam,
+    Media,
     Origin,
     RtpMap,
     fmtp_parameters,
@@ -29,6 +30,16 @@ def test_direction_algebra() -> None:
     assert Direction.SENDRECV.sends and Direction.SENDRECV.receives
     with pytest.raises(TypeError):
         _ = Direction.SENDRECV & "sendrecv"
+
+
+def test_structured_views_are_computed_once() -> None:
+    media = parse_sdp(
+        b"v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\nc=IN IP4 192.0.2.1\r\n"
+        b"m=audio 4000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
+    ).media[0]
+    assert media.rtpmaps is media.rtpmaps
+    assert Media.rtpmaps.__doc__ == "The explicit ``a=rtpmap`` lines by payload type."
+    assert media.values("nothing") == []
 
 
 def test_fmtp_parameters() -> None:
