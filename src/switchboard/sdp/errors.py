@@ -17,7 +17,12 @@ class SdpError(Exception):
 
     status = 400
 
+    MAX_REASON = 160
+    """Reasons end up in a SIP reason phrase or Warning header: keep them short."""
+
     def __init__(self, reason: str, status: int | None = None) -> None:
+        if len(reason) > self.MAX_REASON:
+            reason = reason[: self.MAX_REASON - 3] + "..."
         super().__init__(reason)
         self.reason = reason
         if status is not None:

@@ -95,7 +95,7 @@ def _repeat(value: str) -> Repeat:
     """``repeat-field = "r=" repeat-interval SP typed-time 1*(SP typed-time)``."""
     parts = value.split()
     if len(parts) < 3:
-        raise SdpParseError(f"r=: expected '<interval> <duration> <offsets>', found {value!r}")
+        raise SdpParseError(f"r=: expected '<interval> <duration> <offsets>', found {value[:40]!r}")
     return Repeat(parts[0], parts[1], tuple(parts[2:]))
 
 
@@ -110,10 +110,11 @@ def _attribute(value: str) -> Attribute:
 class _MediaLines:
     """The lines of one media description while it is being read."""
 
-    __slots__ = ("attributes", "bandwidths", "connections", "information", "key", "m")
+    __slots__ = ("attributes", "bandwidths", "connections", "information", "key", "m", "number")
 
-    def __init__(self, m: str) -> None:
+    def __init__(self, m: str, number: int) -> None:
         self.m = m
+        self.number = number
         self.information: str | None = None
         self.connections: list[Connection] = []
         self.bandwidths: list[Bandwidth] = []
@@ -124,7 +125,9 @@ class _MediaLines:
         """``media-field = "m=" media SP port ["/" integer] SP proto 1*(SP fmt)``."""
         parts = self.m.split()
         if len(parts) < 3:
-            raise SdpParseError(f"m=: expected '<media> <port> <proto> <fmt>...', found {self.m!r}")
+            raise SdpParseError(
+                f"m=: expected '<media> <port> <proto> <fmt>...', found {self.m[:40]!r}"
+            )
         media, port_text, proto, *formats = parts
         if not is_token(media):
             raise SdpParseError(f"m=: bad media type {media[:40]!r}")
@@ -192,7 +195,7 @@ def parse_sdp(data: bytes | str) -> SessionDescription:
                 if kind == "a":
                     current.attributes.append(_attribute(value))
                 elif kind == "m":
-                    current = _MediaLines(value)
+                    current = _MediaLines(value, number)
                     medias.append(current)
                 elif kind == "c":
                     current.connections.append(_connection(value))
@@ -213,7 +216,7 @@ def parse_sdp(data: bytes | str) -> SessionDescription:
             if kind == "a":
                 attributes.append(_attribute(value))
             elif kind == "m":
-                current = _MediaLines(value)
+                current = _MediaLines(value, number)
                 medias.append(current)
             elif kind == "o":
                 origin = _origin(value)
@@ -250,7 +253,7 @@ def parse_sdp(data: bytes | str) -> SessionDescription:
         raise SdpParseError("empty SDP")
     if origin is None:
         raise SdpParseError("no o= line")
-    media = tuple(lines.build() for lines in medias)
+    media = tuple(_build(lines) for lines in medias)
     description = SessionDescription(
         origin=origin,
         session_name="-" if session_name is None else session_name,
@@ -267,8 +270,19 @@ def parse_sdp(data: bytes | str) -> SessionDescription:
         media=media,
     )
     _ = description.direction
-    for item in media:
-        item.validate()
+    for item, lines in zip(media, medias, strict=True):
+        try:
+            item.validate()
+        except SdpParseError as error:
+            raise SdpParseError(f"media at line {lines.number}: {error.reason}") from None
         if item.port and description.connection_of(item) is None:
-            raise SdpParseError(f"m={item.media}: no c= line for the stream")
+            raise SdpParseError(f"line {lines.number}: m={item.media}: no c= line for the stream")
     return description
+
+
+def _build(lines: _MediaLines) -> Media:
+    """The media description read, errors naming the ``m=`` line's number."""
+    try:
+        return lines.build()
+    except SdpParseError as error:
+        raise SdpParseError(f"line {lines.number}: {error.reason}") from None

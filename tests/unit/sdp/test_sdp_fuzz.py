@@ -25,6 +25,8 @@ def exercise(data: bytes) -> None:
         make_answer(description, LOCAL, make_origin(LOCAL, "1", 1)).serialize()
     except SdpError as error:
         assert error.reason and error.status in (400, 488)
+        assert len(error.reason) <= 160
+        assert not any(c in error.reason for c in "\r\n\0")
 
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])

@@ -348,13 +348,16 @@ ERRORS = [
     (sdp(*HEAD, "m=audio 4000 RTP/AVP 0", "k=a", "k=b"), "line 8: k= given twice"),
     (sdp(*HEAD, "m=audio 4000"), "m=: expected '<media> <port> <proto> <fmt>...'"),
     (sdp(*HEAD, "m=au(io 4000 RTP/AVP 0"), "m=: bad media type 'au(io'"),
-    (sdp(*HEAD, "m=audio 70000 RTP/AVP 0"), "m=audio port: 70000 is out of range 0-65535"),
+    (sdp(*HEAD, "m=audio 70000 RTP/AVP 0"), "line 6: m=audio port: 70000 is out of range 0-65535"),
     (sdp(*HEAD, "m=audio x RTP/AVP 0"), "m=audio port: expected a number, found 'x'"),
     (sdp(*HEAD, "m=audio 4000/0 RTP/AVP 0"), "m=audio number of ports: 0 is out of range"),
     (sdp(*HEAD, "m=audio 4000 RTP/A(P 0"), "m=audio: bad proto 'RTP/A(P'"),
     (sdp(*HEAD, "m=audio 4000 RTP/AVP 0 ("), "m=audio: bad format list"),
     (sdp(*HEAD, "m=audio 4000 RTP/AVP"), "m=audio: no formats"),
-    (sdp(*HEAD, "m=audio 4000 RTP/AVP 128"), "m= payload type: 128 is out of range 0-127"),
+    (
+        sdp(*HEAD, "m=audio 4000 RTP/AVP 128"),
+        "media at line 6: m= payload type: 128 is out of range 0-127",
+    ),
     (sdp(*HEAD, "m=audio 4000 RTP/AVP PCMU"), "m= payload type: expected a number"),
     (sdp(*HEAD, "m=audio 4000 RTP/AVP 0", "a=rtpmap:0"), "a=rtpmap: expected '<pt> <name>/<rate>'"),
     (sdp(*HEAD, "m=audio 4000 RTP/AVP 0", "a=rtpmap:0 /8000"), "a=rtpmap: expected"),
@@ -365,7 +368,7 @@ ERRORS = [
     (sdp(*HEAD, "m=audio 4000 RTP/AVP 0", "a=rtpmap:0 PCMU/8000/0"), "a=rtpmap channels"),
     (
         sdp(*HEAD, "m=audio 4000 RTP/AVP 0", "a=rtpmap:0 PCMU/8000", "a=rtpmap:0 PCMA/8000"),
-        "a=rtpmap: payload type 0 mapped twice",
+        "media at line 6: a=rtpmap: payload type 0 mapped twice",
     ),
     (sdp(*HEAD, "m=audio 4000 RTP/AVP 0", "a=fmtp: 0-15"), "a=fmtp: expected '<format>"),
     (sdp(*HEAD, "m=audio 4000 RTP/AVP 0", "a=ptime:fast"), "a=ptime: expected a positive number"),
@@ -382,7 +385,7 @@ ERRORS = [
     (sdp(*HEAD, "m=audio 4000 RTP/AVP 0", "a=crypto:1 AES inline"), "a=crypto: key-params must"),
     (
         sdp("v=0", "o=- 1 1 IN IP4 192.0.2.1", "m=audio 4000 RTP/AVP 0"),
-        "m=audio: no c= line for the stream",
+        "line 3: m=audio: no c= line for the stream",
     ),
 ]
 
@@ -399,3 +402,10 @@ def test_error_messages(body: bytes, reason: str) -> None:
 
 def test_parse_error_is_an_sdp_error() -> None:
     assert issubclass(SdpParseError, SdpError)
+
+
+def test_reasons_stay_short() -> None:
+    with pytest.raises(SdpParseError) as caught:
+        parse_sdp(sdp(*HEAD, "m=" + "a" * 500 + " x RTP/AVP 0"))
+    assert len(caught.value.reason) == 160 and caught.value.reason.endswith("...")
+    assert caught.value.reason.startswith("line 6: m=aaaa")
