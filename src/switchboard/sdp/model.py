@@ -20,7 +20,8 @@ from typing import Any, Generic, TypeVar, overload
 
 from switchboard.sdp.errors import SdpParseError
 
-_TOKEN = re.compile(r"[!#$%&'*+\-.0-9A-Z^_`a-z{|}~]+\Z")
+TOKEN = re.compile(r"[!#$%&'*+\-.0-9A-Z^_`a-z{|}~]+\Z")
+"""RFC 8866 ``token``: attribute names, media types, proto parts, bwtypes."""
 _FQDN = re.compile(r"[A-Za-z0-9][A-Za-z0-9.\-]*\Z")
 _IPV4ISH = re.compile(r"[0-9.]+\Z")
 _IPV4 = re.compile(r"(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\.(?!\Z)|\Z)){4}\Z")
@@ -71,7 +72,7 @@ class cached(Generic[T]):  # noqa: N801 (used like functools.cached_property)
 
 def is_token(text: str) -> bool:
     """Whether ``text`` is an RFC 8866 ``token`` (used for names, protos, bwtypes)."""
-    return _TOKEN.match(text) is not None
+    return TOKEN.match(text) is not None
 
 
 def parse_int(text: str, what: str, low: int = 0, high: int = 2**64 - 1) -> int:
@@ -407,7 +408,13 @@ class Media:
         """The formats as RTP payload type numbers (empty for non-RTP protos)."""
         if not self.is_rtp:
             return ()
-        return tuple(parse_int(f, "m= payload type", 0, 127) for f in self.formats)
+        result = []
+        for fmt in self.formats:
+            value = int(fmt) if len(fmt) < 4 and fmt.isascii() and fmt.isdigit() else 128
+            if value > 127:  # not a number, or out of range: say which
+                parse_int(fmt, "m= payload type", 0, 127)
+            result.append(value)
+        return tuple(result)
 
     @cached
     def rtpmaps(self) -> dict[int, RtpMap]:

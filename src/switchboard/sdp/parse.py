@@ -27,6 +27,8 @@ from __future__ import annotations
 
 from switchboard.sdp.errors import SdpParseError
 from switchboard.sdp.model import (
+    RTP_PROTOS,
+    TOKEN,
     Attribute,
     Bandwidth,
     Connection,
@@ -42,6 +44,8 @@ from switchboard.sdp.model import (
 
 _SESSION_ONLY = frozenset("vosuepzrt")
 _KNOWN = frozenset("vosiuepcbtrzkam")
+_LETTERS = frozenset("abcdefghijklmnopqrstuvwxyz")
+_is_token = TOKEN.match
 
 
 def _connection(value: str) -> Connection:
@@ -136,7 +140,8 @@ class _MediaLines:
         number_of_ports = parse_int(count, f"m={media} number of ports", 1) if slash else None
         if not all(is_token(part) for part in proto.split("/")):
             raise SdpParseError(f"m={media}: bad proto {proto[:40]!r}")
-        if not all(is_token(fmt) for fmt in formats):
+        # RTP payload types are checked as numbers (Media.payload_types)
+        if proto not in RTP_PROTOS and not all(is_token(fmt) for fmt in formats):
             raise SdpParseError(f"m={media}: bad format list")
         if not formats and port:
             raise SdpParseError(f"m={media}: no formats")
@@ -159,6 +164,9 @@ def parse_sdp(data: bytes | str) -> SessionDescription:
     text = data.decode("utf-8", "surrogateescape") if isinstance(data, bytes) else data
     if "\0" in text:
         raise SdpParseError("NUL character in SDP")
+    text = text.replace("\r\n", "\n")
+    if "\r" in text:  # a CR not ending a line
+        raise SdpParseError(f"line {text.count(chr(10), 0, text.index(chr(13))) + 1}: CR in a line")
     origin: Origin | None = None
     seen: set[str] = set()
     session_name: str | None = None
@@ -171,16 +179,13 @@ def parse_sdp(data: bytes | str) -> SessionDescription:
     attributes: list[Attribute] = []
     medias: list[_MediaLines] = []
     current: _MediaLines | None = None
-    for number, raw in enumerate(text.split("\n"), 1):
-        line = raw[:-1] if raw.endswith("\r") else raw
+    for number, line in enumerate(text.split("\n"), 1):
         if not line:
             continue
-        if len(line) < 2 or line[1] != "=" or not ("a" <= line[0] <= "z"):
-            raise SdpParseError(f"line {number}: expected '<type>=<value>', found {line[:40]!r}")
         kind = line[0]
+        if line[1:2] != "=" or kind not in _LETTERS:
+            raise SdpParseError(f"line {number}: expected '<type>=<value>', found {line[:40]!r}")
         value = line[2:]
-        if "\r" in value:
-            raise SdpParseError(f"line {number}: CR inside a line")
         if not seen:
             if line != "v=0":
                 raise SdpParseError(f"line {number}: expected 'v=0' first, found {line[:40]!r}")
@@ -193,7 +198,10 @@ def parse_sdp(data: bytes | str) -> SessionDescription:
                 if kind in _SESSION_ONLY:
                     raise SdpParseError(f"{kind}= is not allowed after m=")
                 if kind == "a":
-                    current.attributes.append(_attribute(value))
+                    name, colon, rest = value.partition(":")
+                    if _is_token(name) is None:
+                        raise SdpParseError(f"a=: bad attribute name {name[:40]!r}")
+                    current.attributes.append(Attribute(name, rest if colon else None))
                 elif kind == "m":
                     current = _MediaLines(value, number)
                     medias.append(current)
