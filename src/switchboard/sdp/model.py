@@ -126,31 +126,35 @@ class Direction(StrEnum):
     @property
     def sends(self) -> bool:
         """Whether the endpoint that wrote this direction sends media."""
-        return self in (Direction.SENDRECV, Direction.SENDONLY)
+        return self in ("sendrecv", "sendonly")
 
     @property
     def receives(self) -> bool:
         """Whether the endpoint that wrote this direction wants to receive media."""
-        return self in (Direction.SENDRECV, Direction.RECVONLY)
+        return self in ("sendrecv", "recvonly")
 
     @staticmethod
     def of(sends: bool, receives: bool) -> Direction:
         """The direction with the given halves."""
-        if sends:
-            return Direction.SENDRECV if receives else Direction.SENDONLY
-        return Direction.RECVONLY if receives else Direction.INACTIVE
+        return _BY_HALVES[sends, receives]
 
     def reverse(self) -> Direction:
         """The direction seen from the other end: sendonly <-> recvonly (RFC 3264 §6.1)."""
-        return Direction.of(self.receives, self.sends)
+        return _BY_HALVES[self.receives, self.sends]
 
     def __and__(self, other: object) -> Direction:
         """Both directions at once: what each allows (local wish & what the offer allows)."""
         if not isinstance(other, Direction):
             return NotImplemented
-        return Direction.of(self.sends and other.sends, self.receives and other.receives)
+        return _BY_HALVES[self.sends and other.sends, self.receives and other.receives]
 
 
+_BY_HALVES = {
+    (True, True): Direction.SENDRECV,
+    (True, False): Direction.SENDONLY,
+    (False, True): Direction.RECVONLY,
+    (False, False): Direction.INACTIVE,
+}
 DIRECTIONS = frozenset(direction.value for direction in Direction)
 
 
