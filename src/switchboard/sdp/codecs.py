@@ -101,9 +101,7 @@ def codec_named(name: str) -> Codec | None:
 
 @lru_cache(maxsize=512)  # bounded: rtpmaps come from the network
 def codec_for(rtpmap: RtpMap) -> Codec | None:
-    """The codec an rtpmap describes: encoding name (any case) and clock rate, and the
-    channel count except for Opus, which RFC 7587 fixes at 2 even for mono;
-    telephone-event at any clock rate."""
+    """The codec an rtpmap describes (name in any case, rate, channels; any Opus, any DTMF rate)."""
     name = rtpmap.encoding_name.lower()
     if name == TELEPHONE_EVENT:  # RFC 4733 events run at the audio codec's clock rate
         return CODECS[TELEPHONE_EVENT]

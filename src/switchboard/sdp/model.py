@@ -47,11 +47,7 @@ T = TypeVar("T")
 
 
 class cached(Generic[T]):  # noqa: N801 (used like functools.cached_property)
-    """A lock-free ``cached_property`` for frozen dataclasses: computed once per object.
-
-    ``functools.cached_property`` takes a lock on every first read (Python 3.11), which
-    doubled the cost of a parse; our objects are built and read by one thread.
-    """
+    """``cached_property`` minus the lock Python 3.11 takes on first reads (it doubled parsing)."""
 
     def __init__(self, function: Callable[[Any], T]) -> None:
         self.function = function
@@ -281,8 +277,7 @@ class RtpMap:
 
 
 def fmtp_parameters(parameters: str) -> dict[str, str]:
-    """``a=fmtp`` parameters as a map: ``mode=30; annexb=no`` -> {mode: 30, annexb: no};
-    a bare value such as telephone-event's ``0-16`` maps from the empty name."""
+    """``a=fmtp`` parameters by lowercase name; a bare value such as DTMF ``0-16`` under ""."""
     result: dict[str, str] = {}
     for item in parameters.split(";"):
         name, equals, value = item.strip().partition("=")
@@ -376,6 +371,7 @@ class Crypto:
 
 
 def _direction(attributes: tuple[Attribute, ...], where: str) -> Direction | None:
+    """The one direction attribute among ``attributes``, if any; two is an error."""
     found = [a.name for a in attributes if a.name in DIRECTIONS]
     if len(found) > 1:
         raise SdpParseError(f"{where}: more than one direction attribute ({', '.join(found)})")

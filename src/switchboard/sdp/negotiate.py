@@ -136,8 +136,7 @@ _HOLD = {
 
 
 def effective_direction(description: SessionDescription, media: Media) -> Direction:
-    """The direction the writer of ``description`` means for ``media``: its attribute,
-    minus receiving when the connection is RFC 2543's ``0.0.0.0`` hold (RFC 3264 §8.4)."""
+    """The direction meant for ``media``; ``c=0.0.0.0`` means "send nothing here" (RFC 3264)."""
     direction = description.direction_of(media)
     connection = description.connection_of(media)
     if connection is not None and connection.is_hold:
@@ -146,8 +145,7 @@ def effective_direction(description: SessionDescription, media: Media) -> Direct
 
 
 def offer_holds(offer: SessionDescription) -> bool:
-    """Whether an offer puts us on hold: no active audio stream wants to receive media
-    (``sendonly``, ``inactive`` or ``c=0.0.0.0``), though at least one is active."""
+    """Whether an offer holds us: it has active audio, none of it wanting media back."""
     active = [m for m in offer.media if m.media == "audio" and m.port]
     return bool(active) and not any(effective_direction(offer, m).receives for m in active)
 
@@ -163,6 +161,7 @@ def _codec_key(rtpmap: RtpMap) -> tuple[str, int, int]:
 
 
 def _direction_attribute(direction: Direction) -> Attribute:
+    """The ``a=sendrecv``-style flag for ``direction``."""
     return Attribute(direction.value)
 
 
@@ -190,8 +189,7 @@ def make_origin(local: LocalMedia, session_id: str, session_version: int) -> Ori
 def make_offer(
     local: LocalMedia, origin: Origin, direction: Direction = Direction.SENDRECV
 ) -> SessionDescription:
-    """An initial offer: one audio stream with ``local.preferences`` in order, each codec on
-    its static or preferred dynamic payload type, then telephone-event if enabled."""
+    """An initial offer: one audio stream, codecs in preference order, then telephone-event."""
     codecs: list[Codec] = []
     for name in local.preferences:
         codec = codec_named(name)
@@ -285,8 +283,7 @@ def make_answer(
     origin: Origin,
     direction: Direction = Direction.SENDRECV,
 ) -> SessionDescription:
-    """Our answer to ``offer``: the first usable audio stream accepted on ``local.port``,
-    every other stream rejected; :class:`NotAcceptableError` (488) when none is usable."""
+    """Our answer: the first usable audio stream accepted, the rest rejected; else 488."""
     answered: list[Media] = []
     accepted = False
     reason = "no audio stream"
@@ -372,8 +369,7 @@ def _types_by_key(media: Media) -> dict[tuple[str, int, int], tuple[int, RtpMap]
 
 
 def shared_codec(a: NegotiatedStream, b: NegotiatedStream) -> NegotiatedCodec | None:
-    """The first of leg ``a``'s codecs that leg ``b`` also negotiated (as ``a`` has it);
-    None means a bridge of the two legs must transcode."""
+    """The first of leg ``a``'s codecs leg ``b`` also has; None means bridging them transcodes."""
     theirs = {(c.name or c.encoding_name.lower(), c.clock_rate, c.channels) for c in b.codecs}
     for codec in a.codecs:
         if (codec.name or codec.encoding_name.lower(), codec.clock_rate, codec.channels) in theirs:
@@ -473,9 +469,7 @@ class OfferAnswer:
 
     # --- building our descriptions -------------------------------------------------------
     def offer(self, direction: Direction = Direction.SENDRECV) -> SessionDescription:
-        """Build and send an offer: a fresh one from ``local_media``, or after a completed
-        exchange the same streams and payload types with a new direction, address and port
-        (hold, resume, media redirection: RFC 3264 §8)."""
+        """Build and send an offer; after an exchange, the same streams re-aimed (RFC 3264 §8)."""
         if self.local is None:
             offer = make_offer(self.local_media, self._origin(), direction)
         else:
@@ -492,8 +486,7 @@ class OfferAnswer:
         return offer
 
     def answer(self, direction: Direction = Direction.SENDRECV) -> SessionDescription:
-        """Build and send our answer to the pending offer; on :class:`NotAcceptableError`
-        the offer stays pending: answer 488 and :meth:`rollback`."""
+        """Build and send our answer; on 488 the offer stays pending until :meth:`rollback`."""
         if self.state is not State.OFFER_RECEIVED or self.pending_remote is None:
             raise LocalOfferAnswerError(f"no offer to answer in state {self.state.value}")
         answer = make_answer(self.pending_remote, self.local_media, self._origin(), direction)
@@ -507,6 +500,7 @@ class OfferAnswer:
         return hold_state(self.streams)
 
     def _origin(self) -> Origin:
+        """Our ``o=`` line at the current session version."""
         return make_origin(self.local_media, self.session_id, self._version)
 
     def _stamp(self, description: SessionDescription) -> SessionDescription:
@@ -523,12 +517,14 @@ class OfferAnswer:
 
     # --- actions -------------------------------------------------------------------------
     def _offer_sent(self, offer: SessionDescription | None) -> None:
+        """Keep our offer pending; a re-offer keeps every m= line (RFC 3264 §8)."""
         assert offer is not None
         if self.local is not None and len(offer.media) < len(self.local.media):
             raise LocalOfferAnswerError("an offer may not remove m= lines (RFC 3264 §8)")
         self.pending_local = offer
 
     def _offer_received(self, offer: SessionDescription | None) -> None:
+        """Keep the peer's offer pending; a re-offer keeps every m= line (RFC 3264 §8)."""
         assert offer is not None
         if self.remote is not None and len(offer.media) < len(self.remote.media):
             raise OfferAnswerError(
@@ -537,11 +533,13 @@ class OfferAnswer:
         self.pending_remote = offer
 
     def _answer_sent(self, answer: SessionDescription | None) -> None:
+        """Our answer completes the exchange the peer's offer started."""
         assert answer is not None and self.pending_remote is not None
         _check_answer(self.pending_remote, answer, LocalOfferAnswerError)
         self._complete(answer, self.pending_remote, local_is_offerer=False)
 
     def _answer_received(self, answer: SessionDescription | None) -> None:
+        """The peer's answer completes the exchange our offer started."""
         assert answer is not None and self.pending_local is not None
         _check_answer(self.pending_local, answer, OfferAnswerError)
         self._complete(self.pending_local, answer, local_is_offerer=True)
@@ -549,23 +547,29 @@ class OfferAnswer:
     def _complete(
         self, local: SessionDescription, remote: SessionDescription, local_is_offerer: bool
     ) -> None:
+        """Record the completed exchange and the streams it set up."""
         self.streams = negotiate_streams(local, remote, local_is_offerer)
         self.local, self.remote = local, remote
         self.pending_local = self.pending_remote = None
 
     def _roll_back(self, description: SessionDescription | None) -> None:
+        """Forget the pending offer; the last completed exchange stays in force."""
         self.pending_local = self.pending_remote = None
 
     def _glare(self, description: SessionDescription | None) -> None:
+        """Both sides offered at once: the peer's request gets 491 (RFC 3261 §14.2)."""
         raise GlareError("offer while our offer is pending (glare)")
 
     def _second_offer(self, description: SessionDescription | None) -> None:
+        """An offer before we answered the last one: 500 with Retry-After (RFC 3261 §14.2)."""
         raise OfferAnswerError("offer while the previous offer is unanswered", 500)
 
     def _unexpected_answer(self, description: SessionDescription | None) -> None:
+        """An answer to no offer of ours: the peer's mistake."""
         raise OfferAnswerError(f"answer without an offer in state {self.state.value}", 400)
 
     def _local_misuse(self, description: SessionDescription | None) -> None:
+        """Our own code fed an input the state forbids: a bug on our side."""
         raise LocalOfferAnswerError(f"input not allowed in state {self.state.value}")
 
 

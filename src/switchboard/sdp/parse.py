@@ -65,8 +65,7 @@ def _connection(value: str) -> Connection:
 
 
 def _origin(value: str) -> Origin:
-    """``origin-field = "o=" username SP sess-id SP sess-version SP nettype SP addrtype SP
-    unicast-address``."""
+    """``origin-field = "o=" username SP sess-id SP sess-version SP nettype SP addrtype SP ...``."""
     parts = value.split()
     if len(parts) != 6:
         raise SdpParseError(f"o=: expected 6 fields, found {len(parts)}")
