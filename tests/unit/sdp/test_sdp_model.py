@@ -91,3 +91,10 @@ def test_second_unsupported_transport_keeps_the_first_reason() -> None:
     local = LocalMedia("192.0.2.2", 5000, ("ulaw",))
     with pytest.raises(NotAcceptableError, match=r"unsupported transport RTP/SAVP$"):
         make_answer(offer, local, make_origin(local, "1", 1))
+
+
+def test_package_exports_the_api() -> None:
+    from switchboard import sdp
+
+    assert all(hasattr(sdp, name) for name in sdp.__all__)
+    assert sdp.parse_sdp is parse_sdp
