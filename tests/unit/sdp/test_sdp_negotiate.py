@@ -590,3 +590,34 @@ def test_effective_direction_reads_the_old_hold() -> None:
     no_connection = body("m=audio 0 RTP/AVP 0")
     no_connection = replace(no_connection, connection=None)
     assert effective_direction(no_connection, no_connection.media[0]) is Direction.SENDRECV
+
+
+def test_glare_then_retry() -> None:
+    """Both sides re-offer at once: each answers the other 491, rolls back, one retries."""
+    pbx = OfferAnswer(PBX, "1", 1)
+    phone = OfferAnswer(PHONE, "2", 1)
+    phone.receive_offer(pbx.offer())
+    pbx.receive_answer(phone.answer())
+    ours, theirs = pbx.offer(Direction.SENDONLY), phone.offer(Direction.SENDONLY)
+    for side, offer in ((pbx, theirs), (phone, ours)):
+        with pytest.raises(GlareError) as caught:
+            side.receive_offer(offer)
+        assert caught.value.status == 491
+    pbx.rollback()
+    phone.rollback()
+    assert pbx.state is phone.state is S.STABLE
+    assert pbx.hold_state is phone.hold_state is HoldState.ACTIVE
+    phone.receive_offer(pbx.offer(Direction.SENDONLY))
+    pbx.receive_answer(phone.answer())
+    assert pbx.hold_state is HoldState.LOCAL_HOLD and phone.hold_state is HoldState.REMOTE_HOLD
+
+
+def test_offerless_invite_offer_in_the_2xx_answer_in_the_ack() -> None:
+    caller = OfferAnswer(PHONE, "2", 1)
+    pbx = OfferAnswer(PBX, "1", 1)
+    offer = pbx.offer()  # in our 200 OK
+    caller.receive_offer(offer)
+    pbx.receive_answer(caller.answer())  # in the ACK
+    assert [c.name for c in pbx.streams[0].codecs] == ["alaw", "ulaw"]
+    assert [c.name for c in caller.streams[0].codecs] == ["alaw", "ulaw"]
+    assert pbx.streams[0].remote_port == 4000 and caller.streams[0].remote_port == 20000
