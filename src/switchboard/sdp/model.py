@@ -82,7 +82,8 @@ def parse_int(text: str, what: str, low: int = 0, high: int = 2**64 - 1) -> int:
 
 
 def parse_number(text: str, what: str) -> float:
-    """A positive decimal (``ptime``, ``maxptime`` allow fractions: RFC 8866 §6.4)."""
+    """A positive decimal, spaces around it ignored (``ptime`` allows fractions: RFC 8866 §6.4)."""
+    text = text.strip()
     if _DECIMAL.match(text) is None or float(text) <= 0:
         raise SdpParseError(f"{what}: expected a positive number, found {text[:40]!r}")
     return float(text)

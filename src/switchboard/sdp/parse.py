@@ -6,7 +6,8 @@ answers 400 with that reason.
 
 Where we bend, because real phones send it (each case has a test):
 - LF-only line endings are accepted, a missing final line ending too, and blank lines
-  (some phones end the body with an extra CRLF) are skipped.
+  (some phones end the body with an extra CRLF) are skipped; trailing spaces after
+  ``v=0`` and around numbers in attributes (``a=ptime:20 ``) are ignored.
 - Missing ``s=`` (seen from old SPA and some WebRTC gateways) reads as ``s=-`` and empty
   ``s=`` is kept empty; both serialize as ``s=-``, the RFC's "no name" value.
 - Missing ``t=`` reads as ``t=0 0``, the only timing a SIP call has (RFC 3264 §5).
@@ -186,7 +187,7 @@ def parse_sdp(data: bytes | str) -> SessionDescription:
             raise SdpParseError(f"line {number}: expected '<type>=<value>', found {line[:40]!r}")
         value = line[2:]
         if not seen:
-            if line != "v=0":
+            if line.rstrip() != "v=0":
                 raise SdpParseError(f"line {number}: expected 'v=0' first, found {line[:40]!r}")
             seen.add("v")
             continue

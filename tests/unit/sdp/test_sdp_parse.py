@@ -278,11 +278,11 @@ def test_unknown_line_types_are_dropped() -> None:
 def test_tolerated_odd_but_valid_values() -> None:
     description = parse_sdp(
         sdp(
-            "v=0",
+            "v=0 ",
             "o=- 1 1 IN IP4 pbx.example.com",
             "c=IN IP4 media.example.com",
             "m=audio  4000  RTP/AVP 0 8 ",
-            "a=ptime:0.5",
+            "a=ptime:0.5 ",
             "a=fmtp:0",
             "a=rtpmap:8 PCMA/8000/1",
             "a=rtpmap:120 X/8000",
