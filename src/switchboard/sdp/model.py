@@ -515,6 +515,12 @@ class Media:
         return out
 
 
+def with_known_views(media: Media, rtpmaps: dict[int, RtpMap], direction: Direction) -> Media:
+    """``media`` given the views it was built from, so reading them back parses nothing."""
+    media.__dict__.update(payload_types=tuple(rtpmaps), rtpmaps=rtpmaps, direction=direction)
+    return media
+
+
 # RFC 3551 §6 Table 4 and 5: payload types usable without an rtpmap line.
 STATIC_PAYLOAD_TYPES: dict[int, tuple[str, int, int | None]] = {
     0: ("PCMU", 8000, None),

@@ -46,6 +46,7 @@ from switchboard.sdp.model import (
     Origin,
     RtpMap,
     SessionDescription,
+    with_known_views,
 )
 
 
@@ -209,13 +210,15 @@ def make_offer(
     used: set[int] = set()
     formats: list[str] = []
     attributes: list[Attribute] = []
+    rtpmaps: dict[int, RtpMap] = {}
     for codec in codecs:
         payload_type = codec.payload_type
         if payload_type in used:
             payload_type = min(set(range(96, 128)) - used)
         used.add(payload_type)
         formats.append(str(payload_type))
-        attributes.append(Attribute("rtpmap", str(codec.rtpmap(payload_type))))
+        rtpmaps[payload_type] = codec.rtpmap(payload_type)
+        attributes.append(Attribute("rtpmap", str(rtpmaps[payload_type])))
         if codec.fmtp is not None:
             attributes.append(Attribute("fmtp", f"{payload_type} {codec.fmtp}"))
     if local.ptime is not None:
@@ -226,7 +229,7 @@ def make_offer(
     media = Media(
         "audio", local.port, local.protos[0], tuple(formats), attributes=tuple(attributes)
     )
-    return _session(local, origin, (media,))
+    return _session(local, origin, (with_known_views(media, rtpmaps, direction),))
 
 
 def _reject(media: Media) -> Media:
@@ -274,7 +277,8 @@ def _answer_media(
     answered = direction & effective_direction(offer, media).reverse()
     attributes.append(_direction_attribute(answered))
     formats = tuple(str(payload_type) for payload_type, _ in chosen)
-    return Media("audio", local.port, media.proto, formats, attributes=tuple(attributes))
+    built = Media("audio", local.port, media.proto, formats, attributes=tuple(attributes))
+    return with_known_views(built, dict(chosen), answered)
 
 
 def make_answer(

@@ -399,6 +399,11 @@ def test_answers_to_phones(name: str, preferences: tuple[str, ...], expected: li
     local = replace(PBX, preferences=preferences)
     answer = answer_to(fixture(name), local)
     assert media_lines(answer) == expected
+    built = make_answer(fixture(name), local, make_origin(local, "77", 1))
+    for ours, reparsed in zip(built.media, parse_sdp(answer).media, strict=True):
+        assert ours.payload_types == reparsed.payload_types
+        assert ours.rtpmaps == reparsed.rtpmaps
+        assert ours.direction == reparsed.direction
     assert answer.startswith(
         b"v=0\r\no=- 77 1 IN IP4 203.0.113.1\r\ns=Switchboard\r\nc=IN IP4 203.0.113.1\r\nt=0 0\r\n"
     )
@@ -507,6 +512,10 @@ def test_make_offer_from_a_preference_list() -> None:
     ]
     quiet = make_offer(replace(PBX, telephone_event=False), make_origin(PBX, "1", 1))
     assert quiet.media[0].formats == ("0", "8")
+    reparsed = parse_sdp(offer.serialize()).media[0]
+    assert offer.media[0].payload_types == reparsed.payload_types
+    assert offer.media[0].rtpmaps == reparsed.rtpmaps
+    assert offer.media[0].direction == reparsed.direction
     with pytest.raises(LocalOfferAnswerError, match="no known audio codec to offer"):
         make_offer(replace(PBX, preferences=("h264", "nothing")), make_origin(PBX, "1", 1))
 
