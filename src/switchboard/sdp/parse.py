@@ -8,8 +8,8 @@ Where we bend, because real phones send it (each case has a test):
 - LF-only line endings are accepted, a missing final line ending too, and blank lines
   (some phones end the body with an extra CRLF) are skipped; trailing spaces after
   ``v=0`` and around numbers in attributes (``a=ptime:20 ``) are ignored.
-- Missing ``s=`` (seen from old SPA and some WebRTC gateways) reads as ``s=-`` and empty
-  ``s=`` is kept empty; both serialize as ``s=-``, the RFC's "no name" value.
+- Missing or empty ``s=`` (seen from old SPA phones and some WebRTC gateways) reads as
+  ``s=-``, the RFC's "no name" value (``s= `` is the other one, and is kept).
 - Missing ``t=`` reads as ``t=0 0``, the only timing a SIP call has (RFC 3264 §5).
 - Session-level lines other than ``v=`` and ``o=`` may come in any order before the first
   ``m=`` (``a=`` before ``c=``, ``b=`` after ``a=``), and media-level lines in any order
@@ -264,7 +264,7 @@ def parse_sdp(data: bytes | str) -> SessionDescription:
     media = tuple(_build(lines) for lines in medias)
     description = SessionDescription(
         origin=origin,
-        session_name="-" if session_name is None else session_name,
+        session_name=session_name or "-",
         information=information,
         uri=uri,
         emails=tuple(emails),

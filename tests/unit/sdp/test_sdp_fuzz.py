@@ -20,13 +20,25 @@ from switchboard.sdp.model import (
     SessionDescription,
     Timing,
 )
-from switchboard.sdp.negotiate import LocalMedia, make_answer, make_origin
+from switchboard.sdp.negotiate import (
+    LocalMedia,
+    OfferAnswer,
+    make_answer,
+    make_origin,
+    offer_holds,
+)
 from switchboard.sdp.parse import parse_sdp
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "sdp"
 CORPUS = [path.read_bytes() for path in sorted(FIXTURES.glob("*.sdp"))]
 SDP_BYTES = b" \t\r\n:;/=.-vosicbtmaIN IP4 IP6 RTP/AVP 0123456789 rtpmap fmtp sendonly"
-LOCAL = LocalMedia("192.0.2.1", 4000, ("opus", "g722", "alaw", "ulaw", "g729"))
+LOCAL = LocalMedia(
+    "192.0.2.1",
+    4000,
+    ("opus", "g722", "alaw", "ulaw", "g729"),
+    rtcp_mux=True,
+    protos=("RTP/AVP", "RTP/AVPF", "RTP/SAVP", "UDP/TLS/RTP/SAVPF"),
+)
 
 
 def exercise(data: bytes) -> None:
@@ -35,6 +47,10 @@ def exercise(data: bytes) -> None:
         description = parse_sdp(data)
         assert parse_sdp(description.serialize()) == description
         make_answer(description, LOCAL, make_origin(LOCAL, "1", 1)).serialize()
+        negotiator = OfferAnswer(LOCAL, "1", 1)
+        negotiator.receive_offer(description)
+        negotiator.answer().serialize()
+        _ = negotiator.hold_state, offer_holds(description)
     except SdpError as error:
         assert error.reason and error.status in (400, 488)
         assert len(error.reason) <= 160

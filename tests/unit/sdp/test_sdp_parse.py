@@ -265,9 +265,11 @@ def test_missing_s_and_t_and_empty_s() -> None:
     assert description.timings == (Timing(0, 0),)
     assert description.media == ()
     empty = parse_sdp(sdp("v=0", "o=- 1 1 IN IP4 192.0.2.1", "s="))
-    assert empty.session_name == ""
+    assert empty.session_name == "-"
     assert b"\r\ns=-\r\nt=0 0\r\n" in empty.serialize()
-    assert b"t=0 0" in SessionDescription(empty.origin, timings=()).serialize()
+    assert parse_sdp(sdp("v=0", "o=- 1 1 IN IP4 192.0.2.1", "s= ")).session_name == " "
+    made = SessionDescription(empty.origin, session_name="", timings=())
+    assert b"\r\ns=-\r\nt=0 0\r\n" in made.serialize()
 
 
 def test_unknown_line_types_are_dropped() -> None:
