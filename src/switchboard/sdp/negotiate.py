@@ -28,7 +28,7 @@ from dataclasses import dataclass, fields, replace
 from enum import Enum
 from functools import lru_cache
 
-from switchboard.sdp.codecs import TELEPHONE_EVENT, Codec, codec_for, codec_named
+from switchboard.sdp.codecs import CODECS, TELEPHONE_EVENT, Codec, codec_for, codec_named
 from switchboard.sdp.errors import (
     GlareError,
     LocalOfferAnswerError,
@@ -190,7 +190,7 @@ def make_origin(local: LocalMedia, session_id: str, session_version: int) -> Ori
 def make_offer(
     local: LocalMedia, origin: Origin, direction: Direction = Direction.SENDRECV
 ) -> SessionDescription:
-    """An initial offer: one audio stream, codecs in preference order, then telephone-event."""
+    """An initial offer: one audio stream, codecs in preference order, then telephone-event(s)."""
     codecs: list[Codec] = []
     for name in local.preferences:
         codec = codec_named(name)
@@ -204,9 +204,10 @@ def make_offer(
     if not codecs:
         raise LocalOfferAnswerError("no known audio codec to offer")
     if local.telephone_event:
-        event = codec_named(TELEPHONE_EVENT)
-        assert event is not None
-        codecs.append(event)
+        # RFC 4733 §2.1: events at each audio clock rate offered, 8 kHz (on 101) first.
+        event = CODECS[TELEPHONE_EVENT]
+        rates = sorted({c.clock_rate for c in codecs}, key=lambda rate: rate != 8000)
+        codecs.extend(replace(event, clock_rate=rate) for rate in rates)
     used: set[int] = set()
     formats: list[str] = []
     attributes: list[Attribute] = []

@@ -498,7 +498,7 @@ def test_make_offer_from_a_preference_list() -> None:
     text = offer.serialize().decode()
     assert "o=- 9 1 IN IP6 2001:db8::1\r\n" in text and "c=IN IP6 2001:db8::1\r\n" in text
     assert media_lines(offer.serialize()) == [
-        "m=audio 5000 RTP/AVP 0 8 107 9 101",
+        "m=audio 5000 RTP/AVP 0 8 107 9 101 96",
         "a=rtpmap:0 PCMU/8000",
         "a=rtpmap:8 PCMA/8000",
         "a=rtpmap:107 opus/48000/2",
@@ -506,6 +506,8 @@ def test_make_offer_from_a_preference_list() -> None:
         "a=rtpmap:9 G722/8000",
         "a=rtpmap:101 telephone-event/8000",
         "a=fmtp:101 0-16",
+        "a=rtpmap:96 telephone-event/48000",
+        "a=fmtp:96 0-16",
         "a=ptime:20",
         "a=rtcp-mux",
         "a=recvonly",
@@ -630,3 +632,14 @@ def test_offerless_invite_offer_in_the_2xx_answer_in_the_ack() -> None:
     assert [c.name for c in pbx.streams[0].codecs] == ["alaw", "ulaw"]
     assert [c.name for c in caller.streams[0].codecs] == ["alaw", "ulaw"]
     assert pbx.streams[0].remote_port == 4000 and caller.streams[0].remote_port == 20000
+
+
+def test_dtmf_at_the_clock_rate_of_the_codec_in_use() -> None:
+    pbx = OfferAnswer(replace(PBX, preferences=("opus", "ulaw")), "1", 1)
+    phone = OfferAnswer(replace(PHONE, preferences=("opus",)), "2", 1)
+    phone.receive_offer(pbx.offer())
+    answer = phone.answer()
+    assert answer.media[0].formats == ("107", "96")  # opus and telephone-event/48000
+    pbx.receive_answer(answer)
+    assert pbx.streams[0].codecs[0].name == "opus"
+    assert pbx.streams[0].telephone_event == phone.streams[0].telephone_event == 96
