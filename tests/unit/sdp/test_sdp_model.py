@@ -98,3 +98,11 @@ def test_package_exports_the_api() -> None:
 
     assert all(hasattr(sdp, name) for name in sdp.__all__)
     assert sdp.parse_sdp is parse_sdp
+
+
+def test_every_codec_pjsip_conf_accepts_is_in_the_table() -> None:
+    from switchboard.config.pjsip import AUDIO_CODECS
+
+    for name in AUDIO_CODECS:
+        codec = codec_named(name)
+        assert codec is not None and codec.media == "audio", name
