@@ -11,9 +11,10 @@ Where we bend, because real phones send it (each case has a test):
 - Missing or empty ``s=`` (seen from old SPA phones and some WebRTC gateways) reads as
   ``s=-``, the RFC's "no name" value (``s= `` is the other one, and is kept).
 - Missing ``t=`` reads as ``t=0 0``, the only timing a SIP call has (RFC 3264 §5).
-- Session-level lines other than ``v=`` and ``o=`` may come in any order before the first
-  ``m=`` (``a=`` before ``c=``, ``b=`` after ``a=``), and media-level lines in any order
-  after their ``m=``; serialization puts them back in RFC order.
+- Session-level lines after ``v=0`` may come in any order before the first ``m=``
+  (``a=`` before ``c=``, ``b=`` after ``a=``), and media-level lines in any order after
+  their ``m=``; serialization puts them back in RFC order.
+- An ``rtpmap`` or ``fmtp`` for a format the ``m=`` line does not list is kept, unused.
 - Line types we do not know (``y=``, ``f=``) are dropped: RFC 8866 §5 lets a parser
   ignore them, and rejecting the whole call would be worse.
 
