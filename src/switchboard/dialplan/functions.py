@@ -97,11 +97,11 @@ def _len(state: ChannelState, args: str) -> str:
 
 def _if(state: ChannelState, args: str) -> str | None:
     """``IF(expr?[true][:false])`` (func_logic ``acf_if``)."""
-    parts = separate_args(args, "?", remove_chars=False, limit=2)
+    parts = separate_args(args, "?", limit=2)
     if len(parts) < 2 or not args or not parts[1]:
         state.warn("syntax IF(<expr>?[<true>][:<false>]) (expr must be non-null)")
         return None
-    branches = separate_args(parts[1], ":", remove_chars=False, limit=2)
+    branches = separate_args(parts[1], ":", limit=2)
     if check_condition(parts[0].strip()):
         return branches[0].strip() if branches else ""
     return branches[1].strip() if len(branches) > 1 else ""
@@ -153,7 +153,7 @@ def _cut(state: ChannelState, args: str) -> str | None:
 
 def _regex(state: ChannelState, args: str) -> str | None:
     """``REGEX("regular expression" string)``: 1 if the string matches, else 0."""
-    parts = separate_args(args, '"', remove_chars=False, limit=3)
+    parts = separate_args(args, '"', limit=3)
     if len(parts) != 3:
         state.warn("unexpected arguments: should have been in the form '\"<regex>\" <string>'")
         return None

@@ -1,0 +1,611 @@
+"""The dialplan as a step machine for one channel (Asterisk's ``__ast_pbx_run``), sans I/O.
+
+Theory of operation: the interpreter starts at (context, exten, priority 1). Each call of
+:meth:`Interpreter.next_action` runs the pure applications itself (``Set``, ``MSet``,
+``NoOp``, ``Verbose``, ``Goto``, ``GotoIf``, ``Gosub``, ``Return``, ``Hangup``) and stops at
+the first application it cannot run, returning :class:`Execute` with the arguments already
+substituted. The caller runs it, now or later (``Dial`` rings for seconds), and reports
+the outcome with :meth:`Interpreter.complete`: :class:`Continue` (next priority),
+:class:`Goto` (``[[context,]exten,]priority`` as Goto parses it), :class:`Hangup` or
+:class:`Wait` (the app will report later). While an app runs, ``next_action`` returns None.
+
+The end is Asterisk 21's: falling off an extension hangs up (autofallthrough, with a busy
+or congestion indication when ``DIALSTATUS`` says so); an extension that does not exist
+goes to ``i`` (setting ``INVALID_EXTEN``), else ``e``, else hangs up; an application that
+does not exist hangs up, as ``pbx_extension_helper`` does. When the main dialplan ends, the
+``h`` extension of the current context runs (``EXTEN`` is ``h``, the channel variables are
+the same), then :class:`Terminate` tells the caller to hang the channel up. A channel hung
+up from outside (:meth:`Interpreter.hangup`) also runs ``h``. ``max_steps`` bounds the
+priorities run by the main dialplan and by ``h``, so a looping dialplan cannot hold a call
+(and the server) forever.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+
+from switchboard.diagnostics import Location
+from switchboard.dialplan.appargs import separate_args
+from switchboard.dialplan.events import DialplanEvent
+from switchboard.dialplan.expressions import check_condition
+from switchboard.dialplan.functions import assign
+from switchboard.dialplan.model import Dialplan, Extension
+from switchboard.dialplan.state import ChannelState
+from switchboard.dialplan.variables import substitute
+
+AST_CAUSE_NORMAL_CLEARING = 16
+AST_CAUSE_USER_BUSY = 17
+AST_CAUSE_CONGESTION = 34
+DEFAULT_MAX_STEPS = 10_000
+
+# Q.850 cause names accepted by Hangup(), as in Asterisk's causes table.
+CAUSES: dict[str, int] = {
+    "UNALLOCATED": 1,
+    "NO_ROUTE_TRANSIT_NET": 2,
+    "NO_ROUTE_DESTINATION": 3,
+    "CHANNEL_UNACCEPTABLE": 6,
+    "NORMAL_CLEARING": 16,
+    "USER_BUSY": 17,
+    "NO_USER_RESPONSE": 18,
+    "NO_ANSWER": 19,
+    "SUBSCRIBER_ABSENT": 20,
+    "CALL_REJECTED": 21,
+    "NUMBER_CHANGED": 22,
+    "DESTINATION_OUT_OF_ORDER": 27,
+    "INVALID_NUMBER_FORMAT": 28,
+    "FACILITY_REJECTED": 29,
+    "NORMAL_UNSPECIFIED": 31,
+    "NORMAL_CIRCUIT_CONGESTION": 34,
+    "CONGESTION": 34,
+    "NETWORK_OUT_OF_ORDER": 38,
+    "NORMAL_TEMPORARY_FAILURE": 41,
+    "SWITCH_CONGESTION": 42,
+    "REQUESTED_CHAN_UNAVAIL": 44,
+    "BEARERCAPABILITY_NOTAVAIL": 58,
+    "INCOMPATIBLE_DESTINATION": 88,
+    "INVALID_MSG_UNSPECIFIED": 95,
+    "RECOVERY_ON_TIMER_EXPIRE": 102,
+    "PROTOCOL_ERROR": 111,
+    "INTERWORKING": 127,
+}
+
+_NUMERIC_PRIORITY = re.compile(r"[ \t\n\r\f\v]*([+-]?\d+)[ \t\n\r\f\v]*")
+_LEADING_INT = re.compile(r"[ \t\n\r\f\v]*([+-]?\d+)")
+
+
+class InterpreterError(RuntimeError):
+    """The interpreter was driven out of order (an outcome with no application running)."""
+
+
+# Actions: what the interpreter asks of its caller.
+
+
+@dataclass(frozen=True, slots=True)
+class Execute:
+    """Run application ``app`` with ``args`` (substituted) and report its outcome."""
+
+    app: str
+    args: str
+    context: str
+    exten: str
+    priority: int
+    location: Location
+    in_hangup_handler: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Terminate:
+    """The dialplan is over: hang the channel up with ``cause`` (Q.850), first indicating
+    ``busy`` or ``congestion`` when set (an unanswered call: 486 or 503)."""
+
+    cause: int
+    indication: str | None = None
+
+
+Action = Execute | Terminate
+
+
+# Outcomes: what the caller reports about an Execute.
+
+
+@dataclass(frozen=True, slots=True)
+class Continue:
+    """The application returned 0: go on at the next priority (after setting variables)."""
+
+    variables: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Goto:
+    """The application sends the channel to ``[[context,]exten,]priority``."""
+
+    target: str
+    variables: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Hangup:
+    """The application returned -1 (the caller hung up, or it failed): end the dialplan."""
+
+    cause: int = 0
+    variables: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Wait:
+    """The application is still running (``Dial`` ringing); its outcome comes later."""
+
+
+Outcome = Continue | Goto | Hangup | Wait
+
+
+@dataclass(frozen=True, slots=True)
+class Application:
+    """An application the call engine runs; ``handler`` is opaque to the interpreter."""
+
+    name: str
+    synopsis: str = ""
+    handler: object = None
+
+
+class ApplicationRegistry:
+    """Applications by name, case-insensitive as Asterisk's ``pbx_findapp``."""
+
+    __slots__ = ("_apps",)
+
+    def __init__(self, applications: Iterable[Application] = ()) -> None:
+        self._apps: dict[str, Application] = {}
+        for application in applications:
+            self.register(application)
+
+    def register(self, application: Application) -> None:
+        """Add an application; ValueError if the name is taken (by it or a built-in)."""
+        key = application.name.lower()
+        if key in self._apps or key in _BUILTIN_NAMES:
+            raise ValueError(f"application {application.name} is already registered")
+        self._apps[key] = application
+
+    def get(self, name: str) -> Application | None:
+        return self._apps.get(name.lower())
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self._apps
+
+    def names(self) -> list[str]:
+        return sorted(app.name for app in self._apps.values())
+
+
+@dataclass(slots=True)
+class _Frame:
+    """One Gosub: where Return goes and the variables the frame shadows."""
+
+    context: str
+    exten: str
+    priority: int
+    saved: dict[str, str | None] = field(default_factory=dict)
+    argc: int = 0
+
+
+_MAIN, _HANGUP_HANDLER, _DONE = 0, 1, 2
+
+
+class Interpreter:
+    """Runs one channel through the dialplan, one priority at a time."""
+
+    def __init__(
+        self,
+        dialplan: Dialplan,
+        state: ChannelState,
+        *,
+        applications: ApplicationRegistry | None = None,
+        max_steps: int = DEFAULT_MAX_STEPS,
+    ) -> None:
+        self.dialplan = dialplan
+        self.state = state
+        self.applications = applications if applications is not None else ApplicationRegistry()
+        self.max_steps = max_steps
+        if not state.globals:
+            state.globals = dialplan.globals
+        self._phase = _MAIN
+        self._steps = 0
+        self._waiting: Execute | None = None
+        self._final: Terminate | None = None
+        self._indication: str | None = None
+        self._stack: list[_Frame] = []
+        self._cache_key: tuple[str, str] | None = None
+        self._cache_value: Extension | None = None
+        self._start()
+
+    # -- the caller's interface --
+
+    def next_action(self) -> Action | None:
+        """The next application to run, or Terminate; None while an application runs."""
+        if self._waiting is not None:
+            return None
+        while self._final is None:
+            action = self._step()
+            if action is not None:
+                return action
+        return self._final
+
+    def complete(self, outcome: Outcome) -> None:
+        """Report the outcome of the last Execute."""
+        if self._waiting is None:
+            raise InterpreterError(f"{type(outcome).__name__} reported, but no application runs")
+        if isinstance(outcome, Wait):
+            return
+        self._waiting = None
+        for name, value in outcome.variables.items():
+            self.state.set(name, value)
+        if isinstance(outcome, Continue):
+            self.state.priority += 1
+        elif isinstance(outcome, Goto):
+            if not self._goto(outcome.target):
+                self._end()
+        else:
+            self._end(outcome.cause)
+
+    def hangup(self, cause: int = 0) -> None:
+        """The channel hung up from outside (BYE, CANCEL): stop and run the ``h`` extension."""
+        if self._final is not None:
+            return
+        self._waiting = None
+        self._end(cause)
+
+    def drain_events(self) -> list[DialplanEvent]:
+        """The log events recorded since the last call, oldest first."""
+        events = self.state.events
+        self.state.events = []
+        return events
+
+    @property
+    def finished(self) -> bool:
+        """True once Terminate has been decided."""
+        return self._final is not None
+
+    @property
+    def stack_depth(self) -> int:
+        """How many Gosubs have not returned yet."""
+        return len(self._stack)
+
+    # -- locating steps --
+
+    def _extension(self, context: str, exten: str) -> Extension | None:
+        key = (context, exten)
+        if key != self._cache_key:
+            found = self.dialplan.find(context, exten)
+            self._cache_key = key
+            self._cache_value = found[1] if found is not None else None
+        return self._cache_value
+
+    def _exists(self, context: str, exten: str, priority: int) -> bool:
+        extension = self._extension(context, exten)
+        return extension is not None and priority in extension.steps
+
+    def _find_label(self, context: str, exten: str, label: str) -> int:
+        extension = self._extension(context, exten)
+        step = extension.label(label) if extension is not None else None
+        return step.priority if step is not None else -1
+
+    def _start(self) -> None:
+        """Fall back to ``s`` and then to context ``default``, as ``__ast_pbx_run`` does."""
+        state = self.state
+        if self._exists(state.context, state.exten, state.priority):
+            return
+        state.verbose(
+            2,
+            f"Starting {state.channel} at {state.context},{state.exten},{state.priority} "
+            "failed so falling back to exten 's'",
+        )
+        state.exten = "s"
+        state.priority = 1
+        if not self._exists(state.context, "s", 1):
+            state.verbose(
+                2,
+                f"Starting {state.channel} at {state.context},s,1 still failed so falling "
+                "back to context 'default'",
+            )
+            state.context = "default"
+
+    # -- running --
+
+    def _step(self) -> Action | None:
+        state = self.state
+        if self._steps >= self.max_steps:
+            state.warn(
+                f"the dialplan ran {self.max_steps} priorities without ending (a loop?); hanging up"
+            )
+            return self._end()
+        extension = self._extension(state.context, state.exten)
+        step = extension.steps.get(state.priority) if extension is not None else None
+        if step is None:
+            return self._fell_off(extension)
+        self._steps += 1
+        state.location = step.location
+        args = substitute(state, step.args) if "$" in step.args else step.args
+        builtin = _BUILTINS.get(step.app.lower())
+        if builtin is not None:
+            return builtin(self, args)
+        application = self.applications.get(step.app)
+        if application is None:
+            state.warn(
+                f"No application '{step.app}' for extension "
+                f"({state.context}, {state.exten}, {state.priority})"
+            )
+            return self._end()
+        self._waiting = Execute(
+            application.name,
+            args,
+            state.context,
+            state.exten,
+            state.priority,
+            step.location,
+            self._phase == _HANGUP_HANDLER,
+        )
+        return self._waiting
+
+    def _fell_off(self, extension: Extension | None) -> Action | None:
+        """No step at the current priority: ``i``/``e`` handling or autofallthrough."""
+        state = self.state
+        if self._phase != _MAIN:
+            return self._end()
+        if extension is None or 1 not in extension.steps:
+            if self._exists(state.context, "i", 1):
+                state.verbose(
+                    3,
+                    f"Channel '{state.channel}' sent to invalid extension '{state.exten}' "
+                    f"in context '{state.context}', going to 'i'",
+                )
+                state.set("INVALID_EXTEN", state.exten)
+                state.exten, state.priority = "i", 1
+                return None
+            if self._exists(state.context, "e", 1):
+                state.set("EXCEPTION", "INVALID")
+                state.exten, state.priority = "e", 1
+                return None
+            state.warn(
+                f"Channel '{state.channel}' sent to invalid extension but no invalid handler: "
+                f"context,exten,priority={state.context},{state.exten},{state.priority}"
+            )
+            return self._end()
+        status = state.get("DIALSTATUS") or "UNKNOWN"
+        state.verbose(3, f"Auto fallthrough, channel '{state.channel}' status is '{status}'")
+        upper = status.upper()
+        if upper == "BUSY":
+            return self._end(AST_CAUSE_USER_BUSY, "busy")
+        if upper in ("CONGESTION", "CHANUNAVAIL"):
+            return self._end(AST_CAUSE_CONGESTION, "congestion")
+        return self._end()
+
+    def _end(self, cause: int = 0, indication: str | None = None) -> Action | None:
+        """End the current phase: the main dialplan moves on to ``h``, ``h`` to Terminate."""
+        state = self.state
+        if cause > 0 and (state.hangupcause <= 0 or indication is None):
+            state.hangupcause = cause
+        if self._phase == _MAIN:
+            self._indication = indication
+            self._phase = _HANGUP_HANDLER
+            if self._exists(state.context, "h", 1):
+                state.exten, state.priority = "h", 1
+                self._steps = 0
+                return None
+        self._phase = _DONE
+        self._final = Terminate(
+            state.hangupcause if state.hangupcause > 0 else AST_CAUSE_NORMAL_CLEARING,
+            self._indication,
+        )
+        return self._final
+
+    def _goto(self, target: str) -> bool:
+        """Move to ``[[context,]exten,]priority`` (``+N``/``-N`` relative, or a label) as
+        ``pbx_parseable_goto`` does; False, with a warning, when it cannot."""
+        state = self.state
+        if not target:
+            state.warn("Goto requires an argument ([[context,]extension,]priority)")
+            return False
+        parts = target.split(",")
+        context: str | None = None
+        exten: str | None = None
+        if len(parts) == 1:
+            priority = parts[0]
+        elif len(parts) == 2:
+            exten, priority = parts
+        else:
+            context, exten, priority = parts[:3]
+        mode = 0
+        if priority.startswith("+"):
+            mode, priority = 1, priority[1:]
+        elif priority.startswith("-"):
+            mode, priority = -1, priority[1:]
+        number = _NUMERIC_PRIORITY.fullmatch(priority)
+        if number is not None:
+            value = int(number.group(1))
+        else:
+            value = self._find_label(context or state.context, exten or state.exten, priority)
+            if value < 1:
+                state.warn(f"Priority '{priority}' must be a number > 0, or valid label")
+                return False
+            mode = 0
+        if mode:
+            value = state.priority + value * mode
+        if context:
+            state.context = context
+        if exten:
+            state.exten = exten
+        state.priority = value
+        return True
+
+    # -- the applications run here --
+
+    def _app_noop(self, args: str) -> None:
+        self.state.priority += 1
+
+    def _app_set(self, args: str) -> None:
+        """``Set(name=value)``: one assignment; the value is everything after the first '='."""
+        state = self.state
+        state.priority += 1
+        if not args:
+            state.warn("Set requires one variable name/value pair.")
+            return
+        name, equals, value = args.partition("=")
+        if not equals:
+            state.warn("Set requires an '=' to be a valid assignment.")
+            return
+        if " " in name:
+            state.warn(
+                "Please avoid unnecessary spaces on variables as it may lead to unexpected "
+                f"results ('{name}' set to '{value}')."
+            )
+        assign(state, name, value)
+
+    def _app_mset(self, args: str) -> None:
+        """``MSet(name1=value1,name2=value2,...)``: several assignments, quotes removed."""
+        state = self.state
+        state.priority += 1
+        if not args:
+            state.warn("MSet requires at least one variable name/value pair.")
+            return
+        for pair in separate_args(args):
+            parts = separate_args(pair, "=")
+            if len(parts) == 2:
+                assign(state, parts[0], parts[1])
+            else:
+                state.warn(f"MSet: ignoring entry '{pair}' with no '='")
+
+    def _app_verbose(self, args: str) -> None:
+        """``Verbose([level,]message)``."""
+        state = self.state
+        state.priority += 1
+        if not args:
+            return
+        parts = separate_args(args, limit=2)
+        if len(parts) == 1:
+            level, message = 0, parts[0]
+        else:
+            match = _LEADING_INT.match(parts[0])
+            level, message = (int(match.group(1)), parts[1]) if match else (0, args)
+        state.verbose(level, message)
+
+    def _app_goto(self, args: str) -> Action | None:
+        if self._goto(args):
+            return None
+        return self._end()
+
+    def _app_gotoif(self, args: str) -> Action | None:
+        """``GotoIf(condition?[label1]:[label2])``."""
+        state = self.state
+        if not args:
+            state.warn("Ignoring, since there is no variable to check")
+            state.priority += 1
+            return None
+        condition, _, branches = args.partition("?")
+        first, _, second = branches.partition(":")
+        branch = first if check_condition(condition) else second
+        if not branch:
+            state.priority += 1
+            return None
+        return self._app_goto(branch)
+
+    def _app_gotoiftime(self, args: str) -> None:
+        self.state.warn(
+            "GotoIfTime is not supported by Switchboard yet; continuing at the next priority"
+        )
+        self.state.priority += 1
+
+    def _app_hangup(self, args: str) -> Action | None:
+        """``Hangup([causecode])``: a cause name or number, else the channel's, else 16."""
+        state = self.state
+        cause = 0
+        if args:
+            cause = CAUSES.get(args.strip().upper(), 0)
+            if cause <= 0:
+                match = _LEADING_INT.match(args)
+                cause = int(match.group(1)) if match else 0
+                if cause <= 0:
+                    state.warn(f'Invalid cause given to Hangup(): "{args}"')
+                    cause = 0
+        if cause <= 0:
+            cause = state.hangupcause if state.hangupcause > 0 else AST_CAUSE_NORMAL_CLEARING
+        state.hangupcause = cause
+        return self._end(cause)
+
+    def _app_gosub(self, args: str) -> Action | None:
+        """``Gosub([[context,]exten,]priority[(arg1,...)])``: ARGn and ARGC are frame-local."""
+        state = self.state
+        label, paren, rest = args.partition("(")
+        argv: list[str] = []
+        if paren:
+            close = rest.rfind(")")
+            if close == -1:
+                state.warn(f"Ouch. No closing paren: '{args}'?")
+            else:
+                rest = rest[:close]
+            argv = separate_args(rest, remove_chars=False)
+        origin = (state.context, state.exten, state.priority)
+        if not self._goto(label):
+            state.warn(f"Gosub address is invalid: '{args}'")
+            return self._end()
+        if not self._exists(state.context, state.exten, state.priority):
+            state.warn(
+                "Attempt to reach a non-existent destination for Gosub: "
+                f"(Context:{state.context}, Extension:{state.exten}, "
+                f"Priority:{state.priority})"
+            )
+            state.context, state.exten, state.priority = origin
+            return self._end()
+        outer_argc = self._stack[-1].argc if self._stack else 0
+        frame = _Frame(origin[0], origin[1], origin[2] + 1, argc=max(len(argv), outer_argc))
+        self._stack.append(frame)
+        for index in range(1, frame.argc + 1):
+            value = argv[index - 1] if index <= len(argv) else ""
+            self._frame_set(frame, f"ARG{index}", value)
+        self._frame_set(frame, "ARGC", str(len(argv)))
+        return None
+
+    def _frame_set(self, frame: _Frame, name: str, value: str) -> None:
+        if name not in frame.saved:
+            frame.saved[name] = self.state.variables.get(name)
+        self.state.variables[name] = value
+
+    def _app_return(self, args: str) -> Action | None:
+        """``Return([value])``: back after the Gosub, with ``GOSUB_RETVAL`` set."""
+        state = self.state
+        if not self._stack:
+            state.warn("Return without Gosub: stack is empty")
+            return self._end()
+        frame = self._stack.pop()
+        for name, value in frame.saved.items():
+            state.set(name, value)
+        state.set("GOSUB_RETVAL", args)
+        state.context, state.exten, state.priority = frame.context, frame.exten, frame.priority
+        return None
+
+
+_Builtin = Callable[[Interpreter, str], Action | None]
+_BUILTINS: dict[str, _Builtin] = {
+    "noop": Interpreter._app_noop,
+    "set": Interpreter._app_set,
+    "mset": Interpreter._app_mset,
+    "verbose": Interpreter._app_verbose,
+    "goto": Interpreter._app_goto,
+    "gotoif": Interpreter._app_gotoif,
+    "gotoiftime": Interpreter._app_gotoiftime,
+    "hangup": Interpreter._app_hangup,
+    "gosub": Interpreter._app_gosub,
+    "return": Interpreter._app_return,
+}
+_BUILTIN_NAMES = frozenset(_BUILTINS)
+BUILTIN_APPLICATIONS = (
+    "NoOp",
+    "Set",
+    "MSet",
+    "Verbose",
+    "Goto",
+    "GotoIf",
+    "GotoIfTime",
+    "Hangup",
+    "Gosub",
+    "Return",
+)
