@@ -24,7 +24,6 @@ from decimal import (
     ROUND_HALF_UP,
     Context,
     Decimal,
-    InvalidOperation,
 )
 from typing import Final
 
@@ -41,7 +40,7 @@ _PRINT_CTX = Context(prec=18, Emax=999_999, Emin=-999_999, traps=[], rounding=RO
 _ZERO = Decimal(0)
 _ONE = Decimal(1)
 _INT_MAX = Decimal(2_147_483_647)
-_MAX_DEPTH = 100
+_MAX_DEPTH = 50
 _DIGITS = frozenset("0123456789")
 _DIGITS_DOT = frozenset("0123456789.")
 _STRTOLD = re.compile(r"[ \t\n\r\f\v]*([+-]?(?:\d+\.?\d*|\.\d+))")
@@ -651,6 +650,8 @@ def _parse(text: str) -> _Node | None:
             cached = _Parser(tokenize(text)).parse()
         except _SyntaxError as exc:
             cached = exc
+        except RecursionError:
+            cached = _SyntaxError("expression nested too deeply")
         if len(_PARSE_CACHE) >= _PARSE_CACHE_SIZE:
             _PARSE_CACHE.clear()
         _PARSE_CACHE[text] = cached
@@ -671,8 +672,8 @@ def evaluate(text: str, warn: Warn | None = None, call: FunctionCaller | None = 
         return ""
     try:
         return _to_text(_Evaluator(sink, call).eval(tree))
-    except (InvalidOperation, ArithmeticError, RecursionError) as exc:  # pragma: no cover
-        sink(f"cannot evaluate expression {text!r}: {exc}")
+    except RecursionError:
+        sink(f"cannot evaluate expression {text[:60]!r}...: too many operators in a row")
         return "0"
 
 

@@ -99,7 +99,7 @@ def _if(state: ChannelState, args: str) -> str | None:
     """``IF(expr?[true][:false])`` (func_logic ``acf_if``)."""
     parts = separate_args(args, "?", limit=2)
     if len(parts) < 2 or not args or not parts[1]:
-        state.warn("syntax IF(<expr>?[<true>][:<false>]) (expr must be non-null)")
+        state.warn("Syntax IF(<expr>?[<true>][:<false>]) (expr must be non-null)")
         return None
     branches = separate_args(parts[1], ":", limit=2)
     if check_condition(parts[0].strip()):
