@@ -650,8 +650,6 @@ def _parse(text: str) -> _Node | None:
             cached = _Parser(tokenize(text)).parse()
         except _SyntaxError as exc:
             cached = exc
-        except RecursionError:
-            cached = _SyntaxError("expression nested too deeply")
         if len(_PARSE_CACHE) >= _PARSE_CACHE_SIZE:
             _PARSE_CACHE.clear()
         _PARSE_CACHE[text] = cached

@@ -565,8 +565,7 @@ class Interpreter:
         return None
 
     def _frame_set(self, frame: _Frame, name: str, value: str) -> None:
-        if name not in frame.saved:
-            frame.saved[name] = self.state.variables.get(name)
+        frame.saved[name] = self.state.variables.get(name)
         self.state.variables[name] = value
 
     def _app_return(self, args: str) -> Action | None:

@@ -21,7 +21,13 @@ from switchboard.dialplan.variables import substitute
 
 def channel(**fields: object) -> ChannelState:
     base: dict[str, object] = {
-        "variables": {"PATH": "a-b-c-d-e", "CSV": "x,y,z", "EMPTY": ""},
+        "variables": {
+            "PATH": "a-b-c-d-e",
+            "CSV": "x,y,z",
+            "EMPTY": "",
+            "TABS": "a\tb",
+            "HEX": "1A2",
+        },
         "globals": {"G": "g1"},
         "caller_number": "102",
         "caller_name": "Bob",
@@ -62,6 +68,11 @@ def warned(state: ChannelState, text: str) -> bool:
         ("${CUT(PATH,-,9)}", ""),
         ("${CUT(CSV,\\,,2)}", "y"),
         ("${CUT(UNSET,-,1)}", ""),
+        ("${CUT(TABS,\\\\t,2)}", "b"),
+        ("${CUT(HEX,\\\\x41,2)}", "2"),
+        ("${CUT(HEX,\\\\xZZ,1)}", "1A2"),
+        ("${CUT(HEX,\\\\A,1)}", "1"),
+        ('${REGEX("b"abc)}', "1"),
         ('${REGEX("^[0-9]+$" 12345)}', "1"),
         ('${REGEX("^[0-9]+$" 12a45)}', "0"),
         ('${REGEX("b" abc)}', "1"),
@@ -158,6 +169,16 @@ def test_format_callerid_escapes_quotes() -> None:
     assert format_callerid(None, None) == ""
 
 
+def test_state_defaults_and_global_deletion() -> None:
+    state = ChannelState()
+    assert state.clock() == 0.0
+    state.set_global("G", "1")
+    state.set_global("G", None)
+    state.set("_X", "1")
+    state.set("X", None)
+    assert state.globals == {} and state.variables == {}
+
+
 def test_registry_refuses_duplicates_and_copies() -> None:
     registry = FUNCTIONS.copy()
     extra = DialplanFunction("ECHO", lambda state, args: args)
@@ -179,8 +200,12 @@ def test_write_only_function_cannot_be_read() -> None:
 
 @pytest.mark.parametrize(
     ("text", "parsed"),
-    [("LEN(a)", ("LEN", "a")), ("LEN(a(b))", ("LEN", "a(b)")), ("LEN", ("LEN", "")),
-     ("LEN(a", ("LEN", "a"))],
+    [
+        ("LEN(a)", ("LEN", "a")),
+        ("LEN(a(b))", ("LEN", "a(b)")),
+        ("LEN", ("LEN", "")),
+        ("LEN(a", ("LEN", "a")),
+    ],
 )
 def test_split_call(text: str, parsed: tuple[str, str]) -> None:
     assert split_call(text) == parsed

@@ -188,8 +188,36 @@ def test_nesting_deeper_than_the_limit_is_left_empty() -> None:
 
 
 _PIECES = st.sampled_from(
-    ["${", "}", "$[", "]", "X", "N", ":", "-1", "2", "(", ")", ",", "LEN(", "CUT(", "IF(",
-     "?", "CALLERID(", "num", "+", "$", "{", "[", " ", '"', "\\", "=", "EXTEN", "GLOBAL("]
+    [
+        "${",
+        "}",
+        "$[",
+        "]",
+        "X",
+        "N",
+        ":",
+        "-1",
+        "2",
+        "(",
+        ")",
+        ",",
+        "LEN(",
+        "CUT(",
+        "IF(",
+        "?",
+        "CALLERID(",
+        "num",
+        "+",
+        "$",
+        "{",
+        "[",
+        " ",
+        '"',
+        "\\",
+        "=",
+        "EXTEN",
+        "GLOBAL(",
+    ]
 )
 
 
