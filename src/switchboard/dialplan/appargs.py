@@ -8,11 +8,20 @@ rest. A trailing delimiter adds no empty argument and empty text gives no argume
 
 from __future__ import annotations
 
+_SPECIAL = frozenset('[]()"\\')
+
 
 def separate_args(
     text: str, delim: str = ",", *, remove_chars: bool = True, limit: int = 0
 ) -> list[str]:
     """Split ``text`` as ``AST_STANDARD_APP_ARGS`` (or the raw/nonstandard variants) does."""
+    if _SPECIAL.isdisjoint(text):
+        if not text:
+            return []
+        parts = text.split(delim, limit - 1) if limit > 0 else text.split(delim)
+        if not parts[-1]:
+            parts.pop()
+        return parts
     args: list[str] = []
     n = len(text)
     i = 0

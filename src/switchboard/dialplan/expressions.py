@@ -71,28 +71,33 @@ _OPERATOR_TOKENS = {
 
 
 class _Value:
-    """One operand: a number, a numeric string or a string (``struct val``)."""
+    """One operand: a number, a numeric string or a string (``struct val``); ``num`` of a
+    numeric string is its value when already known, else None."""
 
     __slots__ = ("kind", "num", "text")
 
-    def __init__(self, kind: int, num: Decimal, text: str) -> None:
+    def __init__(self, kind: int, num: Decimal | None, text: str) -> None:
         self.kind = kind
         self.num = num
         self.text = text
 
 
 def _number(value: Decimal) -> _Value:
+    """A number (``make_number``)."""
     return _Value(_NUMBER, value, "")
 
 
 def _token_value(text: str, numeric: bool) -> _Value:
-    return _Value(_NUMERIC_STRING if numeric else _STRING, _ZERO, text)
+    """A lexer token; a number token carries its value, computed once per parse."""
+    if numeric:
+        return _Value(_NUMERIC_STRING, Decimal(text), text)
+    return _Value(_STRING, _ZERO, text)
 
 
 def _make_str(text: str) -> _Value:
     """A computed string; numeric when it is all digits and dots (``make_str``)."""
     numeric = bool(text) and all(c in _DIGITS_DOT for c in text)
-    return _Value(_NUMERIC_STRING if numeric else _STRING, _ZERO, text)
+    return _Value(_NUMERIC_STRING if numeric else _STRING, None, text)
 
 
 def _strtold(text: str) -> Decimal:
@@ -105,10 +110,10 @@ def _strtold(text: str) -> Decimal:
 
 def _to_number(value: _Value) -> Decimal | None:
     """The value as a number, or None for a non-numeric string (``to_number``)."""
-    if value.kind == _NUMBER:
-        return value.num
     if value.kind == _STRING:
         return None
+    if value.num is not None:
+        return value.num
     return _strtold(value.text)
 
 
@@ -132,7 +137,10 @@ def format_number(value: Decimal) -> str:
 
 
 def _to_text(value: _Value) -> str:
-    return format_number(value.num) if value.kind == _NUMBER else value.text
+    if value.kind == _NUMBER:
+        assert value.num is not None
+        return format_number(value.num)
+    return value.text
 
 
 def _strip_quotes(text: str) -> str:
@@ -145,6 +153,7 @@ def _strip_quotes(text: str) -> str:
 def _is_zero_or_null(value: _Value) -> tuple[bool, _Value]:
     """Truth test of ``|`` and ``&``; a numeric string comes back converted, as in C."""
     if value.kind == _NUMBER:
+        assert value.num is not None
         return value.num.is_zero(), value
     if not value.text:
         return True, value
@@ -388,7 +397,7 @@ class _Evaluator:
         if op == "val":
             value = node[1]
             assert isinstance(value, _Value)
-            return _Value(value.kind, value.num, value.text)
+            return value
         if op == "call":
             return self.function(node)
         if op == "?":
@@ -476,6 +485,7 @@ class _Evaluator:
 
     def compl(self, a: _Value) -> _Value:
         if a.kind == _NUMBER:
+            assert a.num is not None
             truth = not a.num.is_zero()
         else:
             truth = bool(a.text) and a.text != "0" and _atoi(a.text) != 0

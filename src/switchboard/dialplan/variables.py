@@ -12,6 +12,7 @@ globals. Nothing here raises; problems become warnings on the channel.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from switchboard.dialplan.expressions import evaluate
 from switchboard.dialplan.state import ChannelState
@@ -110,47 +111,92 @@ def _reference_end(text: str, start: int, opener: str) -> tuple[int, bool, bool]
     return i, depth == 0, needsub
 
 
+# A compiled text: literal strings and references, so that the steps of a dialplan, whose
+# argument texts never change, are scanned once rather than at every execution.
+_Part = str | tuple[Any, ...]
+_STATIC_VAR, _STATIC_FUNCTION, _STATIC_EXPR, _DYNAMIC, _WARNING = range(5)
+_TEMPLATES: dict[str, tuple[_Part, ...]] = {}
+_TEMPLATE_CACHE_SIZE = 8192
+
+
 def substitute(state: ChannelState, text: str) -> str:
     """``text`` with every ``${...}`` and ``$[...]`` replaced (``pbx_substitute_variables``)."""
     if "$" not in text:
         return text
-    return _substitute(state, text, 0)
+    template = _TEMPLATES.get(text)
+    if template is None:
+        template = compile_template(text)
+        if len(_TEMPLATES) >= _TEMPLATE_CACHE_SIZE:
+            _TEMPLATES.clear()
+        _TEMPLATES[text] = template
+    return _render(state, template)
 
 
-def _substitute(state: ChannelState, text: str, depth: int) -> str:
+def compile_template(text: str, depth: int = 0) -> tuple[_Part, ...]:
+    """Split ``text`` into literals and references, as the substitution loop scans it."""
     if depth > _MAX_DEPTH:
-        state.warn(f"variable references nested deeper than {_MAX_DEPTH} levels; left empty")
-        return ""
-    out: list[str] = []
+        return ((_WARNING, f"variable references nested deeper than {_MAX_DEPTH} levels"),)
+    parts: list[_Part] = []
     i = 0
     n = len(text)
     while i < n:
         j = text.find("$", i)
         if j == -1:
-            out.append(text[i:])
+            parts.append(text[i:])
             break
         kind = text[j + 1 : j + 2]
         if kind not in {"{", "["}:
-            out.append(text[i : j + 1])
+            parts.append(text[i : j + 1])
             i = j + 1
             continue
-        out.append(text[i:j])
+        if j > i:
+            parts.append(text[i:j])
         end, closed, needsub = _reference_end(text, j + 2, kind)
         if closed:
             inner = text[j + 2 : end - 1]
         else:
-            state.warn(f"Error in extension logic (missing '{'}' if kind == '{' else ']'}')")
+            missing = "}" if kind == "{" else "]"
+            parts.append((_WARNING, f"Error in extension logic (missing '{missing}')"))
             inner = text[j + 2 : end]
         i = end
         if needsub:
-            inner = _substitute(state, inner, depth + 1)
-        if kind == "{":
-            out.append(_expand(state, inner))
+            parts.append((_DYNAMIC, kind, compile_template(inner, depth + 1)))
+        elif kind == "[":
+            parts.append((_STATIC_EXPR, inner))
         else:
-            out.append(
-                evaluate(inner, state.warn, lambda f, a: state.functions.read(state, f"{f}({a})"))
-            )
+            name, offset, length, has_offset, is_function = parse_variable_name(inner)
+            code = _STATIC_FUNCTION if is_function else _STATIC_VAR
+            parts.append((code, name, offset, length, has_offset))
+    return tuple(parts)
+
+
+def _render(state: ChannelState, template: tuple[_Part, ...]) -> str:
+    out: list[str] = []
+    for part in template:
+        if isinstance(part, str):
+            out.append(part)
+            continue
+        code = part[0]
+        if code in (_STATIC_VAR, _STATIC_FUNCTION):
+            _, name, offset, length, has_offset = part
+            if code == _STATIC_VAR:
+                value = retrieve_variable(state, name)
+            else:
+                value = state.functions.read(state, name)
+            if value is not None:
+                out.append(substring(value, offset, length) if has_offset else value)
+        elif code == _STATIC_EXPR:
+            out.append(_evaluate(state, part[1]))
+        elif code == _DYNAMIC:
+            inner = _render(state, part[2])
+            out.append(_expand(state, inner) if part[1] == "{" else _evaluate(state, inner))
+        else:
+            state.warn(part[1])
     return "".join(out)
+
+
+def _evaluate(state: ChannelState, expression: str) -> str:
+    return evaluate(expression, state.warn, lambda f, a: state.functions.read(state, f"{f}({a})"))
 
 
 def _expand(state: ChannelState, reference: str) -> str:

@@ -231,3 +231,17 @@ def test_random_variable_strings_never_raise(pieces: list[str]) -> None:
 @given(st.text(max_size=80))
 def test_random_text_never_raises(text: str) -> None:
     assert isinstance(substitute(channel(), text), str)
+
+
+def test_template_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from switchboard.dialplan import variables
+
+    monkeypatch.setattr(variables, "_TEMPLATE_CACHE_SIZE", 2)
+    variables._TEMPLATES.clear()
+    state = channel()
+    for n in range(5):
+        assert substitute(state, f"{n}${{X:0:1}}") == f"{n}a"
+    assert len(variables._TEMPLATES) <= 2
+    assert substitute(state, "${X") == "abcdef"
+    assert substitute(state, "${X") == "abcdef"
+    assert len(state.events) == 2
