@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from switchboard.dialplan.appargs import separate_args
@@ -176,13 +176,13 @@ def _strftime(state: ChannelState, args: str) -> str:
             epoch = float(epoch_text)
         except ValueError:
             state.warn(f"STRFTIME: epoch {epoch_text!r} is not a number; using now")
-    zone = UTC
+    zone = state.local_zone
     if zone_name:
         found = state.zones(zone_name)
         if found is None:
-            state.warn(f"STRFTIME: unknown timezone {zone_name!r}; using UTC")
+            state.warn(f"STRFTIME: unknown timezone {zone_name!r}; using local time")
         else:
-            zone = found  # type: ignore[assignment]
+            zone = found
     try:
         return datetime.fromtimestamp(epoch, zone).strftime(fmt)
     except (ValueError, OverflowError, OSError) as exc:

@@ -2,7 +2,8 @@
 
 Theory of operation: the interpreter starts at (context, exten, priority 1). Each call of
 :meth:`Interpreter.next_action` runs the pure applications itself (``Set``, ``MSet``,
-``NoOp``, ``Verbose``, ``Goto``, ``GotoIf``, ``Gosub``, ``Return``, ``Hangup``) and stops at
+``NoOp``, ``Verbose``, ``Goto``, ``GotoIf``, ``GotoIfTime``, ``Gosub``, ``Return``,
+``Hangup``) and stops at
 the first application it cannot run, returning :class:`Execute` with the arguments already
 substituted. The caller runs it, now or later (``Dial`` rings for seconds), and reports
 the outcome with :meth:`Interpreter.complete`: :class:`Continue` (next priority),
@@ -17,7 +18,8 @@ does not exist hangs up, as ``pbx_extension_helper`` does. When the main dialpla
 the same), then :class:`Terminate` tells the caller to hang the channel up. A channel hung
 up from outside (:meth:`Interpreter.hangup`) also runs ``h``. ``max_steps`` bounds the
 priorities run by the main dialplan and by ``h``, so a looping dialplan cannot hold a call
-(and the server) forever.
+(and the server) forever. Timed ``include =>`` lines apply only when their condition holds
+at the channel's clock, read in ``local_zone`` unless the condition names a zone.
 """
 
 from __future__ import annotations
@@ -31,8 +33,9 @@ from switchboard.dialplan.appargs import separate_args
 from switchboard.dialplan.events import DialplanEvent
 from switchboard.dialplan.expressions import check_condition
 from switchboard.dialplan.functions import assign
-from switchboard.dialplan.model import Dialplan, Extension
+from switchboard.dialplan.model import Dialplan, Extension, Include
 from switchboard.dialplan.state import ChannelState
+from switchboard.dialplan.timing import Timing, build_timing, check_timing
 from switchboard.dialplan.variables import substitute
 
 AST_CAUSE_NORMAL_CLEARING = 16
@@ -214,8 +217,9 @@ class Interpreter:
         self._final: Terminate | None = None
         self._indication: str | None = None
         self._stack: list[_Frame] = []
-        self._cache_key: tuple[str, str] | None = None
+        self._cache_key: tuple[str, str, int] | None = None
         self._cache_value: Extension | None = None
+        self._timings: dict[str, Timing | None] = {}
         self._start()
 
     # -- the caller's interface --
@@ -273,12 +277,26 @@ class Interpreter:
     # -- locating steps --
 
     def _extension(self, context: str, exten: str) -> Extension | None:
-        key = (context, exten)
+        """The extension the channel would run (cached for the minute: includes are timed)."""
+        key = (context, exten, int(self.state.clock() // 60))
         if key != self._cache_key:
-            found = self.dialplan.find(context, exten)
+            found = self.dialplan.find(context, exten, self._include_ok)
             self._cache_key = key
             self._cache_value = found[1] if found is not None else None
         return self._cache_value
+
+    def _timing(self, condition: str) -> Timing | None:
+        if condition not in self._timings:
+            self._timings[condition] = build_timing(condition, self.state.warn)
+        return self._timings[condition]
+
+    def _include_ok(self, include: Include) -> bool:
+        """Whether a timed ``include =>`` applies now (``include_valid``)."""
+        timing = self._timing(include.condition) if include.condition else None
+        if timing is None:
+            return True
+        state = self.state
+        return check_timing(timing, state.clock(), state.local_zone, state.zones)
 
     def _exists(self, context: str, exten: str, priority: int) -> bool:
         extension = self._extension(context, exten)
@@ -508,11 +526,32 @@ class Interpreter:
             return None
         return self._app_goto(branch)
 
-    def _app_gotoiftime(self, args: str) -> None:
-        self.state.warn(
-            "GotoIfTime is not supported by Switchboard yet; continuing at the next priority"
-        )
-        self.state.priority += 1
+    def _app_gotoiftime(self, args: str) -> Action | None:
+        """``GotoIfTime(times,weekdays,mdays,months[,timezone]?[labeliftrue][:labeliffalse])``;
+        the ``TESTTIME`` variable (epoch seconds) stands in for now, as in Asterisk."""
+        state = self.state
+        if not args:
+            state.warn(
+                "GotoIfTime requires an argument: <time range>,<days of week>,"
+                "<days of month>,<months>[,<timezone>]?'labeliftrue':'labeliffalse'"
+            )
+            return self._end()
+        condition, _, branches = args.partition("?")
+        first, _, second = branches.partition(":")
+        now = state.clock()
+        test_time = state.get("TESTTIME")
+        if test_time:
+            try:
+                now = float(test_time)
+            except ValueError:
+                state.warn(f"TESTTIME {test_time!r} is not a time in epoch seconds; using now")
+        timing = build_timing(condition, state.warn)
+        matched = timing is not None and check_timing(timing, now, state.local_zone, state.zones)
+        branch = first if matched else second
+        if not branch:
+            state.priority += 1
+            return None
+        return self._app_goto(branch)
 
     def _app_hangup(self, args: str) -> Action | None:
         """``Hangup([causecode])``: a cause name or number, else the channel's, else 16."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from switchboard.diagnostics import Location
@@ -91,8 +92,14 @@ class Dialplan:
     contexts: dict[str, Context] = field(default_factory=dict)
     globals: dict[str, str] = field(default_factory=dict)
 
-    def find(self, context: str, number: str) -> tuple[Context, Extension] | None:
-        """Look ``number`` up in ``context`` and, depth first, in the contexts it includes."""
+    def find(
+        self,
+        context: str,
+        number: str,
+        include_ok: Callable[[Include], bool] | None = None,
+    ) -> tuple[Context, Extension] | None:
+        """Look ``number`` up in ``context`` and, depth first, in the contexts it includes
+        (only those ``include_ok`` accepts, when given: time conditions are its business)."""
         seen: set[str] = set()
         pending = [context]
         while pending:
@@ -104,5 +111,7 @@ class Dialplan:
             extension = ctx.find(number)
             if extension is not None:
                 return ctx, extension
-            pending[0:0] = [inc.context for inc in ctx.includes]
+            pending[0:0] = [
+                inc.context for inc in ctx.includes if include_ok is None or include_ok(inc)
+            ]
         return None

@@ -23,7 +23,9 @@ def utc_only(name: str) -> tzinfo | None:
 
 @dataclass(slots=True, eq=False)
 class ChannelState:
-    """One channel's dialplan state; channel variables shadow ``[globals]``, no inheritance."""
+    """One channel's dialplan state; channel variables shadow ``[globals]``, no inheritance.
+    ``clock`` gives epoch seconds; ``local_zone`` is the server's zone (STRFTIME, time
+    conditions) and ``zones`` resolves zone names, both injected as reading tzdata is I/O."""
 
     channel: str = ""
     uniqueid: str = ""
@@ -37,6 +39,7 @@ class ChannelState:
     globals: dict[str, str] = field(default_factory=dict)
     clock: Callable[[], float] = _epoch_zero
     zones: Callable[[str], tzinfo | None] = utc_only
+    local_zone: tzinfo = UTC
     functions: FunctionRegistry = FUNCTIONS
     location: Location | None = None
     events: list[DialplanEvent] = field(default_factory=list)

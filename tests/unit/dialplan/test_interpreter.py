@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta, timezone, tzinfo
 from pathlib import Path
 
 import pytest
@@ -494,11 +495,68 @@ def test_gosub_without_closing_paren_warns_and_goes_on() -> None:
     assert "No closing paren" in messages(interp)[0]
 
 
-def test_gotoiftime_is_reported_as_unsupported() -> None:
-    text = "[c]\nexten => 1,1,GotoIfTime(*,*,*,*?open)\n same => n,Playback(next)\n"
-    interp = start(text, "1", "c")
-    assert executes(run(interp)) == [("Playback", "next", 2)]
-    assert "GotoIfTime is not supported" in messages(interp)[0]
+TUESDAY_10H = 1_699_956_000  # 2023-11-14 10:00 UTC, a Tuesday (the helper's clock: 22:13)
+
+GOTOIFTIMES = """
+[c]
+exten => 1,1,GotoIfTime(09:00-17:00,mon-fri,*,*?open:closed)
+ same => n(open),Playback(open)
+ same => n,Hangup()
+ same => n(closed),Playback(closed)
+exten => 2,1,GotoIfTime(00:00-01:00,wed,*,*,PLUS2?1,open)
+ same => n,Playback(fell-through)
+exten => 3,1,GotoIfTime()
+exten => 4,1,GotoIfTime(?1,open:1,closed)
+exten => 5,1,GotoIfTime(*,*,*,*?:nothing)
+ same => n,Playback(next)
+"""
+
+
+@pytest.mark.parametrize(
+    ("exten", "variables", "plays"),
+    [
+        ("1", {}, ["closed"]),
+        ("1", {"TESTTIME": str(TUESDAY_10H)}, ["open"]),
+        ("2", {}, ["fell-through"]),
+        ("4", {}, ["closed"]),
+        ("5", {}, ["next"]),
+    ],
+)
+def test_gotoiftime(exten: str, variables: dict[str, str], plays: list[str]) -> None:
+    interp = start(GOTOIFTIMES, exten, "c", variables=variables)
+    assert [args for _, args, _ in executes(run(interp))] == plays
+    assert messages(interp) == []
+
+
+def test_gotoiftime_reads_the_condition_in_its_timezone() -> None:
+    def zones(name: str) -> tzinfo | None:
+        return timezone(timedelta(hours=2)) if name == "PLUS2" else None
+
+    interp = start(GOTOIFTIMES, "2", "c", zones=zones)
+    assert [args for _, args, _ in executes(run(interp))] == ["open"]
+
+
+def test_gotoiftime_problems() -> None:
+    interp = start(GOTOIFTIMES, "3", "c")
+    assert run(interp) == [Terminate(16)]
+    assert "GotoIfTime requires an argument" in messages(interp)[0]
+    interp = start(GOTOIFTIMES, "1", "c", variables={"TESTTIME": "soon"})
+    assert [args for _, args, _ in executes(run(interp))] == ["closed"]
+    assert "TESTTIME 'soon'" in messages(interp)[0]
+
+
+def test_timed_includes_follow_the_clock() -> None:
+    text = (
+        "[c]\ninclude => day,09:00-17:00,mon-fri,*,*\ninclude => night\n"
+        "[day]\nexten => 1,1,Playback(day)\n[night]\nexten => 1,1,Playback(night)\n"
+    )
+    late = start(text, "1", "c")
+    assert executes(run(late)) == [("Playback", "night", 1)]
+    plan = dialplan(text)
+    state = ChannelState(context="c", exten="1", clock=lambda: float(TUESDAY_10H))
+    early = Interpreter(plan, state, applications=_apps())
+    assert executes(run(early)) == [("Playback", "day", 1)]
+    assert plan.find("c", "1") is not None
 
 
 # -- the application registry --
