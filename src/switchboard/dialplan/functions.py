@@ -1,7 +1,7 @@
 """Dialplan functions (``${NAME(args)}``): a registry and the pure built-ins.
 
 Built-ins, as in Asterisk's ``funcs/``: ``LEN``, ``IF``, ``ISNULL``, ``EXISTS``, ``CUT``,
-``REGEX``, ``STRFTIME``, ``GLOBAL``, ``SET`` and ``CALLERID``. Names are case-sensitive
+``REGEX``, ``STRFTIME``, ``GLOBAL``, ``SET``, ``CALLERID`` and ``LOCAL``. Names are case-sensitive
 (``ast_custom_function_find`` uses ``strcmp``). A read returns None on failure, which
 substitutes nothing; every failure is reported on the channel as a warning.
 """
@@ -284,6 +284,22 @@ def _callerid_write(state: ChannelState, args: str, value: str) -> bool:
     return True
 
 
+def _local_read(state: ChannelState, args: str) -> str | None:
+    """``LOCAL(var)``: the variable when it is local to the innermost Gosub, else empty."""
+    if not state.local_frames:
+        state.warn(f"Tried to read LOCAL({args}), but we aren't within a Gosub routine")
+        return None
+    return (state.variables.get(args) or "") if args in state.local_frames[-1] else ""
+
+
+def _local_write(state: ChannelState, args: str, value: str) -> bool:
+    """``Set(LOCAL(var)=value)``: a variable restored when the Gosub returns."""
+    if state.set_local(args, value):
+        return True
+    state.warn(f"Tried to set LOCAL({args}), but we aren't within a Gosub routine")
+    return False
+
+
 BUILTIN_FUNCTIONS = (
     DialplanFunction("LEN", _len),
     DialplanFunction("IF", _if),
@@ -295,6 +311,7 @@ BUILTIN_FUNCTIONS = (
     DialplanFunction("GLOBAL", _global_read, _global_write),
     DialplanFunction("SET", _set),
     DialplanFunction("CALLERID", _callerid_read, _callerid_write),
+    DialplanFunction("LOCAL", _local_read, _local_write),
 )
 
 FUNCTIONS = FunctionRegistry(BUILTIN_FUNCTIONS)

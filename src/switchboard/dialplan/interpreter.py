@@ -2,8 +2,8 @@
 
 Theory of operation: the interpreter starts at (context, exten, priority 1). Each call of
 :meth:`Interpreter.next_action` runs the pure applications itself (``Set``, ``MSet``,
-``NoOp``, ``Verbose``, ``Goto``, ``GotoIf``, ``GotoIfTime``, ``Gosub``, ``Return``,
-``Hangup``) and stops at
+``NoOp``, ``Verbose``, ``Goto``, ``GotoIf``, ``GotoIfTime``, ``Gosub``, ``GosubIf``,
+``Return``, ``Hangup``) and stops at
 the first application it cannot run, returning :class:`Execute` with the arguments already
 substituted. The caller runs it, now or later (``Dial`` rings for seconds), and reports
 the outcome with :meth:`Interpreter.complete`: :class:`Continue` (next priority),
@@ -182,12 +182,12 @@ class ApplicationRegistry:
 
 @dataclass(slots=True)
 class _Frame:
-    """One Gosub: where Return goes and the variables the frame shadows."""
+    """One Gosub: where Return goes, how many ARGn it set, and (in the channel's
+    ``local_frames``) the values its local variables shadow."""
 
     context: str
     exten: str
     priority: int
-    saved: dict[str, str | None] = field(default_factory=dict)
     argc: int = 0
 
 
@@ -597,15 +597,26 @@ class Interpreter:
         outer_argc = self._stack[-1].argc if self._stack else 0
         frame = _Frame(origin[0], origin[1], origin[2] + 1, argc=max(len(argv), outer_argc))
         self._stack.append(frame)
+        state.local_frames.append({})
         for index in range(1, frame.argc + 1):
-            value = argv[index - 1] if index <= len(argv) else ""
-            self._frame_set(frame, f"ARG{index}", value)
-        self._frame_set(frame, "ARGC", str(len(argv)))
+            state.set_local(f"ARG{index}", argv[index - 1] if index <= len(argv) else "")
+        state.set_local("ARGC", str(len(argv)))
         return None
 
-    def _frame_set(self, frame: _Frame, name: str, value: str) -> None:
-        frame.saved[name] = self.state.variables.get(name)
-        self.state.variables[name] = value
+    def _app_gosubif(self, args: str) -> Action | None:
+        """``GosubIf(condition?labeliftrue[(args)][:labeliffalse[(args)]])``."""
+        state = self.state
+        parts = separate_args(args, "?", remove_chars=False, limit=2)
+        if len(parts) != 2:
+            state.warn("GosubIf requires an argument: GosubIf(cond?label1(args):label2(args))")
+            state.priority += 1
+            return None
+        labels = [*separate_args(parts[1], ":", remove_chars=False, limit=2), "", ""]
+        label = labels[0] if check_condition(parts[0]) else labels[1]
+        if not label:
+            state.priority += 1
+            return None
+        return self._app_gosub(label)
 
     def _app_return(self, args: str) -> Action | None:
         """``Return([value])``: back after the Gosub, with ``GOSUB_RETVAL`` set."""
@@ -614,7 +625,7 @@ class Interpreter:
             state.warn("Return without Gosub: stack is empty")
             return self._end()
         frame = self._stack.pop()
-        for name, value in frame.saved.items():
+        for name, value in state.local_frames.pop().items():
             state.set(name, value)
         state.set("GOSUB_RETVAL", args)
         state.context, state.exten, state.priority = frame.context, frame.exten, frame.priority
@@ -632,6 +643,7 @@ _BUILTINS: dict[str, _Builtin] = {
     "gotoiftime": Interpreter._app_gotoiftime,
     "hangup": Interpreter._app_hangup,
     "gosub": Interpreter._app_gosub,
+    "gosubif": Interpreter._app_gosubif,
     "return": Interpreter._app_return,
 }
 _BUILTIN_NAMES = frozenset(_BUILTINS)
@@ -645,5 +657,6 @@ BUILTIN_APPLICATIONS = (
     "GotoIfTime",
     "Hangup",
     "Gosub",
+    "GosubIf",
     "Return",
 )

@@ -41,6 +41,7 @@ class ChannelState:
     zones: Callable[[str], tzinfo | None] = utc_only
     local_zone: tzinfo = UTC
     functions: FunctionRegistry = FUNCTIONS
+    local_frames: list[dict[str, str | None]] = field(default_factory=list)
     location: Location | None = None
     events: list[DialplanEvent] = field(default_factory=list)
 
@@ -69,6 +70,17 @@ class ChannelState:
             self.globals.pop(name, None)
         else:
             self.globals[name] = value
+
+    def set_local(self, name: str, value: str) -> bool:
+        """Set a variable local to the innermost Gosub, remembering the value it shadows;
+        False outside any Gosub (``LOCAL()`` and the ``ARGn`` of a frame)."""
+        if not self.local_frames:
+            return False
+        frame = self.local_frames[-1]
+        if name not in frame:
+            frame[name] = self.variables.get(name)
+        self.variables[name] = value
+        return True
 
     def warn(self, message: str) -> None:
         """Record a WARNING/ERROR line, tagged with the channel and the current step."""

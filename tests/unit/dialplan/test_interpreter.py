@@ -488,6 +488,45 @@ def test_gosub_errors_hang_up(exten: str, warning: str) -> None:
     assert interp.state.exten == exten
 
 
+LOCALS = """
+[c]
+exten => 1,1,Set(X=outer)
+ same => n,GosubIf($[1 = 1]?sub,s,1(a):sub,s,1(b))
+ same => n,Playback(after-${X}-${GOSUB_RETVAL})
+ same => n,GosubIf(0?sub,s,1(a):sub,s,1(b))
+ same => n,Playback(after-${GOSUB_RETVAL})
+ same => n,GosubIf(0?sub,s,1)
+ same => n,GosubIf()
+ same => n,Set(LOCAL(Y)=outside)
+ same => n,Playback(local-${LOCAL(Y)}-${Y})
+[sub]
+exten => s,1,Set(LOCAL(X)=inner-${ARG1})
+ same => n,Set(LOCAL(X)=again-${ARG1})
+ same => n,Set(LOCAL(ARG1)=changed)
+ same => n,Playback(${X}-${LOCAL(X)}-${LOCAL(NOTLOCAL)}-${ARG1})
+ same => n,Return(${X})
+"""
+
+
+def test_gosubif_and_local_variables() -> None:
+    interp = start(LOCALS, "1", "c", variables={"NOTLOCAL": "n"})
+    actions = run(interp)
+    assert [args for _, args, _ in executes(actions)] == [
+        "again-a-again-a--changed",
+        "after-outer-again-a",
+        "again-b-again-b--changed",
+        "after-again-b",
+        "local--",
+    ]
+    assert "ARG1" not in interp.state.variables
+    assert interp.state.local_frames == []
+    assert messages(interp) == [
+        "GosubIf requires an argument: GosubIf(cond?label1(args):label2(args))",
+        "Tried to set LOCAL(Y), but we aren't within a Gosub routine",
+        "Tried to read LOCAL(Y), but we aren't within a Gosub routine",
+    ]
+
+
 def test_gosub_without_closing_paren_warns_and_goes_on() -> None:
     interp = start(GOSUBS, "5", "c")
     action = interp.next_action()
