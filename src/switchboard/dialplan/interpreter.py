@@ -3,7 +3,7 @@
 Theory of operation: the interpreter starts at (context, exten, priority 1). Each call of
 :meth:`Interpreter.next_action` runs the pure applications itself (``Set``, ``MSet``,
 ``NoOp``, ``Verbose``, ``Goto``, ``GotoIf``, ``GotoIfTime``, ``Gosub``, ``GosubIf``,
-``Return``, ``Hangup``) and stops at
+``Return``, ``Hangup``, ``ExecIf``) and stops at
 the first application it cannot run, returning :class:`Execute` with the arguments already
 substituted. The caller runs it, now or later (``Dial`` rings for seconds), and reports
 the outcome with :meth:`Interpreter.complete`: :class:`Continue` (next priority),
@@ -343,23 +343,29 @@ class Interpreter:
         self._steps += 1
         state.location = step.location
         args = substitute(state, step.args) if "$" in step.args else step.args
-        builtin = _BUILTINS.get(step.app.lower())
+        return self._dispatch(step.app, args)
+
+    def _dispatch(self, app: str, args: str) -> Action | None:
+        """Run a pure application here, or ask the caller to run a registered one."""
+        builtin = _BUILTINS.get(app.lower())
         if builtin is not None:
             return builtin(self, args)
-        application = self.applications.get(step.app)
+        state = self.state
+        application = self.applications.get(app)
         if application is None:
             state.warn(
-                f"No application '{step.app}' for extension "
+                f"No application '{app}' for extension "
                 f"({state.context}, {state.exten}, {state.priority})"
             )
             return self._end()
+        assert state.location is not None
         self._waiting = Execute(
             application.name,
             args,
             state.context,
             state.exten,
             state.priority,
-            step.location,
+            state.location,
             self._phase == _HANGUP_HANDLER,
         )
         return self._waiting
@@ -553,6 +559,24 @@ class Interpreter:
             return None
         return self._app_goto(branch)
 
+    def _app_execif(self, args: str) -> Action | None:
+        """``ExecIf(expression?appiftrue(args)[:appiffalse(args)])``: runs one application,
+        pure or not, at this priority (app_exec.c)."""
+        state = self.state
+        parts = separate_args(args, "?", limit=2)
+        if len(parts) < 2 or not parts[1]:
+            state.warn("Usage: ExecIf(<expr>?<appiftrue>(<args>)[:<appiffalse>(<args>)])")
+            return self._end()
+        apps = [*separate_args(parts[1], ":", remove_chars=False, limit=2), ""]
+        chosen = apps[0] if check_condition(parts[0]) else apps[1]
+        if not chosen:
+            state.priority += 1
+            return None
+        name, _, data = chosen.partition("(")
+        data = data.rstrip(" \t")
+        close = data.rfind(")")
+        return self._dispatch(name, data[:close] if close != -1 else data)
+
     def _app_hangup(self, args: str) -> Action | None:
         """``Hangup([causecode])``: a cause name or number, else the channel's, else 16."""
         state = self.state
@@ -642,6 +666,7 @@ _BUILTINS: dict[str, _Builtin] = {
     "gotoif": Interpreter._app_gotoif,
     "gotoiftime": Interpreter._app_gotoiftime,
     "hangup": Interpreter._app_hangup,
+    "execif": Interpreter._app_execif,
     "gosub": Interpreter._app_gosub,
     "gosubif": Interpreter._app_gosubif,
     "return": Interpreter._app_return,
@@ -656,6 +681,7 @@ BUILTIN_APPLICATIONS = (
     "GotoIf",
     "GotoIfTime",
     "Hangup",
+    "ExecIf",
     "Gosub",
     "GosubIf",
     "Return",

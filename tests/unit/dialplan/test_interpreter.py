@@ -598,6 +598,46 @@ def test_timed_includes_follow_the_clock() -> None:
     assert plan.find("c", "1") is not None
 
 
+EXECIFS = """
+[c]
+exten => 1,1,ExecIf($[${X} = 1]?Set(Y=yes):Set(Y=no))
+ same => n,ExecIf(${X}?Playback(x-${Y}, now ):Playback(not-${Y}))
+ same => n,ExecIf(0?Playback(never))
+ same => n,ExecIf(1?Goto(l))
+ same => n,Playback(skipped)
+ same => n(l),ExecIf(1?Hangup(17))
+exten => 2,1,ExecIf(1)
+exten => 3,1,ExecIf(1?Nope(x))
+exten => 4,1,ExecIf(1?Playback)
+"""
+
+
+@pytest.mark.parametrize(
+    ("exten", "x", "plays", "final"),
+    [
+        ("1", "1", ["x-yes, now "], Terminate(17)),
+        ("1", "0", ["not-no"], Terminate(17)),
+        ("2", "", [], Terminate(16)),
+        ("3", "", [], Terminate(16)),
+        ("4", "", [""], Terminate(16)),
+    ],
+)
+def test_execif(exten: str, x: str, plays: list[str], final: Terminate) -> None:
+    interp = start(EXECIFS, exten, "c", variables={"X": x})
+    actions = run(interp)
+    assert [args for _, args, _ in executes(actions)] == plays
+    assert actions[-1] == final
+
+
+def test_execif_problems_warn() -> None:
+    interp = start(EXECIFS, "2", "c")
+    run(interp)
+    assert "Usage: ExecIf" in messages(interp)[0]
+    interp = start(EXECIFS, "3", "c")
+    run(interp)
+    assert messages(interp) == ["No application 'Nope' for extension (c, 3, 1)"]
+
+
 # -- the application registry --
 
 
