@@ -26,4 +26,14 @@ class VerboseLogged:
     location: Location | None
 
 
-DialplanEvent = WarningLogged | VerboseLogged
+@dataclass(frozen=True, slots=True)
+class MessageLogged:
+    """A line written by ``Log(level,message)`` at an Asterisk log level (``NOTICE``...)."""
+
+    channel: str
+    level: str
+    message: str
+    location: Location | None
+
+
+DialplanEvent = WarningLogged | VerboseLogged | MessageLogged

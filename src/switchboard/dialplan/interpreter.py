@@ -2,7 +2,7 @@
 
 Theory of operation: the interpreter starts at (context, exten, priority 1). Each call of
 :meth:`Interpreter.next_action` runs the pure applications itself (``Set``, ``MSet``,
-``NoOp``, ``Verbose``, ``Goto``, ``GotoIf``, ``GotoIfTime``, ``Gosub``, ``GosubIf``,
+``NoOp``, ``Verbose``, ``Log``, ``Goto``, ``GotoIf``, ``GotoIfTime``, ``Gosub``, ``GosubIf``,
 ``Return``, ``Hangup``, ``ExecIf``) and stops at
 the first application it cannot run, returning :class:`Execute` with the arguments already
 substituted. The caller runs it, now or later (``Dial`` rings for seconds), and reports
@@ -75,6 +75,7 @@ CAUSES: dict[str, int] = {
 }
 
 _NUMERIC_PRIORITY = re.compile(r"[ \t\n\r\f\v]*([+-]?\d+)[ \t\n\r\f\v]*")
+_LOG_LEVELS = frozenset({"ERROR", "WARNING", "NOTICE", "DEBUG", "VERBOSE", "DTMF"})
 _LEADING_INT = re.compile(r"[ \t\n\r\f\v]*([+-]?\d+)")
 
 
@@ -506,11 +507,28 @@ class Interpreter:
             return
         parts = separate_args(args, limit=2)
         if len(parts) == 1:
-            level, message = 0, parts[0]
+            parts.insert(0, "0")
+        match = _LEADING_INT.match(parts[0])
+        level = 0
+        if match is None:
+            state.warn(f"'{parts[0]}' is not a verboser number")
         else:
-            match = _LEADING_INT.match(parts[0])
-            level, message = (int(match.group(1)), parts[1]) if match else (0, args)
-        state.verbose(level, message)
+            level = int(match.group(1))
+            level = 4 if level < 0 or level > 4 else level
+        state.verbose(level, parts[1])
+
+    def _app_log(self, args: str) -> None:
+        """``Log(level,message)``: ERROR, WARNING, NOTICE, DEBUG, VERBOSE or DTMF."""
+        state = self.state
+        state.priority += 1
+        if not args:
+            return
+        parts = [*separate_args(args, limit=2), ""]
+        level = parts[0].upper()
+        if level not in _LOG_LEVELS:
+            state.warn(f"Unknown log level: '{parts[0]}'")
+            return
+        state.log(level, parts[1])
 
     def _app_goto(self, args: str) -> Action | None:
         if self._goto(args):
@@ -662,6 +680,7 @@ _BUILTINS: dict[str, _Builtin] = {
     "set": Interpreter._app_set,
     "mset": Interpreter._app_mset,
     "verbose": Interpreter._app_verbose,
+    "log": Interpreter._app_log,
     "goto": Interpreter._app_goto,
     "gotoif": Interpreter._app_gotoif,
     "gotoiftime": Interpreter._app_gotoiftime,
@@ -677,6 +696,7 @@ BUILTIN_APPLICATIONS = (
     "Set",
     "MSet",
     "Verbose",
+    "Log",
     "Goto",
     "GotoIf",
     "GotoIfTime",

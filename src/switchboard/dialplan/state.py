@@ -7,7 +7,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, tzinfo
 
 from switchboard.diagnostics import Location
-from switchboard.dialplan.events import DialplanEvent, VerboseLogged, WarningLogged
+from switchboard.dialplan.events import (
+    DialplanEvent,
+    MessageLogged,
+    VerboseLogged,
+    WarningLogged,
+)
 from switchboard.dialplan.functions import FUNCTIONS, FunctionRegistry
 
 
@@ -89,3 +94,7 @@ class ChannelState:
     def verbose(self, level: int, message: str) -> None:
         """Record a ``Verbose`` line."""
         self.events.append(VerboseLogged(self.channel, level, message, self.location))
+
+    def log(self, level: str, message: str) -> None:
+        """Record a ``Log`` line."""
+        self.events.append(MessageLogged(self.channel, level, message, self.location))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from switchboard.dialplan.events import VerboseLogged, WarningLogged
+from switchboard.dialplan.events import MessageLogged, VerboseLogged, WarningLogged
 from switchboard.dialplan.interpreter import (
     Application,
     ApplicationRegistry,
@@ -194,13 +194,18 @@ def test_mset_sets_several_and_strips_quotes() -> None:
 def test_verbose_levels_and_messages() -> None:
     text = (
         "[c]\nexten => 1,1,Verbose(hello)\n same => n,Verbose(2,to ${EXTEN}, with comma)\n"
-        " same => n,Verbose(loud,text)\n same => n,Verbose()\n same => n,NoOp(ignored)\n"
+        " same => n,Verbose(loud,text)\n same => n,Verbose(9,big)\n same => n,Verbose()\n"
+        " same => n,NoOp(ignored)\n same => n,Log(notice,note, this)\n same => n,Log(LOUD,x)\n"
+        " same => n,Log(error)\n same => n,Log()\n"
     )
     interp = start(text, "1", "c")
     run(interp)
     verbose = [(e.level, e.message) for e in interp.state.events if isinstance(e, VerboseLogged)]
-    assert verbose[:3] == [(0, "hello"), (2, "to 1, with comma"), (0, "loud,text")]
-    assert verbose[3][1].startswith("Auto fallthrough")
+    assert verbose[:4] == [(0, "hello"), (2, "to 1, with comma"), (0, "text"), (4, "big")]
+    assert verbose[4][1].startswith("Auto fallthrough")
+    assert messages(interp) == ["'loud' is not a verboser number", "Unknown log level: 'LOUD'"]
+    logged = [(e.level, e.message) for e in interp.state.events if isinstance(e, MessageLogged)]
+    assert logged == [("NOTICE", "note, this"), ("ERROR", "")]
     assert interp.drain_events()
     assert interp.drain_events() == []
 
