@@ -218,7 +218,7 @@ class Interpreter:
         self._final: Terminate | None = None
         self._indication: str | None = None
         self._stack: list[_Frame] = []
-        self._cache_key: tuple[str, str, int] | None = None
+        self._cache_key: tuple[str, str, int, str | None] | None = None
         self._cache_value: Extension | None = None
         self._timings: dict[str, Timing | None] = {}
         self._start()
@@ -278,10 +278,12 @@ class Interpreter:
     # -- locating steps --
 
     def _extension(self, context: str, exten: str) -> Extension | None:
-        """The extension the channel would run (cached for the minute: includes are timed)."""
-        key = (context, exten, int(self.state.clock() // 60))
+        """The extension the channel would run (cached for the minute, as includes can be
+        timed, and for the caller's number, as extensions can match on it)."""
+        state = self.state
+        key = (context, exten, int(state.clock() // 60), state.caller_number)
         if key != self._cache_key:
-            found = self.dialplan.find(context, exten, self._include_ok)
+            found = self.dialplan.find(context, exten, self._include_ok, state.caller_number)
             self._cache_key = key
             self._cache_value = found[1] if found is not None else None
         return self._cache_value

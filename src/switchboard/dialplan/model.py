@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from switchboard.diagnostics import Location
-from switchboard.dialplan.patterns import Pattern
+from switchboard.dialplan.patterns import Pattern, PatternError, compile_pattern
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,10 +63,17 @@ class Context:
     _literal: dict[str, Extension] = field(default_factory=dict)
     _patterns: list[Extension] = field(default_factory=list)
     _patterns_sorted: bool = True
+    _by_callerid: list[tuple[Extension, Pattern | None]] = field(default_factory=list)
 
     def add(self, extension: Extension) -> None:
         self.extensions[(extension.name, extension.callerid)] = extension
         if extension.callerid is not None:
+            try:
+                cid: Pattern | None = compile_pattern(extension.callerid)
+            except PatternError:
+                cid = None  # never matches; the config reader reports the pattern
+            self._by_callerid.append((extension, cid))
+            self._by_callerid.sort(key=lambda pair: pair[0].pattern.sort_key)
             return
         if extension.pattern.is_pattern:
             self._patterns.append(extension)
@@ -74,8 +81,13 @@ class Context:
         else:
             self._literal.setdefault(extension.pattern.literal, extension)
 
-    def find(self, number: str) -> Extension | None:
-        """The best match in this context alone, by Asterisk's order."""
+    def find(self, number: str, caller: str | None = None) -> Extension | None:
+        """The best match in this context alone, by Asterisk's order; an extension written
+        ``number/callerid`` comes first when ``caller`` matches its caller-ID pattern."""
+        if caller and self._by_callerid:
+            for extension, cid in self._by_callerid:
+                if cid is not None and extension.pattern.matches(number) and cid.matches(caller):
+                    return extension
         found = self._literal.get(number.replace("-", ""))
         if found is not None:
             return found
@@ -97,9 +109,11 @@ class Dialplan:
         context: str,
         number: str,
         include_ok: Callable[[Include], bool] | None = None,
+        caller: str | None = None,
     ) -> tuple[Context, Extension] | None:
         """Look ``number`` up in ``context`` and, depth first, in the contexts it includes
-        (only those ``include_ok`` accepts, when given: time conditions are its business)."""
+        (only those ``include_ok`` accepts, when given: time conditions are its business);
+        ``caller`` is the caller's number, for extensions that match on it."""
         seen: set[str] = set()
         pending = [context]
         while pending:
@@ -108,7 +122,7 @@ class Dialplan:
                 continue
             seen.add(name)
             ctx = self.contexts[name]
-            extension = ctx.find(number)
+            extension = ctx.find(number, caller)
             if extension is not None:
                 return ctx, extension
             pending[0:0] = [
