@@ -137,6 +137,7 @@ def format_number(value: Decimal) -> str:
 
 
 def _to_text(value: _Value) -> str:
+    """The value as text, numbers printed as ``%.18Lg`` (``to_string``)."""
     if value.kind == _NUMBER:
         assert value.num is not None
         return format_number(value.num)
@@ -286,9 +287,11 @@ class _Parser:
         self.depth = 0
 
     def peek(self) -> _Token | None:
+        """The next token, or None at the end."""
         return self.tokens[self.pos] if self.pos < len(self.tokens) else None
 
     def take_op(self, ops: frozenset[str] | str) -> str | None:
+        """Consume the next token if it is one of the operators ``ops``."""
         token = self.peek()
         if token is not None and token[0] == "op" and token[1] in ops:
             self.pos += 1
@@ -296,11 +299,13 @@ class _Parser:
         return None
 
     def enter(self) -> None:
+        """Count one more nesting level; too many is a syntax error, not a stack overflow."""
         self.depth += 1
         if self.depth > _MAX_DEPTH:
             raise _SyntaxError(f"expression nested deeper than {_MAX_DEPTH} levels")
 
     def parse(self) -> _Node | None:
+        """The whole expression's tree; None for an empty expression."""
         if not self.tokens:
             return None
         node = self.ternary()
@@ -310,6 +315,7 @@ class _Parser:
         return node
 
     def ternary(self) -> _Node:
+        """``a ? b :: c``, the loosest binding, left-associative."""
         self.enter()
         node = self.binary(0)
         while self.take_op("?"):
@@ -329,6 +335,7 @@ class _Parser:
     )
 
     def binary(self, level: int) -> _Node:
+        """The left-associative binary operators from precedence ``level`` up."""
         if level == len(self._LEVELS):
             return self.unary()
         node = self.binary(level + 1)
@@ -338,6 +345,7 @@ class _Parser:
         return node
 
     def unary(self) -> _Node:
+        """Prefix ``!`` and ``-``, binding tighter than ``*`` but looser than ``:``."""
         op = self.take_op("!-")
         if op is not None:
             self.enter()
@@ -347,6 +355,7 @@ class _Parser:
         return self.match_chain()
 
     def match_chain(self) -> _Node:
+        """``:``, ``=~`` and ``~~``, the tightest binary operators."""
         node = self.primary()
         while (op := self.take_op(frozenset({":", "=~", "~~"}))) is not None:
             token = self.peek()
@@ -358,6 +367,7 @@ class _Parser:
         return node
 
     def primary(self) -> _Node:
+        """A token, a function call ``NAME(args)`` or a parenthesised expression."""
         token = self.peek()
         if token is None:
             raise _SyntaxError("unexpected end of expression")
@@ -393,6 +403,7 @@ class _Evaluator:
         self.call = call
 
     def eval(self, node: _Node) -> _Value:
+        """The value of a tree node, operands first as the yacc actions do."""
         op = node[0]
         if op == "val":
             value = node[1]
@@ -414,6 +425,7 @@ class _Evaluator:
         return method(left, right)
 
     def cond(self, node: _Node) -> _Value:
+        """``?::``: a non-empty string other than ``""`` and ``0``, or a non-zero number."""
         a = self.eval(node[1])  # type: ignore[arg-type]
         b = self.eval(node[2])  # type: ignore[arg-type]
         c = self.eval(node[3])  # type: ignore[arg-type]
@@ -423,15 +435,18 @@ class _Evaluator:
         return b if number is not None and not number.is_zero() else c
 
     def op_or(self, a: _Value, b: _Value) -> _Value:
+        """``|``: the left operand unless it is empty or zero, else the right one."""
         zero, a = _is_zero_or_null(a)
         return b if zero else a
 
     def op_and(self, a: _Value, b: _Value) -> _Value:
+        """``&``: the left operand when both are non-empty and non-zero, else 0."""
         zero_a, a = _is_zero_or_null(a)
         zero_b, _ = _is_zero_or_null(b)
         return _number(_ZERO) if zero_a or zero_b else a
 
     def compare(self, op: str, a: _Value, b: _Value) -> _Value:
+        """The comparisons: numeric when neither side is a non-numeric string."""
         if _STRING in (a.kind, b.kind):
             x: str | Decimal = _to_text(a)
             y: str | Decimal = _to_text(b)
@@ -455,9 +470,11 @@ class _Evaluator:
         return _number(_ONE if result else _ZERO)
 
     def non_numeric(self) -> None:
+        """Report an arithmetic operand that is not a number."""
         self.warn("non-numeric argument")
 
     def op_plus(self, a: _Value, b: _Value) -> _Value:
+        """``+``; a non-numeric operand is skipped with a warning."""
         x, y = _to_number(a), _to_number(b)
         if x is None:
             self.non_numeric()
@@ -467,6 +484,7 @@ class _Evaluator:
         return _number(_CTX.add(x, y))
 
     def op_minus(self, a: _Value, b: _Value) -> _Value:
+        """``-``; a non-numeric left operand counts as 0, a right one is skipped."""
         x, y = _to_number(a), _to_number(b)
         if x is None:
             self.non_numeric()
@@ -477,6 +495,7 @@ class _Evaluator:
         return _number(_CTX.subtract(x, y))
 
     def negate(self, a: _Value) -> _Value:
+        """Unary ``-``; a non-numeric operand gives 0."""
         x = _to_number(a)
         if x is None:
             self.non_numeric()
@@ -484,6 +503,7 @@ class _Evaluator:
         return _number(x.copy_negate())
 
     def compl(self, a: _Value) -> _Value:
+        """``!``: 1 for empty, ``0`` or a text whose leading integer is 0, else 0."""
         if a.kind == _NUMBER:
             assert a.num is not None
             truth = not a.num.is_zero()
@@ -492,6 +512,7 @@ class _Evaluator:
         return _number(_ZERO if truth else _ONE)
 
     def op_times(self, a: _Value, b: _Value) -> _Value:
+        """``*``; any non-numeric operand gives 0."""
         x, y = _to_number(a), _to_number(b)
         if x is None or y is None:
             self.non_numeric()
@@ -499,6 +520,7 @@ class _Evaluator:
         return _number(_CTX.multiply(x, y))
 
     def op_div(self, a: _Value, b: _Value) -> _Value:
+        """``/``; division by zero or by a non-number gives INT_MAX, as Asterisk does."""
         x, y = _to_number(a), _to_number(b)
         if x is None:
             self.non_numeric()
@@ -512,6 +534,7 @@ class _Evaluator:
         return _number(_CTX.divide(x, y))
 
     def op_rem(self, a: _Value, b: _Value) -> _Value:
+        """``%`` with the sign of the dividend (``fmodl``); by zero gives 0."""
         x, y = _to_number(a), _to_number(b)
         if x is None or y is None:
             self.non_numeric()
@@ -522,6 +545,7 @@ class _Evaluator:
         return _number(_CTX.remainder(x, y))
 
     def regex(self, a: _Value, b: _Value, anchored: bool) -> _Value:
+        """``:`` and ``=~``: the first group if the pattern has one, else the match length."""
         subject = _strip_quotes(_to_text(a))
         pattern = _strip_quotes(_to_text(b))
         compiled = compile_posix(pattern, self.warn)
@@ -535,15 +559,19 @@ class _Evaluator:
         return _number(Decimal(found.end() - found.start()))
 
     def op_colon(self, a: _Value, b: _Value) -> _Value:
+        """``:``: a regex match anchored at the start of the string."""
         return self.regex(a, b, anchored=True)
 
     def op_eqtilde(self, a: _Value, b: _Value) -> _Value:
+        """``=~``: a regex match anywhere in the string."""
         return self.regex(a, b, anchored=False)
 
     def op_tildetilde(self, a: _Value, b: _Value) -> _Value:
+        """``~~``: concatenation, quotes stripped."""
         return _make_str(_strip_quotes(_to_text(a)) + _strip_quotes(_to_text(b)))
 
     def function(self, node: _Node) -> _Value:
+        """A call: a built-in math function, else a dialplan function by name."""
         name = str(node[1])
         args = [self.eval(arg) for arg in node[2]]  # type: ignore[attr-defined]
         if _FUNCTION_NAME.fullmatch(name) is None:
@@ -594,6 +622,7 @@ def _float_function(function: Callable[..., float]) -> Callable[[list[Decimal]],
     """Wrap a float math function; domain errors give NaN as the C library does."""
 
     def compute(args: list[Decimal]) -> Decimal:
+        """Apply the function to the arguments."""
         try:
             return Decimal(repr(function(*(float(a) for a in args))))
         except (ValueError, OverflowError):
@@ -603,7 +632,10 @@ def _float_function(function: Callable[..., float]) -> Callable[[list[Decimal]],
 
 
 def _integral(rounding: str) -> Callable[[list[Decimal]], Decimal]:
+    """A rounding function of one argument for the given rounding mode."""
+
     def compute(args: list[Decimal]) -> Decimal:
+        """Apply the function to the arguments."""
         return args[0].to_integral_value(rounding=rounding, context=_CTX)
 
     return compute

@@ -59,6 +59,7 @@ class FunctionRegistry:
         self._functions[function.name] = function
 
     def get(self, name: str) -> DialplanFunction | None:
+        """The function called ``name`` (case-sensitive), or None."""
         return self._functions.get(name)
 
     def copy(self) -> FunctionRegistry:
@@ -196,6 +197,7 @@ def _global_read(state: ChannelState, args: str) -> str:
 
 
 def _global_write(state: ChannelState, args: str, value: str) -> bool:
+    """``Set(GLOBAL(name)=value)``."""
     state.set_global(args, value)
     return True
 
@@ -223,6 +225,7 @@ _CALLERID_ITEMS = ("all", "name", "num")
 
 
 def _callerid_item(text: str) -> str | None:
+    """The CALLERID data type named (``all``, ``name``, ``num``), by prefix."""
     lowered = text.strip().lower()
     for item in _CALLERID_ITEMS:
         if lowered.startswith(item):

@@ -20,6 +20,17 @@ up from outside (:meth:`Interpreter.hangup`) also runs ``h``. ``max_steps`` boun
 priorities run by the main dialplan and by ``h``, so a looping dialplan cannot hold a call
 (and the server) forever. Timed ``include =>`` lines apply only when their condition holds
 at the channel's clock, read in ``local_zone`` unless the condition names a zone.
+
+A call engine drives it like this (``run_app`` stands for the apps/ modules)::
+
+    state = ChannelState(channel=name, context=endpoint.context, exten=number,
+                         caller_number=cid, globals=dialplan.globals, clock=wall_clock)
+    interp = Interpreter(dialplan, state, applications=registry)
+    while not isinstance(action := interp.next_action(), Terminate):
+        if action is not None:
+            interp.complete(run_app(action))  # or Wait(), and complete() later
+    hang_up(action.cause, action.indication)
+    publish(interp.drain_events())
 """
 
 from __future__ import annotations
@@ -172,12 +183,15 @@ class ApplicationRegistry:
         self._apps[key] = application
 
     def get(self, name: str) -> Application | None:
+        """The application called ``name`` (any case), or None."""
         return self._apps.get(name.lower())
 
     def __contains__(self, name: object) -> bool:
+        """Whether an application of that name (any case) is registered."""
         return isinstance(name, str) and name.lower() in self._apps
 
     def names(self) -> list[str]:
+        """The registered applications' names, sorted."""
         return sorted(app.name for app in self._apps.values())
 
 
@@ -289,6 +303,7 @@ class Interpreter:
         return self._cache_value
 
     def _timing(self, condition: str) -> Timing | None:
+        """A time condition, parsed once per interpreter."""
         if condition not in self._timings:
             self._timings[condition] = build_timing(condition, self.state.warn)
         return self._timings[condition]
@@ -302,10 +317,12 @@ class Interpreter:
         return check_timing(timing, state.clock(), state.local_zone, state.zones)
 
     def _exists(self, context: str, exten: str, priority: int) -> bool:
+        """Whether (context, exten, priority) exists (``ast_exists_extension``)."""
         extension = self._extension(context, exten)
         return extension is not None and priority in extension.steps
 
     def _find_label(self, context: str, exten: str, label: str) -> int:
+        """The priority of a label in an extension, or -1 (``ast_findlabel_extension``)."""
         extension = self._extension(context, exten)
         step = extension.label(label) if extension is not None else None
         return step.priority if step is not None else -1
@@ -333,6 +350,7 @@ class Interpreter:
     # -- running --
 
     def _step(self) -> Action | None:
+        """Run or hand out the step at the current position; None to keep going."""
         state = self.state
         if self._steps >= self.max_steps:
             state.warn(
@@ -467,6 +485,7 @@ class Interpreter:
     # -- the applications run here --
 
     def _app_noop(self, args: str) -> None:
+        """``NoOp(...)``: nothing, though its arguments were substituted."""
         self.state.priority += 1
 
     def _app_set(self, args: str) -> None:
@@ -533,6 +552,7 @@ class Interpreter:
         state.log(level, parts[1])
 
     def _app_goto(self, args: str) -> Action | None:
+        """``Goto([[context,]exten,]priority)``; a bad target hangs up."""
         if self._goto(args):
             return None
         return self._end()

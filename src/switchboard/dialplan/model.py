@@ -32,12 +32,15 @@ class Extension:
 
     @property
     def name(self) -> str:
+        """The extension as written (``_1XX``, ``101``)."""
         return self.pattern.text
 
     def ordered_steps(self) -> list[Step]:
+        """The steps by priority."""
         return [self.steps[p] for p in sorted(self.steps)]
 
     def label(self, name: str) -> Step | None:
+        """The step carrying ``name`` as its label, or None."""
         return next((s for s in self.steps.values() if s.label == name), None)
 
 
@@ -66,6 +69,7 @@ class Context:
     _by_callerid: list[tuple[Extension, Pattern | None]] = field(default_factory=list)
 
     def add(self, extension: Extension) -> None:
+        """Index an extension: by caller ID, as a literal, or among the patterns."""
         self.extensions[(extension.name, extension.callerid)] = extension
         if extension.callerid is not None:
             try:

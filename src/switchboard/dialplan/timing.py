@@ -82,6 +82,7 @@ def _range(text: str, size: int, names: tuple[str, ...] | None, what: str, warn:
 
 
 def _minute(text: str) -> int | None:
+    """Minute of the day of ``HH:MM``, or None if it is not a valid time."""
     match = _TIME.match(text)
     if match is None:
         return None

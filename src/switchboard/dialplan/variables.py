@@ -171,6 +171,7 @@ def compile_template(text: str, depth: int = 0) -> tuple[_Part, ...]:
 
 
 def _render(state: ChannelState, template: tuple[_Part, ...]) -> str:
+    """Substitute a compiled text for the channel."""
     out: list[str] = []
     for part in template:
         if isinstance(part, str):
@@ -196,6 +197,7 @@ def _render(state: ChannelState, template: tuple[_Part, ...]) -> str:
 
 
 def _evaluate(state: ChannelState, expression: str) -> str:
+    """``$[expression]`` for the channel, its functions callable from it."""
     return evaluate(expression, state.warn, lambda f, a: state.functions.read(state, f"{f}({a})"))
 
 
