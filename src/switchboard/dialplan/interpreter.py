@@ -26,10 +26,9 @@ A call engine drives it like this (``run_app`` stands for the apps/ modules)::
     state = ChannelState(channel=name, context=endpoint.context, exten=number,
                          caller_number=cid, globals=dialplan.globals, clock=wall_clock)
     interp = Interpreter(dialplan, state, applications=registry)
-    while not isinstance(action := interp.next_action(), Terminate):
-        if action is not None:
-            interp.complete(run_app(action))  # or Wait(), and complete() later
-    hang_up(action.cause, action.indication)
+    while isinstance(action := interp.next_action(), Execute):
+        interp.complete(await run_app(action))  # a BYE meanwhile: interp.hangup(cause)
+    hang_up(action.cause, action.indication)  # action is the Terminate
     publish(interp.drain_events())
 """
 
