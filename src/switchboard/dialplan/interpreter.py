@@ -27,7 +27,7 @@ A call engine drives it like this (``run_app`` stands for the apps/ modules)::
                          caller_number=cid, globals=dialplan.globals, clock=wall_clock)
     interp = Interpreter(dialplan, state, applications=registry)
     while isinstance(action := interp.next_action(), Execute):
-        interp.complete(await run_app(action))  # a BYE meanwhile: interp.hangup(cause)
+        interp.complete(await run_app(action), action)  # on BYE meanwhile: hangup(cause)
     hang_up(action.cause, action.indication)  # action is the Terminate
     publish(interp.drain_events())
 """
@@ -228,6 +228,7 @@ class Interpreter:
         self._phase = _MAIN
         self._steps = 0
         self._waiting: Execute | None = None
+        self._hung_up = False
         self._final: Terminate | None = None
         self._indication: str | None = None
         self._stack: list[_Frame] = []
@@ -248,12 +249,18 @@ class Interpreter:
                 return action
         return self._final
 
-    def complete(self, outcome: Outcome) -> None:
-        """Report the outcome of the last Execute."""
+    def complete(self, outcome: Outcome, execute: Execute | None = None) -> bool:
+        """Report the outcome of the running Execute; False when it is stale and ignored:
+        ``execute`` is not the one running, or :meth:`hangup` already stopped it."""
+        if execute is not None and execute is not self._waiting:
+            return False
         if self._waiting is None:
+            if self._hung_up:
+                self._hung_up = False
+                return False
             raise InterpreterError(f"{type(outcome).__name__} reported, but no application runs")
         if isinstance(outcome, Wait):
-            return
+            return True
         self._waiting = None
         for name, value in outcome.variables.items():
             self.state.set(name, value)
@@ -264,11 +271,13 @@ class Interpreter:
                 self._end()
         else:
             self._end(outcome.cause)
+        return True
 
     def hangup(self, cause: int = 0) -> None:
         """The channel hung up from outside (BYE, CANCEL): stop and run the ``h`` extension."""
         if self._final is not None:
             return
+        self._hung_up = self._waiting is not None
         self._waiting = None
         self._end(cause)
 

@@ -377,10 +377,14 @@ def test_caller_hangup_while_dialing_runs_h_with_the_cause() -> None:
         " same => n,Playback(never)\n"
     )
     interp = start(text, "1", "c")
-    assert isinstance(interp.next_action(), Execute)
+    dial = interp.next_action()
+    assert isinstance(dial, Execute)
     interp.hangup(16)
+    assert not interp.complete(Hangup(16))  # Dial's own late outcome: stale, ignored
     h = interp.next_action()
     assert isinstance(h, Execute) and (h.args, h.in_hangup_handler) == ("16", True)
+    assert not interp.complete(Continue(), dial)  # stale again, h keeps running
+    assert interp.next_action() is None
     interp.hangup(17)  # the app in h fails on a hung-up channel: h stops
     assert interp.next_action() == Terminate(17)
     interp.hangup(18)
@@ -436,6 +440,11 @@ def test_outcome_without_a_running_application_is_refused() -> None:
     interp = start("[c]\nexten => 1,1,Dial(x)\n", "1", "c")
     with pytest.raises(InterpreterError, match="no application runs"):
         interp.complete(Continue())
+    dial = interp.next_action()
+    assert isinstance(dial, Execute)
+    assert interp.complete(Wait(), dial)
+    assert interp.complete(Continue(), dial)
+    assert interp.next_action() == Terminate(16)
 
 
 # -- Gosub and Return --
