@@ -232,8 +232,8 @@ class Interpreter:
         self._final: Terminate | None = None
         self._indication: str | None = None
         self._stack: list[_Frame] = []
-        self._cache_key: tuple[str, str, int, str | None] | None = None
-        self._cache_value: Extension | None = None
+        self._found: dict[tuple[str, str, str | None], tuple[Extension | None, int | None]] = {}
+        self._time_used = False
         self._timings: dict[str, Timing | None] = {}
         self._start()
 
@@ -300,15 +300,19 @@ class Interpreter:
     # -- locating steps --
 
     def _extension(self, context: str, exten: str) -> Extension | None:
-        """The extension the channel would run (cached for the minute, as includes can be
-        timed, and for the caller's number, as extensions can match on it)."""
+        """The extension the channel would run; remembered, for the current minute only
+        when a timed include took part in finding it."""
         state = self.state
-        key = (context, exten, int(state.clock() // 60), state.caller_number)
-        if key != self._cache_key:
-            found = self.dialplan.find(context, exten, self._include_ok, state.caller_number)
-            self._cache_key = key
-            self._cache_value = found[1] if found is not None else None
-        return self._cache_value
+        key = (context, exten, state.caller_number)
+        entry = self._found.get(key)
+        if entry is not None and (entry[1] is None or entry[1] == int(state.clock() // 60)):
+            return entry[0]
+        self._time_used = False
+        found = self.dialplan.find(context, exten, self._include_ok, state.caller_number)
+        extension = found[1] if found is not None else None
+        minute = int(state.clock() // 60) if self._time_used else None
+        self._found[key] = (extension, minute)
+        return extension
 
     def _timing(self, condition: str) -> Timing | None:
         """A time condition, parsed once per interpreter."""
@@ -321,6 +325,7 @@ class Interpreter:
         timing = self._timing(include.condition) if include.condition else None
         if timing is None:
             return True
+        self._time_used = True
         state = self.state
         return check_timing(timing, state.clock(), state.local_zone, state.zones)
 

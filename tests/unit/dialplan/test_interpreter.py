@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta, timezone, tzinfo
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 
 import pytest
@@ -650,6 +650,23 @@ def test_execif_problems_warn() -> None:
     interp = start(EXECIFS, "3", "c")
     run(interp)
     assert messages(interp) == ["No application 'Nope' for extension (c, 3, 1)"]
+
+
+def test_each_priority_is_looked_up_at_its_own_time() -> None:
+    text = (
+        "[c]\ninclude => day,09:00-16:59,*,*,*\ninclude => night\n"
+        "[day]\nexten => 1,1,Playback(day)\n same => n,Playback(day2)\n"
+        "[night]\nexten => 1,1,Playback(night)\n same => n,Playback(night2)\n"
+    )
+    now = [datetime(2026, 11, 27, 16, 59, 30, tzinfo=UTC).timestamp()]
+    state = ChannelState(context="c", exten="1", clock=lambda: now[0])
+    interp = Interpreter(dialplan(text), state, applications=_apps())
+    first = interp.next_action()
+    assert isinstance(first, Execute) and first.args == "day"
+    now[0] += 60
+    interp.complete(Continue(), first)
+    second = interp.next_action()
+    assert isinstance(second, Execute) and second.args == "night2"
 
 
 # -- the application registry --
