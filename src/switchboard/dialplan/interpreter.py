@@ -2,24 +2,26 @@
 
 Theory of operation: the interpreter starts at (context, exten, priority 1). Each call of
 :meth:`Interpreter.next_action` runs the pure applications itself (``Set``, ``MSet``,
-``NoOp``, ``Verbose``, ``Log``, ``Goto``, ``GotoIf``, ``GotoIfTime``, ``Gosub``, ``GosubIf``,
-``Return``, ``Hangup``, ``ExecIf``) and stops at
-the first application it cannot run, returning :class:`Execute` with the arguments already
-substituted. The caller runs it, now or later (``Dial`` rings for seconds), and reports
-the outcome with :meth:`Interpreter.complete`: :class:`Continue` (next priority),
-:class:`Goto` (``[[context,]exten,]priority`` as Goto parses it), :class:`Hangup` or
-:class:`Wait` (the app will report later). While an app runs, ``next_action`` returns None.
+``NoOp``, ``Verbose``, ``Log``, ``Goto``, ``GotoIf``, ``GotoIfTime``, ``Gosub``,
+``GosubIf``, ``Return``, ``Hangup``, ``ExecIf``) and stops at the first application it
+cannot run, returning :class:`Execute` with the arguments already substituted. The caller
+runs it, now or later (``Dial`` rings for seconds), and reports the outcome with
+:meth:`Interpreter.complete`: :class:`Continue` (next priority), :class:`Goto`
+(``[[context,]exten,]priority`` as Goto parses it), :class:`Hangup` or :class:`Wait` (the
+app will report later). While an app runs, ``next_action`` returns None.
 
-The end is Asterisk 21's: falling off an extension hangs up (autofallthrough, with a busy
-or congestion indication when ``DIALSTATUS`` says so); an extension that does not exist
-goes to ``i`` (setting ``INVALID_EXTEN``), else ``e``, else hangs up; an application that
-does not exist hangs up, as ``pbx_extension_helper`` does. When the main dialplan ends, the
-``h`` extension of the current context runs (``EXTEN`` is ``h``, the channel variables are
-the same), then :class:`Terminate` tells the caller to hang the channel up. A channel hung
-up from outside (:meth:`Interpreter.hangup`) also runs ``h``. ``max_steps`` bounds the
-priorities run by the main dialplan and by ``h``, so a looping dialplan cannot hold a call
-(and the server) forever. Timed ``include =>`` lines apply only when their condition holds
-at the channel's clock, read in ``local_zone`` unless the condition names a zone.
+The end is Asterisk 21's: falling off an extension hangs up (autofallthrough, with a busy or
+congestion indication when ``DIALSTATUS`` says so); an extension that does not exist goes to
+``i`` (setting ``INVALID_EXTEN``), else ``e``, else hangs up; an application that does not
+exist hangs up, as ``pbx_extension_helper`` does (``unknown_apps_hang_up=False`` skips it
+instead, for sites migrating a dialplan that names apps Switchboard lacks). When the main
+dialplan ends, the ``h`` extension of the current context runs (``EXTEN`` is ``h``, the
+channel variables are the same), then :class:`Terminate` tells the caller to hang the
+channel up. A channel hung up from outside (:meth:`Interpreter.hangup`) also runs ``h``.
+``max_steps`` bounds the priorities run by the main dialplan and by ``h``, so a looping
+dialplan cannot hold a call (and the server) forever. Timed ``include =>`` lines apply only
+when their condition holds at the channel's clock, read in ``local_zone`` unless the
+condition names a zone.
 
 A call engine drives it like this (``run_app`` stands for the apps/ modules)::
 
@@ -218,8 +220,10 @@ class Interpreter:
         *,
         applications: ApplicationRegistry | None = None,
         max_steps: int = DEFAULT_MAX_STEPS,
+        unknown_apps_hang_up: bool = True,
     ) -> None:
         self.dialplan = dialplan
+        self.unknown_apps_hang_up = unknown_apps_hang_up
         self.state = state
         self.applications = applications if applications is not None else ApplicationRegistry()
         self.max_steps = max_steps
@@ -391,7 +395,10 @@ class Interpreter:
                 f"No application '{app}' for extension "
                 f"({state.context}, {state.exten}, {state.priority})"
             )
-            return self._end()
+            if self.unknown_apps_hang_up:
+                return self._end()
+            state.priority += 1
+            return None
         assert state.location is not None
         self._waiting = Execute(
             application.name,

@@ -316,6 +316,14 @@ def test_unknown_application_hangs_up_as_asterisk_does() -> None:
     assert messages(interp) == ["No application 'Frobnicate' for extension (c, 1, 1)"]
 
 
+def test_unknown_application_can_be_skipped_instead() -> None:
+    text = "[c]\nexten => 1,1,Frobnicate(x)\n same => n,Playback(next)\n"
+    state = ChannelState(context="c", exten="1")
+    interp = Interpreter(dialplan(text), state, applications=_apps(), unknown_apps_hang_up=False)
+    assert executes(run(interp)) == [("Playback", "next", 2)]
+    assert messages(interp) == ["No application 'Frobnicate' for extension (c, 1, 1)"]
+
+
 def test_application_names_are_case_insensitive() -> None:
     text = "[c]\nexten => 1,1,PLAYBACK(x)\n same => n,noop()\n same => n,SET(A=1)\n"
     interp = start(text, "1", "c")
