@@ -76,7 +76,11 @@ class FunctionRegistry:
         if function.read is None:
             state.warn(f"function {name} cannot be read")
             return None
-        return function.read(state, args)
+        try:
+            return function.read(state, args)
+        except Exception as exc:  # a module's bug must not end the call engine's loop
+            state.warn(f"function {name} failed: {type(exc).__name__}: {exc}")
+            return None
 
     def write(self, state: ChannelState, call: str, value: str) -> bool:
         """Write ``NAME(args)=value`` (``ast_func_write``); False, with a warning, on failure."""
@@ -88,7 +92,11 @@ class FunctionRegistry:
         if function.write is None:
             state.warn(f"function {name} cannot be written to")
             return False
-        return function.write(state, args, value)
+        try:
+            return function.write(state, args, value)
+        except Exception as exc:  # a module's bug must not end the call engine's loop
+            state.warn(f"function {name} failed: {type(exc).__name__}: {exc}")
+            return False
 
 
 def _len(state: ChannelState, args: str) -> str:

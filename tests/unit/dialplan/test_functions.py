@@ -191,6 +191,17 @@ def test_registry_refuses_duplicates_and_copies() -> None:
     assert substitute(state, "${ECHO(hi)}") == "hi"
 
 
+def test_a_failing_function_is_reported_not_raised() -> None:
+    def broken(*args: object) -> str:
+        raise KeyError("oops")
+
+    registry = FunctionRegistry([DialplanFunction("BROKEN", broken, broken)])  # type: ignore[arg-type]
+    state = channel(functions=registry)
+    assert substitute(state, "[${BROKEN(x)}]") == "[]"
+    assert not registry.write(state, "BROKEN(x)", "1")
+    assert [e.message for e in state.events] == ["function BROKEN failed: KeyError: 'oops'"] * 2
+
+
 def test_write_only_function_cannot_be_read() -> None:
     registry = FunctionRegistry([DialplanFunction("SINK", write=lambda s, a, v: True)])
     state = channel(functions=registry)
