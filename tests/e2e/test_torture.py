@@ -1,0 +1,296 @@
+"""RFC 4475 torture messages and random mutations against the real ``switchboard serve``.
+
+Every archived torture message is sent as-is from a plain socket on 127.0.0.1, as one UDP
+datagram or over a fresh TCP connection, and what comes back is checked against the RFC.
+After each message an OPTIONS probe goes down the same socket or connection: the server
+reads in order, so anything it answers to the torture message arrives before the probe's
+200, and "nothing before the probe's answer" means the message was dropped. The probe's
+200 also shows the server is still alive after every single message.
+
+The parser's own verdicts are unit-tested in tests/unit/sip/test_rfc4475.py; here the
+whole server decides, so some answers are the server's (documented in ``SERVER``).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.server import Ports, ServerProcess, reference_config
+from tests.e2e.sipwire import Exchange, TcpPeer, Transport, UdpPeer, answers_options
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "rfc4475"
+TRANSPORTS: tuple[Transport, ...] = ("udp", "tcp")
+DEADLINE = 10.0  # seconds for any one answer; the server normally takes a millisecond
+QUIET = 0.2  # bounded wait for "nothing comes back" beyond the ordering barrier
+
+
+def _load_expected() -> dict[str, object]:
+    spec = importlib.util.spec_from_file_location("rfc4475_expected", FIXTURES / "expected.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault(spec.name, module)
+    spec.loader.exec_module(module)
+    return module.EXPECTED  # type: ignore[no-any-return]
+
+
+EXPECTED = _load_expected()
+NAMES = sorted(EXPECTED)
+
+
+def message(name: str) -> bytes:
+    return (FIXTURES / f"{name}.dat").read_bytes()
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the server must do with one message on one transport.
+
+    ``finals``: the final responses, in order (1xx are not counted; () means dropped).
+    ``closes``: TCP only, the server closes the connection after answering (framing
+    failed, so the stream cannot be read any further). ``waits``: TCP only, the framer
+    needs more bytes than were sent, so nothing comes back and the connection stays open.
+    """
+
+    finals: tuple[int, ...]
+    closes: bool = False
+    waits: bool = False
+    why: str = ""
+
+
+# What RFC 4475 requires, message by message, where the RFC names a status (§3.1.2, §3.3)
+# or requires that nothing is sent (responses that match no transaction).
+RFC: dict[str, Outcome] = {
+    name: Outcome((EXPECTED[name].status,), why=f"RFC 4475 §{EXPECTED[name].section}")  # type: ignore[attr-defined]
+    for name in NAMES
+    if EXPECTED[name].outcome == "invalid"  # type: ignore[attr-defined]
+} | {
+    name: Outcome((), why=f"RFC 4475 §{EXPECTED[name].section}: a response, dropped")  # type: ignore[attr-defined]
+    for name in NAMES
+    if EXPECTED[name].outcome == "drop"  # type: ignore[attr-defined]
+}
+
+# Valid requests and the RFC's "server decides" cases: what this server (a registrar and
+# endpoint that answers OPTIONS, with no call handling yet) answers, and why. None of these
+# may be a 400 or a 5xx caused by parsing.
+SERVER: dict[str, Outcome] = {
+    # §3.1.1 valid messages
+    "wsinv": Outcome(
+        (481,),
+        why="§3.1.1.1 valid; its To tag makes it a re-INVITE of a "
+        "dialog we do not have: 481 (RFC 3261 §12.2.2)",
+    ),
+    "intmeth": Outcome((501,), why="§3.1.1.2 valid; unknown method: 501 (RFC 3261 §8.2.1)"),
+    "esc01": Outcome((501,), why="§3.1.1.3 valid; INVITE is not served yet: 501"),
+    "escnull": Outcome((401,), why="§3.1.1.4 valid REGISTER: challenged (RFC 3261 §10.3 step 3)"),
+    "esc02": Outcome((501,), why="§3.1.1.5 method RE%47IST%45R is not REGISTER: 501"),
+    "lwsdisp": Outcome((200,), why="§3.1.1.6 valid OPTIONS: 200"),
+    "longreq": Outcome((501,), why="§3.1.1.7 valid; INVITE is not served yet: 501"),
+    "dblreq": Outcome(
+        (401,),
+        why="§3.1.1.8 the REGISTER is answered; the INVITE after "
+        "Content-Length octets is ignored in a datagram (RFC 3261 §18.3)",
+    ),
+    "semiuri": Outcome((200,), why="§3.1.1.9 valid OPTIONS: 200"),
+    "transports": Outcome((200,), why="§3.1.1.10 valid OPTIONS: 200"),
+    "mpart01": Outcome((501,), why="§3.1.1.11 valid; MESSAGE is not served: 501"),
+    "unreason": Outcome((), why="§3.1.1.12 a valid response matching no transaction: dropped"),
+    "noreason": Outcome((), why="§3.1.1.13 a valid response matching no transaction: dropped"),
+    # §3.1.2.12: rejecting is allowed, not advised; Date means nothing to us.
+    "baddate": Outcome((501,), why="§3.1.2.12 Date is ignored; INVITE not served yet: 501"),
+    # §3.2.1: 400 or RFC 2543 matching; we match the RFC 2543 way and answer.
+    "badbranch": Outcome((200,), why="§3.2.1 bare z9hG4bK branch: RFC 2543 matching, 200"),
+    # §3.3 application layer
+    "unksm2": Outcome((400,), why="§3.3.4 a registrar answers 400: To is not a SIP AOR"),
+    "bext01": Outcome((420,), why="§3.3.5 420 with Unsupported (RFC 3261 §8.2.2.3)"),
+    "invut": Outcome(
+        (501,),
+        why="§3.3.6 the RFC's 415 is content processing (RFC 3261 "
+        "§8.2.3), which comes after method inspection (§8.2.1): INVITE is not "
+        "served yet, so 501; 415 once calls land",
+    ),
+    "regaut01": Outcome(
+        (401,), why="§3.3.7 unknown Authorization scheme: ignored, and challenged with Digest"
+    ),
+    "bcast": Outcome((), why="§3.3.10 a response matching no transaction: dropped"),
+    "zeromf": Outcome(
+        (200,), why="§3.3.11 483 is for proxies; an endpoint handles Max-Forwards: 0 normally: 200"
+    ),
+    "cparam01": Outcome((401,), why="§3.3.12 valid REGISTER: challenged"),
+    "cparam02": Outcome((401,), why="§3.3.13 valid REGISTER: challenged"),
+    "regescrt": Outcome((401,), why="§3.3.14 valid REGISTER: challenged"),
+    "sdp01": Outcome(
+        (501,),
+        why="§3.3.15 the RFC's 406 is content processing (RFC 3261 "
+        "§8.2.3), after method inspection: INVITE not served yet, so 501",
+    ),
+    "inv2543": Outcome((501,), why="§3.4.1 RFC 2543 INVITE accepted over UDP: 501 for now"),
+}
+
+# Streams change a few answers (RFC 3261 §18.3: Content-Length frames each message).
+STREAM: dict[str, Outcome] = {
+    "clerr": Outcome((), waits=True, why="§3.1.2.2 on a stream the 9999 octets may come"),
+    "baddn": Outcome(
+        (), waits=True, why="the archived file lacks its empty line: the header block has not ended"
+    ),
+    "ncl": Outcome((400,), closes=True, why="§3.1.2.3 negative Content-Length: 400, framing lost"),
+    "mcl01": Outcome((400,), closes=True, why="§3.3.9 conflicting Content-Length: 400, close"),
+    "bigcode": Outcome((), closes=True, why="§3.1.2.19 unreadable status line: dropped, close"),
+    "inv2543": Outcome((400,), closes=True, why="§3.4.1 no Content-Length: a stream needs it"),
+    "dblreq": Outcome(
+        (401, 501, 400),
+        closes=True,
+        why="§3.1.1.8 on a stream these are two "
+        "requests (401, then INVITE 501); the 5 octets left are a header "
+        "block with no Content-Length: 400, close",
+    ),
+}
+
+
+def outcome(name: str, transport: Transport) -> Outcome:
+    if transport == "tcp" and name in STREAM:
+        return STREAM[name]
+    return RFC.get(name) or SERVER[name]
+
+
+def test_every_torture_message_has_one_outcome() -> None:
+    assert sorted(RFC.keys() | SERVER.keys()) == NAMES
+    assert not RFC.keys() & SERVER.keys()
+    for name, expected in SERVER.items():
+        rfc_status = EXPECTED[name].status  # type: ignore[attr-defined]
+        for status in expected.finals:
+            # never a parse failure: 400 only where the RFC asks for it, 501 = not served
+            assert status == rfc_status or status in (200, 401, 420, 481, 501), name
+
+
+# --- one server per group of messages that share no transaction --------------------------
+_VIA = re.compile(rb"^(?:via|v)[ \t]*:[ \t]*(.*?)\r\n", re.IGNORECASE | re.MULTILINE)
+
+
+def _transaction_key(data: bytes) -> tuple[bytes, bytes] | None:
+    """RFC 3261 §17.2.3 matching on the raw bytes: method and the top Via value."""
+    start, _, _ = data.partition(b"\r\n")
+    via = _VIA.search(data)
+    if start.startswith(b"SIP/") or via is None:
+        return None
+    return start.split(b" ", 1)[0], via.group(1)
+
+
+def _generations() -> dict[str, int]:
+    """Several torture messages reuse one branch and sent-by (cparam01 and cparam02, for
+    one): to the server the second is a retransmission of the first, answered to the first
+    one's address. Such messages go to different server processes, and so does each
+    transport (the same message over UDP then TCP would match too)."""
+    generation: dict[str, int] = {}
+    keys: list[set[tuple[bytes, bytes]]] = []
+    for name in NAMES:
+        key = _transaction_key(message(name))
+        index = 0
+        while key is not None and index < len(keys) and key in keys[index]:
+            index += 1
+        if index == len(keys):
+            keys.append(set())
+        if key is not None:
+            keys[index].add(key)
+        generation[name] = index
+    return generation
+
+
+GENERATION = _generations()
+
+
+class Servers:
+    """Started on first use, checked and stopped at the end of the module."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.running: dict[tuple[Transport, int], tuple[ServerProcess, Ports]] = {}
+
+    def get(self, transport: Transport, generation: int) -> Ports:
+        key = (transport, generation)
+        if key not in self.running:
+            folder = self.root / f"{transport}{generation}"
+            ports = Ports()
+            config = reference_config(folder / "config", ports)
+            self.running[key] = (ServerProcess(config, folder / "state").start(), ports)
+        return self.running[key][1]
+
+    def stop_all(self) -> None:
+        for server, ports in self.running.values():
+            assert answers_options("udp", ports.udp), server.log
+            assert answers_options("tcp", ports.tcp), server.log
+            server.stop()  # asserts that no Traceback was logged
+
+
+@pytest.fixture(scope="module")
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
+    started = Servers(tmp_path_factory.mktemp("torture"))
+    try:
+        yield started
+    finally:
+        started.stop_all()
+
+
+def send_torture(transport: Transport, port: int, data: bytes, expected: Outcome) -> Exchange:
+    """Send ``data`` from a fresh socket or connection; collect what the server answers."""
+    deadline = time.monotonic() + DEADLINE
+    if transport == "udp":
+        udp = UdpPeer(port)
+        try:
+            udp.send(data)
+            exchange = udp.barrier(deadline)
+            if not expected.finals:
+                exchange.responses += udp.quiet(QUIET)
+            return exchange
+        finally:
+            udp.close()
+    tcp = TcpPeer(port)
+    try:
+        tcp.send(data)
+        if expected.closes:
+            return tcp.until_closed(deadline)
+        if expected.waits:
+            exchange = Exchange(tcp.quiet(QUIET))
+            exchange.closed = tcp.closed
+            return exchange
+        exchange = tcp.barrier(deadline)
+        if not expected.finals:
+            exchange.responses += tcp.quiet(QUIET)
+        return exchange
+    finally:
+        tcp.close()
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("name", NAMES)
+def test_torture_message(servers: Servers, name: str, transport: Transport) -> None:
+    ports = servers.get(transport, GENERATION[name])
+    expected = outcome(name, transport)
+    port = ports.udp if transport == "udp" else ports.tcp
+    got = send_torture(transport, port, message(name), expected)
+    assert got.finals == list(expected.finals), (expected.why, got.responses)
+    if transport == "tcp":
+        assert got.closed == expected.closes, expected.why
+    if not expected.closes and not expected.waits:
+        assert got.probe_answered, f"no 200 to OPTIONS after {name}: {got}"
+
+
+def test_server_survives_the_whole_corpus(tmp_path: Path) -> None:
+    """Every message on both transports to one server, back to back; then OPTIONS."""
+    ports = Ports()
+    config = reference_config(tmp_path / "config", ports)
+    with ServerProcess(config, tmp_path / "state") as server:
+        for transport in TRANSPORTS:
+            port = ports.udp if transport == "udp" else ports.tcp
+            for name in NAMES:
+                send_torture(transport, port, message(name), outcome(name, transport))
+        assert answers_options("udp", ports.udp), server.log
+        assert answers_options("tcp", ports.tcp), server.log
+    # leaving the block stops the server and asserts that no Traceback was logged
