@@ -249,10 +249,15 @@ def find_credentials(values: Iterable[str], realm: str) -> DigestCredentials | N
     """Return the credentials for ``realm`` among a request's header values (RFC 3261 §22.4).
 
     A request may carry one ``Authorization`` per realm; when none is for ``realm`` the first
-    is returned so that verification reports a realm mismatch. Raises DigestParseError.
+    is returned so that verification reports a realm mismatch. Values in a scheme other
+    than Digest are skipped: a server that does not know a scheme challenges with one it
+    knows (RFC 4475 §3.3.7). Raises DigestParseError for malformed Digest credentials.
     """
     first: DigestCredentials | None = None
     for value in values:
+        scheme = _SCHEME.match(value)
+        if scheme is not None and scheme.group(1).lower() != "digest":
+            continue
         credentials = parse_credentials(value)
         if credentials.realm == realm:
             return credentials

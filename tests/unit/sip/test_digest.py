@@ -271,6 +271,18 @@ def test_find_credentials_picks_the_value_for_our_realm() -> None:
         find_credentials([MINIMAL, "Digest junk"], "carrier")
 
 
+def test_find_credentials_skips_schemes_other_than_digest() -> None:
+    # RFC 4475 §3.3.7 (regaut01): an unknown scheme is ignored, so the request is challenged.
+    unknown = "NoOneKnowsThisScheme opaque-data=here"
+    assert find_credentials([unknown], "sb") is None
+    basic = "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="
+    assert find_credentials([basic, unknown, MINIMAL], "sb") == parse_credentials(MINIMAL)
+    with pytest.raises(DigestParseError):
+        find_credentials([unknown, "Digest junk"], "sb")
+    with pytest.raises(DigestParseError):
+        find_credentials(["Digest"], "sb")
+
+
 def test_every_prefix_either_parses_or_raises_parse_error() -> None:
     for end in range(len(RFC2617_AUTHORIZATION) + 1):
         with contextlib.suppress(DigestParseError):
