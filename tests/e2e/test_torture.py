@@ -26,6 +26,8 @@ import pytest
 from tests.e2e.server import Ports, ServerProcess, reference_config
 from tests.e2e.sipwire import Exchange, TcpPeer, Transport, UdpPeer, answers_options
 
+pytestmark = pytest.mark.e2e
+
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "rfc4475"
 TRANSPORTS: tuple[Transport, ...] = ("udp", "tcp")
 DEADLINE = 10.0  # seconds for any one answer; the server normally takes a millisecond

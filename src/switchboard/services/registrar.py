@@ -22,7 +22,7 @@ from switchboard.sip.errors import SipError
 from switchboard.sip.headers import NameAddress
 from switchboard.sip.message import SipRequest, SipResponse, make_response
 from switchboard.sip.peer import Peer
-from switchboard.sip.uri import SipUri
+from switchboard.sip.uri import SipUri, uri_scheme
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +168,18 @@ class Registrar:
             )
         )
         return make_response(attempt.request, status, to_tag=_tag(attempt.request))
+
+
+def address_of_record_problem(request: SipRequest) -> str | None:
+    """Why the To header field of a REGISTER names no address-of-record, or None.
+
+    The AOR MUST be a SIP or SIPS URI (RFC 3261 §10.2), so a registrar answers anything
+    else with 400 (RFC 4475 §3.3.4), before authenticating: there is nothing to register.
+    """
+    scheme = uri_scheme(request.to.uri)
+    if scheme not in ("sip", "sips"):
+        return "To is not a SIP or SIPS URI"
+    return None
 
 
 def _seen(contact: Contact, attempt: _Attempt, expires_at: float) -> Contact:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from switchboard.services.authenticate import EndpointAuthenticator, Verdict
 from switchboard.services.qualify import Qualifier
-from switchboard.services.registrar import Registrar
+from switchboard.services.registrar import Registrar, address_of_record_problem
 from switchboard.services.security import Guard
 from switchboard.sip.errors import RemoteProtocolError
 from switchboard.sip.message import SipRequest, SipResponse, check_require, make_response
@@ -99,6 +99,10 @@ class RequestRouter:
             self._answer(key, request, 501, headers=[("Allow", ALLOW)])
 
     def _register(self, key: TransactionKey, request: SipRequest, event: RequestReceived) -> None:
+        problem = address_of_record_problem(request)
+        if problem is not None:
+            self._answer(key, request, 400, problem)
+            return
         now = self.clock()
         decision = self.authenticator.check(request, event.peer, now)
         if decision.verdict is Verdict.BAD_REQUEST:
