@@ -13,16 +13,22 @@ whole server decides, so some answers are the server's (documented in ``SERVER``
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import os
+import random
 import re
+import socket
 import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
 import pytest
 
+from tests.e2e.mutator import mutate
 from tests.e2e.server import Ports, ServerProcess, reference_config
 from tests.e2e.sipwire import Exchange, TcpPeer, Transport, UdpPeer, answers_options
 
@@ -295,4 +301,126 @@ def test_server_survives_the_whole_corpus(tmp_path: Path) -> None:
                 send_torture(transport, port, message(name), outcome(name, transport))
         assert answers_options("udp", ports.udp), server.log
         assert answers_options("tcp", ports.tcp), server.log
+    # leaving the block stops the server and asserts that no Traceback was logged
+
+
+# --- random mutations of valid messages ------------------------------------------------
+FUZZ_SEED = int(os.environ.get("SWITCHBOARD_FUZZ_SEED", "4475"))
+FUZZ_COUNT = int(os.environ.get("SWITCHBOARD_FUZZ_COUNT", "10000"))
+CHUNK = 100  # messages between two liveness probes
+TCP_SHARE = 20  # of each chunk, sent over TCP connections
+MESSAGES_PER_CONNECTION = 10
+UDP_WINDOW = 96 * 1024  # octets sent before waiting for the server to catch up
+
+_SDP = (
+    b"v=0\r\no=alice 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+    b"m=audio 4000 RTP/AVP 0 8 101\r\na=rtpmap:101 telephone-event/8000\r\n"
+)
+
+
+def _request(method: str, extra: str = "", body: bytes = b"", to_tag: str = "") -> bytes:
+    head = (
+        f"{method} sip:101@127.0.0.1 SIP/2.0\r\n"
+        "Via: SIP/2.0/UDP 127.0.0.1:5062;rport;branch=z9hG4bK-fuzz-seed\r\n"
+        "Max-Forwards: 70\r\n"
+        'From: "Alice" <sip:alice@127.0.0.1>;tag=a1\r\n'
+        f"To: <sip:101@127.0.0.1>{to_tag}\r\n"
+        "Call-ID: fuzz-seed@127.0.0.1\r\n"
+        f"CSeq: 7 {method}\r\n"
+        "Contact: <sip:alice@127.0.0.1:5062;transport=udp>;expires=3600\r\n"
+        f"{extra}Content-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+FUZZ_SEEDS: list[bytes] = [
+    *(message(name) for name in NAMES if EXPECTED[name].outcome in ("valid", "server")),  # type: ignore[attr-defined]
+    _request("OPTIONS", "Accept: application/sdp\r\n"),
+    _request("REGISTER", "Expires: 60\r\nSupported: path, outbound\r\n"),
+    _request(
+        "REGISTER",
+        'Authorization: Digest username="alice", realm="asterisk", nonce="MTIzNDU2.abc", '
+        'uri="sip:127.0.0.1", response="0123456789abcdef0123456789abcdef", algorithm=MD5, '
+        'qop=auth, nc=00000001, cnonce="c0ffee", opaque="x"\r\n',
+    ),
+    _request("REGISTER", "Contact: *\r\nExpires: 0\r\n"),
+    _request("INVITE", "Content-Type: application/sdp\r\n", _SDP),
+    _request("ACK", "", b"", ";tag=t1"),
+    _request("CANCEL"),
+    _request("BYE", "", b"", ";tag=t1"),
+    _request("INFO", "Content-Type: application/dtmf-relay\r\n", b"Signal=5\r\nDuration=160\r\n"),
+    _request("SUBSCRIBE", "Event: message-summary\r\nExpires: 3600\r\n"),
+    (
+        b"SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 127.0.0.1;branch=z9hG4bK-none\r\n"
+        b"From: <sip:a@b>;tag=1\r\nTo: <sip:c@d>;tag=2\r\nCall-ID: r@x\r\n"
+        b"CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+    ),
+]
+
+
+def _send_datagrams(udp: UdpPeer, messages: list[bytes], deadline: float) -> bool:
+    """Send ``messages`` as datagrams, waiting for an OPTIONS probe's answer whenever
+    ``UDP_WINDOW`` octets are in flight, so that the server's socket buffer never overflows
+    and every mutation is really read. False when a probe went unanswered."""
+    in_flight = 0
+    for data in messages:
+        if in_flight + len(data) > UDP_WINDOW:
+            if not udp.barrier(deadline).probe_answered:
+                return False
+            in_flight = 0
+        udp.send(data)
+        in_flight += len(data)
+    return True
+
+
+def _send_stream_chunk(port: int, messages: list[bytes], deadline: float) -> None:
+    """Send ``messages`` over TCP, a new connection every few, reconnecting whenever the
+    server closes one; each connection ends with a half-close, and the server must then
+    close its side before ``deadline`` (it read everything and did not stall)."""
+    for start in range(0, len(messages), MESSAGES_PER_CONNECTION):
+        tcp = TcpPeer(port)
+        try:
+            for data in messages[start : start + MESSAGES_PER_CONNECTION]:
+                if not tcp.send(data):
+                    tcp.close()
+                    tcp = TcpPeer(port)
+                    tcp.send(data)
+            with contextlib.suppress(OSError):
+                tcp.sock.shutdown(socket.SHUT_WR)
+            assert tcp.until_closed(deadline).closed, "the server kept a half-closed connection"
+        finally:
+            tcp.close()
+
+
+def test_server_survives_random_mutations(tmp_path: Path) -> None:
+    rng = random.Random(FUZZ_SEED)
+    ports = Ports()
+    config = reference_config(tmp_path / "config", ports)
+    with ServerProcess(config, tmp_path / "state") as server:
+        assert server.process is not None
+        process = psutil.Process(server.process.pid)
+        udp = UdpPeer(ports.udp)
+        try:
+            baseline = 0
+            for first in range(0, FUZZ_COUNT, CHUNK):
+                batch = [mutate(rng, rng.choice(FUZZ_SEEDS)) for _ in range(CHUNK)]
+                deadline = time.monotonic() + DEADLINE
+                answered = _send_datagrams(udp, batch[TCP_SHARE:], deadline)
+                _send_stream_chunk(ports.tcp, batch[:TCP_SHARE], deadline)
+                answered = answered and udp.barrier(deadline).probe_answered
+                if not answered:
+                    (tmp_path / "last-chunk.txt").write_text("\n".join(map(repr, batch)))
+                assert answered, (
+                    f"no 200 to OPTIONS after mutations {first}..{first + CHUNK - 1} "
+                    f"(seed {FUZZ_SEED}; they are in {tmp_path / 'last-chunk.txt'})\n"
+                    + server.log[-5000:]
+                )
+                if first == 5 * CHUNK:
+                    baseline = process.memory_info().rss
+            assert answers_options("udp", ports.udp), server.log[-5000:]
+            assert answers_options("tcp", ports.tcp), server.log[-5000:]
+            rss = process.memory_info().rss
+            assert rss < 2 * baseline, f"RSS grew from {baseline} to {rss} bytes"
+        finally:
+            udp.close()
     # leaving the block stops the server and asserts that no Traceback was logged
