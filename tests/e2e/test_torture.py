@@ -318,13 +318,29 @@ _SDP = (
 )
 
 
-def _request(method: str, extra: str = "", body: bytes = b"", to_tag: str = "") -> bytes:
+# An endpoint without auth, so that mutated REGISTERs reach the registrar itself.
+FUZZ_PJSIP = """
+[fuzz]
+type=endpoint
+context=from-internal
+aors=fuzz
+[fuzz]
+type=aor
+max_contacts=3
+remove_existing=yes
+"""
+
+
+def _request(
+    method: str, extra: str = "", body: bytes = b"", to_tag: str = "", user: str = "alice"
+) -> bytes:
+    to = "101" if user == "alice" else user
     head = (
-        f"{method} sip:101@127.0.0.1 SIP/2.0\r\n"
+        f"{method} sip:{to}@127.0.0.1 SIP/2.0\r\n"
         "Via: SIP/2.0/UDP 127.0.0.1:5062;rport;branch=z9hG4bK-fuzz-seed\r\n"
         "Max-Forwards: 70\r\n"
-        'From: "Alice" <sip:alice@127.0.0.1>;tag=a1\r\n'
-        f"To: <sip:101@127.0.0.1>{to_tag}\r\n"
+        f'From: "Someone" <sip:{user}@127.0.0.1>;tag=a1\r\n'
+        f"To: <sip:{to}@127.0.0.1>{to_tag}\r\n"
         "Call-ID: fuzz-seed@127.0.0.1\r\n"
         f"CSeq: 7 {method}\r\n"
         "Contact: <sip:alice@127.0.0.1:5062;transport=udp>;expires=3600\r\n"
@@ -344,6 +360,15 @@ FUZZ_SEEDS: list[bytes] = [
         'qop=auth, nc=00000001, cnonce="c0ffee", opaque="x"\r\n',
     ),
     _request("REGISTER", "Contact: *\r\nExpires: 0\r\n"),
+    _request("REGISTER", "Expires: 120\r\n", user="fuzz"),
+    _request("REGISTER", "Contact: *\r\nExpires: 0\r\n", user="fuzz"),
+    _request(
+        "REGISTER",
+        'Contact: "Desk" <sip:fuzz@[::1]:5070;transport=tcp;ob>;expires=0;q=0.5;'
+        '+sip.instance="<urn:uuid:00000000-0000-1000-8000-000A95A0E128>", '
+        "<sips:fuzz@127.0.0.1:5071>;expires=30, tel:+15551234\r\nExpires: 7200\r\n",
+        user="fuzz",
+    ),
     _request("INVITE", "Content-Type: application/sdp\r\n", _SDP),
     _request("ACK", "", b"", ";tag=t1"),
     _request("CANCEL"),
@@ -356,6 +381,12 @@ FUZZ_SEEDS: list[bytes] = [
         b"CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
     ),
 ]
+
+
+def _fresh(seed: bytes, n: int) -> bytes:
+    """``seed`` with a branch of its own, so that it is a new transaction, not a retransmission
+    of an earlier mutation of the same seed."""
+    return seed.replace(b"z9hG4bK", b"z9hG4bK%dx" % n, 1)
 
 
 def _send_datagrams(udp: UdpPeer, messages: list[bytes], deadline: float) -> bool:
@@ -395,7 +426,7 @@ def _send_stream_chunk(port: int, messages: list[bytes], deadline: float) -> Non
 def test_server_survives_random_mutations(tmp_path: Path) -> None:
     rng = random.Random(FUZZ_SEED)
     ports = Ports()
-    config = reference_config(tmp_path / "config", ports)
+    config = reference_config(tmp_path / "config", ports, extra_pjsip=FUZZ_PJSIP)
     with ServerProcess(config, tmp_path / "state") as server:
         assert server.process is not None
         process = psutil.Process(server.process.pid)
@@ -403,7 +434,9 @@ def test_server_survives_random_mutations(tmp_path: Path) -> None:
         try:
             baseline = 0
             for first in range(0, FUZZ_COUNT, CHUNK):
-                batch = [mutate(rng, rng.choice(FUZZ_SEEDS)) for _ in range(CHUNK)]
+                batch = [
+                    mutate(rng, _fresh(rng.choice(FUZZ_SEEDS), first + i)) for i in range(CHUNK)
+                ]
                 deadline = time.monotonic() + DEADLINE
                 answered = _send_datagrams(udp, batch[TCP_SHARE:], deadline)
                 _send_stream_chunk(ports.tcp, batch[:TCP_SHARE], deadline)
