@@ -61,6 +61,17 @@ EXPECTED = _load_expected()
 NAMES = sorted(EXPECTED)
 
 
+# The test peer sends hundreds of malformed messages from 127.0.0.1: trusted, so that the
+# guard (tested in test_security.py) counts them without banning the address.
+SWITCHBOARD_CONF = "[security]\ntrusted = 127.0.0.0/8\n"
+
+
+def torture_config(folder: Path, ports: Ports, extra_pjsip: str = "") -> Path:
+    config = reference_config(folder, ports, extra_pjsip=extra_pjsip)
+    (config / "switchboard.conf").write_text(SWITCHBOARD_CONF)
+    return config
+
+
 def message(name: str) -> bytes:
     return (FIXTURES / f"{name}.dat").read_bytes()
 
@@ -241,7 +252,7 @@ class Servers:
         if key not in self.running:
             folder = self.root / f"{transport}{generation}"
             ports = Ports()
-            config = reference_config(folder / "config", ports)
+            config = torture_config(folder / "config", ports)
             self.running[key] = (ServerProcess(config, folder / "state").start(), ports)
         return self.running[key][1]
 
@@ -315,7 +326,7 @@ def test_torture_message(servers: Servers, name: str, transport: Transport) -> N
 def test_server_survives_the_whole_corpus(tmp_path: Path) -> None:
     """Every message on both transports to one server, back to back; then OPTIONS."""
     ports = Ports()
-    config = reference_config(tmp_path / "config", ports)
+    config = torture_config(tmp_path / "config", ports)
     with ServerProcess(config, tmp_path / "state") as server:
         for transport in TRANSPORTS:
             port = ports.udp if transport == "udp" else ports.tcp
@@ -460,7 +471,7 @@ def test_server_survives_random_mutations(tmp_path: Path) -> None:
     logs no Traceback. Reproduce a failure with SWITCHBOARD_FUZZ_SEED (and _COUNT)."""
     rng = random.Random(FUZZ_SEED)
     ports = Ports()
-    config = reference_config(tmp_path / "config", ports, extra_pjsip=FUZZ_PJSIP)
+    config = torture_config(tmp_path / "config", ports, FUZZ_PJSIP)
     with ServerProcess(config, tmp_path / "state") as server:
         assert server.process is not None
         process = psutil.Process(server.process.pid)
