@@ -257,10 +257,18 @@ class Servers:
         return self.running[key][1]
 
     def stop_all(self) -> None:
+        """Probe each server, then stop every one of them even if a check fails."""
+        failures: list[str] = []
         for server, ports in self.running.values():
-            assert answers_options("udp", ports.udp), server.log
-            assert answers_options("tcp", ports.tcp), server.log
-            server.stop()  # asserts that no Traceback was logged
+            try:
+                if not (answers_options("udp", ports.udp) and answers_options("tcp", ports.tcp)):
+                    failures.append(f"no 200 to OPTIONS after the corpus:\n{server.log}")
+            finally:
+                try:
+                    server.stop()  # asserts that no Traceback was logged
+                except AssertionError as error:
+                    failures.append(str(error))
+        assert not failures, "\n".join(failures)
 
 
 @pytest.fixture(scope="module")
