@@ -115,8 +115,7 @@ def switchboard_config(folder: Path, port: int, users: list[tuple[str, str]]) ->
     folder.mkdir(parents=True)
     parts = [
         f"[transport-udp]\ntype=transport\nprotocol=udp\nbind=127.0.0.1:{port}\n",
-        "[endpoint_internal](!)\ntype=endpoint\ncontext=from-internal\ndisallow=all\n"
-        "allow=ulaw\n",
+        "[endpoint_internal](!)\ntype=endpoint\ncontext=from-internal\ndisallow=all\nallow=ulaw\n",
         "[auth_userpass](!)\ntype=auth\nauth_type=userpass\n",
         "[aor_dynamic](!)\ntype=aor\nmax_contacts=1\n",
     ]
@@ -153,7 +152,7 @@ modparam("htable", "htable", "users=>size=12;")
 modparam("usrloc", "db_mode", 0)
 
 request_route {{
-    if (!is_method("REGISTER")) {{
+    if ($rm != "REGISTER") {{
         sl_send_reply("405", "Method Not Allowed");
         exit;
     }}
@@ -238,8 +237,10 @@ def start_switchboard(work: Path, port: int, users: list[tuple[str, str]]) -> Se
     log = work / "switchboard.log"
     with log.open("wb") as handle:
         process = subprocess.Popen(
-            ["taskset", "-c", SERVER_CORE, *command, "serve"]
-            + ["--config-dir", str(config), "--state-dir", str(state)],
+            [
+                *("taskset", "-c", SERVER_CORE, *command, "serve"),
+                *("--config-dir", str(config), "--state-dir", str(state)),
+            ],
             stdout=subprocess.DEVNULL,
             stderr=handle,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
@@ -262,8 +263,10 @@ def start_kamailio(work: Path, port: int, users: list[tuple[str, str]]) -> Serve
     log = work / "kamailio.log"
     with log.open("wb") as handle:
         process = subprocess.Popen(
-            ["taskset", "-c", SERVER_CORE, binary, "-f", str(cfg), "-DD", "-E"]
-            + ["-m", "128", "-M", "16", "-w", str(work), "-Y", str(work)],
+            [
+                *("taskset", "-c", SERVER_CORE, binary, "-f", str(cfg), "-DD", "-E"),
+                *("-m", "128", "-M", "16", "-w", str(work), "-Y", str(work)),
+            ],
             stdout=subprocess.DEVNULL,
             stderr=handle,
         )
@@ -286,8 +289,10 @@ def port_answers(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.bind(("127.0.0.1", 0))
         sock.settimeout(0.3)
-        sock.sendto(request.replace(b"127.0.0.1:9", f"127.0.0.1:{sock.getsockname()[1]}".encode()),
-                    ("127.0.0.1", port))
+        sock.sendto(
+            request.replace(b"127.0.0.1:9", f"127.0.0.1:{sock.getsockname()[1]}".encode()),
+            ("127.0.0.1", port),
+        )
         try:
             sock.recvfrom(4096)
         except OSError:
@@ -327,7 +332,7 @@ class Step:
 
 
 def run_step(
-    server: Server, port: int, local_port: int, folder: Path, rate: int, seconds: float
+    server: Server, port: int, folder: Path, *, local_port: int, rate: int, seconds: float
 ) -> Step:
     """One SIPp run at ``rate`` registrations/s for about ``seconds``, bounded.
 
@@ -425,8 +430,15 @@ def run_step(
     return step
 
 
-def sweep(server: Server, port: int, work: Path, rates: tuple[int, ...], seconds: float,
-          deadline: float) -> list[Step]:
+def sweep(
+    server: Server,
+    port: int,
+    work: Path,
+    *,
+    rates: tuple[int, ...],
+    seconds: float,
+    deadline: float,
+) -> list[Step]:
     """Raise the rate until a step fails (or the time budget is spent)."""
     steps = []
     local_port = free_port()
@@ -434,7 +446,14 @@ def sweep(server: Server, port: int, work: Path, rates: tuple[int, ...], seconds
         if time.monotonic() + seconds * 3 > deadline:
             print(f"# {server.name}: time budget spent before {rate}/s", file=sys.stderr)
             break
-        step = run_step(server, port, local_port, work / f"{server.name}-{rate}", rate, seconds)
+        step = run_step(
+            server,
+            port,
+            work / f"{server.name}-{rate}",
+            local_port=local_port,
+            rate=rate,
+            seconds=seconds,
+        )
         steps.append(step)
         print(
             f"# {server.name} rate {rate}/s: achieved {step.achieved:.0f}/s, "
@@ -467,10 +486,7 @@ def report(name: str, steps: list[Step]) -> float:
     print(f"{name}_p99_registration: {top.p(top.registration_ms, 0.99):.2f} ms")
     print(f"{name}_p99_authenticated_request: {top.p(top.authenticated_ms, 0.99):.2f} ms")
     print(f"{name}_server_cpu: {top.cpu_seconds / top.wall_seconds:.2f} cores")
-    print(
-        f"{name}_cpu_per_registration: "
-        f"{top.cpu_seconds / max(top.successful, 1) * 1e6:.0f} us"
-    )
+    print(f"{name}_cpu_per_registration: {top.cpu_seconds / max(top.successful, 1) * 1e6:.0f} us")
     print(f"{name}_rss: {top.rss / 1e6:.1f} MB")
     if within:
         print(f"{name}_max_rate_p99_under_20ms: {max(s.rate for s in within)} registrations/s")
@@ -487,7 +503,9 @@ def main() -> int:
         "--rates", type=lambda s: tuple(int(x) for x in s.split(",")), default=RATES
     )
     parser.add_argument("--budget", type=float, default=600.0, help="seconds for the whole run")
-    parser.add_argument("--no-kamailio", action="store_true")
+    parser.add_argument(
+        "--servers", default="switchboard,kamailio", help="which to measure, comma-separated"
+    )
     parser.add_argument("--keep", type=Path, help="keep the work folder here")
     args = parser.parse_args()
     deadline = time.monotonic() + args.budget
@@ -496,9 +514,8 @@ def main() -> int:
     users = make_users(args.users)
     write_injection(work / "users.csv", users)
     results: dict[str, float] = {}
-    servers = [("switchboard", start_switchboard)]
-    if not args.no_kamailio:
-        servers.append(("kamailio", start_kamailio))
+    starters = {"switchboard": start_switchboard, "kamailio": start_kamailio}
+    servers = [(name, starters[name]) for name in args.servers.split(",")]
     share = (deadline - time.monotonic()) / len(servers)
     try:
         for name, start in servers:
@@ -506,8 +523,12 @@ def main() -> int:
             server = start(work, port, users)
             try:
                 steps = sweep(
-                    server, port, work, args.rates, args.step_seconds,
-                    min(deadline, time.monotonic() + share),
+                    server,
+                    port,
+                    work,
+                    rates=args.rates,
+                    seconds=args.step_seconds,
+                    deadline=min(deadline, time.monotonic() + share),
                 )
             finally:
                 server.stop()
@@ -516,7 +537,7 @@ def main() -> int:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)
     print(f"users: {args.users} users")
-    if "kamailio" in results:
+    if "kamailio" in results and "switchboard" in results:
         ratio = results["switchboard"] / results["kamailio"] if results["kamailio"] else 0.0
         print(f"ratio_switchboard_vs_kamailio: {ratio:.2f}")
     return 0
