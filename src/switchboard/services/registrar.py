@@ -22,7 +22,7 @@ from switchboard.sip.errors import SipError
 from switchboard.sip.headers import NameAddress
 from switchboard.sip.message import SipRequest, SipResponse, make_response
 from switchboard.sip.peer import Peer
-from switchboard.sip.uri import SipUri
+from switchboard.sip.uri import SipUri, sip_user_host
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,11 +110,13 @@ class Registrar:
     def _aor_name(self, request: SipRequest, endpoint: Endpoint) -> str | None:
         """The endpoint's AOR named by the To URI (user, or user@domain), as Asterisk does."""
         try:
-            uri = SipUri.parse(request.to.uri)
+            parts = sip_user_host(request.to.uri)
         except SipError:
             return None
-        user = uri.user or ""
-        qualified = f"{user}@{uri.host}"
+        if parts is None:
+            return None
+        user = parts[0] or ""
+        qualified = f"{user}@{parts[1]}"
         for name in endpoint.aors:
             if name in (user, qualified):
                 return name
@@ -131,8 +133,9 @@ class Registrar:
             if attempt.endpoint.rewrite_contact:
                 uri = _rewritten(uri, attempt.source)
             expires = _clamp(aor, _contact_expires(value, header_expires, aor))
-            existing = next((c for c in current if SipUri.parse(c.uri) == uri), None)
-            result.append(_Requested(uri, str(uri), expires, existing))
+            text = str(uri)
+            existing = next((c for c in current if _same_uri(c.uri, text, uri)), None)
+            result.append(_Requested(uri, text, expires, existing))
         return result
 
     def _apply(self, attempt: _Attempt, requested: list[_Requested]) -> None:
@@ -190,6 +193,11 @@ def _seen(contact: Contact, attempt: _Attempt, expires_at: float) -> Contact:
         source_port=source.port,
         connection=source.connection_id or 0,
     )
+
+
+def _same_uri(stored: str, text: str, uri: SipUri) -> bool:
+    """Whether a stored contact URI is ``uri`` (RFC 3261 §19.1.4); the same text is, at once."""
+    return stored == text or SipUri.parse(stored) == uri
 
 
 def _tag(request: SipRequest) -> str:
