@@ -115,6 +115,8 @@ _DISPLAY_NAMES = {
         "WWW-Authenticate",
     ]
 }
+KNOWN_NAMES = frozenset(_DISPLAY_NAMES)
+"""Canonical names of the header fields we know (all valid tokens: no need to check)."""
 
 # Header fields whose grammar is a comma-separated list (RFC 3261 §7.3.1): the others
 # (Date, the authentication fields, Call-ID, ...) may hold commas inside one value.
@@ -247,8 +249,10 @@ class SipHeaders:
             return list(values)
         result: list[str] = []
         for value in values:
-            if value:
+            if "," in value:
                 result.extend(split_commas(value))
+            elif value:
+                result.append(value.strip())
         return result
 
     def __contains__(self, name: object) -> bool:

@@ -24,6 +24,7 @@ from switchboard.sip.errors import (
 )
 from switchboard.sip.headers import (
     COMPACT_FORMS,
+    KNOWN_NAMES,
     METHODS,
     TOKEN,
     CSeq,
@@ -220,7 +221,7 @@ class SipMessage:
         """Run the syntax checks of RFC 3261 §25 that lazy parsing skips."""
         index = self.headers._index
         for key, values in index.items():
-            if not TOKEN.fullmatch(key):
+            if key not in KNOWN_NAMES and not TOKEN.fullmatch(key):
                 raise self._error(f"Malformed header field name {key!r}")
             for value in values:
                 if "\r" in value or "\n" in value:
