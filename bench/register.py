@@ -529,6 +529,13 @@ def main() -> int:
     args = parser.parse_args()
     global NICE  # noqa: PLW0603 - one setting for the whole run
     NICE = args.nice
+    if NICE:
+        # With autogroup scheduling, niceness only ranks tasks inside their session's
+        # group; the group's own niceness is what weighs against other jobs' sessions.
+        try:
+            Path("/proc/self/autogroup").write_text(str(NICE))
+        except OSError as exc:
+            print(f"# cannot set the autogroup niceness: {exc}", file=sys.stderr)
     deadline = time.monotonic() + args.budget
     work = args.keep or Path(tempfile.mkdtemp(prefix="bench-register-"))
     work.mkdir(parents=True, exist_ok=True)
