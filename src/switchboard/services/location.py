@@ -57,6 +57,10 @@ class ContactStore(Protocol):
     def save(self, upserts: Iterable[Contact], deletes: Iterable[tuple[str, str]]) -> None: ...
 
 
+def _expires_at(contact: Contact) -> float:
+    return contact.expires_at
+
+
 def _source(contact: Contact) -> str:
     return f"{contact.transport}:{contact.source_host}:{contact.source_port}"
 
@@ -75,7 +79,12 @@ class LocationService:
 
     def contacts(self, aor: str) -> list[Contact]:
         """The AOR's contacts, soonest to expire first."""
-        return sorted(self._by_aor.get(aor, {}).values(), key=lambda c: c.expires_at)
+        contacts = self._by_aor.get(aor)
+        if contacts is None:
+            return []
+        if len(contacts) == 1:
+            return list(contacts.values())
+        return sorted(contacts.values(), key=_expires_at)
 
     def all_contacts(self) -> list[Contact]:
         return [c for contacts in self._by_aor.values() for c in contacts.values()]
