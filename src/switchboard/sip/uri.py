@@ -17,6 +17,7 @@ from functools import lru_cache
 from urllib.parse import quote, unquote
 
 from switchboard.sip.errors import RemoteProtocolError, SipError, UnsupportedUriSchemeError
+from switchboard.sip.memo import KnownGood
 
 Params = dict[str, str | None]
 
@@ -73,7 +74,7 @@ def uri_scheme(text: str) -> str | None:
 MAX_REMEMBERED_URIS = 8192
 """How many well-formed URIs :func:`check_absolute_uri` remembers (then it starts afresh)."""
 
-_well_formed: set[str] = set()
+_well_formed = KnownGood(MAX_REMEMBERED_URIS)
 
 
 def check_absolute_uri(text: str) -> None:
@@ -89,8 +90,6 @@ def check_absolute_uri(text: str) -> None:
         raise RemoteProtocolError(400, f"Malformed URI {text!r}")
     if scheme in ("sip", "sips", "tel"):
         parse_uri(text)
-    if len(_well_formed) >= MAX_REMEMBERED_URIS:
-        _well_formed.clear()
     _well_formed.add(text)
 
 
