@@ -9,7 +9,7 @@ mode=${1:-run}
 
 packages=(python3 python3-venv python3-dev gcc)
 if [ "$mode" = test ]; then
-    packages+=(sip-tester)
+    packages+=(sip-tester baresip-core)
 fi
 
 missing=()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 import logging
 import os
 import signal
@@ -13,16 +14,20 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from switchboard.api.commands import Commands, ServerView
+from switchboard.api.control import ControlServer
 from switchboard.config.checks import check_config
 from switchboard.config.loader import Config, load_config
 from switchboard.config.pjsip import Transport
 from switchboard.configdir import DirectorySource
-from switchboard.core.events import EventBus
+from switchboard.core.events import Event, EventBus
 from switchboard.diagnostics import Diagnostics
 from switchboard.services.authenticate import EndpointAuthenticator
 from switchboard.services.location import LocationService
+from switchboard.services.qualify import Qualifier
 from switchboard.services.registrar import Registrar
 from switchboard.services.requests import RequestRouter
+from switchboard.services.security import Guard
 from switchboard.sip.transaction.layer import TransactionLayer
 from switchboard.sip.transaction.timers import TimerValues
 from switchboard.store.contacts import SqlContactStore, sqlite_engine
@@ -56,7 +61,7 @@ def load_and_check(config_dir: Path) -> LoadedConfig:
     gc.disable()
     try:
         config = load_config(source, diags)
-        check_config(config, source, diags)
+        check_config(config, source, diags, time.time())
     finally:
         if was_enabled:
             gc.enable()
@@ -76,6 +81,14 @@ def tune_collector() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(*COLLECTOR_THRESHOLDS)
+
+
+events_log = logging.getLogger("switchboard.events")
+
+
+def _log_event(event: Event) -> None:
+    """Every domain event as one JSON line (the API's live stream comes with its issue)."""
+    events_log.info("%s", json.dumps(event.as_dict(), sort_keys=True))
 
 
 def _secret(state_dir: Path) -> bytes:
@@ -98,10 +111,16 @@ class Server:
         self.config_dir = config_dir
         self.state_dir = state_dir
         self.bus = EventBus()
+        self.bus.subscribe(_log_event)
         self.store = SqlContactStore(sqlite_engine(str(state_dir / "switchboard.db")))
         self.location = LocationService(self.bus)
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
         self.stack: SipStack | None = None
+        self.qualifier: Qualifier | None = None
+        self.control: ControlServer | None = None
+        self.guard: Guard | None = None
+        self.stopping = asyncio.Event()
+        self.started = time.time()
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
@@ -116,9 +135,30 @@ class Server:
         timers = TimerValues(T1=pjsip.system.timer_t1 / 1000) if pjsip.system else None
         layer = TransactionLayer(lambda: os.urandom(8).hex(), timers)
         stack = self.stack = SipStack(layer, loop)
-        stack.user = RequestRouter(authenticator, registrar, stack.send_response)
+        router = RequestRouter(authenticator, registrar, stack.send_response)
+        stack.user = router
+        trusted = tuple(net for t in pjsip.transports.values() for net in t.local_net)
+        guard = self.guard = Guard(self.config.security, self.bus, loop.time, trusted)
+        stack.admits = guard.admits
+        stack.max_connections = self.config.security.max_connections
+        stack.offence = guard.malformed
+        router.guard = guard
         for transport in pjsip.transports.values():
             await self._listen(stack, transport)
+        router.qualifier = self.qualifier = Qualifier(
+            pjsip, self.location, self.bus, stack.send_request, stack.local_address
+        )
+        view = ServerView(
+            self.config,
+            self.location,
+            self.qualifier,
+            guard,
+            self.started,
+            lambda: [(li.name, li.protocol, li.host, li.port) for li in stack.listeners],
+            self.stopping.set,
+        )
+        self.control = ControlServer(Commands(view), self.state_dir)
+        await self.control.start()
         self._tasks.append(asyncio.create_task(self._housekeeping()))
 
     async def _listen(self, stack: SipStack, transport: Transport) -> None:
@@ -147,6 +187,8 @@ class Server:
         while True:
             await asyncio.sleep(HOUSEKEEPING_INTERVAL)
             self.location.expire(time.time())
+            if self.qualifier is not None:
+                self.qualifier.tick(time.monotonic())
             await loop.run_in_executor(self.executor, self._flush)
 
     def _flush(self) -> None:
@@ -157,6 +199,8 @@ class Server:
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()
+        if self.control is not None:
+            await self.control.close()
         if self.stack is not None:
             await self.stack.close()
         self.location.expire(time.time())
@@ -164,9 +208,9 @@ class Server:
         self.executor.shutdown()
 
 
-async def _wait_for_signal() -> int:
+async def _wait_for_stop(stop: asyncio.Event) -> int:
+    """Until SIGINT, SIGTERM or ``core stop`` from the control socket."""
     loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
     received: list[int] = []
 
     def on_signal(signum: int) -> None:
@@ -176,7 +220,8 @@ async def _wait_for_signal() -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, on_signal, signum)
     await stop.wait()
-    log.info("received %s, stopping", signal.Signals(received[0]).name)
+    why = signal.Signals(received[0]).name if received else "a control command"
+    log.info("received %s, stopping", why)
     return 0
 
 
@@ -191,7 +236,7 @@ async def _run(config: Config, config_dir: Path, state_dir: Path) -> int:
     tune_collector()
     log.info("ready; stop with SIGINT or SIGTERM")
     try:
-        return await _wait_for_signal()
+        return await _wait_for_stop(server.stopping)
     finally:
         await server.stop()
 

@@ -1,15 +1,17 @@
-"""The ``switchboard`` command line: serve and check-config."""
+"""The ``switchboard`` command line: serve, check-config, cli and tls-cert."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import getpass
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
 from switchboard import __version__
-from switchboard.app import load_and_check, serve
 
 log = logging.getLogger(__name__)
 
@@ -49,10 +51,86 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--config-dir", type=Path, required=True, help="Asterisk config folder")
     check.add_argument("--format", choices=("text", "json"), default="text")
+
+    console = commands.add_parser(
+        "cli",
+        help="run console commands on a running server (like asterisk -rx)",
+        description=(
+            "Talk to the server running with this state folder over its control socket. "
+            "With -x, run one command and exit (status 1 if it failed); without, an "
+            "interactive prompt with history and tab completion. Commands so far: "
+            "pjsip show endpoints|aors|auths|contacts|transports, dialplan show [CONTEXT], "
+            "voicemail show users, core show version|uptime, core stop gracefully, help."
+        ),
+    )
+    console.add_argument("--state-dir", type=Path, required=True, help="the server's state folder")
+    console.add_argument("-x", dest="command_line", help="the command to run")
+
+    cert = commands.add_parser(
+        "tls-cert",
+        help="make a CA and a TLS certificate (ast_tls_cert's flags and file names)",
+        description=(
+            "Make a certificate authority (ca.crt, ca.key, and ca.cer to import in phones) "
+            "unless -c/-k name one, then a server or client certificate for HOST signed by "
+            "it (NAME.crt, NAME.key, NAME.pem). HOST goes in subjectAltName; key files are "
+            "mode 600; an existing CA in the folder is reused."
+        ),
+    )
+    cert.add_argument("-C", dest="host", required=True, help="host name or IP address")
+    cert.add_argument("-O", dest="organisation", required=True, help="organisation name")
+    cert.add_argument("-d", dest="directory", type=Path, default=Path("keys"), help="output folder")
+    cert.add_argument("-b", dest="bits", type=int, default=2048, help="RSA key size (>= 2048)")
+    cert.add_argument("-m", dest="mode", choices=("server", "client"), default="server")
+    cert.add_argument("-c", dest="ca_cert", type=Path, help="existing CA certificate")
+    cert.add_argument("-k", dest="ca_key", type=Path, help="existing CA key")
+    cert.add_argument("-o", dest="name", help="output file name (default asterisk or client)")
+    cert.add_argument(
+        "--ca-passphrase",
+        action="store_true",
+        help="ask for a pass-phrase protecting the CA key (or read SWITCHBOARD_CA_PASSPHRASE)",
+    )
     return parser
 
 
+def _tls_cert(args: argparse.Namespace) -> int:
+    from switchboard.certificates import CertificateError, issue
+
+    passphrase: bytes | None = None
+    if args.ca_passphrase:
+        text = os.environ.get("SWITCHBOARD_CA_PASSPHRASE") or getpass.getpass(
+            "CA key pass-phrase: "
+        )
+        passphrase = text.encode()
+    try:
+        issued = issue(
+            host=args.host,
+            organisation=args.organisation,
+            directory=args.directory,
+            bits=args.bits,
+            mode=args.mode,
+            ca_cert_path=args.ca_cert,
+            ca_key_path=args.ca_key,
+            name=args.name,
+            ca_passphrase=passphrase,
+        )
+    except (CertificateError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    state = "created" if issued.ca_created else "reused"
+    print(f"CA {state}: {issued.ca_cert} (SHA-256 fingerprint {issued.ca_fingerprint})")
+    print(f"certificate: {issued.cert} (serial {issued.serial:x})")
+    print(f"key: {issued.key} (mode 600)")
+    print(f"combined: {issued.pem}")
+    print(f"valid until: {issued.not_after:%Y-%m-%d %H:%M} UTC")
+    if args.mode == "server":
+        print("\nIn pjsip.conf:\n[transport-tls]\ntype=transport\nprotocol=tls\nbind=0.0.0.0:5061")
+        print(f"cert_file={issued.cert.resolve()}\npriv_key_file={issued.key.resolve()}")
+    return 0
+
+
 def _check_config(config_dir: Path, output: str) -> int:
+    from switchboard.app import load_and_check
+
     if not config_dir.is_dir():
         print(f"error: config folder {config_dir} does not exist", file=sys.stderr)
         return 1
@@ -76,10 +154,74 @@ def _check_config(config_dir: Path, output: str) -> int:
     return 1 if errors else 0
 
 
+def _console(state_dir: Path, command: str | None) -> int:
+    from switchboard.api.control import send_command
+
+    def one(line: str) -> bool:
+        try:
+            ok, output = send_command(state_dir, line)
+        except OSError as exc:
+            print(
+                f"error: cannot reach the server in {state_dir}: {exc.strerror or exc}",
+                file=sys.stderr,
+            )
+            return False
+        print(output)
+        return ok
+
+    if command is not None:
+        return 0 if one(command) else 1
+    import readline
+
+    words = [
+        "core show version",
+        "core show uptime",
+        "core stop gracefully",
+        "dialplan show",
+        "help",
+        "pjsip show aors",
+        "pjsip show auths",
+        "pjsip show contacts",
+        "pjsip show endpoints",
+        "pjsip show transports",
+        "voicemail show users",
+    ]
+
+    def complete(text: str, state: int) -> str | None:
+        line = readline.get_line_buffer()
+        matches = [w[len(line) - len(text) :] for w in words if w.startswith(line)]
+        return matches[state] if state < len(matches) else None
+
+    history = Path.home() / ".switchboard_history"
+    with contextlib.suppress(OSError):
+        readline.read_history_file(history)
+    readline.set_completer(complete)
+    readline.set_completer_delims("")
+    readline.parse_and_bind("tab: complete")
+    try:
+        while True:
+            try:
+                line = input("switchboard*CLI> ").strip()
+            except EOFError:
+                print()
+                break
+            if line in ("exit", "quit"):
+                break
+            if line:
+                one(line)
+    finally:
+        readline.write_history_file(history)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "check-config":
         return _check_config(args.config_dir, args.format)
+    if args.command == "tls-cert":
+        return _tls_cert(args)
+    if args.command == "cli":
+        return _console(args.state_dir, args.command_line)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -88,6 +230,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.config_dir.is_dir():
         log.error("config folder %s does not exist", args.config_dir)
         return 1
+    from switchboard.app import serve
+
     return serve(args.config_dir, args.state_dir)
 
 

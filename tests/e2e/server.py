@@ -98,7 +98,7 @@ class ServerProcess:
     def log(self) -> str:
         return "".join(self.lines)
 
-    def wait_for(self, pattern: str, timeout: float = 10) -> re.Match[str]:
+    def wait_for(self, pattern: str, timeout: float = 20) -> re.Match[str]:
         """Poll the log until ``pattern`` (a regex) appears; fail at the deadline."""
         deadline = time.monotonic() + timeout
         regex = re.compile(pattern)

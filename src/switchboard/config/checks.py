@@ -12,7 +12,9 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from itertools import pairwise
 
-from switchboard.config.ini import ConfigReader, ConfigSource
+from cryptography import x509
+
+from switchboard.config.ini import ConfigReader, ConfigSource, SourceError
 from switchboard.config.loader import Config
 from switchboard.config.objects import ConfigObject
 from switchboard.config.pjsip import Auth, Endpoint, Transport
@@ -20,6 +22,7 @@ from switchboard.diagnostics import Diagnostics, Location, did_you_mean
 from switchboard.dialplan.model import Extension, Step
 
 MIN_PASSWORD_LENGTH = 12
+CERT_WARNING_DAYS = 30
 MIN_PIN_LENGTH = 6
 _OLD_TLS_METHODS = frozenset({"tlsv1", "tlsv1_1", "sslv2", "sslv3", "sslv23"})
 _CHAN_SIP_OPTIONS = (
@@ -67,7 +70,9 @@ _CHAN_SIP_OPTIONS = (
 _VARIABLE = re.compile(r"\$\{|\$\[")
 
 
-def check_config(config: Config, source: ConfigSource, diags: Diagnostics) -> None:
+def check_config(
+    config: Config, source: ConfigSource, diags: Diagnostics, now: float | None = None
+) -> None:
     """Run every cross-file and risk check, adding findings to ``diags``.
 
     A check that compares against a file that could not be read is skipped: its findings
@@ -82,7 +87,7 @@ def check_config(config: Config, source: ConfigSource, diags: Diagnostics) -> No
         _mailbox_lamps(config, links, diags)
     _weak_passwords(config, links, diags)
     _weak_pins(config, diags)
-    _transports(config, source, diags)
+    _transports(config, source, diags, now)
     _media_encryption(config, diags)
     _chan_sip_leftovers(source, diags)
 
@@ -405,11 +410,15 @@ def _weak_pins(config: Config, diags: Diagnostics) -> None:
             )
 
 
-def _transports(config: Config, source: ConfigSource, diags: Diagnostics) -> None:
+def _transports(
+    config: Config, source: ConfigSource, diags: Diagnostics, now: float | None
+) -> None:
     for transport in config.pjsip.transports.values():
         if transport.protocol not in ("tls", "wss"):
             continue
         _tls_files(transport, source, diags)
+        if now is not None and transport.cert_file and source.mode(transport.cert_file):
+            _expiry(transport, source, diags, now)
         if transport.method in _OLD_TLS_METHODS:
             diags.warning(
                 transport.where("method"),
@@ -440,6 +449,33 @@ def _tls_files(transport: Transport, source: ConfigSource, diags: Diagnostics) -
                 f"{owner}: private key {path} is readable by other users (mode {mode & 0o777:o})",
                 f"chmod 600 {path}",
             )
+
+
+def _expiry(transport: Transport, source: ConfigSource, diags: Diagnostics, now: float) -> None:
+    """An expired certificate is an error; one expiring within 30 days a warning."""
+    where = transport.where("cert_file")
+    try:
+        cert = x509.load_pem_x509_certificate(source.read(transport.cert_file, 1 << 20))
+    except (SourceError, ValueError):
+        diags.error(
+            where, f"transport '{transport.name}': {transport.cert_file} is not a PEM certificate"
+        )
+        return
+    left = cert.not_valid_after_utc.timestamp() - now
+    until = f"{cert.not_valid_after_utc:%Y-%m-%d}"
+    if left <= 0:
+        diags.error(
+            where,
+            f"transport '{transport.name}': certificate {transport.cert_file} expired on {until}",
+            "renew it with switchboard tls-cert",
+        )
+    elif left < CERT_WARNING_DAYS * 86400:
+        diags.warning(
+            where,
+            f"transport '{transport.name}': certificate {transport.cert_file} expires on "
+            f"{until}, in {int(left // 86400)} days",
+            "renew it with switchboard tls-cert",
+        )
 
 
 def _media_encryption(config: Config, diags: Diagnostics) -> None:

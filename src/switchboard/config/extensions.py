@@ -20,6 +20,7 @@ from switchboard.config.ini import ConfigFile, Item
 from switchboard.diagnostics import Diagnostics, did_you_mean
 from switchboard.dialplan.model import Context, Dialplan, Extension, Include, Step
 from switchboard.dialplan.patterns import PatternError, compile_pattern
+from switchboard.dialplan.timing import build_timing
 
 _PRIORITY = re.compile(
     r"(?P<prio>[^()+-]+?)\s*(?:(?P<sign>[+-])\s*(?P<offset>\d+))?\s*"
@@ -126,10 +127,11 @@ class _ContextLoader:
             name, _, condition = item.value.partition(",")
             self.context.includes.append(Include(name.strip(), condition.strip(), item.location))
             if condition.strip():
-                self.diags.warning(
-                    item.location,
-                    f"time condition on include => {name.strip()} is not supported yet; "
-                    "the include always applies",
+                build_timing(
+                    condition.strip(),
+                    lambda problem: self.diags.warning(
+                        item.location, f"include => {name.strip()}: {problem}"
+                    ),
                 )
         elif key in ("ignorepat", "switch", "eswitch", "lswitch", "autohints"):
             target = self.context.ignorepats if key == "ignorepat" else self.context.switches

@@ -8,6 +8,7 @@ from switchboard.config.extensions import ExtensionsConfig, load_extensions
 from switchboard.config.ini import DEFAULT_MAX_BYTES, ConfigReader, ConfigSource
 from switchboard.config.pjsip import PjsipConfig, load_pjsip
 from switchboard.config.rtp import RtpConfig, load_rtp
+from switchboard.config.switchboard import SecurityConfig, default_security, load_switchboard
 from switchboard.config.voicemail import VoicemailConfig, load_voicemail
 from switchboard.diagnostics import Diagnostics
 
@@ -20,6 +21,7 @@ class Config:
     extensions: ExtensionsConfig = field(default_factory=ExtensionsConfig)
     voicemail: VoicemailConfig = field(default_factory=VoicemailConfig)
     rtp: RtpConfig = field(default_factory=lambda: load_rtp(None, Diagnostics()))
+    security: SecurityConfig = field(default_factory=default_security)
     files: list[str] = field(default_factory=list)
     failed: set[str] = field(default_factory=set)
     """Files that could not be read: checks that compare against them are skipped."""
@@ -28,7 +30,8 @@ class Config:
 def load_config(
     source: ConfigSource, diags: Diagnostics, max_bytes: int = DEFAULT_MAX_BYTES
 ) -> Config:
-    """Read pjsip.conf and extensions.conf (required), voicemail.conf and rtp.conf (optional)."""
+    """Read pjsip.conf and extensions.conf (required); voicemail.conf, rtp.conf and
+    switchboard.conf (optional)."""
     reader = ConfigReader(source, diags, max_bytes)
     config = Config()
     pjsip = reader.read("pjsip.conf")
@@ -47,5 +50,9 @@ def load_config(
     config.rtp = load_rtp(rtp, diags)
     if rtp is not None:
         config.files += rtp.files
+    own = reader.read("switchboard.conf", required=False)
+    config.security = load_switchboard(own, diags)
+    if own is not None:
+        config.files += own.files
     config.failed = reader.failed
     return config

@@ -13,7 +13,7 @@ from typing import TypeVar
 
 from switchboard.config.catalog import ASTERISK_CODECS, PJSIP_OPTIONS
 from switchboard.config.ini import ConfigFile
-from switchboard.config.objects import ConfigObject, ObjectBuilder, ObjectSpec
+from switchboard.config.objects import Accumulator, ConfigObject, ObjectBuilder, ObjectSpec
 from switchboard.config.values import (
     CallerId,
     HostPort,
@@ -258,7 +258,7 @@ class Global(ConfigObject):
     default_outbound_endpoint: str = "default_outbound_endpoint"
     max_initial_qualify_time: int = 0
     ignore_uri_user_options: bool = False
-    default_auth_algorithms_uas: tuple[str, ...] = ("MD5", "SHA-256")
+    default_auth_algorithms_uas: tuple[str, ...] = ("MD5",)
 
 
 @dataclass(slots=True)
@@ -273,6 +273,16 @@ class System(ConfigObject):
 _BOOL = to_bool
 _TEXT = to_text
 _LIST = to_list
+
+_ACL_OPTIONS: dict[str, tuple[str, Accumulator]] = {
+    "permit": ("ip_rules", _acl),
+    "deny": ("ip_rules", _acl),
+    "acl": ("acl", _extend),
+    "contact_permit": ("contact_rules", _contact_acl),
+    "contact_deny": ("contact_rules", _contact_acl),
+    "contact_acl": ("contact_acl", _extend),
+}
+"""Address rules, shared by endpoints and type=acl sections, read in order."""
 
 TRANSPORT = ObjectSpec(
     "transport",
@@ -356,16 +366,7 @@ ENDPOINT = ObjectSpec(
         "send_pai": _BOOL,
         "srtp_tag_32": _BOOL,
     },
-    {
-        "allow": ("codecs", _codecs),
-        "disallow": ("codecs", _codecs),
-        "permit": ("ip_rules", _acl),
-        "deny": ("ip_rules", _acl),
-        "acl": ("acl", _extend),
-        "contact_permit": ("contact_rules", _contact_acl),
-        "contact_deny": ("contact_rules", _contact_acl),
-        "contact_acl": ("contact_acl", _extend),
-    },
+    {"allow": ("codecs", _codecs), "disallow": ("codecs", _codecs), **_ACL_OPTIONS},
     PJSIP_OPTIONS["endpoint"],
     {"100rel": "rel100"},
 )
@@ -419,14 +420,7 @@ ACL = ObjectSpec(
     "acl",
     Acl,
     {},
-    {
-        "permit": ("ip_rules", _acl),
-        "deny": ("ip_rules", _acl),
-        "acl": ("acl", _extend),
-        "contact_permit": ("contact_rules", _contact_acl),
-        "contact_deny": ("contact_rules", _contact_acl),
-        "contact_acl": ("contact_acl", _extend),
-    },
+    _ACL_OPTIONS,
     PJSIP_OPTIONS["acl"],
 )
 

@@ -24,14 +24,16 @@ from switchboard.sip.digest import (
 )
 from switchboard.sip.errors import SipError
 from switchboard.sip.message import SipRequest
+from switchboard.sip.peer import Peer
 from switchboard.sip.uri import sip_user_host
 
 
 @dataclass(frozen=True, slots=True)
 class AuthFailed(Event):
-    """A request whose credentials were missing or wrong (for the security service)."""
+    """A request whose credentials were wrong (for the security service)."""
 
     source: str
+    host: str
     username: str
     method: str
     reason: str
@@ -97,7 +99,7 @@ class EndpointAuthenticator:
             endpoint = self._by_username.get(credentials.username)
         return endpoint
 
-    def check(self, request: SipRequest, source: str, now: float) -> AuthDecision:
+    def check(self, request: SipRequest, source: Peer, now: float) -> AuthDecision:
         """Authenticate ``request``; ``now`` is wall-clock seconds (nonces outlive a process)."""
         try:
             credentials = find_credentials(request.headers.get_all("Authorization"), self.realm)
@@ -115,7 +117,9 @@ class EndpointAuthenticator:
             return AuthDecision(Verdict.ACCEPTED, endpoint, [])
         if credentials is not None and not result.stale:
             reason = result.reason.value if result.reason is not None else "failed"
-            self.bus.publish(AuthFailed(source, credentials.username, request.method, reason))
+            self.bus.publish(
+                AuthFailed(str(source), source.host, credentials.username, request.method, reason)
+            )
         challenge = self.digest.challenge(self.realm, now, self.salt(), stale=result.stale)
         verdict = Verdict.STALE if result.stale else Verdict.CHALLENGE
         return AuthDecision(verdict, None, challenge)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from switchboard.core.contact import Contact
@@ -90,13 +90,14 @@ class LocationService:
         return [c for contacts in self._by_aor.values() for c in contacts.values()]
 
     def restore(self, contacts: Iterable[Contact], now: float) -> int:
-        """Load stored contacts at start-up, dropping those that expired meanwhile."""
+        """Load stored contacts at start-up, dropping those that expired meanwhile (stream
+        connections did not survive the restart: the next request opens a new one)."""
         count = 0
         for contact in contacts:
             if contact.expires_at <= now:
                 self._dirty[(contact.aor, contact.uri)] = None
                 continue
-            self._put(contact)
+            self._put(replace(contact, connection=0))
             count += 1
         return count
 

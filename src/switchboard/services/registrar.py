@@ -168,16 +168,10 @@ class Registrar:
     def _reject(self, attempt: _Attempt, status: int, why: str) -> SipResponse:
         self.bus.publish(
             RegistrationRejected(
-                peer_text(attempt.source), attempt.endpoint.name, attempt.aor_name, status, why
+                str(attempt.source), attempt.endpoint.name, attempt.aor_name, status, why
             )
         )
         return make_response(attempt.request, status, to_tag=_tag(attempt.request))
-
-
-def peer_text(peer: Peer) -> str:
-    """``udp:192.0.2.1:5060`` (IPv6 in brackets), for events and logs."""
-    host = f"[{peer.host}]" if ":" in peer.host else peer.host
-    return f"{peer.transport}:{host}:{peer.port}"
 
 
 def _seen(contact: Contact, attempt: _Attempt, expires_at: float) -> Contact:

@@ -13,14 +13,19 @@ import time
 from collections.abc import Callable
 
 from switchboard.services.authenticate import EndpointAuthenticator, Verdict
-from switchboard.services.registrar import Registrar, peer_text
+from switchboard.services.qualify import Qualifier
+from switchboard.services.registrar import Registrar
+from switchboard.services.security import Guard
 from switchboard.sip.errors import RemoteProtocolError
 from switchboard.sip.message import SipRequest, SipResponse, check_require, make_response
 from switchboard.sip.transaction.events import (
     CancelReceived,
     Event,
     RequestReceived,
+    ResponseReceived,
+    TransactionFailed,
     TransactionKey,
+    TransactionTimedOut,
 )
 
 log = logging.getLogger(__name__)
@@ -50,6 +55,8 @@ class RequestRouter:
         self.respond = respond
         self.user_agent = user_agent
         self.clock = clock
+        self.qualifier: Qualifier | None = None
+        self.guard: Guard | None = None
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, RequestReceived):
@@ -57,8 +64,16 @@ class RequestRouter:
         elif isinstance(event, CancelReceived):
             status = 200 if event.invite_key is not None else 481
             self._answer(event.key, event.request, status)
+        elif self.qualifier is not None:
+            if isinstance(event, ResponseReceived) and event.response.status >= 200:
+                self.qualifier.response(event.key, event.response, time.monotonic())
+            elif isinstance(event, TransactionTimedOut | TransactionFailed):
+                self.qualifier.response(event.key, None, time.monotonic())
 
     def _request(self, key: TransactionKey, request: SipRequest, event: RequestReceived) -> None:
+        guard = self.guard
+        if guard is not None and not guard.allow_unauthenticated(event.peer.host, guard.clock()):
+            return
         method = request.method
         try:
             check_require(request, SUPPORTED)
@@ -85,8 +100,7 @@ class RequestRouter:
 
     def _register(self, key: TransactionKey, request: SipRequest, event: RequestReceived) -> None:
         now = self.clock()
-        source = peer_text(event.peer)
-        decision = self.authenticator.check(request, source, now)
+        decision = self.authenticator.check(request, event.peer, now)
         if decision.verdict is Verdict.BAD_REQUEST:
             self._answer(key, request, 400, "Malformed Authorization")
             return
@@ -94,6 +108,8 @@ class RequestRouter:
             headers = [("WWW-Authenticate", value) for value in decision.challenge]
             self._answer(key, request, 401, headers=headers)
             return
+        if self.guard is not None:
+            self.guard.authenticated(event.peer.host)
         response = self.registrar.register(request, decision.endpoint, event.peer, now)
         response.headers.add("Server", self.user_agent)
         self.respond(key, response)

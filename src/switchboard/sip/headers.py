@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
-from switchboard.sip.errors import RemoteProtocolError
+from switchboard.sip.errors import LocalProtocolError, RemoteProtocolError
 
 Params = dict[str, str | None]
 
@@ -118,6 +118,16 @@ _DISPLAY_NAMES = {
 KNOWN_NAMES = frozenset(_DISPLAY_NAMES)
 """Canonical names of the header fields we know (all valid tokens: no need to check)."""
 
+# Usual spellings of header names → index key: the parser looks names up here before
+# paying for lower() and compact-form handling.
+WIRE_NAMES: dict[str, str] = {
+    form: key
+    for key, name in _DISPLAY_NAMES.items()
+    for form in (name, key, key.title(), key.upper())
+}
+WIRE_NAMES.update({letter: key for letter, key in COMPACT_FORMS.items()})
+WIRE_NAMES.update({letter.upper(): key for letter, key in COMPACT_FORMS.items()})
+
 # Header fields whose grammar is a comma-separated list (RFC 3261 §7.3.1): the others
 # (Date, the authentication fields, Call-ID, ...) may hold commas inside one value.
 LIST_HEADERS = frozenset(
@@ -157,15 +167,16 @@ LIST_HEADERS = frozenset(
 )
 
 # token = 1*(alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~" )
-TOKEN = re.compile(r"[A-Za-z0-9\-.!%*_+`'~]+")
+_T = r"[A-Za-z0-9\-.!%*_+`'~]+"
+TOKEN = re.compile(_T)
 # gen-value = token / host / quoted-string (host adds ":" and "[ ]" for IPv6)
-_GEN_VALUE = re.compile(r"[A-Za-z0-9\-.!%*_+`'~:\[\]]+")
+_G = r"[A-Za-z0-9\-.!%*_+`'~:\[\]]+"
+_GEN_VALUE = re.compile(_G)
+# quoted-string = DQUOTE *(qdtext / quoted-pair) DQUOTE
+_QUOTED = r'"(?:[^"\\\r\n]|\\[^\r\n])*"'
 
 # Whole-value grammars: one C-level match validates and splits the common forms; values
 # they reject go through the slower step-by-step parsers, which say what is wrong.
-_T = r"[A-Za-z0-9\-.!%*_+`'~]+"
-_QUOTED = r'"(?:[^"\\\r\n]|\\[^\r\n])*"'
-_G = r"[A-Za-z0-9\-.!%*_+`'~:\[\]]+"
 _PARAM_ITEM = re.compile(rf"[ \t]*;[ \t]*({_T})(?:[ \t]*=[ \t]*({_G}|{_QUOTED}))?")
 _PARAMS = rf"((?:[ \t]*;[ \t]*{_T}(?:[ \t]*=[ \t]*(?:{_G}|{_QUOTED}))?)*)[ \t]*"
 _NAME_ADDR = re.compile(
@@ -184,9 +195,8 @@ def _fast_params(text: str) -> Params:
 
 
 def _loose_params(text: str) -> Params:
-    """Parameters from text starting at the first ``;``, trusting the grammar (see strict)."""
-    if '"' in text:
-        return _fast_params(text)
+    """Parameters from text starting at the first ``;`` and holding no quotes, trusting the
+    grammar (the strict parsers check it)."""
     params: Params = {}
     for item in text.split(";")[1:]:
         name, eq, value = item.partition("=")
@@ -215,6 +225,14 @@ def canonical_name(name: str) -> str:
 def display_name(key: str) -> str:
     """How a header name is written on the wire (``call-id`` → ``Call-ID``)."""
     return _DISPLAY_NAMES.get(key) or key.title()
+
+
+def _checked_key(name: str, value: str) -> str:
+    """Refuse what would corrupt the message we build (header injection through CR/LF)."""
+    key = canonical_name(name)
+    if not TOKEN.fullmatch(key) or "\r" in value or "\n" in value:
+        raise LocalProtocolError(f"Cannot add header field {name!r}: {value[:60]!r}")
+    return key
 
 
 class SipHeaders:
@@ -270,11 +288,11 @@ class SipHeaders:
 
     def add(self, name: str, value: str) -> None:
         """Append a field value after any existing ones of the same name."""
-        self._index.setdefault(canonical_name(name), []).append(value)
+        self._index.setdefault(_checked_key(name, value), []).append(value)
 
     def set(self, name: str, value: str) -> None:
         """Replace every field of ``name`` with one value."""
-        self._index[canonical_name(name)] = [value]
+        self._index[_checked_key(name, value)] = [value]
 
     def remove(self, name: str) -> None:
         self._index.pop(canonical_name(name), None)
@@ -386,9 +404,14 @@ def format_params(params: Params) -> str:
 
 def tag_of(value: str) -> str | None:
     """The ``tag`` parameter of a From or To value, without building a :class:`NameAddress`."""
-    if '"' not in value:
-        gt = value.rfind(">")
-        params = value[gt + 1 :] if gt >= 0 else value[value.find(";") + 1 or len(value) :]
+    rest = value
+    if rest[:1] == '"':  # skip a display name without escapes; others take the long way
+        close = rest.find('"', 1)
+        if close > 0 and rest[close - 1] != "\\":
+            rest = rest[close + 1 :]
+    if '"' not in rest:
+        gt = rest.rfind(">")
+        params = rest[gt + 1 :] if gt >= 0 else rest[rest.find(";") + 1 or len(rest) :]
         at = params.find("tag=")
         if at < 0 and "tag" not in params.lower():
             return None

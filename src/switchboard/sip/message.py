@@ -23,10 +23,10 @@ from switchboard.sip.errors import (
     UnsupportedUriSchemeError,
 )
 from switchboard.sip.headers import (
-    COMPACT_FORMS,
     KNOWN_NAMES,
     METHODS,
     TOKEN,
+    WIRE_NAMES,
     CSeq,
     NameAddress,
     SipHeaders,
@@ -109,9 +109,8 @@ class SipMessage:
 
     __slots__ = ("body", "headers")
 
-    def __init__(self, headers: SipHeaders, body: bytes = b"") -> None:
-        self.headers = headers
-        self.body = body
+    headers: SipHeaders
+    body: bytes
 
     def _one(self, key: str) -> str:
         try:
@@ -125,12 +124,19 @@ class SipMessage:
 
     @property
     def call_id(self) -> str:
+        """The Call-ID value as received (compared byte for byte, RFC 3261 §20.8)."""
         return self._one("call-id")
 
     @property
     def cseq(self) -> CSeq:
+        """Sequence number and method; 400 when malformed or above 2**32-1."""
+        values = self.headers._index.get("cseq")
+        if values:
+            seq, _, method = values[0].partition(" ")
+            if method in METHODS and len(seq) < 10 and seq.isdigit() and seq.isascii():
+                return tuple.__new__(CSeq, (int(seq), method))  # the usual "1 INVITE"
         try:
-            return parse_cseq(self._one("cseq"))
+            return parse_cseq(values[0] if values else self._one("cseq"))
         except RemoteProtocolError as exc:
             raise self._error(exc.reason) from None
 
@@ -159,24 +165,36 @@ class SipMessage:
 
     @property
     def vias(self) -> list[Via]:
+        """Every Via value in order, comma-separated ones split."""
         vias = self.headers.get_all("via")
         return [self._parse(Via.parse, value, False) for value in vias]
 
     @property
     def from_(self) -> NameAddress:
+        """The From value parsed (trailing underscore: ``from`` is a keyword)."""
         return self._parse(NameAddress.parse, self._one("from"), False)
 
     @property
     def to(self) -> NameAddress:
+        """The To value parsed."""
         return self._parse(NameAddress.parse, self._one("to"), False)
 
     @property
     def from_tag(self) -> str | None:
-        return self._parse(tag_of, self._one("from"))
+        """The From tag, read without parsing the whole name-addr (dialog and transaction ids)."""
+        return self._tag("from")
 
     @property
     def to_tag(self) -> str | None:
-        return self._parse(tag_of, self._one("to"))
+        """The To tag, or None outside a dialog."""
+        return self._tag("to")
+
+    def _tag(self, key: str) -> str | None:
+        values = self.headers._index.get(key)
+        try:
+            return tag_of(values[0] if values else self._one(key))
+        except RemoteProtocolError as exc:
+            raise self._error(exc.reason) from None
 
     @property
     def contacts(self) -> list[NameAddress]:
@@ -188,6 +206,7 @@ class SipMessage:
 
     @property
     def is_wildcard_contact(self) -> bool:
+        """``Contact: *``, which a REGISTER uses to remove every binding."""
         return self.headers.get_all("contact") == ["*"]
 
     @property
@@ -197,6 +216,7 @@ class SipMessage:
 
     @property
     def content_type(self) -> str | None:
+        """The Content-Type value, or None: bodies stay bytes whatever their type."""
         return self.headers.get("content-type")
 
     def _parse(self, parser: Callable[..., T], value: str, *strict: bool) -> T:
@@ -298,6 +318,7 @@ class SipRequest(SipMessage):
 
     @property
     def max_forwards(self) -> int | None:
+        """Max-Forwards (0-255), None when absent as in RFC 2543 requests; 400 if malformed."""
         value = self.headers._index.get("max-forwards")
         if value is None:
             return None
@@ -351,21 +372,23 @@ def read_head(head: bytes) -> tuple[str, dict[str, list[str]], str | None]:
 
     Returns the start line, canonical name → field values, and the first syntax problem
     found (or None): the caller raises it once it knows whom to answer. The fast path
-    assumes no folding, no space before colons and no compact forms; a line without a
-    colon, a name holding whitespace or a one-letter name reveals them, and the block is
-    then read again the careful way (keeping the order of, say, ``v`` and ``Via`` lines).
+    assumes no folding: a line without a colon, or a name starting with whitespace,
+    reveals it, and the block is then read again the careful way.
     """
     text = head.decode("utf-8", "surrogateescape")
     lines = text.split("\r\n")
     index: dict[str, list[str]] = {}
+    wire_names = WIRE_NAMES
     for line in lines[1:]:
         name, colon, value = line.partition(":")
         if not colon:
             return _read_head_carefully(text)
-        index.setdefault(name.lower(), []).append(value.strip())
-    names = "".join(index)
-    if " " in names or "\t" in names or not index.keys().isdisjoint(COMPACT_FORMS):
-        return _read_head_carefully(text)
+        key = wire_names.get(name)
+        if key is None:
+            if name[:1] in " \t":
+                return _read_head_carefully(text)
+            key = canonical_name(name)
+        index.setdefault(key, []).append(value.strip())
     return lines[0], index, None
 
 
@@ -417,7 +440,7 @@ def build_message(
         error = request._error(f"Malformed method {method!r}")
     elif problem:
         error = request._error(problem)
-    else:
+    elif parts[1][:4] != "sip:":
         scheme = uri_scheme(parts[1])
         if scheme is None:
             error = request._error(f"Malformed Request-URI {parts[1][:80]!r}")
@@ -460,7 +483,13 @@ def parse_datagram(data: bytes, max_size: int = MAX_DATAGRAM_SIZE) -> SipRequest
     else:
         raise UnanswerableError(400, "No end of line after the header fields")
     message, error = build_message(*read_head(head))
-    length = content_length(message)
+    values = message.headers._index.get("content-length")
+    if values is None:
+        length = None
+    elif len(values) == 1 and values[0].isdigit() and len(values[0]) < 10 and values[0].isascii():
+        length = int(values[0])  # the usual case, without the checks' function calls
+    else:
+        length = content_length(message)
     if length is not None:
         if length > len(body):
             raise message._error("Content-Length larger than the message")

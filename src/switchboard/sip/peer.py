@@ -17,6 +17,11 @@ class Peer:
     port: int
     connection_id: int | None = None
 
+    def __str__(self) -> str:
+        """``udp:192.0.2.1:5060`` (IPv6 in brackets), for events and logs."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{self.transport}:{host}:{self.port}"
+
     @property
     def reliable(self) -> bool:
         """Whether the transport delivers in order without loss (no retransmission timers)."""

@@ -12,12 +12,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import secrets
 import ssl
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from switchboard.sip.errors import RemoteProtocolError
-from switchboard.sip.message import SipRequest, SipResponse, error_response, parse_datagram
+from switchboard.sip.message import (
+    SipRequest,
+    SipResponse,
+    error_response,
+    make_response,
+    parse_datagram,
+)
 from switchboard.sip.nat import stamp_via
 from switchboard.sip.peer import Peer, TransportName
 from switchboard.sip.transaction.events import Event as TransactionEvent
@@ -29,6 +37,10 @@ from switchboard.transport.udp import UdpTransport
 log = logging.getLogger(__name__)
 
 TransactionUser = Callable[[TransactionEvent], None]
+Admission = Callable[[str, float], bool]
+"""(source host, now) -> whether its messages are handled at all (False while banned)."""
+OffenceReport = Callable[[str, str, float], None]
+"""(source host, what was wrong, now): a malformed message, for the security service."""
 
 TIMER_TICK = 0.01
 """Seconds: transaction timers fire on multiples of this, at most this late."""
@@ -51,11 +63,15 @@ class SipStack:
         self.layer = layer
         self.loop = loop
         self.user: TransactionUser | None = None
+        self.admits: Admission = lambda _host, _now: True
+        self.max_connections = 32
+        """Open TCP/TLS connections allowed from one address; more are closed at once."""
+        self.offence: OffenceReport = lambda _host, _detail, _now: None
         self.udp: list[UdpTransport] = []
         self.servers: list[asyncio.Server] = []
         self.connections: dict[int, StreamConnection] = {}
+        self._per_host: Counter[str] = Counter()
         self.listeners: list[Listener] = []
-        self.stats = {"received": 0, "malformed": 0, "sent": 0}
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
         self._pumping = False
@@ -87,6 +103,13 @@ class SipStack:
         self.listeners.append(listener)
         return listener
 
+    def local_address(self, protocol: str) -> tuple[str, int] | None:
+        """Where we listen for ``protocol``: what Via and From of our own requests name."""
+        for listener in self.listeners:
+            if listener.protocol == protocol:
+                return listener.host, listener.port
+        return None
+
     async def close(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
@@ -102,38 +125,61 @@ class SipStack:
     # -- input -------------------------------------------------------------------------------
 
     def datagram_received(self, data: bytes, peer: Peer, udp: UdpTransport) -> None:
-        """A UDP datagram: parse, answer malformed requests statelessly, else feed the layer."""
-        self.stats["received"] += 1
-        if data in (b"\r\n\r\n", b"\r\n"):
+        """A UDP datagram: parse, answer malformed requests statelessly, else feed the layer.
+
+        A banned source gets no answer at all: scanners learn nothing.
+        """
+        now = self.loop.time()
+        if data in (b"\r\n\r\n", b"\r\n") or not self.admits(peer.host, now):
             return
         try:
             message = parse_datagram(data)
         except RemoteProtocolError as error:
-            self._reject(error, lambda out: udp.send(out, peer))
+            self._reject(error, peer, lambda out: udp.send(out, peer))
             return
-        self.message_received(message, peer)
+        self._handle(message, peer, now)
 
     def message_received(self, message: SipRequest | SipResponse, peer: Peer) -> None:
-        """A complete message from any transport."""
+        """A complete message from a stream; a banned source gets 403 and the connection
+        is closed."""
+        now = self.loop.time()
+        if not self.admits(peer.host, now):
+            connection = self.connections.get(peer.connection_id or 0)
+            if isinstance(message, SipRequest) and message.method != "ACK":
+                self._send(
+                    make_response(message, 403, to_tag=secrets.token_hex(4)).serialize(), peer
+                )
+            if connection is not None:
+                connection.close()
+            return
+        self._handle(message, peer, now)
+
+    def stream_rejected(self, error: RemoteProtocolError, peer: Peer) -> None:
+        """A stream message the framer refused: count it like a malformed datagram."""
+        self.offence(peer.host, f"malformed message: {error.reason}", self.loop.time())
+
+    def _handle(self, message: SipRequest | SipResponse, peer: Peer, now: float) -> None:
         if isinstance(message, SipRequest):
             try:
                 message.validate()
             except RemoteProtocolError as error:
-                self._reject(error, lambda out: self._send(out, peer))
+                self._reject(error, peer, lambda out: self._send(out, peer))
                 return
             stamp_via(message, peer.host, peer.port)
         else:
             try:
                 message.validate()
             except RemoteProtocolError:
-                self.stats["malformed"] += 1
+                log.debug("malformed response from %s dropped", peer)
                 return
-        self.layer.receive(message, peer, self.loop.time())
+        self.layer.receive(message, peer, now)
         self._pump()
 
-    def _reject(self, error: RemoteProtocolError, send: Callable[[bytes], None]) -> None:
-        self.stats["malformed"] += 1
-        response = error_response(error, to_tag="sbx")
+    def _reject(
+        self, error: RemoteProtocolError, peer: Peer, send: Callable[[bytes], None]
+    ) -> None:
+        self.offence(peer.host, f"malformed message: {error.reason}", self.loop.time())
+        response = error_response(error, to_tag=secrets.token_hex(4))
         if response is not None:
             send(response.serialize())
         log.debug("malformed message: %s", error)
@@ -152,7 +198,6 @@ class SipStack:
         return key
 
     def _send(self, data: bytes, peer: Peer) -> None:
-        self.stats["sent"] += 1
         if peer.transport == "udp":
             udp = self._udp_for(peer.host)
             if udp is not None:
@@ -165,6 +210,23 @@ class SipStack:
             connection.send(data)
         else:
             log.info("no open %s connection to %s:%d; message dropped", *peer_parts(peer))
+
+    def attach(self, connection: StreamConnection, host: str) -> bool:
+        """Register a new connection; False (close it) when its address is banned or has
+        ``max_connections`` open already."""
+        if not self.admits(host, self.loop.time()):
+            return False
+        if self._per_host[host] >= self.max_connections:
+            return False
+        self._per_host[host] += 1
+        self.connections[connection.id] = connection
+        return True
+
+    def detach(self, connection: StreamConnection, host: str) -> None:
+        if self.connections.pop(connection.id, None) is not None:
+            self._per_host[host] -= 1
+            if not self._per_host[host]:
+                del self._per_host[host]
 
     def _udp_for(self, host: str) -> UdpTransport | None:
         family_v6 = ":" in host

@@ -35,10 +35,12 @@ class StreamConnection(asyncio.Protocol):
         self.transport = cast(asyncio.Transport, transport)
         host, port = transport.get_extra_info("peername")[:2]
         self.peer = Peer(self.name, str(host), int(port), self.id)
-        self.stack.connections[self.id] = self
+        if not self.stack.attach(self, self.peer.host):
+            self.transport.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.stack.connections.pop(self.id, None)
+        if self.peer is not None:
+            self.stack.detach(self, self.peer.host)
 
     def data_received(self, data: bytes) -> None:
         assert self.peer is not None
@@ -60,6 +62,8 @@ class StreamConnection(asyncio.Protocol):
             self.stack.message_received(event, self.peer)
 
     def _reject(self, error: RemoteProtocolError) -> None:
+        assert self.peer is not None
+        self.stack.stream_rejected(error, self.peer)
         response = error_response(error)
         if response is not None:
             self.send(response.serialize())

@@ -182,3 +182,41 @@ def test_password_and_pin_rules():
     assert pin_weaknesses("-111111", "101") == ["one digit repeated"]
     assert pin_weaknesses("987654", "101") == ["a run of consecutive digits"]
     assert pin_weaknesses("101101", "101") == ["contains the mailbox number"]
+
+
+def test_certificate_expiry_is_reported(tmp_path: Path):
+    import datetime
+
+    from switchboard.certificates import issue
+    from switchboard.config.checks import check_config
+    from switchboard.config.loader import load_config
+    from switchboard.configdir import DirectorySource
+    from switchboard.diagnostics import Diagnostics
+
+    now = datetime.datetime.now(datetime.UTC)
+    soon = issue(
+        host="pbx",
+        organisation="O",
+        directory=tmp_path / "soon",
+        now=now - datetime.timedelta(days=810),
+    )
+    old = issue(
+        host="pbx",
+        organisation="O",
+        directory=tmp_path / "old",
+        now=now - datetime.timedelta(days=900),
+    )
+    (tmp_path / "pjsip.conf").write_text(
+        f"[soon]\ntype=transport\nprotocol=tls\ncert_file={soon.cert}\npriv_key_file={soon.key}\n"
+        f"[old]\ntype=transport\nprotocol=tls\ncert_file={old.cert}\npriv_key_file={old.key}\n"
+    )
+    (tmp_path / "extensions.conf").write_text("")
+    source = DirectorySource(tmp_path)
+    diags = Diagnostics()
+    check_config(load_config(source, diags), source, diags, now.timestamp())
+    found = [d.format() for d in diags.sorted() if "certificate" in d.message]
+    assert len(found) == 2
+    assert found[0].startswith("pjsip.conf:4: warning: transport 'soon': certificate ")
+    assert "in 14 days" in found[0] or "in 15 days" in found[0]
+    assert found[1].startswith("pjsip.conf:9: error: transport 'old': certificate ")
+    assert "expired on" in found[1]

@@ -113,3 +113,13 @@ def test_split_application_forms():
     assert split_application("Wait,2") == split_application("Wait(2)")
     assert split_application("Hangup").args == ""
     assert split_application("Set(X=${IF($[1=1]?a:b)})").args == "X=${IF($[1=1]?a:b)}"
+
+
+def test_include_time_conditions_are_checked():
+    text = (
+        "[a]\ninclude => b,25:00-17:00,mon-fri,*,*\ninclude => b,9:00-17:00,mon-fri,*,*\n"
+        "[b]\nexten => 1,1,NoOp\n"
+    )
+    _, findings = load({"extensions.conf": text})
+    assert len(findings) == 1
+    assert findings[0].startswith("extensions.conf:2: warning: include => b: ")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from switchboard.sip.errors import RemoteProtocolError
+from switchboard.sip.errors import LocalProtocolError, RemoteProtocolError
 from switchboard.sip.headers import (
     CSeq,
     NameAddress,
@@ -229,3 +229,43 @@ def test_cseq() -> None:
     ):
         with pytest.raises(RemoteProtocolError):
             parse_cseq(bad)
+
+
+def test_loose_parsing_falls_back_to_the_strict_parser() -> None:
+    assert NameAddress.parse("<sip:a@b>;tag=t", strict=False).tag == "t"
+    for value in ("<>", ";tag=1"):
+        with pytest.raises(RemoteProtocolError):
+            NameAddress.parse(value, strict=False)
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["SIP/2.0/UDP host:99999", 'SIP/2.0/UDP h;x="a;b";;', "SIP/2.0/UDP [::1]:5060;;"],
+)
+def test_strict_via_errors_behind_the_fast_grammar(value: str) -> None:
+    with pytest.raises(RemoteProtocolError):
+        Via.parse(value)
+
+
+def test_strict_parser_leaves_uri_checks_to_validation() -> None:
+    # Not the fast grammar's shape, but structurally a name-addr: the URI check says no.
+    assert NameAddress.parse("<sip:a b>").uri == "sip:a b"
+
+
+def test_tag_lookup_behind_display_names() -> None:
+    assert tag_of('"Alice" <sip:a@b>;tag=9a') == "9a"
+    assert tag_of('"Al;tag=x" <sip:a@b>') is None
+    assert tag_of('"A \\"q\\"" <sip:a@b>;tag=e') == "e"
+    assert tag_of('"A>" <sip:a@b>;tag=f') == "f"
+    with pytest.raises(RemoteProtocolError):
+        tag_of('"unterminated <sip:a@b>;tag=g')
+
+
+def test_building_headers_refuses_injection() -> None:
+    headers = SipHeaders()
+    for name, value in (("Subject", "hi\r\nVia: evil"), ("Bad Name", "x"), ("X:Y", "z")):
+        with pytest.raises(LocalProtocolError):
+            headers.add(name, value)
+        with pytest.raises(LocalProtocolError):
+            headers.set(name, value)
+    assert list(headers) == []

@@ -270,3 +270,49 @@ def test_no_response_to_ack_or_without_request() -> None:
     ack = request(REGISTER.replace(b"REGISTER", b"ACK"))
     assert error_response(RemoteProtocolError(400, "x", request=ack)) is None
     assert error_response(RemoteProtocolError(400, "x")) is None
+
+
+def test_no_error_response_when_the_to_field_is_unreadable() -> None:
+    data = REGISTER.replace(b"To: <sip:alice@pbx.example.com>", b'To: "tag <sip:x@y>')
+    with pytest.raises(RemoteProtocolError) as caught:
+        parse_message(data)
+    assert error_response(caught.value, to_tag="t") is None
+    assert error_response(caught.value) is not None
+
+
+IPV6_REGISTER = (
+    b"REGISTER sip:[2001:db8::10] SIP/2.0\r\n"
+    b"To: sip:user@example.com\r\n"
+    b"From: sip:user@example.com;tag=81x2\r\n"
+    b"Via: SIP/2.0/UDP [2001:db8::9:1];branch=z9hG4bKas3-111\r\n"
+    b"Via: SIP/2.0/UDP [2001:db8::9:255]:5070;branch=z9hG4bKjhja8781hjuaij65144;"
+    b"received=2001:db8::9:255\r\n"
+    b"Call-ID: SSG9559905523997077@hlau_4100\r\n"
+    b"Max-Forwards: 70\r\n"
+    b'Contact: "Caller" <sip:caller@[2001:db8::1]:5060;transport=tcp>\r\n'
+    b"CSeq: 98176 REGISTER\r\n"
+    b"Content-Length: 0\r\n\r\n"
+)
+
+
+def test_ipv6_references_in_a_message() -> None:
+    """RFC 5118 §4.1, §4.5 and §4.6: IPv6 in the Request-URI, Via and Contact."""
+    message = parse_message(IPV6_REGISTER)
+    assert isinstance(message, SipRequest)
+    assert isinstance(message.uri, SipUri) and message.uri.host == "2001:db8::10"
+    first, second = message.vias
+    assert (first.host, first.port) == ("2001:db8::9:1", None)
+    assert (second.host, second.port) == ("2001:db8::9:255", 5070)
+    assert second.params["received"] == "2001:db8::9:255"
+    assert message.branch == "z9hG4bKas3-111"
+    (contact,) = message.contacts
+    uri = SipUri.parse(contact.uri)
+    assert (uri.host, uri.port, uri.params) == ("2001:db8::1", 5060, {"transport": "tcp"})
+
+
+def test_ipv6_without_brackets_in_the_request_uri_is_400() -> None:
+    """RFC 5118 §4.2."""
+    data = IPV6_REGISTER.replace(b"sip:[2001:db8::10]", b"sip:user@2001:db8::10", 1)
+    with pytest.raises(RemoteProtocolError) as caught:
+        parse_message(data)
+    assert caught.value.status == 400

@@ -147,3 +147,13 @@ def test_scheme_helpers() -> None:
     for bad in ("isbn:", "a b:c", "http://x y", "sip:a b@c"):
         with pytest.raises(RemoteProtocolError):
             check_absolute_uri(bad)
+
+
+def test_each_class_parses_only_its_schemes() -> None:
+    with pytest.raises(RemoteProtocolError):
+        SipUri.parse("tel:+1")
+    with pytest.raises(UnsupportedUriSchemeError):
+        TelUri.parse("sip:a@b")
+    uri = SipUri("h", user="a", headers={"Subject": "a b", "to": "x@y"})
+    assert str(uri) == "sip:a@h?Subject=a%20b&to=x%40y"
+    assert SipUri.parse(str(uri)) == uri

@@ -13,7 +13,11 @@ from typing import ClassVar, cast
 
 from switchboard.sip.headers import SipHeaders, split_commas
 from switchboard.sip.message import SipMessage, SipRequest, SipResponse, make_response
-from switchboard.sip.transaction.events import ResponseReceived, TransactionTimedOut
+from switchboard.sip.transaction.events import (
+    ResponseReceived,
+    TransactionFailed,
+    TransactionTimedOut,
+)
 from switchboard.sip.transaction.machine import Input, State, Transaction, Transitions
 
 CALLING = State.CALLING
@@ -29,25 +33,39 @@ def top_via_value(request: SipRequest) -> str:
     return split_commas(value)[0] if "," in value else value
 
 
-def make_ack(request: SipRequest, response: SipResponse) -> SipRequest:
-    """The ACK for a 300-699 response to ``request`` (RFC 3261 §17.1.1.3).
+def _mirror(request: SipRequest, method: str, to: SipMessage) -> SipRequest:
+    """A ``method`` request sharing ``request``'s transaction identity (§9.1, §17.1.1.3).
 
-    Request-URI, Call-ID, From, the CSeq number and Route come from the INVITE, To from
-    the response (with its tag), and the one Via is the INVITE's top Via (same branch).
+    Request-URI, Call-ID, From, the CSeq number and Route come from ``request``, To from
+    ``to``, and the one Via is ``request``'s top Via (same branch).
     """
     headers = SipHeaders()
     headers.add("Via", top_via_value(request))
     max_forwards = request.headers.get("max-forwards")
     if max_forwards is not None:
         headers.add("Max-Forwards", max_forwards)
-    for name, source in (("From", request), ("To", response), ("Call-ID", request)):
+    for name, source in (("From", request), ("To", to), ("Call-ID", request)):
         value = source.headers.get(name)
         if value is not None:
             headers.add(name, value)
-    headers.add("CSeq", f"{request.cseq.seq} ACK")
+    headers.add("CSeq", f"{request.cseq.seq} {method}")
     for value in request.headers.fields("route"):
         headers.add("Route", value)
-    return SipRequest("ACK", request.uri_text, headers)
+    return SipRequest(method, request.uri_text, headers)
+
+
+def make_ack(request: SipRequest, response: SipResponse) -> SipRequest:
+    """The ACK for a 300-699 response to ``request``, To taken from it (§17.1.1.3)."""
+    return _mirror(request, "ACK", response)
+
+
+def make_cancel(request: SipRequest) -> SipRequest:
+    """The CANCEL for a pending ``request`` (§9.1): send it with the layer's send_request.
+
+    It carries the INVITE's branch, so it starts its own client transaction that the
+    far end matches to the INVITE's server transaction.
+    """
+    return _mirror(request, "CANCEL", request)
 
 
 class ClientInviteTransaction(Transaction):
@@ -65,6 +83,7 @@ class ClientInviteTransaction(Transaction):
         Input.TIMER_B,
         Input.TIMER_D,
         Input.TIMER_M,
+        Input.TRANSPORT_ERROR,
     )
 
     def start(self, now: float) -> None:
@@ -86,6 +105,10 @@ class ClientInviteTransaction(Transaction):
         """Timer B: tell the TU, with the 408 it treats the timeout as (§8.1.3.1)."""
         response = make_response(self.request, 408)
         self._host._emit(TransactionTimedOut(self.key, "B", response))
+
+    def _fail(self, now: float, message: SipMessage | None) -> None:
+        """Transport error: tell the TU, with the 503 it treats the failure as (§8.1.3.1)."""
+        self._host._emit(TransactionFailed(self.key, make_response(self.request, 503)))
 
     def _pass_up(self, now: float, message: SipMessage | None) -> None:
         """A response for the TU; any response stops Timers A and B."""
@@ -116,6 +139,7 @@ _c = ClientInviteTransaction
 TRANSITIONS: Transitions = {
     (CALLING, Input.TIMER_A): (_c._retransmit, CALLING),
     (CALLING, Input.TIMER_B): (_c._time_out, TERMINATED),
+    (CALLING, Input.TRANSPORT_ERROR): (_c._fail, TERMINATED),
     (CALLING, Input.RECV_1XX): (_c._pass_up, PROCEEDING),
     (CALLING, Input.RECV_2XX): (_c._accept, ACCEPTED),
     (CALLING, Input.RECV_300_699): (_c._complete, COMPLETED),
@@ -124,6 +148,7 @@ TRANSITIONS: Transitions = {
     (PROCEEDING, Input.RECV_300_699): (_c._complete, COMPLETED),
     (COMPLETED, Input.RECV_300_699): (_c._resend_ack, COMPLETED),
     (COMPLETED, Input.TIMER_D): (None, TERMINATED),
+    (COMPLETED, Input.TRANSPORT_ERROR): (_c._fail, TERMINATED),
     (ACCEPTED, Input.RECV_2XX): (_c._pass_up, ACCEPTED),
     (ACCEPTED, Input.TIMER_M): (None, TERMINATED),
 }

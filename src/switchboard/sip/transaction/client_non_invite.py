@@ -11,7 +11,11 @@ from __future__ import annotations
 from typing import ClassVar, cast
 
 from switchboard.sip.message import SipMessage, SipResponse, make_response
-from switchboard.sip.transaction.events import ResponseReceived, TransactionTimedOut
+from switchboard.sip.transaction.events import (
+    ResponseReceived,
+    TransactionFailed,
+    TransactionTimedOut,
+)
 from switchboard.sip.transaction.machine import Input, State, Transaction, Transitions
 
 TRYING = State.TRYING
@@ -34,6 +38,7 @@ class ClientNonInviteTransaction(Transaction):
         Input.TIMER_E,
         Input.TIMER_F,
         Input.TIMER_K,
+        Input.TRANSPORT_ERROR,
     )
 
     def start(self, now: float) -> None:
@@ -62,6 +67,10 @@ class ClientNonInviteTransaction(Transaction):
         response = make_response(self.request, 408)
         self._host._emit(TransactionTimedOut(self.key, "F", response))
 
+    def _fail(self, now: float, message: SipMessage | None) -> None:
+        """Transport error: tell the TU, with the 503 it treats the failure as (§8.1.3.1)."""
+        self._host._emit(TransactionFailed(self.key, make_response(self.request, 503)))
+
     def _pass_up(self, now: float, message: SipMessage | None) -> None:
         """A provisional response for the TU; retransmissions go on."""
         response = cast(SipResponse, message)
@@ -79,11 +88,13 @@ _c = ClientNonInviteTransaction
 TRANSITIONS: Transitions = {
     (TRYING, Input.TIMER_E): (_c._retransmit, TRYING),
     (TRYING, Input.TIMER_F): (_c._time_out, TERMINATED),
+    (TRYING, Input.TRANSPORT_ERROR): (_c._fail, TERMINATED),
     (TRYING, Input.RECV_1XX): (_c._pass_up, PROCEEDING),
     (TRYING, Input.RECV_2XX): (_c._complete, COMPLETED),
     (TRYING, Input.RECV_300_699): (_c._complete, COMPLETED),
     (PROCEEDING, Input.TIMER_E): (_c._retransmit_proceeding, PROCEEDING),
     (PROCEEDING, Input.TIMER_F): (_c._time_out, TERMINATED),
+    (PROCEEDING, Input.TRANSPORT_ERROR): (_c._fail, TERMINATED),
     (PROCEEDING, Input.RECV_1XX): (_c._pass_up, PROCEEDING),
     (PROCEEDING, Input.RECV_2XX): (_c._complete, COMPLETED),
     (PROCEEDING, Input.RECV_300_699): (_c._complete, COMPLETED),

@@ -39,6 +39,14 @@ class TransactionTimedOut:
 
 
 @dataclass(frozen=True, slots=True)
+class TransactionFailed:
+    """The transport could not deliver; client failures carry the 503 the TU acts on (§8.1.3.1)."""
+
+    key: TransactionKey
+    response: SipResponse | None
+
+
+@dataclass(frozen=True, slots=True)
 class TransactionTerminated:
     """The transaction reached Terminated and was forgotten; its key will match no more."""
 
@@ -68,6 +76,7 @@ Event = (
     RequestReceived
     | ResponseReceived
     | TransactionTimedOut
+    | TransactionFailed
     | TransactionTerminated
     | AckReceived
     | CancelReceived

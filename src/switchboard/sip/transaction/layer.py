@@ -115,8 +115,8 @@ class TransactionLayer:
         key = self._server_key(request, method)
         transaction = self._servers.get(key)
         if transaction is not None and self._to_tag_matches(key, request, transaction):
-            if not transaction.process(Input.RECV_REQUEST, now, request):
-                self._ignore("retransmission not expected in %r", transaction)
+            # Every live server state has a RECV_REQUEST row: absorb, resend, or ignore.
+            transaction.process(Input.RECV_REQUEST, now, request)
             return
         if method == "INVITE":
             transaction = ServerInviteTransaction(self, key, request, peer, self._timers(peer))
@@ -150,8 +150,7 @@ class TransactionLayer:
         """The §17.2.3 key of ``request`` for a transaction of ``method``."""
         branch = request.branch
         if branch is not None and branch.startswith(MAGIC_COOKIE):
-            via = request.top_via
-            return (branch, via.host.lower(), via.port, method)
+            return (branch, sent_by(request), method)
         cseq = request.cseq
         return (
             request.uri_text,
@@ -167,13 +166,27 @@ class TransactionLayer:
         key: TransactionKey, request: SipRequest, transaction: ServerTransaction
     ) -> bool:
         """RFC 2543 matching also compares To tags: the request's or our final response's."""
-        if len(key) == 4:
+        if len(key) == 3:
             return True
         tag = request.to_tag
         if tag == transaction.request.to_tag:
             return True
         response = transaction.last_response
         return response is not None and response.status >= 200 and tag == response.to_tag
+
+    def transport_failed(self, peer: Peer, now: float) -> int:
+        """The transport could not reach ``peer`` (connection refused or lost, ICMP error).
+
+        Every transaction bound to ``peer`` takes its transport-error transition (§17.1.1.2,
+        §17.1.2.2, §17.2.4); returns how many did. States without one in RFC 3261/6026 (an
+        INVITE client in Proceeding or Accepted, an INVITE server in Accepted or Confirmed)
+        carry on.
+        """
+        failed = 0
+        for table in (self._clients, self._servers):
+            for transaction in [t for t in table.values() if t.peer == peer]:
+                failed += transaction.process(Input.TRANSPORT_ERROR, now)
+        return failed
 
     def handle_timer(self, now: float) -> None:
         """Fire every timer due at ``now``."""
@@ -265,32 +278,57 @@ class TransactionLayer:
     # -- TransactionHost ----------------------------------------------------------------
 
     def _transmit(self, data: bytes, peer: Peer) -> None:
+        """Queue bytes for the adapter (a transaction sending or resending)."""
         self._outbox.append((data, peer))
 
     def _emit(self, event: Event) -> None:
+        """Queue an event for the TU."""
         self._events.append(event)
 
     def _arm(self, transaction: Transaction, timer: Input, deadline: float) -> int:
+        """Push a timer on the heap; the returned sequence number identifies this arming."""
         self._seq += 1
         heapq.heappush(self._heap, (deadline, self._seq, transaction, timer))
         return self._seq
 
     def _forget(self, transaction: Transaction) -> None:
+        """Drop a terminated transaction from its table and tell the TU."""
         table: dict[TransactionKey, ClientTransaction] | dict[TransactionKey, ServerTransaction]
         if isinstance(transaction, ClientInviteTransaction | ClientNonInviteTransaction):
             table = self._clients
         else:
             table = self._servers
+        # A transaction displaced by RFC 2543 matching (same key, other To tag) ends silently.
         if table.get(transaction.key) is transaction:
             del table[transaction.key]
-        self._events.append(TransactionTerminated(transaction.key))
+            self._events.append(TransactionTerminated(transaction.key))
 
     def _timers(self, peer: Peer) -> TimerValues:
+        """The timer values for ``peer``'s transport (reliable: no retransmission, no waits)."""
         return self._reliable_timers if peer.reliable else self.timers
 
     def _ignore(self, text: str, *args: object) -> None:
+        """Count and log a dropped input; never raise out of the layer."""
         self.ignored += 1
         logger.debug(text, *args)
+
+
+def sent_by(request: SipRequest) -> str:
+    """The top Via's sent-by, lower-cased ``host[:port]``: part of the §17.2.3 key.
+
+    The usual ``SIP/2.0/UDP host:port;params`` is sliced without parsing; anything else
+    (LWS inside the protocol, a comma, quotes) goes through the Via grammar.
+    """
+    value = request.headers._index["via"][0]
+    if value[:8] == "SIP/2.0/":
+        space = value.find(" ", 8)
+        end = value.find(";", space)
+        text = value[space + 1 : end] if end >= 0 else value[space + 1 :]
+        if space > 0 and text and not any(c in text for c in ' \t,"'):
+            return text.lower()
+    via = request.top_via
+    host = f"[{via.host}]" if ":" in via.host else via.host
+    return (host if via.port is None else f"{host}:{via.port}").lower()
 
 
 def _add_branch(via: str, branch: str) -> str:

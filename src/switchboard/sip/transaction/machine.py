@@ -59,6 +59,7 @@ class Input(Enum):
     TIMER_K = "Timer K"
     TIMER_L = "Timer L"
     TIMER_M = "Timer M"
+    TRANSPORT_ERROR = "transport error"
 
 
 def received_input(status: int) -> Input:

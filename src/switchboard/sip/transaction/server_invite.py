@@ -13,7 +13,11 @@ from __future__ import annotations
 from typing import ClassVar, cast
 
 from switchboard.sip.message import SipMessage, SipRequest, SipResponse
-from switchboard.sip.transaction.events import AckReceived, TransactionTimedOut
+from switchboard.sip.transaction.events import (
+    AckReceived,
+    TransactionFailed,
+    TransactionTimedOut,
+)
 from switchboard.sip.transaction.machine import Input, State, Transaction, Transitions
 
 PROCEEDING = State.PROCEEDING
@@ -40,6 +44,7 @@ class ServerInviteTransaction(Transaction):
         Input.TIMER_H,
         Input.TIMER_I,
         Input.TIMER_L,
+        Input.TRANSPORT_ERROR,
     )
 
     def start(self, now: float) -> None:
@@ -85,6 +90,10 @@ class ServerInviteTransaction(Transaction):
         self._stop(Input.TIMER_G, Input.TIMER_H)
         self._start(Input.TIMER_I, self.timers.TIMER_I, now)
 
+    def _fail(self, now: float, message: SipMessage | None) -> None:
+        """Transport error: the response could not be sent; tell the TU (§17.2.4)."""
+        self._host._emit(TransactionFailed(self.key, None))
+
     def _ack_to_tu(self, now: float, message: SipMessage | None) -> None:
         """An ACK matched in Accepted goes to the TU (RFC 6026 §7.1)."""
         self._host._emit(AckReceived(self.key, cast(SipRequest, message), self.peer))
@@ -96,10 +105,12 @@ TRANSITIONS: Transitions = {
     (PROCEEDING, Input.SEND_1XX): (_s._send, PROCEEDING),
     (PROCEEDING, Input.SEND_2XX): (_s._accept, ACCEPTED),
     (PROCEEDING, Input.SEND_300_699): (_s._complete, COMPLETED),
+    (PROCEEDING, Input.TRANSPORT_ERROR): (_s._fail, TERMINATED),
     (COMPLETED, Input.RECV_REQUEST): (_s._resend, COMPLETED),
     (COMPLETED, Input.TIMER_G): (_s._retransmit, COMPLETED),
     (COMPLETED, Input.TIMER_H): (_s._time_out, TERMINATED),
     (COMPLETED, Input.RECV_ACK): (_s._confirm, CONFIRMED),
+    (COMPLETED, Input.TRANSPORT_ERROR): (_s._fail, TERMINATED),
     (CONFIRMED, Input.RECV_ACK): (None, CONFIRMED),
     (CONFIRMED, Input.RECV_REQUEST): (None, CONFIRMED),
     (CONFIRMED, Input.TIMER_I): (None, TERMINATED),

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import ClassVar, cast
 
 from switchboard.sip.message import SipMessage, SipResponse
+from switchboard.sip.transaction.events import TransactionFailed
 from switchboard.sip.transaction.machine import Input, State, Transaction, Transitions
 
 TRYING = State.TRYING
@@ -31,6 +32,7 @@ class ServerNonInviteTransaction(Transaction):
         Input.SEND_2XX,
         Input.SEND_300_699,
         Input.TIMER_J,
+        Input.TRANSPORT_ERROR,
     )
 
     def start(self, now: float) -> None:
@@ -48,6 +50,10 @@ class ServerNonInviteTransaction(Transaction):
         """The request was retransmitted: resend the last response (§17.2.2)."""
         self._host._transmit(self._data, self.peer)
 
+    def _fail(self, now: float, message: SipMessage | None) -> None:
+        """Transport error: the response could not be sent; tell the TU (§17.2.4)."""
+        self._host._emit(TransactionFailed(self.key, None))
+
     def _complete(self, now: float, message: SipMessage | None) -> None:
         """A final response: send it and answer retransmissions until Timer J."""
         self._send(now, message)
@@ -64,7 +70,9 @@ TRANSITIONS: Transitions = {
     (PROCEEDING, Input.SEND_1XX): (_s._send, PROCEEDING),
     (PROCEEDING, Input.SEND_2XX): (_s._complete, COMPLETED),
     (PROCEEDING, Input.SEND_300_699): (_s._complete, COMPLETED),
+    (PROCEEDING, Input.TRANSPORT_ERROR): (_s._fail, TERMINATED),
     (COMPLETED, Input.RECV_REQUEST): (_s._resend, COMPLETED),
     (COMPLETED, Input.TIMER_J): (None, TERMINATED),
+    (COMPLETED, Input.TRANSPORT_ERROR): (_s._fail, TERMINATED),
 }
 ServerNonInviteTransaction.TRANSITIONS = TRANSITIONS

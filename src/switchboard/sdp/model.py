@@ -1,0 +1,614 @@
+"""The session description model (RFC 8866 §5) and its serialization in RFC order.
+
+Fields carry the RFC's names (``sess_version``, ``connection_address``, ``formats``).
+Every object is immutable; a negotiator builds new descriptions with
+:func:`dataclasses.replace`. Attributes stay a list of ``(name, value)`` pairs in the
+order received, so unknown and repeated attributes (``candidate``, ``ssrc``, ``extmap``)
+survive a round trip; the ones the offer/answer model needs (``rtpmap``, ``fmtp``,
+``ptime``, ``maxptime``, direction, ``rtcp``, ``rtcp-mux``, ``crypto``) are read from that
+list into structured values, checked once by the parser.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Generic, TypeVar, overload
+
+from switchboard.sdp.errors import SdpParseError
+
+TOKEN = re.compile(r"[!#$%&'*+\-.0-9A-Z^_`a-z{|}~]+\Z")
+"""RFC 8866 ``token``: attribute names, media types, proto parts, bwtypes."""
+_FQDN = re.compile(r"[A-Za-z0-9][A-Za-z0-9.\-]*\Z")
+_IPV4ISH = re.compile(r"[0-9.]+\Z")
+_IPV4 = re.compile(r"(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\.(?!\Z)|\Z)){4}\Z")
+_DECIMAL = re.compile(r"(?:[0-9]{1,6}(?:\.[0-9]{0,6})?|\.[0-9]{1,6})\Z")
+
+RTP_PROTOS = frozenset(
+    {
+        "RTP/AVP",
+        "RTP/SAVP",
+        "RTP/AVPF",
+        "RTP/SAVPF",
+        "UDP/TLS/RTP/SAVP",
+        "UDP/TLS/RTP/SAVPF",
+    }
+)
+"""Transport protocols whose formats are RTP payload type numbers (RFC 8866 §5.14)."""
+
+SECRET_ATTRIBUTES = frozenset({"crypto", "key-mgmt"})
+"""Attributes that carry keying material: their values never appear in a repr (logs)."""
+
+
+T = TypeVar("T")
+
+
+class cached(Generic[T]):  # noqa: N801 (used like functools.cached_property)
+    """``cached_property`` minus the lock Python 3.11 takes on first reads (it doubled parsing)."""
+
+    def __init__(self, function: Callable[[Any], T]) -> None:
+        self.function = function
+        self.name = function.__name__
+        self.__doc__ = function.__doc__
+
+    @overload
+    def __get__(self, instance: None, owner: type) -> cached[T]: ...
+    @overload
+    def __get__(self, instance: object, owner: type) -> T: ...
+    def __get__(self, instance: object | None, owner: type) -> cached[T] | T:
+        if instance is None:
+            return self
+        value: T = self.function(instance)
+        instance.__dict__[self.name] = value
+        return value
+
+
+def is_token(text: str) -> bool:
+    """Whether ``text`` is an RFC 8866 ``token`` (used for names, protos, bwtypes)."""
+    return TOKEN.match(text) is not None
+
+
+def parse_int(text: str, what: str, low: int = 0, high: int = 2**64 - 1) -> int:
+    """``text`` as a decimal integer within ``low..high``, or a parse error naming ``what``."""
+    if not (text.isascii() and text.isdigit() and len(text) <= 20):
+        raise SdpParseError(f"{what}: expected a number, found {text[:40]!r}")
+    value = int(text)
+    if not low <= value <= high:
+        raise SdpParseError(f"{what}: {value} is out of range {low}-{high}")
+    return value
+
+
+def parse_number(text: str, what: str) -> float:
+    """A positive decimal, spaces around it ignored (``ptime`` allows fractions: RFC 8866 §6.4)."""
+    text = text.strip()
+    if _DECIMAL.match(text) is None or float(text) <= 0:
+        raise SdpParseError(f"{what}: expected a positive number, found {text[:40]!r}")
+    return float(text)
+
+
+def check_address(addrtype: str, address: str, what: str) -> None:
+    """Check a unicast or multicast address (or FQDN) against its ``addrtype``."""
+    if addrtype == "IP4":
+        if _IPV4ISH.match(address):
+            if _IPV4.match(address) is None:
+                raise SdpParseError(f"{what}: bad IPv4 address {address[:40]!r}")
+            return
+    elif addrtype == "IP6":
+        if ":" in address:
+            try:
+                ipaddress.IPv6Address(address)
+            except ValueError:
+                raise SdpParseError(f"{what}: bad IPv6 address {address[:60]!r}") from None
+            return
+    else:
+        # Other address types (RFC 8866 §8.2.7) pass through as tokens.
+        if not is_token(address):
+            raise SdpParseError(f"{what}: bad address {address[:40]!r}")
+        return
+    if _FQDN.match(address) is None:
+        raise SdpParseError(f"{what}: bad {addrtype} address {address[:40]!r}")
+
+
+class Direction(StrEnum):
+    """The media direction attributes of RFC 8866 §6.7 (RFC 3264 §5.1)."""
+
+    SENDRECV = "sendrecv"
+    SENDONLY = "sendonly"
+    RECVONLY = "recvonly"
+    INACTIVE = "inactive"
+
+    @property
+    def sends(self) -> bool:
+        """Whether the endpoint that wrote this direction sends media."""
+        return self in ("sendrecv", "sendonly")
+
+    @property
+    def receives(self) -> bool:
+        """Whether the endpoint that wrote this direction wants to receive media."""
+        return self in ("sendrecv", "recvonly")
+
+    @staticmethod
+    def of(sends: bool, receives: bool) -> Direction:
+        """The direction with the given halves."""
+        return _BY_HALVES[sends, receives]
+
+    def reverse(self) -> Direction:
+        """The direction seen from the other end: sendonly <-> recvonly (RFC 3264 §6.1)."""
+        return _BY_HALVES[self.receives, self.sends]
+
+    def __and__(self, other: object) -> Direction:
+        """Both directions at once: what each allows (local wish & what the offer allows)."""
+        if not isinstance(other, Direction):
+            return NotImplemented
+        return _BY_HALVES[self.sends and other.sends, self.receives and other.receives]
+
+
+_BY_HALVES = {
+    (True, True): Direction.SENDRECV,
+    (True, False): Direction.SENDONLY,
+    (False, True): Direction.RECVONLY,
+    (False, False): Direction.INACTIVE,
+}
+DIRECTIONS = frozenset(direction.value for direction in Direction)
+
+
+@dataclass(frozen=True, slots=True)
+class Attribute:
+    """One ``a=`` line: a flag (``value`` None) or a ``name:value`` pair (RFC 8866 §5.13)."""
+
+    name: str
+    value: str | None = None
+
+    def __str__(self) -> str:
+        return self.name if self.value is None else f"{self.name}:{self.value}"
+
+    def __repr__(self) -> str:
+        value = "<redacted>" if self.name in SECRET_ATTRIBUTES else self.value
+        return f"Attribute({self.name!r}, {value!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """``o=``: who made the session and which version of it this is (RFC 8866 §5.2)."""
+
+    username: str
+    sess_id: str
+    sess_version: int
+    nettype: str
+    addrtype: str
+    unicast_address: str
+
+    def __str__(self) -> str:
+        return (
+            f"{self.username} {self.sess_id} {self.sess_version} "
+            f"{self.nettype} {self.addrtype} {self.unicast_address}"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Connection:
+    """``c=``: where media goes (RFC 8866 §5.7); multicast keeps ``/ttl/count`` as written."""
+
+    nettype: str
+    addrtype: str
+    connection_address: str
+
+    @property
+    def address(self) -> str:
+        """The address without the multicast ``/ttl`` and ``/number`` suffixes."""
+        return self.connection_address.partition("/")[0]
+
+    @property
+    def is_hold(self) -> bool:
+        """RFC 2543 hold: ``c=IN IP4 0.0.0.0`` means send nothing here (RFC 3264 §8.4)."""
+        return self.address == "0.0.0.0"
+
+    def __str__(self) -> str:
+        return f"{self.nettype} {self.addrtype} {self.connection_address}"
+
+
+@dataclass(frozen=True, slots=True)
+class Bandwidth:
+    """``b=<bwtype>:<bandwidth>`` (RFC 8866 §5.8), e.g. AS or TIAS."""
+
+    bwtype: str
+    bandwidth: int
+
+    def __str__(self) -> str:
+        return f"{self.bwtype}:{self.bandwidth}"
+
+
+@dataclass(frozen=True, slots=True)
+class Repeat:
+    """``r=``: repeat times of the preceding ``t=`` as written (RFC 8866 §5.10)."""
+
+    repeat_interval: str
+    active_duration: str
+    offsets: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return " ".join((self.repeat_interval, self.active_duration, *self.offsets))
+
+
+@dataclass(frozen=True, slots=True)
+class Timing:
+    """``t=<start-time> <stop-time>`` and its ``r=`` lines; ``t=0 0`` for SIP calls."""
+
+    start_time: int = 0
+    stop_time: int = 0
+    repeats: tuple[Repeat, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RtpMap:
+    """``a=rtpmap:<payload type> <encoding name>/<clock rate>[/<encoding parameters>]``."""
+
+    payload_type: int
+    encoding_name: str
+    clock_rate: int
+    encoding_parameters: int | None = None
+
+    @property
+    def channels(self) -> int:
+        """Audio channels: the encoding parameters, 1 when absent (RFC 8866 §6.6)."""
+        return self.encoding_parameters or 1
+
+    @classmethod
+    def parse(cls, value: str) -> RtpMap:
+        """Read an rtpmap value; a payload type must be 0-127 and the clock rate a number."""
+        pt, _, encoding = value.partition(" ")
+        parts = encoding.strip().split("/")
+        if len(parts) not in (2, 3) or not parts[0]:
+            raise SdpParseError(f"a=rtpmap: expected '<pt> <name>/<rate>', found {value[:40]!r}")
+        return cls(
+            parse_int(pt, "a=rtpmap payload type", 0, 127),
+            parts[0],
+            parse_int(parts[1], "a=rtpmap clock rate", 1),
+            parse_int(parts[2], "a=rtpmap channels", 1, 255) if len(parts) == 3 else None,
+        )
+
+    def __str__(self) -> str:
+        text = f"{self.payload_type} {self.encoding_name}/{self.clock_rate}"
+        if self.encoding_parameters is not None:
+            text += f"/{self.encoding_parameters}"
+        return text
+
+
+def fmtp_parameters(parameters: str) -> dict[str, str]:
+    """``a=fmtp`` parameters by lowercase name; a bare value such as DTMF ``0-16`` under ""."""
+    result: dict[str, str] = {}
+    for item in parameters.split(";"):
+        name, equals, value = item.strip().partition("=")
+        if equals:
+            result[name.strip().lower()] = value.strip()
+        elif name:
+            result[""] = name
+    return result
+
+
+@dataclass(frozen=True, slots=True)
+class Rtcp:
+    """``a=rtcp:<port> [<nettype> <addrtype> <connection-address>]`` (RFC 3605)."""
+
+    port: int
+    nettype: str | None = None
+    addrtype: str | None = None
+    connection_address: str | None = None
+
+    @classmethod
+    def parse(cls, value: str) -> Rtcp:
+        """Read the port and optional address of an rtcp attribute."""
+        parts = value.split()
+        if len(parts) not in (1, 4):
+            raise SdpParseError(f"a=rtcp: expected '<port> [IN IP4 <addr>]', found {value[:40]!r}")
+        port = parse_int(parts[0], "a=rtcp port", 0, 65535)
+        if len(parts) == 1:
+            return cls(port)
+        check_address(parts[2], parts[3], "a=rtcp")
+        return cls(port, parts[1], parts[2], parts[3])
+
+
+@dataclass(frozen=True, slots=True)
+class KeyParam:
+    """One SDES key of ``a=crypto`` (RFC 4568 §9.2): ``inline:<key||salt>[|lifetime][|MKI:len]``."""
+
+    key_method: str
+    key_info: str = field(repr=False)
+
+    @property
+    def key_salt(self) -> str:
+        """The base64 master key and salt (a secret: never log it)."""
+        return self.key_info.split("|")[0]
+
+    @property
+    def lifetime(self) -> str | None:
+        """The master key lifetime as written (``2^20`` or a number), if any."""
+        for part in self.key_info.split("|")[1:]:
+            if ":" not in part:
+                return part
+        return None
+
+    @property
+    def mki(self) -> str | None:
+        """``<MKI value>:<MKI length>`` as written, if any."""
+        for part in self.key_info.split("|")[1:]:
+            if ":" in part:
+                return part
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Crypto:
+    """``a=crypto:<tag> <crypto-suite> <key-params> [<session-params>]`` (RFC 4568 §9.1)."""
+
+    tag: int
+    crypto_suite: str
+    key_params: tuple[KeyParam, ...]
+    session_params: tuple[str, ...] = ()
+
+    @classmethod
+    def parse(cls, value: str) -> Crypto:
+        """Read a crypto attribute; each key-param must be ``method:info``."""
+        parts = value.split()
+        if len(parts) < 3:
+            raise SdpParseError("a=crypto: expected '<tag> <suite> inline:<key>'")
+        tag = parse_int(parts[0], "a=crypto tag", 0, 999999999)
+        if not is_token(parts[1]):
+            raise SdpParseError(f"a=crypto: bad crypto-suite {parts[1][:40]!r}")
+        key_params = []
+        for item in parts[2].split(";"):
+            method, colon, info = item.partition(":")
+            if not colon or not method or not info:
+                raise SdpParseError("a=crypto: key-params must be '<method>:<info>'")
+            key_params.append(KeyParam(method, info))
+        return cls(tag, parts[1], tuple(key_params), tuple(parts[3:]))
+
+    def __str__(self) -> str:
+        keys = ";".join(f"{key.key_method}:{key.key_info}" for key in self.key_params)
+        return " ".join((str(self.tag), self.crypto_suite, keys, *self.session_params))
+
+
+def _direction(attributes: tuple[Attribute, ...], where: str) -> Direction | None:
+    """The one direction attribute among ``attributes``, if any; two is an error."""
+    found = [a.name for a in attributes if a.name in DIRECTIONS]
+    if len(found) > 1:
+        raise SdpParseError(f"{where}: more than one direction attribute ({', '.join(found)})")
+    return Direction(found[0]) if found else None
+
+
+@dataclass(frozen=True)
+class Media:
+    """A media description: ``m=`` and its ``i= c= b= k= a=`` lines (RFC 8866 §5.14)."""
+
+    media: str
+    port: int
+    proto: str
+    formats: tuple[str, ...]
+    number_of_ports: int | None = None
+    information: str | None = None
+    connections: tuple[Connection, ...] = ()
+    bandwidths: tuple[Bandwidth, ...] = ()
+    key: str | None = field(default=None, repr=False)
+    attributes: tuple[Attribute, ...] = ()
+
+    @property
+    def is_rtp(self) -> bool:
+        """Whether the formats are RTP payload types (an RTP profile, RFC 8866 §5.14)."""
+        return self.proto in RTP_PROTOS
+
+    @property
+    def rejected(self) -> bool:
+        """A port of zero rejects (in an answer) or disables (in an offer) the stream."""
+        return self.port == 0
+
+    @cached
+    def payload_types(self) -> tuple[int, ...]:
+        """The formats as RTP payload type numbers (empty for non-RTP protos)."""
+        if not self.is_rtp:
+            return ()
+        result = []
+        for fmt in self.formats:
+            value = int(fmt) if len(fmt) < 4 and fmt.isascii() and fmt.isdigit() else 128
+            if value > 127:  # not a number, or out of range: say which
+                parse_int(fmt, "m= payload type", 0, 127)
+            result.append(value)
+        return tuple(result)
+
+    @cached
+    def rtpmaps(self) -> dict[int, RtpMap]:
+        """The explicit ``a=rtpmap`` lines by payload type."""
+        result: dict[int, RtpMap] = {}
+        for value in self.values("rtpmap"):
+            rtpmap = RtpMap.parse(value)
+            if rtpmap.payload_type in result:
+                raise SdpParseError(f"a=rtpmap: payload type {rtpmap.payload_type} mapped twice")
+            result[rtpmap.payload_type] = rtpmap
+        return result
+
+    @cached
+    def fmtps(self) -> dict[str, str]:
+        """The ``a=fmtp`` parameters by format, as written."""
+        result: dict[str, str] = {}
+        for value in self.values("fmtp"):
+            fmt, _, parameters = value.partition(" ")
+            if not fmt:
+                raise SdpParseError("a=fmtp: expected '<format> <parameters>'")
+            result[fmt] = parameters.strip()
+        return result
+
+    @cached
+    def ptime(self) -> float | None:
+        """``a=ptime``: the packet time in ms the writer wants to receive (RFC 8866 §6.4)."""
+        values = self.values("ptime")
+        return parse_number(values[0], "a=ptime") if values else None
+
+    @cached
+    def maxptime(self) -> float | None:
+        """``a=maxptime``: the longest packet time in ms the writer accepts (§6.5)."""
+        values = self.values("maxptime")
+        return parse_number(values[0], "a=maxptime") if values else None
+
+    @cached
+    def direction(self) -> Direction | None:
+        """The media-level direction attribute, if any (it overrides the session's)."""
+        return _direction(self.attributes, f"m={self.media}")
+
+    @cached
+    def rtcp(self) -> Rtcp | None:
+        """``a=rtcp`` (RFC 3605), when RTCP is not on the next port up."""
+        values = self.values("rtcp")
+        return Rtcp.parse(values[0]) if values else None
+
+    @property
+    def rtcp_mux(self) -> bool:
+        """``a=rtcp-mux``: RTP and RTCP share the port (RFC 5761)."""
+        return any(a.name == "rtcp-mux" for a in self.attributes)
+
+    @cached
+    def crypto(self) -> tuple[Crypto, ...]:
+        """The SDES ``a=crypto`` lines in order of preference (RFC 4568)."""
+        return tuple(Crypto.parse(v) for v in self.values("crypto"))
+
+    def rtpmap(self, payload_type: int) -> RtpMap | None:
+        """The mapping of ``payload_type``: explicit, else RFC 3551's static table."""
+        found = self.rtpmaps.get(payload_type)
+        if found is None:
+            static = STATIC_PAYLOAD_TYPES.get(payload_type)
+            if static is not None:
+                return RtpMap(payload_type, *static)
+        return found
+
+    @cached
+    def _values(self) -> dict[str, list[str]]:
+        """Attribute values by name, read in one pass for the structured views."""
+        result: dict[str, list[str]] = {}
+        for attribute in self.attributes:
+            if attribute.value is not None:
+                result.setdefault(attribute.name, []).append(attribute.value)
+        return result
+
+    def values(self, name: str) -> list[str]:
+        """The values of every ``a=<name>:`` line, in order (e.g. ``candidate``)."""
+        return self._values.get(name, [])
+
+    def validate(self) -> None:
+        """Read every structured attribute once, so that a malformed one raises now."""
+        _ = self.payload_types, self.rtpmaps, self.fmtps, self.ptime, self.maxptime
+        _ = self.direction, self.rtcp, self.crypto
+
+    def lines(self) -> list[str]:
+        """The media description's lines in RFC 8866 order, without line endings."""
+        port = str(self.port)
+        if self.number_of_ports is not None:
+            port += f"/{self.number_of_ports}"
+        out = [" ".join((f"m={self.media}", port, self.proto, *self.formats))]
+        if self.information is not None:
+            out.append(f"i={self.information}")
+        out.extend(f"c={c}" for c in self.connections)
+        out.extend(f"b={b}" for b in self.bandwidths)
+        if self.key is not None:
+            out.append(f"k={self.key}")
+        out.extend(f"a={a}" for a in self.attributes)
+        return out
+
+
+def with_known_views(media: Media, rtpmaps: dict[int, RtpMap], direction: Direction) -> Media:
+    """``media`` given the views it was built from, so reading them back parses nothing."""
+    media.__dict__.update(payload_types=tuple(rtpmaps), rtpmaps=rtpmaps, direction=direction)
+    return media
+
+
+# RFC 3551 §6 Table 4 and 5: payload types usable without an rtpmap line.
+STATIC_PAYLOAD_TYPES: dict[int, tuple[str, int, int | None]] = {
+    0: ("PCMU", 8000, None),
+    3: ("GSM", 8000, None),
+    4: ("G723", 8000, None),
+    5: ("DVI4", 8000, None),
+    6: ("DVI4", 16000, None),
+    7: ("LPC", 8000, None),
+    8: ("PCMA", 8000, None),
+    9: ("G722", 8000, None),
+    10: ("L16", 44100, 2),
+    11: ("L16", 44100, None),
+    12: ("QCELP", 8000, None),
+    13: ("CN", 8000, None),
+    14: ("MPA", 90000, None),
+    15: ("G728", 8000, None),
+    16: ("DVI4", 11025, None),
+    17: ("DVI4", 22050, None),
+    18: ("G729", 8000, None),
+    25: ("CelB", 90000, None),
+    26: ("JPEG", 90000, None),
+    28: ("nv", 90000, None),
+    31: ("H261", 90000, None),
+    32: ("MPV", 90000, None),
+    33: ("MP2T", 90000, None),
+    34: ("H263", 90000, None),
+}
+
+
+@dataclass(frozen=True)
+class SessionDescription:
+    """A whole session description (RFC 8866 §5); ``media`` in ``m=`` order."""
+
+    origin: Origin
+    session_name: str = "-"
+    version: int = 0
+    information: str | None = None
+    uri: str | None = None
+    emails: tuple[str, ...] = ()
+    phones: tuple[str, ...] = ()
+    connection: Connection | None = None
+    bandwidths: tuple[Bandwidth, ...] = ()
+    timings: tuple[Timing, ...] = (Timing(),)
+    time_zones: str | None = None
+    key: str | None = field(default=None, repr=False)
+    attributes: tuple[Attribute, ...] = ()
+    media: tuple[Media, ...] = ()
+
+    @cached
+    def direction(self) -> Direction | None:
+        """The session-level direction attribute: the default for every stream."""
+        return _direction(self.attributes, "session")
+
+    def direction_of(self, media: Media) -> Direction:
+        """The direction in force for ``media``: its own, else the session's, else sendrecv."""
+        return media.direction or self.direction or Direction.SENDRECV
+
+    def connection_of(self, media: Media) -> Connection | None:
+        """The ``c=`` in force for ``media``: its first own, else the session's."""
+        return media.connections[0] if media.connections else self.connection
+
+    def lines(self) -> list[str]:
+        """Every line in RFC 8866 §5 order, without line endings."""
+        out = [f"v={self.version}", f"o={self.origin}", f"s={self.session_name or '-'}"]
+        if self.information is not None:
+            out.append(f"i={self.information}")
+        if self.uri is not None:
+            out.append(f"u={self.uri}")
+        out.extend(f"e={e}" for e in self.emails)
+        out.extend(f"p={p}" for p in self.phones)
+        if self.connection is not None:
+            out.append(f"c={self.connection}")
+        out.extend(f"b={b}" for b in self.bandwidths)
+        for timing in self.timings or (Timing(),):
+            out.append(f"t={timing.start_time} {timing.stop_time}")
+            out.extend(f"r={r}" for r in timing.repeats)
+        if self.time_zones is not None:
+            out.append(f"z={self.time_zones}")
+        if self.key is not None:
+            out.append(f"k={self.key}")
+        out.extend(f"a={a}" for a in self.attributes)
+        for media in self.media:
+            out.extend(media.lines())
+        return out
+
+    def serialize(self) -> bytes:
+        """The description as a SIP body: CRLF after every line (RFC 8866 §5)."""
+        return ("\r\n".join(self.lines()) + "\r\n").encode("utf-8", "surrogateescape")
+
+    def __bytes__(self) -> bytes:
+        return self.serialize()

@@ -1,0 +1,618 @@
+"""The offer/answer model (RFC 3264) as a state machine, and answer generation.
+
+Theory of operation. One :class:`OfferAnswer` lives for one SIP dialog (one session) on
+one side. Its state is a transition table in the style of h2's ``stream.py``:
+``{(state, input): (action, next_state)}`` with every pair present. Inputs are what
+happens to session descriptions: we send an offer (``LOCAL_OFFER``), one arrives
+(``REMOTE_OFFER``), likewise for answers, and ``ROLLBACK`` withdraws a pending offer
+(the re-INVITE carrying it failed, or we refuse the peer's offer with 488): the session
+stays as it was (RFC 3261 §14.1, §14.2). A row whose action raises is a refused input: the
+state does not change and the error carries the SIP status to answer with (491 for
+glare, 500 for a second offer before the first is answered, 488 for an answer that does
+not fit). A rollback's next state is None in the table: it returns to NO_OFFER before the
+first completed exchange and to STABLE after it.
+
+Answers keep the offerer's payload type numbers (RFC 3264 §6.1 lets us, and it spares a
+relay any renumbering), list the codecs in common in *our* preference order (an
+endpoint's ``allow=``), add ``telephone-event`` when both sides have it at a matching clock
+rate, and reject (port 0) a stream with nothing in common; the direction is the offer's
+reversed, narrowed by what we want (hold), with the RFC 2543 ``c=0.0.0.0`` hold read as
+"do not send to me" (RFC 3264 §8.4). The ``o=`` version goes up by one whenever our
+description changes and stays when we resend the same one (RFC 3264 §8).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, fields, replace
+from enum import Enum
+from functools import lru_cache
+
+from switchboard.sdp.codecs import CODECS, TELEPHONE_EVENT, Codec, codec_for, codec_named
+from switchboard.sdp.errors import (
+    GlareError,
+    LocalOfferAnswerError,
+    NotAcceptableError,
+    OfferAnswerError,
+    SdpError,
+)
+from switchboard.sdp.model import (
+    DIRECTIONS,
+    Attribute,
+    Connection,
+    Crypto,
+    Direction,
+    Media,
+    Origin,
+    RtpMap,
+    SessionDescription,
+    with_known_views,
+)
+
+
+class HoldState(Enum):
+    """Who, if anyone, put a stream on hold, seen from our side (RFC 3264 §8.4)."""
+
+    ACTIVE = "active"
+    LOCAL_HOLD = "local hold"
+    """We hold the peer: we send (music) and want nothing back (our sendonly)."""
+    REMOTE_HOLD = "remote hold"
+    """The peer holds us: it sends, or sends nothing, and wants nothing (our recvonly)."""
+    INACTIVE = "inactive"
+
+
+@dataclass(frozen=True, slots=True)
+class LocalMedia:
+    """What our side of a session offers and accepts: address, RTP port, codec order."""
+
+    address: str
+    port: int
+    preferences: tuple[str, ...]
+    """Asterisk codec names in ``allow=`` order, e.g. ``("ulaw", "alaw")``."""
+    telephone_event: bool = True
+    """Offer and accept RFC 4733 DTMF (``dtmf_mode=rfc4733``)."""
+    ptime: int | None = None
+    rtcp_mux: bool = False
+    username: str = "-"
+    session_name: str = "Switchboard"
+    protos: tuple[str, ...] = ("RTP/AVP", "RTP/AVPF")
+    """Transport protocols accepted in an answer; the first is the one offered."""
+
+    @property
+    def addrtype(self) -> str:
+        """``IP6`` for an IPv6 address, else ``IP4``."""
+        return "IP6" if ":" in self.address else "IP4"
+
+
+@dataclass(frozen=True, slots=True)
+class NegotiatedCodec:
+    """A codec both sides agreed on, with each side's payload type number for it."""
+
+    payload_type: int
+    """The remote's number: what we send with (RFC 3264 §5.1)."""
+    local_payload_type: int
+    """Our number: what the remote sends to us with."""
+    encoding_name: str
+    clock_rate: int
+    channels: int
+    name: str | None
+    """Asterisk's name (ulaw, alaw, ...), None for a codec we have no name for."""
+    fmtp: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NegotiatedStream:
+    """The outcome of one m= line both sides accepted: where to send, what, in which way."""
+
+    index: int
+    media: str
+    proto: str
+    local_port: int
+    remote_address: str | None
+    remote_port: int
+    remote_rtcp_port: int
+    rtcp_mux: bool
+    codecs: tuple[NegotiatedCodec, ...]
+    """The codecs in common in the answer's order; the first is the one to send."""
+    telephone_event: int | None
+    """The remote's payload type for RFC 4733 events, if negotiated."""
+    ptime: float | None
+    """The packet time the remote asked to receive (``a=ptime``), if any."""
+    direction: Direction
+    """Our direction: sendonly means we hold the peer, recvonly that it holds us."""
+    remote_crypto: tuple[Crypto, ...] = ()
+
+    @property
+    def hold_state(self) -> HoldState:
+        """Whether this stream is on hold, and by whom."""
+        return _HOLD[self.direction]
+
+
+_HOLD = {
+    Direction.SENDRECV: HoldState.ACTIVE,
+    Direction.SENDONLY: HoldState.LOCAL_HOLD,
+    Direction.RECVONLY: HoldState.REMOTE_HOLD,
+    Direction.INACTIVE: HoldState.INACTIVE,
+}
+
+
+def effective_direction(description: SessionDescription, media: Media) -> Direction:
+    """The direction meant for ``media``; ``c=0.0.0.0`` means "send nothing here" (RFC 3264)."""
+    direction = description.direction_of(media)
+    connection = description.connection_of(media)
+    if connection is not None and connection.is_hold:
+        return Direction.of(direction.sends, False)
+    return direction
+
+
+def offer_holds(offer: SessionDescription) -> bool:
+    """Whether an offer holds us: it has active audio, none of it wanting media back."""
+    active = [m for m in offer.media if m.media == "audio" and m.port]
+    return bool(active) and not any(effective_direction(offer, m).receives for m in active)
+
+
+@lru_cache(maxsize=512)  # bounded: rtpmaps come from the network
+def _codec_key(rtpmap: RtpMap) -> tuple[str, int, int]:
+    """What makes two rtpmaps the same codec whatever the payload type number."""
+    codec = codec_for(rtpmap)
+    if codec is not None:
+        rate = rtpmap.clock_rate if codec.name == TELEPHONE_EVENT else codec.clock_rate
+        return (codec.name, rate, codec.channels)
+    return (rtpmap.encoding_name.lower(), rtpmap.clock_rate, rtpmap.channels)
+
+
+def _direction_attribute(direction: Direction) -> Attribute:
+    """The ``a=sendrecv``-style flag for ``direction``."""
+    return Attribute(direction.value)
+
+
+def _with_direction(media: Media, direction: Direction) -> Media:
+    """``media`` with its direction attribute replaced (appended last)."""
+    kept = tuple(a for a in media.attributes if a.name not in DIRECTIONS)
+    return replace(media, attributes=(*kept, _direction_attribute(direction)))
+
+
+def _session(local: LocalMedia, origin: Origin, media: Iterable[Media]) -> SessionDescription:
+    """Our session-level lines around ``media``."""
+    return SessionDescription(
+        origin=origin,
+        session_name=local.session_name,
+        connection=Connection("IN", local.addrtype, local.address),
+        media=tuple(media),
+    )
+
+
+def make_origin(local: LocalMedia, session_id: str, session_version: int) -> Origin:
+    """Our ``o=`` line; ``session_id`` is entropy the caller supplies (RFC 8866 §5.2)."""
+    return Origin(local.username, session_id, session_version, "IN", local.addrtype, local.address)
+
+
+def make_offer(
+    local: LocalMedia, origin: Origin, direction: Direction = Direction.SENDRECV
+) -> SessionDescription:
+    """An initial offer: one audio stream, codecs in preference order, then telephone-event(s)."""
+    codecs: list[Codec] = []
+    for name in local.preferences:
+        codec = codec_named(name)
+        if (
+            codec is not None
+            and codec.media == "audio"
+            and codec.name != TELEPHONE_EVENT
+            and codec not in codecs
+        ):
+            codecs.append(codec)
+    if not codecs:
+        raise LocalOfferAnswerError("no known audio codec to offer")
+    if local.telephone_event:
+        # RFC 4733 §2.1: events at each audio clock rate offered, 8 kHz (on 101) first.
+        event = CODECS[TELEPHONE_EVENT]
+        rates = sorted({c.clock_rate for c in codecs}, key=lambda rate: rate != 8000)
+        codecs.extend(replace(event, clock_rate=rate) for rate in rates)
+    used: set[int] = set()
+    formats: list[str] = []
+    attributes: list[Attribute] = []
+    rtpmaps: dict[int, RtpMap] = {}
+    for codec in codecs:
+        payload_type = codec.payload_type
+        if payload_type in used:
+            payload_type = min(set(range(96, 128)) - used)
+        used.add(payload_type)
+        formats.append(str(payload_type))
+        rtpmaps[payload_type] = codec.rtpmap(payload_type)
+        attributes.append(Attribute("rtpmap", str(rtpmaps[payload_type])))
+        if codec.fmtp is not None:
+            attributes.append(Attribute("fmtp", f"{payload_type} {codec.fmtp}"))
+    if local.ptime is not None:
+        attributes.append(Attribute("ptime", str(local.ptime)))
+    if local.rtcp_mux:
+        attributes.append(Attribute("rtcp-mux"))
+    attributes.append(_direction_attribute(direction))
+    media = Media(
+        "audio", local.port, local.protos[0], tuple(formats), attributes=tuple(attributes)
+    )
+    return _session(local, origin, (with_known_views(media, rtpmaps, direction),))
+
+
+def _reject(media: Media) -> Media:
+    """A refused stream in an answer: port 0, the offered formats echoed (RFC 3264 §6)."""
+    return Media(media.media, 0, media.proto, media.formats)
+
+
+def _answer_media(
+    offer: SessionDescription, media: Media, local: LocalMedia, direction: Direction
+) -> Media | None:
+    """Our answer to one offered audio stream, or None when nothing in it is acceptable."""
+    offered: dict[str, tuple[int, RtpMap]] = {}
+    events: list[tuple[int, RtpMap]] = []
+    for payload_type in media.payload_types:
+        rtpmap = media.rtpmap(payload_type)
+        codec = None if rtpmap is None else codec_for(rtpmap)
+        if codec is None or rtpmap is None:
+            continue
+        if codec.name == TELEPHONE_EVENT:
+            events.append((payload_type, rtpmap))
+        else:
+            offered.setdefault(codec.name, (payload_type, rtpmap))
+    chosen: list[tuple[int, RtpMap]] = []
+    for name in local.preferences:
+        found = offered.pop(name.lower(), None)
+        if found is not None:
+            chosen.append(found)
+    if not chosen:
+        return None
+    if local.telephone_event:
+        rates = {rtpmap.clock_rate for _, rtpmap in chosen}
+        chosen.extend(event for event in events if event[1].clock_rate in rates)
+    attributes = [Attribute("rtpmap", str(rtpmap)) for _, rtpmap in chosen]
+    for payload_type, _ in chosen:
+        parameters = media.fmtps.get(str(payload_type))
+        if parameters is not None:
+            attributes.append(Attribute("fmtp", f"{payload_type} {parameters}"))
+    ptime = media.values("ptime")
+    if ptime:
+        attributes.append(Attribute("ptime", ptime[0]))
+    elif local.ptime is not None:
+        attributes.append(Attribute("ptime", str(local.ptime)))
+    if local.rtcp_mux and media.rtcp_mux:
+        attributes.append(Attribute("rtcp-mux"))
+    answered = direction & effective_direction(offer, media).reverse()
+    attributes.append(_direction_attribute(answered))
+    formats = tuple(str(payload_type) for payload_type, _ in chosen)
+    built = Media("audio", local.port, media.proto, formats, attributes=tuple(attributes))
+    return with_known_views(built, dict(chosen), answered)
+
+
+def make_answer(
+    offer: SessionDescription,
+    local: LocalMedia,
+    origin: Origin,
+    direction: Direction = Direction.SENDRECV,
+) -> SessionDescription:
+    """Our answer: the first usable audio stream accepted, the rest rejected; else 488."""
+    answered: list[Media] = []
+    accepted = False
+    reason = "no audio stream"
+    for media in offer.media:
+        result = None
+        if not accepted and media.media == "audio" and media.port:
+            if media.proto in local.protos:
+                result = _answer_media(offer, media, local, direction)
+                reason = "no common codec"
+            elif reason == "no audio stream":
+                reason = f"unsupported transport {media.proto}"
+        accepted = accepted or result is not None
+        answered.append(_reject(media) if result is None else result)
+    if not accepted:
+        raise NotAcceptableError(reason)
+    return _session(local, origin, answered)
+
+
+def negotiate_streams(
+    local: SessionDescription, remote: SessionDescription, local_is_offerer: bool
+) -> tuple[NegotiatedStream, ...]:
+    """The streams a completed exchange set up: every m= line both sides kept active."""
+    streams: list[NegotiatedStream] = []
+    for index, (ours, theirs) in enumerate(zip(local.media, remote.media, strict=False)):
+        if not ours.port or not theirs.port or not theirs.is_rtp or not ours.is_rtp:
+            continue
+        their_types = _types_by_key(theirs)
+        our_types = _types_by_key(ours)
+        codecs: list[NegotiatedCodec] = []
+        events: list[NegotiatedCodec] = []
+        # The answer's order; a dict keeps each codec's first payload type only.
+        for key, (_, rtpmap) in (their_types if local_is_offerer else our_types).items():
+            if key not in their_types or key not in our_types:
+                continue
+            remote_type = their_types[key][0]
+            codec = codec_for(rtpmap)
+            agreed = NegotiatedCodec(
+                remote_type,
+                our_types[key][0],
+                rtpmap.encoding_name,
+                rtpmap.clock_rate,
+                rtpmap.channels,
+                None if codec is None else codec.name,
+                theirs.fmtps.get(str(remote_type)),
+            )
+            (events if agreed.name == TELEPHONE_EVENT else codecs).append(agreed)
+        rate = codecs[0].clock_rate if codecs else None
+        event = next((e for e in events if e.clock_rate == rate), None)
+        connection = remote.connection_of(theirs)
+        rtcp_mux = ours.rtcp_mux and theirs.rtcp_mux
+        rtcp_port = theirs.port if rtcp_mux else theirs.port + 1
+        if theirs.rtcp is not None:
+            rtcp_port = theirs.rtcp.port
+        direction = local.direction_of(ours) & effective_direction(remote, theirs).reverse()
+        streams.append(
+            NegotiatedStream(
+                index=index,
+                media=theirs.media,
+                proto=theirs.proto,
+                local_port=ours.port,
+                remote_address=None if connection is None else connection.address,
+                remote_port=theirs.port,
+                remote_rtcp_port=rtcp_port,
+                rtcp_mux=rtcp_mux,
+                codecs=tuple(codecs),
+                telephone_event=None if event is None else event.payload_type,
+                ptime=theirs.ptime,
+                direction=direction,
+                remote_crypto=theirs.crypto,
+            )
+        )
+    return tuple(streams)
+
+
+def _types_by_key(media: Media) -> dict[tuple[str, int, int], tuple[int, RtpMap]]:
+    """The first payload type (and its rtpmap) of each codec in ``media``, in m= order."""
+    result: dict[tuple[str, int, int], tuple[int, RtpMap]] = {}
+    for payload_type in media.payload_types:
+        rtpmap = media.rtpmap(payload_type)
+        if rtpmap is not None:
+            result.setdefault(_codec_key(rtpmap), (payload_type, rtpmap))
+    return result
+
+
+def shared_codec(a: NegotiatedStream, b: NegotiatedStream) -> NegotiatedCodec | None:
+    """The first of leg ``a``'s codecs leg ``b`` also has; None means bridging them transcodes."""
+    theirs = {(c.name or c.encoding_name.lower(), c.clock_rate, c.channels) for c in b.codecs}
+    for codec in a.codecs:
+        if (codec.name or codec.encoding_name.lower(), codec.clock_rate, codec.channels) in theirs:
+            return codec
+    return None
+
+
+def hold_state(streams: Iterable[NegotiatedStream]) -> HoldState:
+    """The hold state of a session: its first audio stream's; INACTIVE without one."""
+    for stream in streams:
+        if stream.media == "audio":
+            return stream.hold_state
+    return HoldState.INACTIVE
+
+
+class State(Enum):
+    """Offer/answer states of one side (RFC 3264 §4, RFC 6337 §2)."""
+
+    NO_OFFER = "no offer"
+    OFFER_SENT = "offer sent"
+    OFFER_RECEIVED = "offer received"
+    STABLE = "stable"
+
+
+class Input(Enum):
+    """What happens to session descriptions."""
+
+    LOCAL_OFFER = "local offer"
+    REMOTE_OFFER = "remote offer"
+    LOCAL_ANSWER = "local answer"
+    REMOTE_ANSWER = "remote answer"
+    ROLLBACK = "rollback"
+
+
+Action = Callable[["OfferAnswer", SessionDescription | None], None]
+
+
+class OfferAnswer:
+    """One side's offer/answer exchanges for one session; see the module comment."""
+
+    __slots__ = (
+        "_sent",
+        "_version",
+        "local",
+        "local_media",
+        "pending_local",
+        "pending_remote",
+        "remote",
+        "session_id",
+        "state",
+        "streams",
+    )
+
+    def __init__(self, local_media: LocalMedia, session_id: str, session_version: int) -> None:
+        self.local_media = local_media
+        self.session_id = session_id
+        self._version = session_version
+        self._sent: SessionDescription | None = None
+        self.state = State.NO_OFFER
+        self.local: SessionDescription | None = None
+        """Our description of the last completed exchange."""
+        self.remote: SessionDescription | None = None
+        """The peer's description of the last completed exchange."""
+        self.pending_local: SessionDescription | None = None
+        self.pending_remote: SessionDescription | None = None
+        self.streams: tuple[NegotiatedStream, ...] = ()
+        """What the last completed exchange set up."""
+
+    # --- the table driver ----------------------------------------------------------------
+    def process(self, event: Input, description: SessionDescription | None = None) -> None:
+        """Feed one input; a refused input raises and leaves the state unchanged."""
+        action, next_state = _transitions[self.state, event]
+        action(self, description)
+        if next_state is None:
+            next_state = State.NO_OFFER if self.local is None else State.STABLE
+        self.state = next_state
+
+    def send_offer(self, offer: SessionDescription) -> None:
+        """We send ``offer`` (INVITE, re-INVITE, UPDATE, or a 2xx to an offerless INVITE)."""
+        self.process(Input.LOCAL_OFFER, offer)
+
+    def receive_offer(self, offer: SessionDescription) -> None:
+        """An offer arrived; raises :class:`GlareError` (491) while ours is pending."""
+        self.process(Input.REMOTE_OFFER, offer)
+
+    def send_answer(self, answer: SessionDescription) -> None:
+        """We send ``answer`` to the pending remote offer."""
+        self.process(Input.LOCAL_ANSWER, answer)
+
+    def receive_answer(self, answer: SessionDescription) -> None:
+        """The answer to our pending offer arrived."""
+        self.process(Input.REMOTE_ANSWER, answer)
+
+    def rollback(self) -> None:
+        """Withdraw the pending offer, ours or theirs; the session stays as it was."""
+        self.process(Input.ROLLBACK)
+
+    # --- building our descriptions -------------------------------------------------------
+    def offer(self, direction: Direction = Direction.SENDRECV) -> SessionDescription:
+        """Build and send an offer; after an exchange, the same streams re-aimed (RFC 3264 §8)."""
+        if self.local is None:
+            offer = make_offer(self.local_media, self._origin(), direction)
+        else:
+            local = self.local_media
+            media = tuple(
+                _with_direction(replace(m, port=local.port), direction)
+                if m.port and m.media == "audio"
+                else m
+                for m in self.local.media
+            )
+            offer = _session(local, self._origin(), media)
+        offer = self._stamp(offer)
+        self.send_offer(offer)
+        return offer
+
+    def answer(self, direction: Direction = Direction.SENDRECV) -> SessionDescription:
+        """Build and send our answer; on 488 the offer stays pending until :meth:`rollback`."""
+        if self.state is not State.OFFER_RECEIVED or self.pending_remote is None:
+            raise LocalOfferAnswerError(f"no offer to answer in state {self.state.value}")
+        answer = make_answer(self.pending_remote, self.local_media, self._origin(), direction)
+        answer = self._stamp(answer)
+        self.send_answer(answer)
+        return answer
+
+    @property
+    def hold_state(self) -> HoldState:
+        """The hold state of the negotiated session (INACTIVE before any exchange)."""
+        return hold_state(self.streams)
+
+    def _origin(self) -> Origin:
+        """Our ``o=`` line at the current session version."""
+        return make_origin(self.local_media, self.session_id, self._version)
+
+    def _stamp(self, description: SessionDescription) -> SessionDescription:
+        """``description`` with our o= line: the version goes up when it changed."""
+        sent = self._sent
+        if sent is not None and any(
+            getattr(description, name) != getattr(sent, name) for name in _COMPARED
+        ):
+            self._version += 1
+        if description.origin != self._origin():
+            description = replace(description, origin=self._origin())
+        self._sent = description
+        return description
+
+    # --- actions -------------------------------------------------------------------------
+    def _offer_sent(self, offer: SessionDescription | None) -> None:
+        """Keep our offer pending; a re-offer keeps every m= line (RFC 3264 §8)."""
+        assert offer is not None
+        if self.local is not None and len(offer.media) < len(self.local.media):
+            raise LocalOfferAnswerError("an offer may not remove m= lines (RFC 3264 §8)")
+        self.pending_local = offer
+
+    def _offer_received(self, offer: SessionDescription | None) -> None:
+        """Keep the peer's offer pending; a re-offer keeps every m= line (RFC 3264 §8)."""
+        assert offer is not None
+        if self.remote is not None and len(offer.media) < len(self.remote.media):
+            raise OfferAnswerError(
+                f"offer has {len(offer.media)} m= lines, the session {len(self.remote.media)}"
+            )
+        self.pending_remote = offer
+
+    def _answer_sent(self, answer: SessionDescription | None) -> None:
+        """Our answer completes the exchange the peer's offer started."""
+        assert answer is not None and self.pending_remote is not None
+        _check_answer(self.pending_remote, answer, LocalOfferAnswerError)
+        self._complete(answer, self.pending_remote, local_is_offerer=False)
+
+    def _answer_received(self, answer: SessionDescription | None) -> None:
+        """The peer's answer completes the exchange our offer started."""
+        assert answer is not None and self.pending_local is not None
+        _check_answer(self.pending_local, answer, OfferAnswerError)
+        self._complete(self.pending_local, answer, local_is_offerer=True)
+
+    def _complete(
+        self, local: SessionDescription, remote: SessionDescription, local_is_offerer: bool
+    ) -> None:
+        """Record the completed exchange and the streams it set up."""
+        self.streams = negotiate_streams(local, remote, local_is_offerer)
+        self.local, self.remote = local, remote
+        self.pending_local = self.pending_remote = None
+
+    def _roll_back(self, description: SessionDescription | None) -> None:
+        """Forget the pending offer; the last completed exchange stays in force."""
+        self.pending_local = self.pending_remote = None
+
+    def _glare(self, description: SessionDescription | None) -> None:
+        """Both sides offered at once: the peer's request gets 491 (RFC 3261 §14.2)."""
+        raise GlareError("offer while our offer is pending (glare)")
+
+    def _second_offer(self, description: SessionDescription | None) -> None:
+        """An offer before we answered the last one: 500 with Retry-After (RFC 3261 §14.2)."""
+        raise OfferAnswerError("offer while the previous offer is unanswered", 500)
+
+    def _unexpected_answer(self, description: SessionDescription | None) -> None:
+        """An answer to no offer of ours: the peer's mistake."""
+        raise OfferAnswerError(f"answer without an offer in state {self.state.value}", 400)
+
+    def _local_misuse(self, description: SessionDescription | None) -> None:
+        """Our own code fed an input the state forbids: a bug on our side."""
+        raise LocalOfferAnswerError(f"input not allowed in state {self.state.value}")
+
+
+def _check_answer(
+    offer: SessionDescription, answer: SessionDescription, error: type[SdpError]
+) -> None:
+    """An answer has the offer's m= lines, same media types, in order (RFC 3264 §6)."""
+    if len(answer.media) != len(offer.media):
+        raise error(f"answer has {len(answer.media)} m= lines for an offer of {len(offer.media)}")
+    for offered, answered in zip(offer.media, answer.media, strict=True):
+        if offered.media != answered.media:
+            raise error(f"answer has m={answered.media} for an offered m={offered.media}")
+
+
+_COMPARED = tuple(f.name for f in fields(SessionDescription) if f.name != "origin")
+"""What decides whether our description changed (RFC 3264 §8: all but the o= line)."""
+
+NO_OFFER, OFFER_SENT, OFFER_RECEIVED, STABLE = State
+_transitions: Mapping[tuple[State, Input], tuple[Action, State | None]] = {
+    (NO_OFFER, Input.LOCAL_OFFER): (OfferAnswer._offer_sent, OFFER_SENT),
+    (NO_OFFER, Input.REMOTE_OFFER): (OfferAnswer._offer_received, OFFER_RECEIVED),
+    (NO_OFFER, Input.LOCAL_ANSWER): (OfferAnswer._local_misuse, NO_OFFER),
+    (NO_OFFER, Input.REMOTE_ANSWER): (OfferAnswer._unexpected_answer, NO_OFFER),
+    (NO_OFFER, Input.ROLLBACK): (OfferAnswer._local_misuse, NO_OFFER),
+    (OFFER_SENT, Input.LOCAL_OFFER): (OfferAnswer._local_misuse, OFFER_SENT),
+    (OFFER_SENT, Input.REMOTE_OFFER): (OfferAnswer._glare, OFFER_SENT),
+    (OFFER_SENT, Input.LOCAL_ANSWER): (OfferAnswer._local_misuse, OFFER_SENT),
+    (OFFER_SENT, Input.REMOTE_ANSWER): (OfferAnswer._answer_received, STABLE),
+    (OFFER_SENT, Input.ROLLBACK): (OfferAnswer._roll_back, None),
+    (OFFER_RECEIVED, Input.LOCAL_OFFER): (OfferAnswer._local_misuse, OFFER_RECEIVED),
+    (OFFER_RECEIVED, Input.REMOTE_OFFER): (OfferAnswer._second_offer, OFFER_RECEIVED),
+    (OFFER_RECEIVED, Input.LOCAL_ANSWER): (OfferAnswer._answer_sent, STABLE),
+    (OFFER_RECEIVED, Input.REMOTE_ANSWER): (OfferAnswer._unexpected_answer, OFFER_RECEIVED),
+    (OFFER_RECEIVED, Input.ROLLBACK): (OfferAnswer._roll_back, None),
+    (STABLE, Input.LOCAL_OFFER): (OfferAnswer._offer_sent, OFFER_SENT),
+    (STABLE, Input.REMOTE_OFFER): (OfferAnswer._offer_received, OFFER_RECEIVED),
+    (STABLE, Input.LOCAL_ANSWER): (OfferAnswer._local_misuse, STABLE),
+    (STABLE, Input.REMOTE_ANSWER): (OfferAnswer._unexpected_answer, STABLE),
+    (STABLE, Input.ROLLBACK): (OfferAnswer._local_misuse, STABLE),
+}
+"""Every (state, input) pair; actions that raise refuse the input (state unchanged)."""
