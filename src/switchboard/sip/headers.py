@@ -267,8 +267,8 @@ class SipHeaders:
             return list(values)
         result: list[str] = []
         for value in values:
-            if "," in value:
-                result.extend(split_commas(value))
+            if "," in value or '"' in value or "<" in value:
+                result.extend(split_commas(value))  # which also rejects unclosed < and "
             elif value:
                 result.append(value.strip())
         return result
