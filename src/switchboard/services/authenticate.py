@@ -25,7 +25,7 @@ from switchboard.sip.digest import (
 from switchboard.sip.errors import SipError
 from switchboard.sip.message import SipRequest
 from switchboard.sip.peer import Peer
-from switchboard.sip.uri import SipUri
+from switchboard.sip.uri import sip_user_host
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,10 +58,11 @@ class AuthDecision:
 def from_user(request: SipRequest) -> str | None:
     """The user part of the From URI: Asterisk's identify_by=username key."""
     try:
-        uri = SipUri.parse(request.from_.uri)
+        text = request.from_.uri
     except SipError:
         return None
-    return uri.user
+    parts = sip_user_host(text)
+    return None if parts is None else parts[0]
 
 
 class EndpointAuthenticator:

@@ -57,6 +57,10 @@ class ContactStore(Protocol):
     def save(self, upserts: Iterable[Contact], deletes: Iterable[tuple[str, str]]) -> None: ...
 
 
+def _expires_at(contact: Contact) -> float:
+    return contact.expires_at
+
+
 def _source(contact: Contact) -> str:
     return f"{contact.transport}:{contact.source_host}:{contact.source_port}"
 
@@ -75,7 +79,12 @@ class LocationService:
 
     def contacts(self, aor: str) -> list[Contact]:
         """The AOR's contacts, soonest to expire first."""
-        return sorted(self._by_aor.get(aor, {}).values(), key=lambda c: c.expires_at)
+        contacts = self._by_aor.get(aor)
+        if contacts is None:
+            return []
+        if len(contacts) == 1:
+            return list(contacts.values())
+        return sorted(contacts.values(), key=_expires_at)
 
     def all_contacts(self) -> list[Contact]:
         return [c for contacts in self._by_aor.values() for c in contacts.values()]
@@ -107,7 +116,13 @@ class LocationService:
         )
 
     def refresh(self, contact: Contact, now: float) -> None:
-        self._put(contact)
+        contacts = self._by_aor.get(contact.aor, {})
+        previous = contacts.get(contact.uri)
+        if previous is not None and contact.expires_at >= previous.expires_at:
+            # The heap already holds an earlier entry for it: expire() reschedules it then.
+            contacts[contact.uri] = contact
+        else:
+            self._put(contact)
         self._dirty[(contact.aor, contact.uri)] = contact
         self.bus.publish(
             ContactRefreshed(contact.aor, contact.uri, contact.endpoint, contact.remaining(now))
@@ -123,13 +138,23 @@ class LocationService:
         self.bus.publish(ContactRemoved(contact.aor, contact.uri, contact.endpoint, reason))
 
     def expire(self, now: float) -> int:
-        """Remove every contact whose time is up; stale heap entries are skipped."""
+        """Remove every contact whose time is up.
+
+        Every contact has a heap entry at or before its expiry; a refresh that extends
+        the expiry pushes nothing (under constant re-registration the heap would otherwise
+        grow by one entry per REGISTER), so an entry that comes up for a contact refreshed
+        since is pushed again at the contact's new expiry. Entries of removed contacts
+        are skipped.
+        """
         removed = 0
         heap = self._expiry
         while heap and heap[0][0] <= now:
-            expires_at, aor, uri = heapq.heappop(heap)
+            _, aor, uri = heapq.heappop(heap)
             contact = self._by_aor.get(aor, {}).get(uri)
-            if contact is None or contact.expires_at != expires_at:
+            if contact is None:
+                continue
+            if contact.expires_at > now:
+                heapq.heappush(heap, (contact.expires_at, aor, uri))
                 continue
             self._by_aor[aor].pop(uri)
             if not self._by_aor[aor]:

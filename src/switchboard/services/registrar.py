@@ -11,8 +11,9 @@ binding with its remaining ``expires`` and carries a ``Date``.
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from email.utils import formatdate
+from functools import lru_cache
 
 from switchboard.config.pjsip import Aor, Endpoint, PjsipConfig
 from switchboard.core.contact import Contact
@@ -22,7 +23,7 @@ from switchboard.sip.errors import SipError
 from switchboard.sip.headers import NameAddress
 from switchboard.sip.message import SipRequest, SipResponse, make_response
 from switchboard.sip.peer import Peer
-from switchboard.sip.uri import SipUri, uri_scheme
+from switchboard.sip.uri import SipUri, sip_user_host, uri_scheme
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,11 +111,13 @@ class Registrar:
     def _aor_name(self, request: SipRequest, endpoint: Endpoint) -> str | None:
         """The endpoint's AOR named by the To URI (user, or user@domain), as Asterisk does."""
         try:
-            uri = SipUri.parse(request.to.uri)
+            parts = sip_user_host(request.to.uri)
         except SipError:
             return None
-        user = uri.user or ""
-        qualified = f"{user}@{uri.host}"
+        if parts is None:
+            return None
+        user = parts[0] or ""
+        qualified = f"{user}@{parts[1]}"
         for name in endpoint.aors:
             if name in (user, qualified):
                 return name
@@ -131,8 +134,9 @@ class Registrar:
             if attempt.endpoint.rewrite_contact:
                 uri = _rewritten(uri, attempt.source)
             expires = _clamp(aor, _contact_expires(value, header_expires, aor))
-            existing = next((c for c in current if SipUri.parse(c.uri) == uri), None)
-            result.append(_Requested(uri, str(uri), expires, existing))
+            text = str(uri)
+            existing = next((c for c in current if _same_uri(c.uri, text, uri)), None)
+            result.append(_Requested(uri, text, expires, existing))
         return result
 
     def _apply(self, attempt: _Attempt, requested: list[_Requested]) -> None:
@@ -155,7 +159,7 @@ class Registrar:
             ("Contact", f"<{c.uri}>;expires={c.remaining(now)}")
             for c in self.location.contacts(attempt.aor_name)
         ]
-        headers.append(("Date", formatdate(now, usegmt=True)))
+        headers.append(("Date", _http_date(int(now))))
         if header_expires is not None:
             headers.append(("Expires", str(_clamp(aor, header_expires))))
         request = attempt.request
@@ -185,9 +189,12 @@ def address_of_record_problem(request: SipRequest) -> str | None:
 def _seen(contact: Contact, attempt: _Attempt, expires_at: float) -> Contact:
     """The contact as this REGISTER refreshes it: expiry, dialog ids, where it came from."""
     request, source = attempt.request, attempt.source
-    return replace(
-        contact,
-        expires_at=expires_at,
+    # Built directly: dataclasses.replace() costs as much as the rest of the refresh.
+    return Contact(
+        contact.aor,
+        contact.uri,
+        expires_at,
+        contact.endpoint,
         call_id=request.call_id,
         cseq=request.cseq.seq,
         user_agent=request.headers.get("user-agent") or "",
@@ -195,7 +202,20 @@ def _seen(contact: Contact, attempt: _Attempt, expires_at: float) -> Contact:
         source_host=source.host,
         source_port=source.port,
         connection=source.connection_id or 0,
+        path=contact.path,
+        registered_at=contact.registered_at,
     )
+
+
+def _same_uri(stored: str, text: str, uri: SipUri) -> bool:
+    """Whether a stored contact URI is ``uri`` (RFC 3261 §19.1.4); the same text is, at once."""
+    return stored == text or SipUri.parse(stored) == uri
+
+
+@lru_cache(maxsize=4)
+def _http_date(second: int) -> str:
+    """The Date header value for a whole second (the same for every 200 of that second)."""
+    return formatdate(second, usegmt=True)
 
 
 def _tag(request: SipRequest) -> str:

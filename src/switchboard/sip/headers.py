@@ -115,6 +115,8 @@ _DISPLAY_NAMES = {
         "WWW-Authenticate",
     ]
 }
+KNOWN_NAMES = frozenset(_DISPLAY_NAMES)
+"""Canonical names of the header fields we know (all valid tokens: no need to check)."""
 
 # Usual spellings of header names → index key: the parser looks names up here before
 # paying for lower() and compact-form handling.
@@ -265,8 +267,10 @@ class SipHeaders:
             return list(values)
         result: list[str] = []
         for value in values:
-            if value:
-                result.extend(split_commas(value))
+            if "," in value or '"' in value or "<" in value:
+                result.extend(split_commas(value))  # which also rejects unclosed < and "
+            elif value:
+                result.append(value.strip())
         return result
 
     def __contains__(self, name: object) -> bool:

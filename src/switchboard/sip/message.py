@@ -23,6 +23,7 @@ from switchboard.sip.errors import (
     UnsupportedUriSchemeError,
 )
 from switchboard.sip.headers import (
+    KNOWN_NAMES,
     METHODS,
     TOKEN,
     WIRE_NAMES,
@@ -37,6 +38,7 @@ from switchboard.sip.headers import (
     split_commas,
     tag_of,
 )
+from switchboard.sip.memo import KnownGood
 from switchboard.sip.uri import SipUri, Uri, check_absolute_uri, parse_uri, uri_scheme
 
 T = TypeVar("T")
@@ -50,6 +52,8 @@ _VERSION = re.compile(r"SIP/[0-9]+\.[0-9]+", re.IGNORECASE)
 _WORD = r"[A-Za-z0-9\-.!%*_+`'~()<>:\\\"/\[\]?{}]+"
 _CALL_ID = re.compile(rf"{_WORD}(?:@{_WORD})?")
 _REQUIRED = ("via", "from", "to", "call-id", "cseq")
+_well_formed_addresses = KnownGood(8192)
+_well_formed_request_uris = KnownGood(1024)
 _SINGLE = ("from", "to", "call-id", "cseq", "max-forwards", "content-type", "expires")
 
 REASON_PHRASES = {
@@ -240,7 +244,7 @@ class SipMessage:
         """Run the syntax checks of RFC 3261 §25 that lazy parsing skips."""
         index = self.headers._index
         for key, values in index.items():
-            if not TOKEN.fullmatch(key):
+            if key not in KNOWN_NAMES and not TOKEN.fullmatch(key):
                 raise self._error(f"Malformed header field name {key!r}")
             for value in values:
                 if "\r" in value or "\n" in value:
@@ -255,8 +259,7 @@ class SipMessage:
             raise self._error("Malformed Call-ID")
         self.cseq  # noqa: B018 - parsing is the check
         for key in ("from", "to"):
-            address = self._parse(NameAddress.parse, index[key][0])
-            self._check_uri(address.uri)
+            self._check_address(index[key][0])
         vias = self.headers.get_all("via")
         if not vias or "" in index["via"]:
             raise self._error("Empty Via header field")
@@ -264,11 +267,17 @@ class SipMessage:
             self._parse(Via.parse, value)
         if not self.is_wildcard_contact:
             for value in self.headers.get_all("contact"):
-                self._check_uri(self._parse(NameAddress.parse, value).uri)
+                self._check_address(value)
         for key in ("route", "record-route"):
             for value in self.headers.get_all(key):
-                address = self._parse(NameAddress.parse, value)
-                self._check_uri(address.uri)
+                self._check_address(value)
+
+    def _check_address(self, value: str) -> None:
+        """A From, To, Contact or Route value: name-addr or addr-spec, with a valid URI."""
+        if value in _well_formed_addresses:
+            return
+        self._check_uri(self._parse(NameAddress.parse, value).uri)
+        _well_formed_addresses.add(value)
 
     def _check_uri(self, text: str) -> None:
         try:
@@ -327,9 +336,11 @@ class SipRequest(SipMessage):
     def validate(self) -> None:
         """Check everything a server needs before acting (RFC 3261 §8.2, RFC 4475 §3.1.2)."""
         super().validate()
-        uri = self.uri
-        if isinstance(uri, SipUri) and uri.headers:
-            raise self._error("Request-URI must not contain headers")
+        if self.uri_text not in _well_formed_request_uris:
+            uri = self.uri
+            if isinstance(uri, SipUri) and uri.headers:
+                raise self._error("Request-URI must not contain headers")
+            _well_formed_request_uris.add(self.uri_text)
         if self.cseq.method != self.method:
             raise self._error("CSeq method does not match the request method")
         self.max_forwards  # noqa: B018 - parsing is the check

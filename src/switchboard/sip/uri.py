@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from functools import lru_cache
 from urllib.parse import quote, unquote
 
-from switchboard.sip.errors import RemoteProtocolError, UnsupportedUriSchemeError
+from switchboard.sip.errors import RemoteProtocolError, SipError, UnsupportedUriSchemeError
+from switchboard.sip.memo import KnownGood
 
 Params = dict[str, str | None]
 
@@ -69,13 +71,40 @@ def uri_scheme(text: str) -> str | None:
     return text[:colon].lower()
 
 
+MAX_REMEMBERED_URIS = 8192
+"""How many well-formed URIs :func:`check_absolute_uri` remembers (then it starts afresh)."""
+
+_well_formed = KnownGood(MAX_REMEMBERED_URIS)
+
+
 def check_absolute_uri(text: str) -> None:
-    """Accept any ``scheme:opaque`` URI (RFC 3261 absoluteURI): header fields may carry them."""
+    """Accept any ``scheme:opaque`` URI (RFC 3261 absoluteURI): header fields may carry them.
+
+    Phones send the same From, To and Contact URIs in every request, so URIs found
+    well-formed are remembered (a bounded set) and not parsed again.
+    """
+    if text in _well_formed:
+        return
     scheme = uri_scheme(text)
     if scheme is None or len(text) == len(scheme) + 1 or any(c in text for c in ' \t<>"'):
         raise RemoteProtocolError(400, f"Malformed URI {text!r}")
     if scheme in ("sip", "sips", "tel"):
         parse_uri(text)
+    _well_formed.add(text)
+
+
+@lru_cache(maxsize=MAX_REMEMBERED_URIS)
+def sip_user_host(text: str) -> tuple[str | None, str] | None:
+    """The (unescaped) user and the host of a SIP or SIPS URI; None when ``text`` is not one.
+
+    Cached: endpoint identification and AOR lookup ask this of every REGISTER's From and
+    To URIs, which repeat for each user.
+    """
+    try:
+        uri = SipUri.parse(text)
+    except SipError:
+        return None
+    return uri.user, uri.host
 
 
 def _parse_params(text: str, chars: re.Pattern[str], what: str) -> Params:

@@ -17,9 +17,12 @@ class UdpTransport(asyncio.DatagramProtocol):
     def __init__(self, stack: SipStack) -> None:
         self.stack = stack
         self.transport: asyncio.DatagramTransport | None = None
+        self._local: tuple[str, int] | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.DatagramTransport, transport)
+        name = self.transport.get_extra_info("sockname")
+        self._local = str(name[0]), int(name[1])
 
     def datagram_received(self, data: bytes, addr: tuple[str | int, ...]) -> None:
         self.stack.datagram_received(data, Peer("udp", str(addr[0]), int(addr[1])), self)
@@ -33,6 +36,6 @@ class UdpTransport(asyncio.DatagramProtocol):
 
     @property
     def local(self) -> tuple[str, int]:
-        assert self.transport is not None
-        name = self.transport.get_extra_info("sockname")
-        return str(name[0]), int(name[1])
+        """The bound address, read once: the stack asks for it on every send."""
+        assert self._local is not None
+        return self._local
