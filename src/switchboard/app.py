@@ -23,7 +23,7 @@ from switchboard.configdir import DirectorySource
 from switchboard.core.events import Event, EventBus
 from switchboard.diagnostics import Diagnostics
 from switchboard.services.authenticate import EndpointAuthenticator
-from switchboard.services.location import LocationService
+from switchboard.services.location import ContactRefreshed, LocationService
 from switchboard.services.qualify import Qualifier
 from switchboard.services.registrar import Registrar
 from switchboard.services.requests import RequestRouter
@@ -87,8 +87,14 @@ events_log = logging.getLogger("switchboard.events")
 
 
 def _log_event(event: Event) -> None:
-    """Every domain event as one JSON line (the API's live stream comes with its issue)."""
-    events_log.info("%s", json.dumps(event.as_dict(), sort_keys=True))
+    """Every domain event as one JSON line (the API's live stream comes with its issue).
+
+    Refreshes are the bulk of a registrar's traffic and change nothing, so they are logged
+    at debug level; building the line is skipped when nobody would see it.
+    """
+    level = logging.DEBUG if isinstance(event, ContactRefreshed) else logging.INFO
+    if events_log.isEnabledFor(level):
+        events_log.log(level, "%s", json.dumps(event.as_dict(), sort_keys=True))
 
 
 def _secret(state_dir: Path) -> bytes:
