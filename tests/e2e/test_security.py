@@ -47,3 +47,39 @@ def test_password_guessing_source_is_banned_while_alice_still_registers(tmp_path
     for secret in ("alice101", "bob102", "wrong-guess", secret_key):
         assert secret not in server.log, "secrets never reach the log"
         assert secret not in auths
+
+
+def test_extension_scan_learns_nothing_and_is_banned(tmp_path: Path):
+    ports = Ports()
+    config = reference_config(tmp_path / "config", ports)
+    (config / "switchboard.conf").write_text("[security]\nban_threshold=10\n")
+    users = tmp_path / "users.csv"
+    names = ["alice", "bob", *(str(n) for n in range(100, 158))]
+    users.write_text("SEQUENTIAL\n" + "".join(f"{name};\n" for name in names))
+    with ServerProcess(config, tmp_path / "state") as server:
+        scan = run_sipp(
+            register_scenario("[field0]", authenticate=False, final=401),
+            tmp_path / "scan",
+            ports.udp,
+            local_ip="127.0.0.3",
+            local_port=free_port(),
+            calls=60,
+            timeout=30,
+            extra=("-bind_local", "-inf", str(users), "-r", "30", "-recv_timeout", "1500"),
+        )
+        server.wait_for(r'\{[^\n]*"source": "127\.0\.0\.3"[^\n]*"type": "SourceBanned"')
+        answers = scan.responses()
+        assert 10 <= len(answers) < 60, "answers stop once the scanner is banned"
+        shapes = {
+            tuple(
+                line.split(":", 1)[0]
+                for line in answer.splitlines()
+                if not line.startswith(("Call-ID", "From", "To", "Via", "CSeq"))
+            )
+            for answer in answers
+        }
+        assert len(shapes) == 1, "every user, real or not, gets the same 401"
+        alice = run_sipp(
+            register_scenario("alice"), tmp_path / "alice", ports.udp, local_port=free_port()
+        )
+        assert alice.returncode == 0, alice.messages

@@ -120,6 +120,18 @@ class EndpointAuthenticator:
             self.bus.publish(
                 AuthFailed(str(source), source.host, credentials.username, request.method, reason)
             )
+        elif credentials is None and endpoint is None:
+            # No phone of ours asks as a user we do not have: this is a scan (Asterisk
+            # raises InvalidAccountID here too). The answer stays the same challenge.
+            self.bus.publish(
+                AuthFailed(
+                    str(source),
+                    source.host,
+                    from_user(request) or "",
+                    request.method,
+                    "unknown user",
+                )
+            )
         challenge = self.digest.challenge(self.realm, now, self.salt(), stale=result.stale)
         verdict = Verdict.STALE if result.stale else Verdict.CHALLENGE
         return AuthDecision(verdict, None, challenge)

@@ -131,6 +131,12 @@ class TestAuthentication:
             ("alice", "wrong password"),
             ("mallory", "unknown user"),
         ]
+        scan = auth.check(register("eve"), SOURCE, NOW)
+        assert scan.verdict is Verdict.CHALLENGE and len(scan.challenge) == 1
+        assert [(e.username, e.reason) for e in recorder.of(AuthFailed)][-1] == (
+            "eve",
+            "unknown user",
+        ), "asking as an unknown user, even without credentials, is reported"
 
     def test_right_password_is_accepted_once_and_a_replay_is_refused(self, bus):
         auth = self.make(bus)
