@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from enum import Enum
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, cast
 
 from switchboard.sip.message import SipMessage, SipRequest, SipResponse
 from switchboard.sip.peer import Peer
@@ -169,3 +169,21 @@ class Transaction:
     def armed(self) -> frozenset[Input]:
         """The timers currently running (for tests and diagnostics)."""
         return frozenset(self._armed)
+
+
+class ServerTransaction(Transaction):
+    """What the two server machines share: they send only what the TU gives them, and
+    keep the bytes of the last response to answer retransmitted requests with."""
+
+    __slots__ = ("_data",)
+
+    def start(self, now: float) -> None:
+        """Nothing to send or arm until the TU responds (the layer may send 100 Trying)."""
+        self._data = b""
+
+    def _send(self, now: float, message: SipMessage | None) -> None:
+        """Send a TU response and keep its bytes for retransmission."""
+        response = cast(SipResponse, message)
+        self.last_response = response
+        self._data = response.serialize()
+        self._host._transmit(self._data, self.peer)

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from typing import ClassVar, cast
 
-from switchboard.sip.message import SipMessage, SipRequest, SipResponse
+from switchboard.sip.message import SipMessage, SipRequest
 from switchboard.sip.transaction.events import (
     AckReceived,
     TransactionFailed,
     TransactionTimedOut,
 )
-from switchboard.sip.transaction.machine import Input, State, Transaction, Transitions
+from switchboard.sip.transaction.machine import Input, ServerTransaction, State, Transitions
 
 PROCEEDING = State.PROCEEDING
 COMPLETED = State.COMPLETED
@@ -27,10 +27,10 @@ ACCEPTED = State.ACCEPTED
 TERMINATED = State.TERMINATED
 
 
-class ServerInviteTransaction(Transaction):
+class ServerInviteTransaction(ServerTransaction):
     """RFC 3261 Figure 7 as amended by RFC 6026 Figure 5."""
 
-    __slots__ = ("_data",)
+    __slots__ = ()
 
     INITIAL: ClassVar[State] = PROCEEDING
     STATES: ClassVar[tuple[State, ...]] = (PROCEEDING, COMPLETED, CONFIRMED, ACCEPTED, TERMINATED)
@@ -46,17 +46,6 @@ class ServerInviteTransaction(Transaction):
         Input.TIMER_L,
         Input.TRANSPORT_ERROR,
     )
-
-    def start(self, now: float) -> None:
-        """Nothing to send or arm until the TU responds (the layer may send 100 Trying)."""
-        self._data = b""
-
-    def _send(self, now: float, message: SipMessage | None) -> None:
-        """Send a TU response and keep its bytes for retransmission."""
-        response = cast(SipResponse, message)
-        self.last_response = response
-        self._data = response.serialize()
-        self._host._transmit(self._data, self.peer)
 
     def _resend(self, now: float, message: SipMessage | None) -> None:
         """The INVITE was retransmitted: resend the last response, if any (§17.2.1)."""

@@ -7,11 +7,11 @@ Timer J (64*T1; zero on reliable transports). The server never retransmits on it
 
 from __future__ import annotations
 
-from typing import ClassVar, cast
+from typing import ClassVar
 
-from switchboard.sip.message import SipMessage, SipResponse
+from switchboard.sip.message import SipMessage
 from switchboard.sip.transaction.events import TransactionFailed
-from switchboard.sip.transaction.machine import Input, State, Transaction, Transitions
+from switchboard.sip.transaction.machine import Input, ServerTransaction, State, Transitions
 
 TRYING = State.TRYING
 PROCEEDING = State.PROCEEDING
@@ -19,10 +19,10 @@ COMPLETED = State.COMPLETED
 TERMINATED = State.TERMINATED
 
 
-class ServerNonInviteTransaction(Transaction):
+class ServerNonInviteTransaction(ServerTransaction):
     """RFC 3261 Figure 8."""
 
-    __slots__ = ("_data",)
+    __slots__ = ()
 
     INITIAL: ClassVar[State] = TRYING
     STATES: ClassVar[tuple[State, ...]] = (TRYING, PROCEEDING, COMPLETED, TERMINATED)
@@ -34,17 +34,6 @@ class ServerNonInviteTransaction(Transaction):
         Input.TIMER_J,
         Input.TRANSPORT_ERROR,
     )
-
-    def start(self, now: float) -> None:
-        """Nothing to send or arm until the TU responds."""
-        self._data = b""
-
-    def _send(self, now: float, message: SipMessage | None) -> None:
-        """Send a TU response and keep its bytes for retransmission."""
-        response = cast(SipResponse, message)
-        self.last_response = response
-        self._data = response.serialize()
-        self._host._transmit(self._data, self.peer)
 
     def _resend(self, now: float, message: SipMessage | None) -> None:
         """The request was retransmitted: resend the last response (§17.2.2)."""
