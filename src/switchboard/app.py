@@ -188,16 +188,21 @@ class Server:
         )
 
     async def _housekeeping(self) -> None:
-        """Expire contacts and write changes behind, a few times a second."""
+        """Expire contacts and write changes behind, a few times a second. Changes are
+        taken on the loop's thread; only the SQL runs on the store's thread."""
         loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(HOUSEKEEPING_INTERVAL)
             self.location.expire(time.time())
             if self.qualifier is not None:
                 self.qualifier.tick(time.monotonic())
-            await loop.run_in_executor(self.executor, self._flush)
+            upserts, deletes = self.location.take_changes()
+            if upserts or deletes:
+                await loop.run_in_executor(self.executor, self.store.save, upserts, deletes)
 
     def _flush(self) -> None:
+        """Write what is left; only once the store thread has finished, so that an older
+        batch can never land after a newer one."""
         upserts, deletes = self.location.take_changes()
         if upserts or deletes:
             self.store.save(upserts, deletes)
@@ -209,9 +214,9 @@ class Server:
             await self.control.close()
         if self.stack is not None:
             await self.stack.close()
+        self.executor.shutdown(wait=True)
         self.location.expire(time.time())
         self._flush()
-        self.executor.shutdown()
 
 
 async def _wait_for_stop(stop: asyncio.Event) -> int:
