@@ -106,7 +106,7 @@ class Baresip:
             self._buffer = self._buffer[end + 1 :]
             self.events.append(message)
 
-    def wait_registered(self, timeout: float = 15) -> str:
+    def wait_registered(self, timeout: float = 20) -> str:
         """Ask ``reginfo`` until the account shows OK; returns that line (colours removed)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -16,18 +16,27 @@ from pathlib import Path
 from tests.e2e.conftest import REFERENCE, switchboard_command
 
 
-def free_port() -> int:
-    """A port free for both UDP and TCP on 127.0.0.1 (and its +1 neighbour, for TLS tools)."""
+def _free(port: int) -> bool:
+    """Whether ``port`` can be bound on 127.0.0.1 for both TCP and UDP right now."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
+            tcp.bind(("127.0.0.1", port))
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            udp.bind(("127.0.0.1", port))
+    except OSError:
+        return False
+    return True
+
+
+def free_port(*, pair: bool = False) -> int:
+    """A port free for both UDP and TCP on 127.0.0.1; with ``pair``, its +1 neighbour too
+    (baresip listens for TLS on the port above its SIP port)."""
     for _ in range(200):
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
             tcp.bind(("127.0.0.1", 0))
-            port = tcp.getsockname()[1]
-        try:
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-                udp.bind(("127.0.0.1", port))
+            port = int(tcp.getsockname()[1])
+        if _free(port) and (not pair or (port < 65535 and _free(port + 1))):
             return port
-        except OSError:
-            continue
     raise RuntimeError("no free port")
 
 

@@ -33,7 +33,7 @@ def test_baresip_registers(tmp_path: Path, transport: str):
         phone = Baresip(
             tmp_path / "baresip",
             account,
-            sip_port=free_port(),
+            sip_port=free_port(pair=True),
             ctrl_port=free_port(),
             cafile=ca,
         )
@@ -49,7 +49,9 @@ def test_qualify_marks_a_registered_phone_reachable(tmp_path: Path):
     config = reference_config(tmp_path / "config", ports, extra_pjsip=extra)
     account = f"<sip:bob@127.0.0.1:{ports.tcp};transport=tcp>;auth_pass=bob102;regint=600"
     with ServerProcess(config, tmp_path / "state") as server:
-        phone = Baresip(tmp_path / "baresip", account, sip_port=free_port(), ctrl_port=free_port())
+        phone = Baresip(
+            tmp_path / "baresip", account, sip_port=free_port(pair=True), ctrl_port=free_port()
+        )
         with phone:
             phone.wait_registered()
             added = server.wait_for(r'\{[^\n]*"type": "ContactAdded"[^\n]*\}').group(0)
