@@ -17,7 +17,7 @@ from switchboard.config.rtp import RtpConfig
 from switchboard.media.errors import MediaError
 
 
-class PortPoolExhausted(MediaError):
+class PortPoolExhaustedError(MediaError):
     """No free RTP/RTCP port pair is left in the configured range."""
 
 
@@ -68,7 +68,7 @@ class PortPool:
         return len(self._in_use)
 
     def allocate(self) -> PortPair:
-        """Bind the next free pair; :class:`PortPoolExhausted` when none can be bound."""
+        """Bind the next free pair; :class:`PortPoolExhaustedError` when none can be bound."""
         busy = 0
         for _ in range(len(self._free)):
             port = self._free.popleft()
@@ -79,7 +79,7 @@ class PortPool:
                 continue
             self._in_use.add(port)
             return pair
-        raise PortPoolExhausted(
+        raise PortPoolExhaustedError(
             f"no free RTP port pair in rtpstart={self.rtpstart} rtpend={self.rtpend} "
             f"on {self.host}: {len(self._in_use)} pairs in use by calls, {busy} taken by "
             "other programs; widen the range in rtp.conf"

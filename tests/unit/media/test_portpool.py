@@ -8,7 +8,7 @@ import socket
 import pytest
 
 from switchboard.config.rtp import default_rtp
-from switchboard.media.portpool import PortPool, PortPoolExhausted
+from switchboard.media.portpool import PortPool, PortPoolExhaustedError
 
 
 def free_range(pairs: int) -> int:
@@ -51,7 +51,7 @@ def test_odd_rtpstart_is_rounded_up_and_rtpend_holds_the_last_rtcp_port() -> Non
     pool = PortPool(start - 1, start + 3, "127.0.0.1")
     pairs = [pool.allocate(), pool.allocate()]
     assert [pair.port for pair in pairs] == [start, start + 2]
-    with pytest.raises(PortPoolExhausted):
+    with pytest.raises(PortPoolExhaustedError):
         pool.allocate()
     for pair in pairs:
         pool.release(pair)
@@ -78,7 +78,7 @@ def test_a_pair_taken_by_another_program_is_skipped() -> None:
         pool = PortPool(start, start + 4, "127.0.0.1")
         pair = pool.allocate()
         assert pair.port == start + 2
-        with pytest.raises(PortPoolExhausted, match="1 taken by other programs"):
+        with pytest.raises(PortPoolExhaustedError, match="1 taken by other programs"):
             pool.allocate()
         pool.release(pair)
     finally:
@@ -89,7 +89,7 @@ def test_exhaustion_names_the_range_and_release_makes_room() -> None:
     start = free_range(1)
     pool = PortPool(start, start + 2, "127.0.0.1")
     pair = pool.allocate()
-    with pytest.raises(PortPoolExhausted, match=f"rtpstart={start} rtpend={start + 2}"):
+    with pytest.raises(PortPoolExhaustedError, match=f"rtpstart={start} rtpend={start + 2}"):
         pool.allocate()
     pool.release(pair)
     again = pool.allocate()
@@ -102,7 +102,7 @@ def test_ipv6_pairs_bind_on_ipv6() -> None:
     pool = PortPool(start, start + 2, "::1")
     try:
         pair = pool.allocate()
-    except PortPoolExhausted:
+    except PortPoolExhaustedError:
         pytest.skip("no IPv6 loopback on this machine")
     assert pair.rtp.family == socket.AF_INET6
     assert pair.rtp.getsockname()[:2] == ("::1", start)
