@@ -93,7 +93,7 @@ class BareRelay(asyncio.DatagramProtocol):
         self.sendto(data, self.destination)
 
 
-async def serve(mode: str, rtpstart: int, rtpend: int) -> None:
+async def serve(mode: str, rtpstart: int, rtpend: int, report_interval: float) -> None:
     """The server process: set up calls on command, report CPU and memory."""
     from switchboard.media.portpool import PortPool
     from switchboard.media.relay import MediaRelay
@@ -130,7 +130,13 @@ async def serve(mode: str, rtpstart: int, rtpend: int) -> None:
             ports = []
             for remote_a, remote_b in request["remotes"]:
                 if mode == "relay":
-                    relay = MediaRelay(pool, strictrtp="yes", probation=4, rtp_timeout=30.0)
+                    relay = MediaRelay(
+                        pool,
+                        strictrtp="yes",
+                        probation=4,
+                        rtp_timeout=30.0,
+                        report_interval=report_interval,
+                    )
                     await relay.start()
                     relay.a.set_remote(("127.0.0.1", remote_a))
                     relay.b.set_remote(("127.0.0.1", remote_b))
@@ -375,8 +381,9 @@ class Child:
 def one_run(mode: str, calls: int, options: argparse.Namespace) -> dict[str, float]:
     """Start a server and a generator, run the load, return the figures."""
     pin = options.pin and len(os.sched_getaffinity(0)) >= 2
+    rtp = ["--rtp", str(options.rtpstart), str(options.rtpend)]
     server = Child(
-        ["--role", "server", "--mode", mode, "--rtp", str(options.rtpstart), str(options.rtpend)],
+        ["--role", "server", "--mode", mode, "--interval", str(options.interval), *rtp],
         0 if pin else None,
     )
     closes: list[int] = []
@@ -438,6 +445,10 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--rtp", dest="rtp", type=int, nargs=2, default=[30000, 40000])
     parser.add_argument("--cycles", type=int, default=2, help="set-up/run/close rounds")
+    parser.add_argument(
+        "--interval", type=float, default=1.0, help="MediaRelay report_interval (s)"
+    )
+    parser.add_argument("--modes", nargs="+", default=["baseline", "relay"])
     parser.add_argument("--no-pin", dest="pin", action="store_false")
     options = parser.parse_args()
     options.rtpstart, options.rtpend = options.rtp
@@ -446,13 +457,13 @@ def main() -> None:
         import uvloop
 
         if options.role == "server":
-            uvloop.run(serve(options.mode, options.rtpstart, options.rtpend))
+            uvloop.run(serve(options.mode, options.rtpstart, options.rtpend, options.interval))
         else:
             uvloop.run(generate())
         return
     results: dict[tuple[str, int], dict[str, float]] = {}
     for calls in options.calls:
-        for mode in ("baseline", "relay"):
+        for mode in options.modes:
             figures = one_run(mode, calls, options)
             results[mode, calls] = figures
             prefix = f"{mode}_{calls}"
@@ -471,6 +482,8 @@ def main() -> None:
             print(f"{prefix}_generator_cpu: {figures['load_cpu']:.0f} %")
             print(f"{prefix}_generator_max_lag: {figures['lag']:.1f} ms", flush=True)
     top = max(options.calls)
+    if ("relay", top) not in results or ("baseline", top) not in results:
+        return
     relay, bare = results["relay", top], results["baseline", top]
     ratio = relay["us_per_packet"] / bare["us_per_packet"]
     print(f"ratio_relay_vs_bare_uvloop_cpu_per_packet_{top}_calls: {ratio:.2f} x")

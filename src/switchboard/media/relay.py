@@ -212,7 +212,7 @@ class RelayLeg:
         """Nothing is bound until :meth:`MediaRelay.start`."""
         self.name: LegName = name
         self.relay = relay
-        self.family = socket.AF_INET
+        self.family = relay.pool.family
         self.latch = RtpLatch(None, strictrtp, probation)
         self.statistics = ReceiveStatistics()
         self.dtmf = DtmfReceiver(timeout=dtmf_timeout)
@@ -401,10 +401,10 @@ class MediaRelay:
     async def start(self) -> None:
         """Take two port pairs and open the four sockets; PortPoolExhaustedError if none."""
         loop = self._loop = asyncio.get_running_loop()
+        self.closed = False
         try:
             for leg in (self.a, self.b):
                 leg.pair = self.pool.allocate()
-                leg.family = self.pool.family
                 await loop.create_datagram_endpoint(_factory(leg.rtp), sock=leg.pair.rtp)
                 await loop.create_datagram_endpoint(_factory(leg.rtcp), sock=leg.pair.rtcp)
         except BaseException:
