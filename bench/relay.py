@@ -411,10 +411,11 @@ def one_run(mode: str, calls: int, options: argparse.Namespace) -> dict[str, flo
         server.quit()
     setup, result, stopped, closed = first
     low, high = result["window"]
-    inside = [item for item in stopped["samples"] if low <= item[0] <= high]
-    if len(inside) < 2:
-        inside = stopped["samples"][-2:]
-    (t0, cpu0, n0), (t1, cpu1, n1) = inside[0], inside[-1]
+    samples = stopped["samples"]
+    # The samples that bracket the generator's window (the server may run late when loaded).
+    before = [item for item in samples if item[0] <= low] or samples[:1]
+    after = [item for item in samples if item[0] >= high] or samples[-1:]
+    (t0, cpu0, n0), (t1, cpu1, n1) = before[-1], after[0]
     wall, cpu, packets = max(t1 - t0, 1e-9), cpu1 - cpu0, n1 - n0
     lost = max(0, result["expected"] - result["received"])
     return {
