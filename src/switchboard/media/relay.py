@@ -16,7 +16,8 @@ rtp.conf ``strictrtp``/``probation`` decides what is accepted either way); packe
 other sources are dropped and counted.
 
 RTCP is relayed the same way (accepted from the leg's RTCP address or the host its RTP comes
-from) and parsed: the phones' receiver reports give each leg the loss and jitter *it* sees;
+from; on the RTP port too, for rtcp-mux, told apart by packet type as RFC 5761 §4 says) and
+parsed: the phones' receiver reports give each leg the loss and jitter *it* sees;
 the round-trip time of a leg is the time from the relay forwarding the other phone's SR to
 this phone until this phone's report about it arrives, less its DLSR (RFC 3550 §6.4.1, the
 relay standing in for the SR's sender). One timer per relay (``report_interval``) folds the
@@ -133,6 +134,10 @@ class _RtpProtocol(asyncio.DatagramProtocol):
         if header is None:
             self.invalid += 1
             return
+        if 64 <= header[0] < 96:
+            # RTCP on the RTP port (rtcp-mux, RFC 5761 §4: packet types 192-223).
+            self.leg.rtcp_received(data, addr)
+            return
         if not self.accept(addr, header[1]):
             return
         self.packets += 1
@@ -219,6 +224,7 @@ class RelayLeg:
         self.symmetric = True
         self.sdp_address: Address | None = None
         self.rtcp_address: Address | None = None
+        self.rtcp_mux = False
         self.rtcp_dropped = 0
         self.rtcp_count = 0
         self.rtcp_invalid = 0
@@ -250,9 +256,13 @@ class RelayLeg:
         rtcp: Address | None = None,
         *,
         symmetric: bool = True,
+        rtcp_mux: bool = False,
     ) -> None:
         """The phone's RTP address from SDP (RTCP default: port + 1); learn the source again."""
         self.sdp_address = None if address is None else self._normalize(address)
+        self.rtcp_mux = rtcp_mux
+        if rtcp_mux:
+            rtcp = address
         if rtcp is None and self.sdp_address is not None:
             rtcp = (self.sdp_address[0], self.sdp_address[1] + 1, *self.sdp_address[2:])
         self.rtcp_address = None if rtcp is None else self._normalize(rtcp)
@@ -288,7 +298,7 @@ class RelayLeg:
             self.relay.report_dtmf(self.name, event)
 
     def rtcp_received(self, data: bytes, addr: Address) -> None:
-        """Accept RTCP from this phone, relay it to the other phone, read its reports."""
+        """Accept RTCP from this phone (either port), relay it to the other phone, read it."""
         latched = cast(Address | None, self.latch.address)
         if addr != self.rtcp_address and (latched is None or addr[0] != latched[0]):
             self.rtcp_dropped += 1
@@ -297,8 +307,7 @@ class RelayLeg:
         self.rtcp_count += 1
         now = _clock()
         other = self.other
-        if other.rtcp_address is not None and other.rtcp.transport is not None:
-            other.rtcp.transport.sendto(data, other.rtcp_address)
+        other.send_rtcp(data)
         try:
             packets = parse_compound(data)
         except MediaError:
@@ -313,6 +322,15 @@ class RelayLeg:
             if isinstance(packet, RtcpSenderReport | RtcpReceiverReport):
                 for block in packet.reports:
                     self._report_received(block, now)
+
+    def send_rtcp(self, data: bytes) -> None:
+        """Send RTCP to this phone: to its RTCP port, or its RTP port with rtcp-mux."""
+        if self.rtcp_mux:
+            address, transport = self.destination, self.rtp.transport
+        else:
+            address, transport = self.rtcp_address, self.rtcp.transport
+        if address is not None and transport is not None:
+            transport.sendto(data, address)
 
     def _report_received(self, block: RtcpReportBlock, now: float) -> None:
         """A report from this phone about the stream it receives (the other phone's)."""

@@ -352,6 +352,30 @@ async def test_rtcp_from_another_host_is_dropped(
 
 
 @pytest.mark.asyncio
+async def test_rtcp_mux_on_the_rtp_port_is_read_and_relayed_as_rtcp(
+    pool: PortPool, phones: tuple[Phone, Phone]
+) -> None:
+    a, b = phones
+    relay = await started(pool, a, b)
+    relay.a.set_remote(a.address, rtcp_mux=True)
+    try:
+        rr = RtcpReceiverReport(0x1234, (RtcpReportBlock(7, 0, 0, 1, 16, 0, 0),)).serialize()
+        a.rtp.sendto(rr, (HOST, relay.a.port))  # muxed: on the RTP port
+        data, source = await receive(b.rtcp)  # B does not mux: its RTCP port
+        assert (data, source) == (rr, (HOST, relay.b.port + 1))
+        sr = RtcpSenderReport(0x9999, 1 << 32, 0, 0, 0).serialize()
+        b.rtcp.sendto(sr, (HOST, relay.b.port + 1))
+        assert await receive(a.rtp) == (sr, (HOST, relay.a.port))  # to A's RTP port
+        stats = relay.stats()["a"]
+        assert stats.rtcp_received == 1
+        assert stats.reported_jitter_ms == pytest.approx(2.0)
+        assert stats.packets_received == 0  # not counted, latched or relayed as RTP
+        assert stats.packets_dropped == 0
+    finally:
+        relay.close()
+
+
+@pytest.mark.asyncio
 async def test_ports_run_out_with_a_clear_error_and_close_gives_them_back(
     phones: tuple[Phone, Phone],
 ) -> None:
