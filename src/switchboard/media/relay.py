@@ -457,6 +457,8 @@ class MediaRelay:
             expired = leg.tick(now, self.rtp_timeout)
             if expired and self.on_timeout is not None:
                 self.on_timeout(leg.name)
+            if self.closed:  # the callback hung up
+                return
         self._timer = loop.call_later(self.report_interval, self._tick)
 
     def stats(self) -> dict[LegName, LegStats]:

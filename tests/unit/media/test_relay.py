@@ -422,6 +422,25 @@ async def test_rtp_timeout_hook_fires_once_per_silent_leg(
 
 
 @pytest.mark.asyncio
+async def test_the_timeout_callback_may_close_the_relay(
+    pool: PortPool, phones: tuple[Phone, Phone]
+) -> None:
+    a, b = phones
+    timeouts: list[LegName] = []
+    relay = await started(pool, a, b, rtp_timeout=0.05, report_interval=0.02)
+
+    def hang_up(leg: LegName) -> None:
+        timeouts.append(leg)
+        relay.close()
+
+    relay.on_timeout = hang_up
+    await until(lambda: relay.closed)
+    assert timeouts == ["a"]
+    assert relay._timer is None
+    assert pool.in_use == 0
+
+
+@pytest.mark.asyncio
 async def test_relay_on_a_dual_stack_pool_relays_ipv4_phones() -> None:
     start = free_range(4)
     pool = PortPool(start, start + 8, "::")
