@@ -1,0 +1,482 @@
+"""The anchored media relay of one call: two legs, each an RTP+RTCP socket pair from the pool.
+
+Leg A's phone sends to leg A's port; what it sends leaves through leg B's RTP socket to
+B's remote, and the other way round. Per RTP packet the hot path
+(:meth:`_RtpProtocol.datagram_received`) does only: :func:`~switchboard.media.rtp.peek`,
+:meth:`~switchboard.media.latch.RtpLatch.accept`, two counters, the two ``list.append``
+calls of :class:`~switchboard.media.stats.ReceiveStatistics`, and ``sendto``. No task, no
+log line, no allocation beyond the header tuple, the arrival float and what asyncio gives.
+Rarer packets leave the hot path through one compare each: RFC 4733 telephone events (fed
+to a :class:`~switchboard.media.dtmf.DtmfReceiver` and relayed) and payload-type rewrites
+(PT renumbering, µ-law <-> A-law transcoding with the G.711 tables).
+
+Where each leg's media goes: the remote from SDP (:meth:`RelayLeg.set_remote`), replaced by
+the latched source when the endpoint has ``rtp_symmetric=yes`` (the :class:`RtpLatch` under
+rtp.conf ``strictrtp``/``probation`` decides what is accepted either way); packets from
+other sources are dropped and counted.
+
+RTCP is relayed the same way (accepted from the leg's RTCP address or the host its RTP comes
+from; on the RTP port too, for rtcp-mux, told apart by packet type as RFC 5761 §4 says) and
+parsed: the phones' receiver reports give each leg the loss and jitter *it* sees;
+the round-trip time of a leg is the time from the relay forwarding the other phone's SR to
+this phone until this phone's report about it arrives, less its DLSR (RFC 3550 §6.4.1, the
+relay standing in for the SR's sender). One timer per relay (``report_interval``) folds the
+batched statistics, ends DTMF digits whose end packets were lost, and fires the RTP timeout
+hook (``rtp_timeout``: no RTP from a leg for that many seconds).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar, cast
+
+from switchboard.media.dtmf import DtmfEvent, DtmfReceiver
+from switchboard.media.errors import MediaError
+from switchboard.media.latch import RtpLatch
+from switchboard.media.portpool import PortPair, PortPool
+from switchboard.media.rtcp import (
+    RtcpReceiverReport,
+    RtcpReportBlock,
+    RtcpSenderReport,
+    ntp_short,
+    parse_compound,
+)
+from switchboard.media.rtp import header_size, peek, translate_payload, with_payload_type
+from switchboard.media.stats import ReceiveStatistics, StreamQuality
+
+LegName = Literal["a", "b"]
+Address = tuple[Any, ...]
+DtmfCallback = Callable[[LegName, DtmfEvent], None]
+TimeoutCallback = Callable[[LegName], None]
+
+_Protocol = TypeVar("_Protocol", bound=asyncio.DatagramProtocol)
+_clock = time.monotonic
+_SR_HISTORY = 8
+
+
+class _Destination:
+    """A fixed destination (``rtp_symmetric=no``): the SDP address, whatever the source."""
+
+    __slots__ = ("address",)
+
+    def __init__(self, address: Address | None) -> None:
+        """Send to ``address``."""
+        self.address = address
+
+
+@dataclass(frozen=True, slots=True)
+class LegStats:
+    """A snapshot of one leg: what the relay received from its phone and what it reported."""
+
+    remote: Address | None
+    packets_received: int
+    octets_received: int
+    packets_sent: int
+    packets_dropped: int
+    packets_invalid: int
+    packets_lost: int
+    loss: float
+    jitter_ms: float
+    rtt_ms: float | None
+    mos: float
+    reported_loss: float | None
+    reported_lost: int | None
+    reported_jitter_ms: float | None
+    rtcp_received: int
+
+
+class _RtpProtocol(asyncio.DatagramProtocol):
+    """The RTP socket of one leg: the relay's hot path."""
+
+    __slots__ = (
+        "accept",
+        "dtmf_payload_type",
+        "invalid",
+        "leg",
+        "octets",
+        "packets",
+        "record_arrival",
+        "record_header",
+        "rewrite",
+        "sendto",
+        "target",
+        "transport",
+        "unsent",
+    )
+
+    def __init__(self, leg: RelayLeg) -> None:
+        """Read the leg's settings into slots, to keep lookups short on the hot path."""
+        self.leg = leg
+        self.transport: asyncio.DatagramTransport | None = None
+        self.accept = leg.latch.accept
+        self.record_header = leg.statistics.record_header
+        self.record_arrival = leg.statistics.record_arrival
+        self.dtmf_payload_type = -1
+        self.rewrite: dict[int, tuple[bytes | None, int]] = {}
+        self.sendto: Callable[[bytes, Any], None] = _discard
+        self.target: RtpLatch | _Destination = _Destination(None)
+        self.packets = 0
+        self.octets = 0
+        self.invalid = 0
+        self.unsent = 0
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        """Keep the transport."""
+        self.transport = cast(asyncio.DatagramTransport, transport)
+
+    def datagram_received(self, data: bytes, addr: Address) -> None:
+        """Check, latch, count, record and relay one RTP packet."""
+        header = peek(data)
+        if header is None:
+            self.invalid += 1
+            return
+        if 64 <= header[0] < 96:
+            # RTCP on the RTP port (rtcp-mux, RFC 5761 §4: packet types 192-223).
+            self.leg.rtcp_received(data, addr)
+            return
+        if not self.accept(addr, header[1]):
+            return
+        self.packets += 1
+        self.octets += len(data)
+        self.record_header(header)
+        self.record_arrival(_clock())
+        destination = self.target.address
+        if header[0] == self.dtmf_payload_type:
+            self.leg.telephone_event_received(data, header[2])
+        if self.rewrite:
+            rewrite = self.rewrite.get(header[0])
+            if rewrite is not None:
+                try:
+                    data = _rewrite(data, rewrite)
+                except MediaError:
+                    self.invalid += 1
+                    return
+        if destination is None:
+            self.unsent += 1
+            return
+        self.sendto(data, destination)
+
+    def error_received(self, exc: Exception) -> None:
+        """ICMP errors (a phone gone away): the RTP timeout deals with dead legs."""
+
+
+class _RtcpProtocol(asyncio.DatagramProtocol):
+    """The RTCP socket of one leg: relays and reads reports (a few packets per second)."""
+
+    __slots__ = ("leg", "transport")
+
+    def __init__(self, leg: RelayLeg) -> None:
+        """Serve ``leg``."""
+        self.leg = leg
+        self.transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        """Keep the transport."""
+        self.transport = cast(asyncio.DatagramTransport, transport)
+
+    def datagram_received(self, data: bytes, addr: Address) -> None:
+        """Hand the packet to the leg."""
+        self.leg.rtcp_received(data, addr)
+
+    def error_received(self, exc: Exception) -> None:
+        """Ignore ICMP errors, as for RTP."""
+
+
+def _discard(data: bytes, address: Address) -> None:
+    """Send nowhere: the other leg is not connected yet."""
+
+
+def _factory(protocol: _Protocol) -> Callable[[], _Protocol]:
+    """A protocol factory for ``create_datagram_endpoint`` that returns ``protocol``."""
+    return lambda: protocol
+
+
+def _rewrite(data: bytes, rewrite: tuple[bytes | None, int]) -> bytes:
+    table, payload_type = rewrite
+    if table is None:
+        return with_payload_type(data, payload_type)
+    return translate_payload(data, table, payload_type)
+
+
+class RelayLeg:
+    """One side of the call: its phone's addresses, latch, statistics and DTMF receiver."""
+
+    def __init__(
+        self,
+        name: LegName,
+        relay: MediaRelay,
+        *,
+        strictrtp: str,
+        probation: int,
+        dtmf_timeout: float,
+    ) -> None:
+        """Nothing is bound until :meth:`MediaRelay.start`."""
+        self.name: LegName = name
+        self.relay = relay
+        self.family = relay.pool.family
+        self.latch = RtpLatch(None, strictrtp, probation)
+        self.statistics = ReceiveStatistics()
+        self.dtmf = DtmfReceiver(timeout=dtmf_timeout)
+        self.symmetric = True
+        self.sdp_address: Address | None = None
+        self.rtcp_address: Address | None = None
+        self.rtcp_mux = False
+        self.rtcp_dropped = 0
+        self.rtcp_count = 0
+        self.rtcp_invalid = 0
+        self.rtt: float | None = None
+        self.reported: RtcpReportBlock | None = None
+        self.sr_forwarded: dict[int, float] = {}
+        self.pair: PortPair | None = None
+        self.rtp = _RtpProtocol(self)
+        self.rtcp = _RtcpProtocol(self)
+        self.other: RelayLeg = self
+        self.last_activity = 0.0
+        self.seen_packets = 0
+        self.timed_out = False
+
+    @property
+    def port(self) -> int:
+        """The local RTP port (for this leg's SDP)."""
+        assert self.pair is not None, "start() the relay first"
+        return self.pair.port
+
+    @property
+    def destination(self) -> Address | None:
+        """Where the other phone's media to this leg is sent now."""
+        return cast(Address | None, self.other.rtp.target.address)
+
+    def set_remote(
+        self,
+        address: Address | None,
+        rtcp: Address | None = None,
+        *,
+        symmetric: bool = True,
+        rtcp_mux: bool = False,
+    ) -> None:
+        """The phone's RTP address from SDP (RTCP default: port + 1); learn the source again."""
+        self.sdp_address = None if address is None else self._normalize(address)
+        self.rtcp_mux = rtcp_mux
+        if rtcp_mux:
+            rtcp = address
+        if rtcp is None and self.sdp_address is not None:
+            rtcp = (self.sdp_address[0], self.sdp_address[1] + 1, *self.sdp_address[2:])
+        self.rtcp_address = None if rtcp is None else self._normalize(rtcp)
+        self.symmetric = symmetric
+        self.latch.relearn(self.sdp_address)
+        # The other leg's protocol sends to this leg: through the latch, or to the SDP.
+        self.other.rtp.target = self.latch if symmetric else _Destination(self.sdp_address)
+
+    def set_telephone_event(self, payload_type: int | None) -> None:
+        """The RFC 4733 payload type this leg's phone sends DTMF with (None: no DTMF)."""
+        self.rtp.dtmf_payload_type = -1 if payload_type is None else payload_type
+
+    def map_payload(self, payload_type: int, to: int, table: bytes | None = None) -> None:
+        """Rewrite PT ``payload_type`` from this phone as ``to``, through a G.711 ``table``."""
+        self.rtp.rewrite[payload_type] = (table, to)
+
+    def _normalize(self, address: Address) -> Address:
+        """The address as the socket reports sources: IPv4-mapped on a dual-stack socket."""
+        if self.family != socket.AF_INET6:
+            return (address[0], address[1])
+        host = str(address[0])
+        if ":" not in host:
+            host = "::ffff:" + host
+        return (host, address[1], 0, 0)
+
+    def telephone_event_received(self, data: bytes, timestamp: int) -> None:
+        """Feed an RFC 4733 packet to the receiver and report its events."""
+        try:
+            events = self.dtmf.receive(data[header_size(data) :], timestamp, _clock())
+        except MediaError:
+            return
+        for event in events:
+            self.relay.report_dtmf(self.name, event)
+
+    def rtcp_received(self, data: bytes, addr: Address) -> None:
+        """Accept RTCP from this phone (either port), relay it to the other phone, read it."""
+        latched = cast(Address | None, self.latch.address)
+        if addr != self.rtcp_address and (latched is None or addr[0] != latched[0]):
+            self.rtcp_dropped += 1
+            return
+        self.rtcp_address = addr
+        self.rtcp_count += 1
+        now = _clock()
+        other = self.other
+        other.send_rtcp(data)
+        try:
+            packets = parse_compound(data)
+        except MediaError:
+            self.rtcp_invalid += 1
+            return
+        for packet in packets:
+            if isinstance(packet, RtcpSenderReport):
+                self.statistics.sender_report_received(packet, now)
+                other.sr_forwarded[ntp_short(packet.ntp_timestamp)] = now
+                while len(other.sr_forwarded) > _SR_HISTORY:
+                    del other.sr_forwarded[next(iter(other.sr_forwarded))]
+            if isinstance(packet, RtcpSenderReport | RtcpReceiverReport):
+                for block in packet.reports:
+                    self._report_received(block, now)
+
+    def send_rtcp(self, data: bytes) -> None:
+        """Send RTCP to this phone: to its RTCP port, or its RTP port with rtcp-mux."""
+        if self.rtcp_mux:
+            address, transport = self.destination, self.rtp.transport
+        else:
+            address, transport = self.rtcp_address, self.rtcp.transport
+        if address is not None and transport is not None:
+            transport.sendto(data, address)
+
+    def _report_received(self, block: RtcpReportBlock, now: float) -> None:
+        """A report from this phone about the stream it receives (the other phone's)."""
+        self.reported = block
+        forwarded = self.sr_forwarded.get(block.lsr) if block.lsr else None
+        if forwarded is not None:
+            self.rtt = max(0.0, now - forwarded - block.dlsr / 65536.0)
+
+    def tick(self, now: float, rtp_timeout: float) -> bool:
+        """Fold statistics, end stale digits; True when the RTP timeout just expired."""
+        self.statistics.update()
+        for event in self.dtmf.handle_timer(now):
+            self.relay.report_dtmf(self.name, event)
+        if self.rtp.packets != self.seen_packets:
+            self.seen_packets = self.rtp.packets
+            self.last_activity = now
+            self.timed_out = False
+            return False
+        if rtp_timeout > 0 and not self.timed_out and now - self.last_activity >= rtp_timeout:
+            self.timed_out = True
+            return True
+        return False
+
+    def snapshot(self) -> LegStats:
+        """What the relay knows about this leg now."""
+        quality: StreamQuality = self.statistics.quality(self.rtt)
+        reported = self.reported
+        rtp = self.rtp
+        other = self.other.rtp
+        return LegStats(
+            remote=cast(Address | None, self.latch.address if self.symmetric else self.sdp_address),
+            packets_received=rtp.packets,
+            octets_received=rtp.octets,
+            packets_sent=other.packets - other.unsent,
+            packets_dropped=self.latch.dropped,
+            packets_invalid=rtp.invalid,
+            packets_lost=quality.packets_lost,
+            loss=quality.loss,
+            jitter_ms=quality.jitter_ms,
+            rtt_ms=quality.rtt_ms,
+            mos=quality.mos,
+            reported_loss=None if reported is None else reported.fraction_lost / 256.0,
+            reported_lost=None if reported is None else reported.packets_lost,
+            reported_jitter_ms=(
+                None if reported is None else 1000.0 * reported.jitter / self.statistics.clock_rate
+            ),
+            rtcp_received=self.rtcp_count,
+        )
+
+
+class MediaRelay:
+    """An anchored relay for one call; ``start()`` binds both legs, ``close()`` frees them."""
+
+    def __init__(
+        self,
+        pool: PortPool,
+        *,
+        strictrtp: str = "yes",
+        probation: int = 4,
+        rtp_timeout: float = 0.0,
+        dtmf_timeout: float = 3000 / 8000,
+        report_interval: float = 1.0,
+        on_dtmf: DtmfCallback | None = None,
+        on_timeout: TimeoutCallback | None = None,
+    ) -> None:
+        """Options as rtp.conf (``strictrtp``, ``probation``) and pjsip (``rtp_timeout``)."""
+        self.pool = pool
+        self.rtp_timeout = rtp_timeout
+        self.report_interval = report_interval
+        self.on_dtmf = on_dtmf
+        self.on_timeout = on_timeout
+        self.a = RelayLeg(
+            "a", self, strictrtp=strictrtp, probation=probation, dtmf_timeout=dtmf_timeout
+        )
+        self.b = RelayLeg(
+            "b", self, strictrtp=strictrtp, probation=probation, dtmf_timeout=dtmf_timeout
+        )
+        self.a.other = self.b
+        self.b.other = self.a
+        self.a.rtp.target = self.b.latch
+        self.b.rtp.target = self.a.latch
+        self._timer: asyncio.TimerHandle | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.closed = False
+
+    async def start(self) -> None:
+        """Take two port pairs and open the four sockets; PortPoolExhaustedError if none."""
+        loop = self._loop = asyncio.get_running_loop()
+        self.closed = False
+        try:
+            for leg in (self.a, self.b):
+                leg.pair = self.pool.allocate()
+                await loop.create_datagram_endpoint(_factory(leg.rtp), sock=leg.pair.rtp)
+                await loop.create_datagram_endpoint(_factory(leg.rtcp), sock=leg.pair.rtcp)
+        except BaseException:
+            self.close()
+            raise
+        for leg in (self.a, self.b):
+            transport = leg.other.rtp.transport
+            assert transport is not None
+            leg.rtp.sendto = transport.sendto
+            leg.last_activity = _clock()
+        self._timer = loop.call_later(self.report_interval, self._tick)
+
+    def leg(self, name: LegName) -> RelayLeg:
+        """Leg ``"a"`` or ``"b"``."""
+        return self.a if name == "a" else self.b
+
+    def translate(self, source: LegName, payload_type: int, to: int, table: bytes) -> None:
+        """Transcode packets of ``payload_type`` from leg ``source`` to ``to`` via ``table``."""
+        self.leg(source).map_payload(payload_type, to, table)
+
+    def report_dtmf(self, name: LegName, event: DtmfEvent) -> None:
+        """Hand a DTMF event from leg ``name`` to the callback."""
+        if self.on_dtmf is not None:
+            self.on_dtmf(name, event)
+
+    def _tick(self) -> None:
+        loop = self._loop
+        if self.closed or loop is None:
+            return
+        now = _clock()
+        for leg in (self.a, self.b):
+            expired = leg.tick(now, self.rtp_timeout)
+            if expired and self.on_timeout is not None:
+                self.on_timeout(leg.name)
+            if self.closed:  # the callback hung up
+                return
+        self._timer = loop.call_later(self.report_interval, self._tick)
+
+    def stats(self) -> dict[LegName, LegStats]:
+        """A snapshot of both legs."""
+        return {"a": self.a.snapshot(), "b": self.b.snapshot()}
+
+    def close(self) -> None:
+        """Stop the timer, close the sockets and return both port pairs to the pool."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self.closed = True
+        for leg in (self.a, self.b):
+            for protocol in (leg.rtp, leg.rtcp):
+                if protocol.transport is not None:
+                    protocol.transport.close()
+                    protocol.transport = None
+            leg.rtp.sendto = _discard
+            if leg.pair is not None:
+                self.pool.release(leg.pair)
+                leg.pair = None

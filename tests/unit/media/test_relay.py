@@ -1,0 +1,463 @@
+"""The anchored relay with real sockets on 127.0.0.1: relaying, latching, strict sources,
+transcoding, DTMF, RTCP statistics, port exhaustion and the RTP timeout hook."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import AsyncIterator, Callable
+
+import numpy as np
+import pytest
+import pytest_asyncio
+
+from switchboard.media import g711
+from switchboard.media.dtmf import DtmfEnded, DtmfEvent, DtmfStarted, generate_dtmf
+from switchboard.media.portpool import PortPool, PortPoolExhaustedError
+from switchboard.media.relay import LegName, MediaRelay
+from switchboard.media.rtcp import (
+    RtcpReceiverReport,
+    RtcpReportBlock,
+    RtcpSenderReport,
+    ntp_from_unix,
+    ntp_short,
+    parse_compound,
+)
+from switchboard.media.rtp import RtpPacket
+from switchboard.media.tones import sine, tone_fraction
+from tests.unit.media.test_portpool import free_range
+
+HOST = "127.0.0.1"
+DEADLINE = 3.0
+
+
+class Phone:
+    """A test socket pair playing one phone: RTP on some port, RTCP on another."""
+
+    def __init__(self, host: str = HOST) -> None:
+        self.rtp = self._socket(host)
+        self.rtcp = self._socket(host)
+
+    @staticmethod
+    def _socket(host: str) -> socket.socket:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.bind((host, 0))
+        sock.setblocking(False)
+        return sock
+
+    @property
+    def address(self) -> tuple[str, int]:
+        name = self.rtp.getsockname()
+        return (name[0], name[1])
+
+    @property
+    def rtcp_address(self) -> tuple[str, int]:
+        name = self.rtcp.getsockname()
+        return (name[0], name[1])
+
+    def close(self) -> None:
+        self.rtp.close()
+        self.rtcp.close()
+
+
+async def receive(sock: socket.socket, timeout: float = DEADLINE) -> tuple[bytes, tuple[str, int]]:
+    """The next datagram on ``sock``, or fail after ``timeout`` seconds."""
+    loop = asyncio.get_running_loop()
+    data, address = await asyncio.wait_for(loop.sock_recvfrom(sock, 2048), timeout)
+    return data, address
+
+
+async def receive_all(sock: socket.socket, count: int) -> list[bytes]:
+    """``count`` datagrams, each within the deadline."""
+    return [(await receive(sock))[0] for _ in range(count)]
+
+
+async def nothing_arrives(sock: socket.socket, timeout: float = 0.2) -> bool:
+    """True when no datagram arrives within ``timeout`` (a bounded negative check)."""
+    try:
+        await receive(sock, timeout)
+    except TimeoutError:
+        return True
+    return False
+
+
+async def until(condition: Callable[[], bool], timeout: float = DEADLINE) -> None:
+    """Poll ``condition`` until true; fail at the deadline."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met before the deadline"
+        await asyncio.sleep(0.005)
+
+
+def rtp(seq: int, pt: int = 0, payload: bytes = b"\xff" * 160, ssrc: int = 0x1234) -> bytes:
+    return RtpPacket(pt, seq & 0xFFFF, seq * 160, ssrc, payload).serialize()
+
+
+@pytest.fixture
+def pool() -> PortPool:
+    start = free_range(8)
+    return PortPool(start, start + 16, HOST)
+
+
+@pytest_asyncio.fixture
+async def phones() -> AsyncIterator[tuple[Phone, Phone]]:
+    a, b = Phone(), Phone()
+    yield a, b
+    a.close()
+    b.close()
+
+
+async def started(pool: PortPool, a: Phone, b: Phone, **options: object) -> MediaRelay:
+    relay = MediaRelay(pool, **options)  # type: ignore[arg-type]
+    await relay.start()
+    relay.a.set_remote(a.address, a.rtcp_address)
+    relay.b.set_remote(b.address, b.rtcp_address)
+    return relay
+
+
+@pytest.mark.asyncio
+async def test_packets_flow_both_ways_out_of_the_other_legs_port(
+    pool: PortPool, phones: tuple[Phone, Phone]
+) -> None:
+    a, b = phones
+    relay = await started(pool, a, b)
+    try:
+        sent = [rtp(seq) for seq in range(5)]
+        for data in sent:
+            a.rtp.sendto(data, (HOST, relay.a.port))
+        received = [await receive(b.rtp) for _ in sent]
+        assert [data for data, _ in received] == sent
+        assert {address for _, address in received} == {(HOST, relay.b.port)}
+        back = rtp(7, ssrc=0x9999)
+        b.rtp.sendto(back, (HOST, relay.b.port))
+        assert await receive(a.rtp) == (back, (HOST, relay.a.port))
+        stats = relay.stats()
+        assert stats["a"].packets_received == 5
+        assert stats["a"].octets_received == 5 * 172
+        assert stats["b"].packets_sent == 5
+        assert stats["a"].packets_sent == 1
+        assert stats["a"].remote == a.address
+    finally:
+        relay.close()
+
+
+@pytest.mark.asyncio
+async def test_nated_phone_is_latched_after_probation_and_gets_the_media(
+    pool: PortPool, phones: tuple[Phone, Phone]
+) -> None:
+    a, b = phones
+    nat = Phone()  # the phone's public address differs from the one in its SDP
+    relay = await started(pool, a, b, probation=4)
+    try:
+        for seq in range(100, 106):
+            nat.rtp.sendto(rtp(seq), (HOST, relay.a.port))
+        got = await receive_all(b.rtp, 3)  # the 4th packet latches: 4th, 5th, 6th relayed
+        assert [RtpPacket.parse(data).sequence_number for data in got] == [103, 104, 105]
+        assert relay.a.destination == nat.address
+        b.rtp.sendto(rtp(1), (HOST, relay.b.port))
+        data, _ = await receive(nat.rtp)
+        assert RtpPacket.parse(data).sequence_number == 1
+        assert await nothing_arrives(a.rtp, 0.05)
+        assert relay.stats()["a"].packets_dropped == 3
+    finally:
+        relay.close()
+        nat.close()
+
+
+@pytest.mark.asyncio
+async def test_strict_source_check_drops_and_counts_other_senders(
+    pool: PortPool, phones: tuple[Phone, Phone]
+) -> None:
+    a, b = phones
+    attacker = Phone()
+    relay = await started(pool, a, b, strictrtp="yes", probation=2)
+    try:
+        for seq in range(4):
+            a.rtp.sendto(rtp(seq), (HOST, relay.a.port))
+        await receive_all(b.rtp, 4)
+        for seq in range(4, 10):
+            attacker.rtp.sendto(rtp(seq, ssrc=0x666), (HOST, relay.a.port))
+        a.rtp.sendto(rtp(4), (HOST, relay.a.port))
+        data, _ = await receive(b.rtp)
+        assert RtpPacket.parse(data).ssrc == 0x1234
+        await until(lambda: relay.stats()["a"].packets_dropped == 6)
+        assert await nothing_arrives(b.rtp, 0.05)
+        attacker.rtp.sendto(b"not rtp at all", (HOST, relay.a.port))
+        await until(lambda: relay.stats()["a"].packets_invalid == 1)
+    finally:
+        relay.close()
+        attacker.close()
+
+
+@pytest.mark.asyncio
+async def test_without_rtp_symmetric_media_goes_to_the_sdp_address(
+    pool: PortPool, phones: tuple[Phone, Phone]
+) -> None:
+    a, b = phones
+    nat = Phone()
+    relay = await started(pool, a, b, strictrtp="no")
+    relay.a.set_remote(a.address, symmetric=False)
+    try:
+        nat.rtp.sendto(rtp(1), (HOST, relay.a.port))
+        await receive(b.rtp)
+        b.rtp.sendto(rtp(2), (HOST, relay.b.port))
+        data, _ = await receive(a.rtp)
+        assert RtpPacket.parse(data).sequence_number == 2
+        assert relay.a.destination == a.address
+    finally:
+        relay.close()
+        nat.close()
+
+
+@pytest.mark.asyncio
+async def test_ulaw_to_alaw_transcoding_keeps_a_1khz_tone(
+    pool: PortPool, phones: tuple[Phone, Phone]
+) -> None:
+    a, b = phones
+    relay = await started(pool, a, b)
+    relay.translate("a", 0, 8, g711.ULAW_TO_ALAW_BYTES)
+    try:
+        tone = sine(1000.0, 1.0)
+        frames = [tone[i : i + 160] for i in range(0, len(tone), 160)]
+        for seq, frame in enumerate(frames):
+            payload = g711.encode_payload(frame, "ulaw")
+            a.rtp.sendto(rtp(seq, 0, payload), (HOST, relay.a.port))
+        packets = [RtpPacket.parse(data) for data in await receive_all(b.rtp, len(frames))]
+        assert {packet.payload_type for packet in packets} == {8}
+        packets.sort(key=lambda packet: packet.sequence_number)
+        pcm = np.concatenate([g711.decode_payload(packet.payload, "alaw") for packet in packets])
+        assert tone_fraction(pcm, 1000.0) >= 0.9
+        assert tone_fraction(pcm, 400.0) == 0.0
+        # The other direction is untouched.
+        b.rtp.sendto(rtp(1, 8), (HOST, relay.b.port))
+        assert RtpPacket.parse((await receive(a.rtp))[0]).payload_type == 8
+    finally:
+        relay.close()
+
+
+@pytest.mark.asyncio
+async def test_dtmf_is_relayed_renumbered_and_reported(
+    pool: PortPool, phones: tuple[Phone, Phone]
+) -> None:
+    a, b = phones
+    events: list[tuple[LegName, DtmfEvent]] = []
+    relay = await started(pool, a, b, on_dtmf=lambda leg, event: events.append((leg, event)))
+    relay.a.set_telephone_event(101)
+    relay.a.map_payload(101, 96)  # leg B negotiated telephone-event/8000 as 96
+    try:
+        packets = generate_dtmf(
+            "5", payload_type=101, ssrc=0x1234, sequence_number=10, timestamp=8000
+        )
+        for packet in packets:
+            a.rtp.sendto(packet.serialize(), (HOST, relay.a.port))
+        got = [RtpPacket.parse(data) for data in await receive_all(b.rtp, len(packets))]
+        assert {packet.payload_type for packet in got} == {96}
+        assert sorted(packet.payload for packet in got) == sorted(p.payload for p in packets)
+        await until(lambda: len(events) == 2)
+        assert events[0] == ("a", DtmfStarted("5", 8000))
+        leg, ended = events[1]
+        assert leg == "a"
+        assert isinstance(ended, DtmfEnded)
+        assert ended.digit == "5"
+        assert ended.duration_ms == pytest.approx(100.0)
+    finally:
+        relay.close()
+
+
+@pytest.mark.asyncio
+async def test_dtmf_without_end_packets_ends_on_the_timer(
+    pool: PortPool, phones: tuple[Phone, Phone]
+) -> None:
+    a, b = phones
+    events: list[tuple[LegName, DtmfEvent]] = []
+    relay = await started(
+        pool,
+        a,
+        b,
+        dtmf_timeout=0.1,
+        report_interval=0.02,
+        on_dtmf=lambda leg, event: events.append((leg, event)),
+    )
+    relay.b.set_telephone_event(101)
+    try:
+        packets = generate_dtmf("#", payload_type=101, ssrc=7, sequence_number=1, timestamp=0)
+        b.rtp.sendto(packets[0].serialize(), (HOST, relay.b.port))
+        await until(lambda: len(events) == 2)
+        assert [(leg, type(event)) for leg, event in events] == [
+            ("b", DtmfStarted),
+            ("b", DtmfEnded),
+        ]
+    finally:
+        relay.close()
+
+
+@pytest.mark.asyncio
+async def test_rtcp_is_relayed_and_gives_loss_jitter_and_rtt(
+    pool: PortPool, phones: tuple[Phone, Phone]
+) -> None:
+    a, b = phones
+    relay = await started(pool, a, b)
+    try:
+        # Phone A sends 50 packets with 10 missing: the relay counts the loss itself.
+        for seq in range(50):
+            if seq % 5 != 0:
+                a.rtp.sendto(rtp(seq), (HOST, relay.a.port))
+        await receive_all(b.rtp, 40)
+        # Phone B's SR goes through the relay to phone A ...
+        ntp = ntp_from_unix(time.time())
+        sr = RtcpSenderReport(0x9999, ntp, 1000, 10, 1600).serialize()
+        b.rtcp.sendto(sr, (HOST, relay.b.port + 1))
+        data, source = await receive(a.rtcp)
+        assert data == sr
+        assert source == (HOST, relay.a.port + 1)
+        # ... and phone A's report about it comes back: RTT, and the loss A saw.
+        block = RtcpReportBlock(0x9999, 64, 3, 10, 80, ntp_short(ntp), 0)
+        b_rr = RtcpReceiverReport(0x1234, (block,)).serialize()
+        a.rtcp.sendto(b_rr, (HOST, relay.a.port + 1))
+        relayed, _ = await receive(b.rtcp)
+        assert parse_compound(relayed) == [RtcpReceiverReport(0x1234, (block,))]
+        stats = relay.stats()["a"]
+        assert stats.rtcp_received == 1
+        assert stats.rtt_ms is not None
+        assert 0.0 <= stats.rtt_ms < 1000.0
+        assert stats.reported_loss == 0.25
+        assert stats.reported_lost == 3
+        assert stats.reported_jitter_ms == pytest.approx(10.0)
+        assert stats.packets_received == 40
+        # Sequence 0 was never heard; 1 starts A.1's probation, so 2..49 are expected.
+        assert stats.packets_lost == 9
+        assert stats.loss == pytest.approx(9 / 48)
+        assert 1.0 <= stats.mos < 4.0
+        assert relay.stats()["b"].rtcp_received == 1
+    finally:
+        relay.close()
+
+
+@pytest.mark.asyncio
+async def test_rtcp_from_another_host_is_dropped(
+    pool: PortPool, phones: tuple[Phone, Phone]
+) -> None:
+    a, b = phones
+    stranger = Phone("127.0.0.2")  # another host (Linux routes all of 127/8 to loopback)
+    relay = await started(pool, a, b)
+    try:
+        sr = RtcpSenderReport(1, 0, 0, 0, 0).serialize()
+        stranger.rtcp.sendto(sr, (HOST, relay.a.port + 1))
+        await until(lambda: relay.a.rtcp_dropped == 1)
+        assert await nothing_arrives(b.rtcp, 0.05)
+    finally:
+        relay.close()
+        stranger.close()
+
+
+@pytest.mark.asyncio
+async def test_rtcp_mux_on_the_rtp_port_is_read_and_relayed_as_rtcp(
+    pool: PortPool, phones: tuple[Phone, Phone]
+) -> None:
+    a, b = phones
+    relay = await started(pool, a, b)
+    relay.a.set_remote(a.address, rtcp_mux=True)
+    try:
+        rr = RtcpReceiverReport(0x1234, (RtcpReportBlock(7, 0, 0, 1, 16, 0, 0),)).serialize()
+        a.rtp.sendto(rr, (HOST, relay.a.port))  # muxed: on the RTP port
+        data, source = await receive(b.rtcp)  # B does not mux: its RTCP port
+        assert (data, source) == (rr, (HOST, relay.b.port + 1))
+        sr = RtcpSenderReport(0x9999, 1 << 32, 0, 0, 0).serialize()
+        b.rtcp.sendto(sr, (HOST, relay.b.port + 1))
+        assert await receive(a.rtp) == (sr, (HOST, relay.a.port))  # to A's RTP port
+        stats = relay.stats()["a"]
+        assert stats.rtcp_received == 1
+        assert stats.reported_jitter_ms == pytest.approx(2.0)
+        assert stats.packets_received == 0  # not counted, latched or relayed as RTP
+        assert stats.packets_dropped == 0
+    finally:
+        relay.close()
+
+
+@pytest.mark.asyncio
+async def test_ports_run_out_with_a_clear_error_and_close_gives_them_back(
+    phones: tuple[Phone, Phone],
+) -> None:
+    a, b = phones
+    start = free_range(4)
+    pool = PortPool(start, start + 8, HOST)  # 4 pairs: two calls
+    first = await started(pool, a, b)
+    second = await started(pool, a, b)
+    third = MediaRelay(pool)
+    with pytest.raises(PortPoolExhaustedError, match="no free RTP port pair"):
+        await third.start()
+    assert pool.in_use == 4
+    first.close()
+    assert pool.in_use == 2
+    await third.start()  # a failed start can be retried once ports are free
+    assert not third.closed
+    assert pool.in_use == 4
+    second.close()
+    third.close()
+    assert pool.in_use == 0
+
+
+@pytest.mark.asyncio
+async def test_rtp_timeout_hook_fires_once_per_silent_leg(
+    pool: PortPool, phones: tuple[Phone, Phone]
+) -> None:
+    a, b = phones
+    timeouts: list[LegName] = []
+    relay = await started(
+        pool, a, b, rtp_timeout=0.15, report_interval=0.02, on_timeout=timeouts.append
+    )
+    try:
+        began = time.monotonic()
+        a.rtp.sendto(rtp(1), (HOST, relay.a.port))
+        await until(lambda: "b" in timeouts)  # B never sent anything
+        assert time.monotonic() - began >= 0.15
+        await until(lambda: "a" in timeouts)
+        # A speaks again: the hook is armed anew for it.
+        a.rtp.sendto(rtp(2), (HOST, relay.a.port))
+        await until(lambda: timeouts.count("a") == 2)
+        assert timeouts.count("b") == 1
+    finally:
+        relay.close()
+
+
+@pytest.mark.asyncio
+async def test_the_timeout_callback_may_close_the_relay(
+    pool: PortPool, phones: tuple[Phone, Phone]
+) -> None:
+    a, b = phones
+    timeouts: list[LegName] = []
+    relay = await started(pool, a, b, rtp_timeout=0.05, report_interval=0.02)
+
+    def hang_up(leg: LegName) -> None:
+        timeouts.append(leg)
+        relay.close()
+
+    relay.on_timeout = hang_up
+    await until(lambda: relay.closed)
+    assert timeouts == ["a"]
+    assert relay._timer is None
+    assert pool.in_use == 0
+
+
+@pytest.mark.asyncio
+async def test_relay_on_a_dual_stack_pool_relays_ipv4_phones() -> None:
+    start = free_range(4)
+    pool = PortPool(start, start + 8, "::")
+    relay = MediaRelay(pool)
+    try:
+        await relay.start()
+    except PortPoolExhaustedError:
+        pytest.skip("no IPv6 on this machine")
+    a, b = Phone(), Phone()
+    try:
+        relay.a.set_remote(a.address)
+        relay.b.set_remote(b.address)
+        a.rtp.sendto(rtp(1), (HOST, relay.a.port))
+        data, _ = await receive(b.rtp)
+        assert RtpPacket.parse(data).sequence_number == 1
+        assert relay.stats()["a"].packets_dropped == 0
+    finally:
+        relay.close()
+        a.close()
+        b.close()
