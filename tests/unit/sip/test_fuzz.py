@@ -7,6 +7,7 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.unit.mutations import mutations as mutations_of
 
 from switchboard.sip.errors import SipError
 from switchboard.sip.framing import SipStreamFramer
@@ -45,24 +46,9 @@ def test_random_sip_alphabet(data: bytes) -> None:
     exercise(b"SIP/2.0 200 OK\r\n" + data)
 
 
-@st.composite
-def mutations(draw: st.DrawFn) -> bytes:
-    data = bytearray(draw(st.sampled_from(CORPUS)))
-    for _ in range(draw(st.integers(1, 8))):
-        if not data:
-            break
-        at = draw(st.integers(0, len(data) - 1))
-        action = draw(st.sampled_from(["flip", "insert", "delete", "duplicate"]))
-        if action == "flip":
-            data[at] = draw(st.sampled_from(list(SIP_BYTES) + list(range(256))))
-        elif action == "insert":
-            data[at:at] = draw(st.binary(min_size=1, max_size=8))
-        elif action == "delete":
-            del data[at : at + draw(st.integers(1, 20))]
-        else:
-            end = min(len(data), at + draw(st.integers(1, 40)))
-            data[at:at] = data[at:end]
-    return bytes(data)
+def mutations() -> st.SearchStrategy[bytes]:
+    """Mutations of the corpus, flips favouring the grammar's bytes."""
+    return mutations_of(CORPUS, bytes(SIP_BYTES))
 
 
 @settings(max_examples=1000, suppress_health_check=[HealthCheck.too_slow])
