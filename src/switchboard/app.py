@@ -148,6 +148,7 @@ class Server:
         stack.admits = guard.admits
         stack.max_connections = self.config.security.max_connections
         stack.offence = guard.malformed
+        stack.prefilter = router.prefilter
         router.guard = guard
         for transport in pjsip.transports.values():
             await self._listen(stack, transport)

@@ -41,6 +41,9 @@ Admission = Callable[[str, float], bool]
 """(source host, now) -> whether its messages are handled at all (False while banned)."""
 OffenceReport = Callable[[str, str, float], None]
 """(source host, what was wrong, now): a malformed message, for the security service."""
+Prefilter = Callable[[SipRequest, Peer], SipResponse | bool]
+"""A request the user can settle before any transaction exists: the response to send
+statelessly, True to drop it, or False to go through the transaction layer."""
 
 TIMER_TICK = 0.01
 """Seconds: transaction timers fire on multiples of this, at most this late."""
@@ -67,6 +70,7 @@ class SipStack:
         self.max_connections = 32
         """Open TCP/TLS connections allowed from one address; more are closed at once."""
         self.offence: OffenceReport = lambda _host, _detail, _now: None
+        self.prefilter: Prefilter = lambda _request, _peer: False
         self.udp: list[UdpTransport] = []
         self.servers: list[asyncio.Server] = []
         self.connections: dict[int, StreamConnection] = {}
@@ -166,6 +170,11 @@ class SipStack:
                 self._reject(error, peer, lambda out: self._send(out, peer))
                 return
             stamp_via(message, peer.host, peer.port)
+            settled = self.prefilter(message, peer)
+            if settled is not False:
+                if isinstance(settled, SipResponse):
+                    self._send(settled.serialize(), peer)
+                return
         else:
             try:
                 message.validate()

@@ -112,3 +112,26 @@ def test_rfc4475_registrar_cases(
     request = parse_message((RFC4475 / f"{name}.dat").read_bytes())
     assert isinstance(request, SipRequest)
     assert answer(router, answers, request) == status
+
+
+def test_first_register_is_challenged_without_a_transaction(router: RequestRouter):
+    from switchboard.config.switchboard import default_security
+    from switchboard.services.security import Guard
+
+    settled = router.prefilter(register("<sip:alice@example.com>"), PEER)
+    assert isinstance(settled, SipResponse) and settled.status == 401
+    assert (settled.headers.get("www-authenticate") or "").startswith('Digest realm="asterisk"')
+    assert "tag=" in (settled.headers.get("to") or "")
+    with_credentials = register(
+        "<sip:alice@example.com>",
+        'Authorization: Digest username="alice", realm="asterisk", nonce="n", '
+        'uri="sip:example.com", response="00"\r\n',
+    )
+    assert router.prefilter(with_credentials, PEER) is False, "checked by the registrar"
+    assert router.prefilter(register("<sip:alice@example.com>", "Require: path\r\n"), PEER) is False
+    assert router.prefilter(register("<tel:+1555>"), PEER) is False, "400 comes from the router"
+    settings = default_security()
+    settings.unauth_rate = 1
+    router.guard = Guard(settings, EventBus(), lambda: 10.0)
+    assert isinstance(router.prefilter(register("<sip:alice@example.com>"), PEER), SipResponse)
+    assert router.prefilter(register("<sip:alice@example.com>"), PEER) is True, "rate-limited"
