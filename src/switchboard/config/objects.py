@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar
 
-from switchboard.config.ini import Item, Section
+from switchboard.config.ini import ConfigFile, Item, Section
 from switchboard.diagnostics import Diagnostics, Location, did_you_mean
 
 Converter = Callable[[str], object]
@@ -30,6 +31,9 @@ class ConfigObject:
         """The line that set ``option``, or the section header if it was left at its default."""
         item = self.options.get(option)
         return item.location if item is not None else self.location
+
+
+_T = TypeVar("_T", bound=ConfigObject)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,3 +102,30 @@ class ObjectBuilder:
             f"unknown {spec.kind} option '{item.key}'; ignored",
             did_you_mean(item.key, known),
         )
+
+
+def load_single_section(
+    conf: ConfigFile,
+    name: str,
+    spec: ObjectSpec,
+    default: _T,
+    diags: Diagnostics,
+    *,
+    ignored: tuple[str, ...] = (),
+) -> _T:
+    """Files with one section of settings (rtp.conf's [general], switchboard.conf's
+    [security]): that section built, else ``default``; any other section is reported."""
+    result = default
+    builder = ObjectBuilder(diags)
+    for section in conf.sections:
+        if section.name == name:
+            built = builder.build(section, spec, frozenset())
+            assert isinstance(built, type(default))
+            result = built
+        elif section.name not in ignored:
+            diags.warning(
+                section.location,
+                f"{conf.name} section [{section.name}] is not supported; ignored",
+                did_you_mean(section.name, [name, *ignored]),
+            )
+    return result

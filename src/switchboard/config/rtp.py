@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 from switchboard.config.catalog import RTP_OPTIONS
 from switchboard.config.ini import ConfigFile
-from switchboard.config.objects import ConfigObject, ObjectBuilder, ObjectSpec
+from switchboard.config.objects import ConfigObject, ObjectSpec, load_single_section
 from switchboard.config.values import one_of, to_bool, to_int, to_text
-from switchboard.diagnostics import Diagnostics, Location, did_you_mean
+from switchboard.diagnostics import Diagnostics, Location
 
 
 @dataclass(slots=True)
@@ -52,21 +52,11 @@ def default_rtp() -> RtpConfig:
 
 def load_rtp(conf: ConfigFile | None, diags: Diagnostics) -> RtpConfig:
     """rtp.conf is optional: without it Asterisk's defaults apply."""
-    result = default_rtp()
     if conf is None:
-        return result
-    builder = ObjectBuilder(diags)
-    for section in conf.sections:
-        if section.name == "general":
-            built = builder.build(section, RTP, frozenset())
-            assert isinstance(built, RtpConfig)
-            result = built
-        elif section.name != "ice_host_candidates":
-            diags.warning(
-                section.location,
-                f"rtp.conf section [{section.name}] is not supported; ignored",
-                did_you_mean(section.name, ["general", "ice_host_candidates"]),
-            )
+        return default_rtp()
+    result = load_single_section(
+        conf, "general", RTP, default_rtp(), diags, ignored=("ice_host_candidates",)
+    )
     if result.rtpstart % 2:
         result.rtpstart += 1
     if result.rtpend <= result.rtpstart:

@@ -20,9 +20,9 @@ import ipaddress
 from dataclasses import dataclass
 
 from switchboard.config.ini import ConfigFile
-from switchboard.config.objects import ConfigObject, ObjectBuilder, ObjectSpec
+from switchboard.config.objects import ConfigObject, ObjectSpec, load_single_section
 from switchboard.config.values import to_int, to_list, to_network
-from switchboard.diagnostics import Diagnostics, Location, did_you_mean
+from switchboard.diagnostics import Diagnostics, Location
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -64,19 +64,7 @@ def default_security() -> SecurityConfig:
 
 
 def load_switchboard(conf: ConfigFile | None, diags: Diagnostics) -> SecurityConfig:
-    result = default_security()
+    """switchboard.conf is optional: without it every setting has its default."""
     if conf is None:
-        return result
-    builder = ObjectBuilder(diags)
-    for section in conf.sections:
-        if section.name == "security":
-            built = builder.build(section, SECURITY, frozenset())
-            assert isinstance(built, SecurityConfig)
-            result = built
-        else:
-            diags.warning(
-                section.location,
-                f"switchboard.conf has no section [{section.name}]; ignored",
-                did_you_mean(section.name, ["security"]),
-            )
-    return result
+        return default_security()
+    return load_single_section(conf, "security", SECURITY, default_security(), diags)
