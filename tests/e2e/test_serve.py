@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
-from tests.e2e.conftest import switchboard_command
+from tests.e2e.conftest import run
 from tests.e2e.server import Ports, ServerProcess, reference_config
 
 
@@ -27,19 +26,8 @@ def test_serve_listens_reports_and_stops_on_sigterm(tmp_path: Path):
 def test_serve_refuses_a_broken_config(tmp_path: Path, reference_copy: Path):
     extensions = reference_copy / "extensions.conf"
     extensions.write_text(extensions.read_text().replace("PJSIP/bob", "PJSIP/bbo"))
-    result = subprocess.run(
-        [
-            *switchboard_command(),
-            "serve",
-            "--config-dir",
-            str(reference_copy),
-            "--state-dir",
-            str(tmp_path / "state"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
+    result = run(
+        "serve", "--config-dir", str(reference_copy), "--state-dir", str(tmp_path / "state")
     )
     assert result.returncode == 1
     assert "extensions.conf:3: error: Dial(PJSIP/bbo)" in result.stderr
@@ -51,20 +39,7 @@ def test_serve_reports_a_port_in_use(tmp_path: Path):
     ports = Ports()
     config = reference_config(tmp_path / "config", ports)
     with ServerProcess(config, tmp_path / "state1"):
-        result = subprocess.run(
-            [
-                *switchboard_command(),
-                "serve",
-                "--config-dir",
-                str(config),
-                "--state-dir",
-                str(tmp_path / "state2"),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
+        result = run("serve", "--config-dir", str(config), "--state-dir", str(tmp_path / "state2"))
     assert result.returncode == 1
     assert "cannot start:" in result.stderr
     assert "Traceback" not in result.stderr
