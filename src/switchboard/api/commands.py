@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from switchboard import __version__
 from switchboard.config.loader import Config
+from switchboard.core.cdr import CallRecord
 from switchboard.services.location import LocationService
 from switchboard.services.qualify import Qualifier
 from switchboard.services.security import Guard
@@ -25,6 +26,8 @@ class ServerView:
     started: float
     listeners: Callable[[], list[tuple[str, str, str, int]]]
     stop: Callable[[], None]
+    cdrs: Callable[[int], Sequence[CallRecord]] | None = None
+    """The N most recent call detail records, newest first; None when none are kept."""
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -42,6 +45,10 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     return "\n".join(lines)
 
 
+CDR_SHOW_DEFAULT = 20
+"""How many records ``cdr show`` lists without a count."""
+
+
 def _duration(seconds: float) -> str:
     seconds = int(seconds)
     days, rest = divmod(seconds, 86400)
@@ -55,6 +62,7 @@ def _duration(seconds: float) -> str:
 
 
 _TABLE: dict[tuple[str, ...], str] = {
+    ("cdr", "show"): "_cdr_show",
     ("core", "show", "version"): "_version",
     ("core", "show", "uptime"): "_uptime",
     ("core", "stop", "gracefully"): "_stop",
@@ -95,6 +103,29 @@ class Commands:
 
     def _help(self, _args: list[str]) -> str:
         return "\n".join(command_words())
+
+    def _cdr_show(self, args: list[str]) -> str:
+        usage = f"Usage: cdr show [N]  (the N most recent calls, {CDR_SHOW_DEFAULT} by default)"
+        if len(args) > 1 or (args and not (args[0].isascii() and args[0].isdecimal())):
+            return usage
+        limit = int(args[0]) if args else CDR_SHOW_DEFAULT
+        if limit == 0:
+            return usage
+        if self.view.cdrs is None:
+            return "Call detail records are not kept by this server"
+        records = self.view.cdrs(limit)
+        rows = [
+            (
+                time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(record.start)),
+                record.src,
+                record.dst,
+                record.disposition,
+                record.duration,
+                record.billsec,
+            )
+            for record in records
+        ]
+        return table(("Start", "Src", "Dst", "Disposition", "Duration", "Billsec"), rows)
 
     def _version(self, _args: list[str]) -> str:
         return f"Switchboard {__version__}"

@@ -1,0 +1,122 @@
+"""Console commands answered from a ServerView, without a running server: ``cdr show``."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from switchboard.api.commands import Commands, ServerView, command_words
+from switchboard.config.switchboard import default_security
+from switchboard.core.cdr import BUSY, NO_ANSWER, CallRecord
+from switchboard.core.events import EventBus
+from switchboard.services.location import LocationService
+from switchboard.services.security import Guard
+from switchboard.store.cdr import SqlCdrStore
+from switchboard.store.contacts import sqlite_engine
+from tests.unit.config.helpers import load
+from tests.unit.core.test_cdr import record
+
+
+def view(cdrs: object = None) -> ServerView:
+    config, _ = load({})
+    bus = EventBus()
+    return ServerView(
+        config,
+        LocationService(bus),
+        None,
+        Guard(default_security(), bus, time.monotonic),
+        time.time(),
+        list,
+        lambda: None,
+        cdrs,  # type: ignore[arg-type]
+    )
+
+
+def local(epoch: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(epoch))
+
+
+CALLS = [
+    record(
+        uniqueid="3",
+        start=1_700_000_200.0,
+        src="103",
+        dst="6001",
+        disposition=BUSY,
+        answer=None,
+        duration=2,
+        billsec=0,
+    ),
+    record(
+        uniqueid="2",
+        start=1_700_000_100.0,
+        src="102",
+        dst="101",
+        disposition=NO_ANSWER,
+        answer=None,
+        duration=30,
+        billsec=0,
+    ),
+    record(uniqueid="1"),
+]
+
+
+def test_cdr_show_lists_the_recent_calls_as_a_table() -> None:
+    asked: list[int] = []
+
+    def cdrs(limit: int) -> Sequence[CallRecord]:
+        asked.append(limit)
+        return CALLS[:limit]
+
+    ok, output = Commands(view(cdrs)).run("cdr show")
+    assert ok
+    assert asked == [20]
+    assert output.splitlines() == [
+        "Start                Src  Dst   Disposition  Duration  Billsec",
+        "===================  ===  ====  ===========  ========  =======",
+        f"{local(1_700_000_200.0)}  103  6001  BUSY         2         0",
+        f"{local(1_700_000_100.0)}  102  101   NO ANSWER    30        0",
+        f"{local(1_700_000_000.25)}  101  102   ANSWERED     64        60",
+        "",
+        "3 object(s) found.",
+    ]
+
+
+def test_cdr_show_n_asks_for_n(tmp_path: Path) -> None:
+    store = SqlCdrStore(sqlite_engine(str(tmp_path / "switchboard.db")))
+    store.save(reversed(CALLS))
+    ok, output = Commands(view(store.recent)).run("CDR SHOW 2")
+    assert ok
+    assert "103  6001" in output
+    assert "102  101" in output
+    assert "ANSWERED" not in output
+    assert output.endswith("2 object(s) found.")
+
+
+def test_cdr_show_with_no_calls_yet() -> None:
+    ok, output = Commands(view(lambda _limit: [])).run("cdr show")
+    assert ok
+    assert output.endswith("0 object(s) found.")
+
+
+@pytest.mark.parametrize("args", ["0", "-3", "ten", "2 3", "²", "1.5"])
+def test_cdr_show_rejects_a_count_that_is_not_a_positive_number(args: str) -> None:
+    def cdrs(_limit: int) -> Sequence[CallRecord]:
+        raise AssertionError("not asked")
+
+    ok, output = Commands(view(cdrs)).run(f"cdr show {args}")
+    assert ok
+    assert output.startswith("Usage: cdr show [N]")
+
+
+def test_cdr_show_when_the_server_keeps_no_records() -> None:
+    ok, output = Commands(view()).run("cdr show")
+    assert ok
+    assert output == "Call detail records are not kept by this server"
+
+
+def test_cdr_show_is_listed_for_help_and_completion() -> None:
+    assert "cdr show" in command_words()
