@@ -16,13 +16,18 @@ from pathlib import Path
 
 from switchboard.api.commands import Commands, ServerView
 from switchboard.api.control import ControlServer
+from switchboard.apps import registry
 from switchboard.config.checks import check_config
 from switchboard.config.loader import Config, load_config
 from switchboard.config.pjsip import Transport
 from switchboard.configdir import DirectorySource
+from switchboard.core.cdr import CallRecord
 from switchboard.core.events import Event, EventBus
 from switchboard.diagnostics import Diagnostics
+from switchboard.media.portpool import PortPool
 from switchboard.services.authenticate import EndpointAuthenticator
+from switchboard.services.calls.engine import CallEngine
+from switchboard.services.calls.pbx import run_channel
 from switchboard.services.location import ContactRefreshed, LocationService
 from switchboard.services.qualify import Qualifier
 from switchboard.services.registrar import Registrar
@@ -30,6 +35,7 @@ from switchboard.services.requests import RequestRouter
 from switchboard.services.security import Guard
 from switchboard.sip.transaction.layer import TransactionLayer
 from switchboard.sip.transaction.timers import TimerValues
+from switchboard.store.cdr import SqlCdrStore
 from switchboard.store.contacts import SqlContactStore, sqlite_engine
 from switchboard.transport.stack import SipStack
 from switchboard.transport.tls import server_context
@@ -118,13 +124,16 @@ class Server:
         self.state_dir = state_dir
         self.bus = EventBus()
         self.bus.subscribe(_log_event)
-        self.store = SqlContactStore(sqlite_engine(str(state_dir / "switchboard.db")))
+        database = sqlite_engine(str(state_dir / "switchboard.db"))
+        self.store = SqlContactStore(database)
+        self.cdr_store = SqlCdrStore(database)
         self.location = LocationService(self.bus)
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
         self.stack: SipStack | None = None
         self.qualifier: Qualifier | None = None
         self.control: ControlServer | None = None
         self.guard: Guard | None = None
+        self.calls: CallEngine | None = None
         self.stopping = asyncio.Event()
         self.started = time.time()
         self._tasks: list[asyncio.Task[None]] = []
@@ -150,6 +159,19 @@ class Server:
         stack.offence = guard.malformed
         stack.prefilter = router.prefilter
         router.guard = guard
+        calls = self.calls = CallEngine(
+            self.config,
+            self.bus,
+            authenticator=authenticator,
+            location=self.location,
+            stack=stack,
+            pool=PortPool.from_config(self.config.rtp),
+            applications=registry(),
+            guard=guard,
+        )
+        calls.runner = run_channel
+        calls.on_call_ended = self._save_record
+        router.calls = calls
         for transport in pjsip.transports.values():
             await self._listen(stack, transport)
         router.qualifier = self.qualifier = Qualifier(
@@ -163,10 +185,15 @@ class Server:
             self.started,
             lambda: [(li.name, li.protocol, li.host, li.port) for li in stack.listeners],
             self.stopping.set,
+            self.cdr_store.recent,
         )
         self.control = ControlServer(Commands(view), self.state_dir)
         await self.control.start()
         self._tasks.append(asyncio.create_task(self._housekeeping()))
+
+    def _save_record(self, record: CallRecord) -> None:
+        """Write a CDR on the store's thread; the call is over, nobody waits for it."""
+        self.executor.submit(self.cdr_store.save, [record])
 
     async def _listen(self, stack: SipStack, transport: Transport) -> None:
         host, port = transport.bind.host, transport.port

@@ -31,7 +31,10 @@ def _parser() -> argparse.ArgumentParser:
             "Run the PBX in the foreground, logging to stderr, until SIGINT or SIGTERM. "
             "It refuses to start on configuration errors. In this version it is a SIP "
             "registrar over UDP, TCP and TLS (digest authentication, bindings kept in the "
-            "state folder) and answers OPTIONS; calls are not handled yet (INVITE gets 501)."
+            "state folder), answers OPTIONS, and connects calls through extensions.conf: "
+            "authenticated INVITEs run the dialplan (Answer, Dial, Echo, Wait, Ringing, "
+            "Progress, Busy, Congestion and the built-ins); media is anchored in the relay "
+            "or direct. Not yet: transfers (REFER gets 501), Playback, voicemail apps."
         ),
     )
     serve_cmd.add_argument("--config-dir", type=Path, required=True, help="Asterisk config folder")

@@ -105,8 +105,8 @@ RFC: dict[str, Outcome] = {
     if EXPECTED[name].outcome == "drop"  # type: ignore[attr-defined]
 }
 
-# Valid requests and the RFC's "server decides" cases: what this server (a registrar and
-# endpoint that answers OPTIONS, with no call handling yet) answers, and why. None of these
+# Valid requests and the RFC's "server decides" cases: what this server (a registrar, a
+# PBX that challenges every INVITE, an endpoint that answers OPTIONS) answers, and why. None of these
 # may be a 400 or a 5xx caused by parsing.
 SERVER: dict[str, Outcome] = {
     # §3.1.1 valid messages
@@ -116,11 +116,11 @@ SERVER: dict[str, Outcome] = {
         "dialog we do not have: 481 (RFC 3261 §12.2.2)",
     ),
     "intmeth": Outcome((501,), why="§3.1.1.2 valid; unknown method: 501 (RFC 3261 §8.2.1)"),
-    "esc01": Outcome((501,), why="§3.1.1.3 valid; INVITE is not served yet: 501"),
+    "esc01": Outcome((401,), why="§3.1.1.3 valid INVITE, no credentials: challenged"),
     "escnull": Outcome((401,), why="§3.1.1.4 valid REGISTER: challenged (RFC 3261 §10.3 step 3)"),
     "esc02": Outcome((501,), why="§3.1.1.5 method RE%47IST%45R is not REGISTER: 501"),
     "lwsdisp": Outcome((200,), why="§3.1.1.6 valid OPTIONS: 200"),
-    "longreq": Outcome((501,), why="§3.1.1.7 valid; INVITE is not served yet: 501"),
+    "longreq": Outcome((401,), why="§3.1.1.7 valid INVITE, no credentials: challenged"),
     "dblreq": Outcome(
         (401,),
         why="§3.1.1.8 the REGISTER is answered; the INVITE after "
@@ -132,7 +132,7 @@ SERVER: dict[str, Outcome] = {
     "unreason": Outcome((), why="§3.1.1.12 a valid response matching no transaction: dropped"),
     "noreason": Outcome((), why="§3.1.1.13 a valid response matching no transaction: dropped"),
     # §3.1.2.12: rejecting is allowed, not advised; Date means nothing to us.
-    "baddate": Outcome((501,), why="§3.1.2.12 Date is ignored; INVITE not served yet: 501"),
+    "baddate": Outcome((401,), why="§3.1.2.12 Date is ignored; the INVITE is challenged"),
     # §3.2.1: 400 or RFC 2543 matching; we match the RFC 2543 way and answer.
     "badbranch": Outcome((200,), why="§3.2.1 bare z9hG4bK branch: RFC 2543 matching, 200"),
     # §3.3 application layer
@@ -143,10 +143,10 @@ SERVER: dict[str, Outcome] = {
         header=b"Unsupported: nothingSupportsThis, nothingSupportsThisEither",
     ),
     "invut": Outcome(
-        (501,),
+        (401,),
         why="§3.3.6 the RFC's 415 is content processing (RFC 3261 "
-        "§8.2.3), which comes after method inspection (§8.2.1): INVITE is not "
-        "served yet, so 501; 415 once calls land",
+        "§8.2.3), which comes after authentication: an INVITE without credentials "
+        "is challenged first, so nothing about the body leaks to a stranger",
     ),
     "regaut01": Outcome(
         (401,),
@@ -161,11 +161,11 @@ SERVER: dict[str, Outcome] = {
     "cparam02": Outcome((401,), why="§3.3.13 valid REGISTER: challenged"),
     "regescrt": Outcome((401,), why="§3.3.14 valid REGISTER: challenged"),
     "sdp01": Outcome(
-        (501,),
+        (401,),
         why="§3.3.15 the RFC's 406 is content processing (RFC 3261 "
-        "§8.2.3), after method inspection: INVITE not served yet, so 501",
+        "§8.2.3), after authentication: the INVITE is challenged first",
     ),
-    "inv2543": Outcome((501,), why="§3.4.1 RFC 2543 INVITE accepted over UDP: 501 for now"),
+    "inv2543": Outcome((401,), why="§3.4.1 RFC 2543 INVITE accepted over UDP: challenged"),
 }
 
 # Streams change a few answers (RFC 3261 §18.3: Content-Length frames each message).
@@ -179,10 +179,10 @@ STREAM: dict[str, Outcome] = {
     "bigcode": Outcome((), closes=True, why="§3.1.2.19 unreadable status line: dropped, close"),
     "inv2543": Outcome((400,), closes=True, why="§3.4.1 no Content-Length: a stream needs it"),
     "dblreq": Outcome(
-        (401, 501, 400),
+        (401, 401, 400),
         closes=True,
         why="§3.1.1.8 on a stream these are two "
-        "requests (401, then INVITE 501); the 5 octets left are a header "
+        "requests (REGISTER and INVITE, both challenged); the 5 octets left are a header "
         "block with no Content-Length: 400, close",
     ),
 }

@@ -443,6 +443,15 @@ class MediaRelay:
         """Transcode packets of ``payload_type`` from leg ``source`` to ``to`` via ``table``."""
         self.leg(source).map_payload(payload_type, to, table)
 
+    def echo(self, name: LegName) -> None:
+        """Send what leg ``name``'s phone sends straight back to it (the Echo application)."""
+        leg = self.leg(name)
+        transport = leg.rtp.transport
+        if transport is None:
+            raise MediaError("start() the relay first")
+        leg.rtp.sendto = transport.sendto
+        leg.rtp.target = leg.latch if leg.symmetric else _Destination(leg.sdp_address)
+
     def report_dtmf(self, name: LegName, event: DtmfEvent) -> None:
         """Hand a DTMF event from leg ``name`` to the callback."""
         if self.on_dtmf is not None:

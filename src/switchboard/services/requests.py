@@ -1,8 +1,9 @@
 """The transaction user: routes each request the transaction layer delivers to its service.
 
-REGISTER goes through authentication to the registrar; out-of-dialog OPTIONS to the server
-is answered 200 with what we accept; requests inside dialogs we do not have get 481; other
-methods get 501 until the service that handles them lands.
+Every event goes to the call engine first (INVITE sessions: in-dialog requests, CANCEL,
+responses); a new INVITE goes to it too. REGISTER goes through authentication to the
+registrar; out-of-dialog OPTIONS to the server is answered 200 with what we accept;
+requests inside dialogs we do not have get 481; other methods get 501.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import logging
 import secrets
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from switchboard.services.authenticate import EndpointAuthenticator, Verdict
 from switchboard.services.qualify import Qualifier
@@ -29,9 +31,12 @@ from switchboard.sip.transaction.events import (
     TransactionTimedOut,
 )
 
+if TYPE_CHECKING:
+    from switchboard.services.calls.engine import CallEngine
+
 log = logging.getLogger(__name__)
 
-ALLOW = "OPTIONS, REGISTER"
+ALLOW = "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, UPDATE, PRACK, INFO"
 ACCEPT = "application/sdp"
 SUPPORTED: tuple[str, ...] = ("path",)
 IN_DIALOG_ONLY = frozenset({"BYE", "INFO", "PRACK", "UPDATE", "NOTIFY", "REFER"})
@@ -58,8 +63,15 @@ class RequestRouter:
         self.clock = clock
         self.qualifier: Qualifier | None = None
         self.guard: Guard | None = None
+        self.calls: CallEngine | None = None
 
     def __call__(self, event: Event) -> None:
+        calls = self.calls
+        if calls is not None:
+            rest = calls.dispatch(event)
+            if rest is None:
+                return
+            event = rest
         if isinstance(event, RequestReceived):
             self._request(event.key, event.request, event)
         elif isinstance(event, CancelReceived):
@@ -93,6 +105,9 @@ class RequestRouter:
         if guard is not None and not guard.allow_unauthenticated(event.peer.host, guard.clock()):
             return
         method = request.method
+        if method == "INVITE" and request.to_tag is None and self.calls is not None:
+            self.calls.invite(event)
+            return
         try:
             check_require(request, SUPPORTED)
         except RemoteProtocolError as error:

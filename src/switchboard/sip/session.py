@@ -46,6 +46,7 @@ from switchboard.sip.message import (
 from switchboard.sip.peer import Peer
 from switchboard.sip.reason import Reason, parse_reason
 from switchboard.sip.session_events import (
+    Acknowledged,
     AnswerReceived,
     DialogTerminated,
     InDialogRequestReceived,
@@ -728,6 +729,8 @@ class InviteSession:
                 self._emit(AnswerReceived(self.id, request.body))
         if self._pending_bye is not None:
             self.terminate(now, TERMINATED_BYE_SENT, send_bye=True, bye_headers=self._pending_bye)
+        else:
+            self._emit(Acknowledged(self.id))
 
     # -- responses received -------------------------------------------------------------
 

@@ -33,12 +33,22 @@ class DialogEstablished:
 
 
 @dataclass(frozen=True, slots=True)
+class Acknowledged:
+    """The ACK for our 2xx to an INVITE arrived: the exchange is over, a re-INVITE may go."""
+
+    dialog_id: DialogId
+
+
+@dataclass(frozen=True, slots=True)
 class InviteFailed:
     """Our initial INVITE ended without a 2xx: its final status (408 on timeout; 487 and no
-    response when a CANCELled INVITE was never answered within 64*T1)."""
+    response when a CANCELled INVITE was never answered within 64*T1). ``call_id`` and
+    ``local_tag`` (our From tag) name the INVITE even when no response came."""
 
     status: int
     response: SipResponse | None
+    call_id: str = ""
+    local_tag: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +117,7 @@ SessionEvent = (
     EarlyDialogCreated
     | ProvisionalReceived
     | DialogEstablished
+    | Acknowledged
     | InviteFailed
     | DialogTerminated
     | OfferReceived

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import heapq
 import itertools
-import logging
 from collections import deque
 from collections.abc import Callable
 
@@ -49,8 +48,6 @@ from switchboard.sip.transaction.events import (
     TransactionKey,
     TransactionTimedOut,
 )
-
-logger = logging.getLogger(__name__)
 
 Target = ServerSession | ClientInvite
 
@@ -161,14 +158,15 @@ class SessionRouter:
     def dispatch(self, event: Event, now: float) -> Event | None:
         """Hand ``event`` to its session; returns it when no session takes it.
 
-        Returned: requests outside any dialog (a new INVITE, OPTIONS, ...), and
-        transaction bookkeeping. In-dialog requests for an unknown dialog are answered
+        Returned: requests outside any dialog (a new INVITE, OPTIONS, ...), responses to
+        requests no session sent (OPTIONS of qualify), and transaction bookkeeping.
+        In-dialog requests for an unknown dialog are answered
         481 here (RFC 3261 §12.2.2), a CANCEL matching nothing 481 (§9.2).
         """
         if isinstance(event, ResponseReceived | TransactionTimedOut | TransactionFailed):
-            if event.response is not None:
-                self._route_response(event, event.response, now)
-            return None
+            if event.response is not None and self._route_response(event, event.response, now):
+                return None
+            return event
         if isinstance(event, CancelReceived):
             self._route_cancel(event, now)
             return None
@@ -199,17 +197,17 @@ class SessionRouter:
         event: ResponseReceived | TransactionTimedOut | TransactionFailed,
         response: SipResponse,
         now: float,
-    ) -> None:
+    ) -> bool:
         from_tag = response.from_tag or ""
         call = self._clients.get((response.call_id, from_tag))
         target: ServerSession | ClientInvite | None = call
         if call is None:
             target = self._dialogs.get(DialogId(response.call_id, from_tag, response.to_tag or ""))
         if target is None:
-            logger.debug("No session for %r (Call-ID %s)", response, response.call_id)
-            return
+            return False
         target.receive(event, now)
         self._sweep(target)
+        return True
 
     def _route_cancel(self, event: CancelReceived, now: float) -> None:
         session: ServerSession | ClientInvite | None = None

@@ -272,6 +272,8 @@ class ClientInvite:
             if event.key == self.key:
                 if event.response is not None:
                     self._on_response(event.response, now)
+                elif self.final_status is None:
+                    self._on_failure(None, now, 503)  # the transport failed (RFC 3261 §8.1.3.1)
                 return
             for fork in self.sessions.values():
                 if fork.owns(event.key):
@@ -364,7 +366,8 @@ class ClientInvite:
         reason = TERMINATED_CANCELLED if self._cancel_requested else TERMINATED_REJECTED
         for session in self.sessions.values():
             session.on_failure(response, status, now, reason)
-        self._events.append(InviteFailed(status, response))
+        request = self.request
+        self._events.append(InviteFailed(status, response, request.call_id, request.from_tag or ""))
 
     def _retry_422(self, response: SipResponse, now: float) -> None:
         """Send the INVITE again with the 422's Min-SE (RFC 4028 §7.4): new CSeq and branch."""

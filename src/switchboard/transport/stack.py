@@ -206,6 +206,13 @@ class SipStack:
             self._pump()
         return key
 
+    def flush(self) -> None:
+        """Send what a command outside any event queued in the layer (a call hung up by
+        the dialplan, a Dial starting), and re-arm the timer; inside an event, the pump
+        that delivers it does this."""
+        if not self._pumping:
+            self._pump()
+
     def _send(self, data: bytes, peer: Peer) -> None:
         if peer.transport == "udp":
             udp = self._udp_for(peer.host)

@@ -155,7 +155,8 @@ def test_router_edges() -> None:
     assert router.accept_invite(event, 0.0, config=config(), local_tag="t", random=float) is None
     assert host.responses == []  # nothing answers an ACK
     stray = reply(request_text(from_tag="zz"), 200)
-    assert router.dispatch(ResponseReceived(("s", "INVITE"), stray, PHONE), 0.0) is None
+    stray_event = ResponseReceived(("s", "INVITE"), stray, PHONE)
+    assert router.dispatch(stray_event, 0.0) is stray_event  # no session: handed back
     assert router.dispatch(TransactionTerminated(("s", "INVITE")), 0.0) is not None
     invite = request_text()
     session = router.accept_invite(
@@ -186,7 +187,7 @@ def test_router_edges() -> None:
     assert len(router) == 2  # still pending
 
 
-def test_router_routes_a_cancel_of_a_reinvite_and_ignores_bare_timeouts() -> None:
+def test_router_routes_a_cancel_of_a_reinvite_and_hands_bare_timeouts_back() -> None:
     host = Host()
     router = SessionRouter(host)
     invite = request_text(extra=["Supported: timer"], body=OFFER)
@@ -205,7 +206,8 @@ def test_router_routes_a_cancel_of_a_reinvite_and_ignores_bare_timeouts() -> Non
     cancel = in_dialog("CANCEL", 2, branch="z9hG4bKre")
     router.dispatch(CancelReceived(("c", "CANCEL"), ("re", "INVITE"), cancel, PHONE), 1.1)
     assert host.statuses()[-2:] == [200, 487]
-    assert router.dispatch(TransactionTimedOut(("x", "INVITE"), "H", None), 2.0) is None
+    timeout = TransactionTimedOut(("x", "INVITE"), "H", None)
+    assert router.dispatch(timeout, 2.0) is timeout
     assert router.next_deadline() is not None
     router.handle_timer(0.2)  # nothing due
 

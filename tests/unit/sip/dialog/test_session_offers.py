@@ -15,6 +15,7 @@ from switchboard.sip.session import (
     parse_rack,
 )
 from switchboard.sip.session_events import (
+    Acknowledged,
     AnswerReceived,
     DialogTerminated,
     InDialogRequestReceived,
@@ -102,7 +103,7 @@ def test_reinvite_without_body_gets_our_sdp_and_the_ack_answers() -> None:
     receive(session, in_dialog("INVITE", 2), 10.0)
     assert host.responses[-1][1].body == ANSWER
     session.receive(AckReceived(None, in_dialog("ACK", 2, body=NEW_OFFER), PHONE), 10.1)
-    assert events(session) == [AnswerReceived(session.id, NEW_OFFER)]
+    assert events(session) == [AnswerReceived(session.id, NEW_OFFER), Acknowledged(session.id)]
 
 
 def test_glare_our_reinvite_pending_answers_491() -> None:

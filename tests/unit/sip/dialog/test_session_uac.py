@@ -239,6 +239,11 @@ def test_a_2xx_crossing_our_cancel_is_acked_then_ended() -> None:
     assert events(call)[-1] == DialogTerminated(call.sessions["a1"].id, TERMINATED_CANCELLED)
 
 
+def invite_id(call: ClientInvite) -> tuple[str, str]:
+    """The Call-ID and our From tag, which name the INVITE in InviteFailed."""
+    return call.request.call_id, call.request.from_tag or ""
+
+
 def test_rejection_ends_the_early_dialogs() -> None:
     call, _ = uac()
     respond(call, 180, 0.1)
@@ -246,7 +251,7 @@ def test_rejection_ends_the_early_dialogs() -> None:
     session = call.sessions["a1"]
     assert events(call)[-2:] == [
         DialogTerminated(session.id, TERMINATED_REJECTED, 486),
-        InviteFailed(486, busy),
+        InviteFailed(486, busy, *invite_id(call)),
     ]
     respond(call, 486, 1.5)  # a retransmitted final response: nothing more
     assert events(call) == []
@@ -256,10 +261,10 @@ def test_timeout_and_transport_failure_fail_the_invite() -> None:
     call, _ = uac()
     timeout = reply(call.request, 408, to_tag=None)
     call.receive(TransactionTimedOut(call.key, "B", timeout), 32.0)  # type: ignore[arg-type]
-    assert events(call) == [InviteFailed(408, timeout)]
+    assert events(call) == [InviteFailed(408, timeout, *invite_id(call))]
     call, _ = uac()
     call.receive(TransactionFailed(call.key, None), 1.0)  # type: ignore[arg-type]
-    assert events(call) == []
+    assert events(call) == [InviteFailed(503, None, *invite_id(call))]
 
 
 def test_422_retries_with_the_min_se() -> None:
@@ -333,7 +338,7 @@ def test_cancelled_invite_never_answered_is_given_up_after_64_t1() -> None:
     session = call.sessions["a1"]
     assert events(call)[-2:] == [
         DialogTerminated(session.id, TERMINATED_CANCELLED, 487),
-        InviteFailed(487, None),
+        InviteFailed(487, None, *invite_id(call)),
     ]
     assert call.next_deadline() is None
     respond(call, 487, 34.0)  # late: nothing more

@@ -19,6 +19,7 @@ from switchboard.sip.session import (
     SessionConfig,
 )
 from switchboard.sip.session_events import (
+    Acknowledged,
     AnswerReceived,
     DialogEstablished,
     DialogTerminated,
@@ -86,7 +87,7 @@ def test_answer_an_offer_and_retransmit_the_2xx_until_ack() -> None:
     ack = in_dialog("ACK", 1)
     session.receive(AckReceived(INVITE_KEY, ack, PHONE), 9.0)
     assert session.next_deadline() is None
-    assert events(session) == []
+    assert events(session) == [Acknowledged(session.id)]
 
 
 def test_no_ack_within_64_t1_sends_bye() -> None:
@@ -118,7 +119,11 @@ def test_offer_in_the_2xx_and_answer_in_the_ack() -> None:
     session.accept(0.0, ANSWER)
     assert host.responses[-1][1].body == ANSWER
     session.receive(AckReceived(None, in_dialog("ACK", 1, body=OFFER), PHONE), 0.2)
-    assert events(session) == [DialogEstablished(session.id), AnswerReceived(session.id, OFFER)]
+    assert events(session) == [
+        DialogEstablished(session.id),
+        AnswerReceived(session.id, OFFER),
+        Acknowledged(session.id),
+    ]
     assert session.remote_sdp == OFFER
     # A stray ACK (other CSeq) or one after the first changes nothing.
     session.receive(AckReceived(None, in_dialog("ACK", 1), PHONE), 0.3)
@@ -199,7 +204,8 @@ def test_offer_in_a_reliable_provisional_answered_in_prack() -> None:
     session.accept(0.2)
     assert host.responses[-1][1].body == ANSWER
     session.receive(AckReceived(None, in_dialog("ACK", 1), PHONE), 0.3)
-    assert events(session) == [DialogEstablished(session.id)]  # no second offer/answer
+    # no second offer/answer
+    assert events(session) == [DialogEstablished(session.id), Acknowledged(session.id)]
 
 
 def test_no_prack_within_64_t1_rejects_the_invite() -> None:

@@ -1,0 +1,116 @@
+"""``Dial(PJSIP/a[&PJSIP/b...][,timeout[,options]])``: ring phones, bridge the first to answer.
+
+Asterisk 21's semantics: every registered contact of every target rings at once; the caller
+hears 180 when one rings (at once with option ``r``); nobody answering within ``timeout``
+seconds CANCELs them all (``Reason: Q.850;cause=19``) and the dialplan goes on with
+``DIALSTATUS=NOANSWER``; no contact at all gives ``CHANUNAVAIL`` at once, busy gives
+``BUSY``. The first to answer is bridged and the others are CANCELled as answered
+elsewhere. After the bridge, the dialplan continues only with option ``g`` when the callee
+hung up; otherwise the call ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from switchboard.dialplan.appargs import separate_args
+from switchboard.dialplan.interpreter import Continue, Hangup, Outcome
+from switchboard.services.calls.causes import NO_ANSWER, NORMAL_CLEARING, dial_status
+from switchboard.services.calls.channel import Channel, Listener
+
+NAME = "Dial"
+SYNOPSIS = "Attempt to connect to another device or endpoint and bridge the call"
+
+log = logging.getLogger(__name__)
+
+
+def _timeout(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if value > 0 else None
+
+
+def _reporter(queue: asyncio.Queue[tuple[Channel, str]]) -> Listener:
+    def report(leg: Channel, what: str) -> None:
+        queue.put_nowait((leg, what))
+
+    return report
+
+
+async def run(channel: Channel, args: str) -> Outcome:
+    """Dial, wait for an answer, bridge, and report DIALSTATUS."""
+    parts = separate_args(args)
+    targets = parts[0] if parts else ""
+    timeout = _timeout(parts[1].strip()) if len(parts) > 1 else None
+    options = parts[2] if len(parts) > 2 else ""
+    engine = channel.engine
+    queue: asyncio.Queue[tuple[Channel, str]] = asyncio.Queue()
+    legs: list[Channel] = []
+    for target in targets.split("&"):
+        technology, _, resource = target.strip().partition("/")
+        if technology.upper() != "PJSIP" or not resource:
+            log.warning("%s: Dial: cannot dial %r (only PJSIP/<endpoint>)", channel.name, target)
+            continue
+        legs += engine.originate(channel, resource.split("/")[0], _reporter(queue))
+    if not legs:
+        return Continue({"DIALSTATUS": "CHANUNAVAIL"})
+    if "r" in options:
+        engine.ring(channel, 180)
+    answered = await _wait_answer(channel, legs, queue, timeout)
+    if isinstance(answered, str):
+        return Continue({"DIALSTATUS": answered})
+    try:
+        engine.bridge(channel, answered)
+        await asyncio.wait([channel.ended, answered.ended], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        if not answered.hung_up:
+            engine.hangup(answered, channel.cause or NORMAL_CLEARING)
+    if channel.hung_up:
+        return Hangup(channel.cause, {"DIALSTATUS": "ANSWER"})
+    if "g" in options:
+        return Continue({"DIALSTATUS": "ANSWER"})
+    return Hangup(answered.cause or NORMAL_CLEARING, {"DIALSTATUS": "ANSWER"})
+
+
+async def _wait_answer(
+    channel: Channel,
+    legs: list[Channel],
+    queue: asyncio.Queue[tuple[Channel, str]],
+    timeout: float | None,
+) -> Channel | str:
+    """The leg that answered, or the DIALSTATUS when none did; a caller hangup cancels
+    the task, and every ringing leg is CANCELled on the way out."""
+    engine = channel.engine
+    loop = asyncio.get_running_loop()
+    deadline = None if timeout is None else loop.time() + timeout
+    pending = set(legs)
+    causes: list[int] = []
+    answered: Channel | None = None
+    try:
+        while pending:
+            remaining = None if deadline is None else deadline - loop.time()
+            if remaining is not None and remaining <= 0:
+                return "NOANSWER"
+            try:
+                leg, what = await asyncio.wait_for(queue.get(), remaining)
+            except TimeoutError:
+                return "NOANSWER"
+            if what in {"ringing", "progress"}:
+                engine.ring(channel, 180)
+            elif what == "answered" and leg in pending:
+                answered = leg
+                return leg
+            elif what == "ended" and leg in pending:
+                pending.discard(leg)
+                causes.append(leg.cause)
+        return dial_status(causes)
+    finally:
+        if answered is not None:
+            engine.cancel_others(legs, answered)
+        else:
+            cause = channel.cause if channel.hung_up else NO_ANSWER
+            for leg in legs:
+                engine.hangup(leg, cause)

@@ -1,0 +1,1 @@
+"""Calls: INVITE -> channel -> dialplan, legs bridged through the media relay."""

@@ -1,0 +1,116 @@
+"""Joining two legs' media: codec choice for the dialled side, relay wiring, direct media.
+
+The caller's codec is fixed when its INVITE is answered (its offer against its endpoint's
+``allow=``). The dialled phone is offered its own ``allow=`` order with that codec first,
+limited to what the relay can bridge: the same codec, or the other G.711 law (transcoded
+by table). Payload types are renumbered where the two sides numbered a codec differently.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from switchboard.media.g711 import ALAW_TO_ULAW_BYTES, ULAW_TO_ALAW_BYTES
+from switchboard.media.relay import MediaRelay, RelayLeg
+from switchboard.sdp.codecs import TELEPHONE_EVENT
+from switchboard.sdp.model import SessionDescription
+from switchboard.sdp.negotiate import NegotiatedCodec, NegotiatedStream
+
+G711 = ("ulaw", "alaw")
+_TABLES = {("ulaw", "alaw"): ULAW_TO_ALAW_BYTES, ("alaw", "ulaw"): ALAW_TO_ULAW_BYTES}
+
+
+def codec_key(codec: NegotiatedCodec) -> tuple[str, int, int]:
+    """What makes two legs' codecs the same: name, clock rate, channels."""
+    return (codec.name or codec.encoding_name.lower(), codec.clock_rate, codec.channels)
+
+
+def callee_preferences(caller: NegotiatedCodec | None, allowed: tuple[str, ...]) -> tuple[str, ...]:
+    """The codecs to offer a dialled phone: its ``allow=`` order, the caller's codec first,
+    only those the relay can bridge to the caller's (all of them when the caller has none)."""
+    if caller is None or caller.name is None:
+        return allowed
+    bridgeable = set(G711) if caller.name in G711 else {caller.name}
+    order = [caller.name] if caller.name in allowed else []
+    order += [name for name in allowed if name in bridgeable and name not in order]
+    return tuple(order)
+
+
+def local_telephone_event(description: SessionDescription | None) -> int | None:
+    """The payload type our own SDP gave 8 kHz telephone-event: what the phone sends with."""
+    if description is None:
+        return None
+    for media in description.media:
+        if media.media != "audio" or not media.port:
+            continue
+        for payload_type, rtpmap in media.rtpmaps.items():
+            if rtpmap.encoding_name.lower() == TELEPHONE_EVENT and rtpmap.clock_rate == 8000:
+                return payload_type
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class MediaPlan:
+    """How media crosses the relay between two negotiated legs."""
+
+    caller: NegotiatedCodec
+    callee: NegotiatedCodec
+    transcodes: bool
+
+    @property
+    def same_numbers(self) -> bool:
+        """Whether both phones can send to each other unchanged (direct media)."""
+        return not self.transcodes and (
+            self.caller.payload_type == self.callee.payload_type
+            and self.caller.local_payload_type == self.callee.local_payload_type
+        )
+
+
+def plan(caller: NegotiatedStream, callee: NegotiatedStream) -> MediaPlan | None:
+    """The codec each side uses; None when the relay cannot bridge them."""
+    if not caller.codecs or not callee.codecs:
+        return None
+    ours, theirs = caller.codecs[0], callee.codecs[0]
+    if codec_key(ours) == codec_key(theirs):
+        return MediaPlan(ours, theirs, transcodes=False)
+    if (ours.name, theirs.name) in _TABLES:
+        return MediaPlan(ours, theirs, transcodes=True)
+    return None
+
+
+def point(leg: RelayLeg, stream: NegotiatedStream, symmetric: bool) -> None:
+    """Aim ``leg`` at the phone's RTP and RTCP addresses from its SDP."""
+    if stream.remote_address is None:
+        leg.set_remote(None, symmetric=symmetric)
+        return
+    leg.set_remote(
+        (stream.remote_address, stream.remote_port),
+        (stream.remote_address, stream.remote_rtcp_port),
+        symmetric=symmetric,
+        rtcp_mux=stream.rtcp_mux,
+    )
+
+
+def wire(
+    relay: MediaRelay,
+    media: MediaPlan,
+    caller_events: tuple[int | None, int | None],
+    callee_events: tuple[int | None, int | None],
+) -> None:
+    """Set the payload rewrites both ways; ``*_events`` are (what the phone sends DTMF
+    with, what it expects DTMF with)."""
+    a, b = relay.a, relay.b
+    table_ab = _TABLES.get((media.caller.name or "", media.callee.name or ""))
+    table_ba = _TABLES.get((media.callee.name or "", media.caller.name or ""))
+    if media.transcodes or media.caller.local_payload_type != media.callee.payload_type:
+        a.map_payload(media.caller.local_payload_type, media.callee.payload_type, table_ab)
+    if media.transcodes or media.callee.local_payload_type != media.caller.payload_type:
+        b.map_payload(media.callee.local_payload_type, media.caller.payload_type, table_ba)
+    a.set_telephone_event(caller_events[0])
+    b.set_telephone_event(callee_events[0])
+    for leg, (sends, _), (_, expects) in (
+        (a, caller_events, callee_events),
+        (b, callee_events, caller_events),
+    ):
+        if sends is not None and expects is not None and sends != expects:
+            leg.map_payload(sends, expects)

@@ -1,0 +1,778 @@
+"""The call engine: authenticated INVITEs become channels that run the dialplan.
+
+Theory of operation. The :class:`~switchboard.services.requests.RequestRouter` hands every
+transaction event to :meth:`CallEngine.dispatch` first; the pure
+:class:`~switchboard.sip.session_router.SessionRouter` takes what belongs to an INVITE
+session and gives the rest back. A new INVITE goes to :meth:`CallEngine.invite`: digest
+authentication exactly as for REGISTER (401, the same answer for unknown users), 404 when
+the endpoint's context has no such extension, 400/488 for SDP that is malformed or shares
+no codec, else a channel whose dialplan runs in one task (:mod:`.pbx`). Applications drive
+the engine through its commands (:meth:`ring`, :meth:`answer`, :meth:`originate`,
+:meth:`bridge`, :meth:`hangup`); each command ends in :meth:`_settle`, which delivers the
+session events that followed, flushes the SIP stack and re-arms the one session timer.
+Session events reach channels by dialog id (inbound) or Call-ID and From tag (dialled).
+
+Media is anchored by default: each call owns one :class:`MediaRelay`, leg ``a`` for the
+caller and ``b`` for whoever answers. With ``direct_media=yes`` on both endpoints, one
+codec numbered alike on both sides and no NAT, both phones are re-INVITEd to send to each
+other once the call is bridged; the relay stays allocated for the call's duration.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import random
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import replace
+
+from switchboard.config.loader import Config
+from switchboard.config.pjsip import Endpoint
+from switchboard.core.cdr import CallRecord
+from switchboard.core.events import EventBus
+from switchboard.dialplan.interpreter import ApplicationRegistry
+from switchboard.dialplan.state import ChannelState
+from switchboard.media.dtmf import DtmfEnded, DtmfEvent
+from switchboard.media.portpool import PortPool
+from switchboard.media.relay import LegName, MediaRelay
+from switchboard.sdp.errors import SdpError
+from switchboard.sdp.model import SessionDescription
+from switchboard.sdp.negotiate import LocalMedia, NegotiatedStream, OfferAnswer
+from switchboard.sdp.parse import parse_sdp
+from switchboard.services.authenticate import EndpointAuthenticator, Verdict
+from switchboard.services.calls.bridge import (
+    MediaPlan,
+    callee_preferences,
+    local_telephone_event,
+    plan,
+    point,
+    wire,
+)
+from switchboard.services.calls.causes import NORMAL_CLEARING, cause_for, sip_status_for
+from switchboard.services.calls.channel import Channel, LegState, Listener
+from switchboard.services.calls.events import (
+    CallAnswered,
+    CallEnded,
+    CallRinging,
+    CallStarted,
+    DtmfReceived,
+)
+from switchboard.services.calls.records import call_record
+from switchboard.services.location import LocationService
+from switchboard.services.security import Guard
+from switchboard.sip.dialog import DialogId
+from switchboard.sip.errors import SipError
+from switchboard.sip.message import SipRequest, SipResponse, make_response
+from switchboard.sip.peer import Peer, TransportName
+from switchboard.sip.reason import Reason, q850_reason
+from switchboard.sip.session import SessionConfig
+from switchboard.sip.session_events import (
+    Acknowledged,
+    AnswerReceived,
+    DialogEstablished,
+    DialogTerminated,
+    InDialogRequestReceived,
+    InviteFailed,
+    OfferReceived,
+    OfferRejected,
+    ProvisionalReceived,
+    SessionEvent,
+)
+from switchboard.sip.session_router import SessionRouter
+from switchboard.sip.session_timer import SessionTimerConfig
+from switchboard.sip.transaction.events import Event, RequestReceived, TransactionKey
+from switchboard.sip.uri import sip_user_host
+from switchboard.transport.routes import host_port, local_address_for
+from switchboard.transport.stack import SipStack
+
+log = logging.getLogger(__name__)
+
+ANSWERED_ELSEWHERE = Reason("SIP", 200, "Call completed elsewhere")
+"""The Reason on the CANCEL of the other legs of a Dial that was answered (RFC 3326)."""
+
+ChannelRunner = Callable[["CallEngine", Channel], "asyncio.Future[None] | asyncio.Task[None]"]
+
+
+def _clean_display(text: str) -> str:
+    return text.replace("\\", "").replace('"', "").strip()
+
+
+class CallEngine:
+    """Every call of the server: channels by dialog, the session router and its timer."""
+
+    def __init__(
+        self,
+        config: Config,
+        bus: EventBus,
+        *,
+        authenticator: EndpointAuthenticator,
+        location: LocationService,
+        stack: SipStack,
+        pool: PortPool,
+        applications: ApplicationRegistry,
+        guard: Guard | None = None,
+        user_agent: str = "Switchboard",
+    ) -> None:
+        self.config = config
+        self.pjsip = config.pjsip
+        self.dialplan = config.extensions.dialplan
+        self.bus = bus
+        self.authenticator = authenticator
+        self.location = location
+        self.stack = stack
+        self.loop = stack.loop
+        self.pool = pool
+        self.applications = applications
+        self.guard = guard
+        self.user_agent = user_agent
+        self.router = SessionRouter(stack.layer)
+        self.channels: dict[str, Channel] = {}
+        self._inbound: dict[DialogId, Channel] = {}
+        self._dialled: dict[tuple[str, str], Channel] = {}
+        self._sequence = itertools.count(1)
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at: float | None = None
+        self._configs: dict[tuple[str, str, str], SessionConfig] = {}
+        self._settling = False
+        self.runner: ChannelRunner | None = None
+        """Starts a channel's dialplan task (``pbx.run_channel``), set by the composition."""
+        self.on_call_ended: Callable[[CallRecord], None] | None = None
+        """Takes the CDR of each finished call (the store saves it)."""
+
+    # -- entry points from the SIP stack ------------------------------------------------
+
+    def dispatch(self, event: Event) -> Event | None:
+        """Feed a transaction event to the sessions; returns it when it is not theirs."""
+        rest = self.router.dispatch(event, self.loop.time())
+        self._settle()
+        return rest
+
+    def invite(self, event: RequestReceived) -> None:
+        """A new INVITE: authenticate, check the number and SDP, start a channel."""
+        request, peer = event.request, event.peer
+        decision = self.authenticator.check(request, peer, time.time())
+        if decision.verdict is Verdict.BAD_REQUEST:
+            self._respond(event.key, request, 400, "Malformed Authorization")
+            return
+        if decision.verdict is not Verdict.ACCEPTED or decision.endpoint is None:
+            headers = [("WWW-Authenticate", value) for value in decision.challenge]
+            self._respond(event.key, request, 401, headers=headers)
+            return
+        if self.guard is not None:
+            self.guard.authenticated(peer.host)
+        endpoint = decision.endpoint
+        parts = sip_user_host(request.uri_text)
+        exten = (parts[0] or "") if parts is not None else ""
+        found = self.dialplan.find(endpoint.context, exten)
+        if found is None or 1 not in found[1].steps:
+            self._respond(event.key, request, 404)
+            return
+        offer: SessionDescription | None = None
+        if request.body:
+            try:
+                offer = parse_sdp(request.body)
+            except SdpError as error:
+                self._respond(event.key, request, error.status or 400, f"Bad SDP: {error}")
+                return
+        now = self.loop.time()
+        session = self.router.accept_invite(
+            event,
+            now,
+            config=self._session_config(endpoint, peer),
+            local_tag=secrets.token_hex(4),
+            random=random.random,
+        )
+        if session is None:
+            self._settle()
+            return
+        channel = self._channel(endpoint, peer, inbound=True)
+        channel.server = channel.session = session
+        channel.exten = exten
+        number, name = self._caller_id(endpoint, request)
+        channel.caller_number, channel.caller_name = number, name
+        channel.dialplan = ChannelState(
+            channel=channel.name,
+            uniqueid=channel.uniqueid,
+            context=endpoint.context,
+            exten=exten,
+            caller_number=number,
+            caller_name=name,
+            globals=self.dialplan.globals,
+            clock=time.time,
+        )
+        if offer is not None:
+            channel.offer_answer.receive_offer(offer)
+        self._inbound[session.id] = channel
+        self.bus.publish(
+            CallStarted(channel.uniqueid, channel.name, number, exten, endpoint.context)
+        )
+        if self.runner is not None:
+            channel.task = self.runner(self, channel)  # type: ignore[assignment]
+        self._settle()
+
+    # -- commands for the applications --------------------------------------------------
+
+    async def prepare_media(self, channel: Channel) -> int:
+        """Open the call's relay and decide the caller's codec; 0, or the status to refuse
+        the call with (488 nothing in common, 503 no free RTP port)."""
+        relay = MediaRelay(
+            self.pool,
+            strictrtp=self.config.rtp.strictrtp,
+            probation=self.config.rtp.probation,
+            rtp_timeout=float(channel.endpoint.rtp_timeout),
+            dtmf_timeout=self.config.rtp.dtmftimeout / 8000,
+            on_dtmf=lambda leg, event: self._dtmf(channel, leg, event),
+            on_timeout=lambda leg: self._rtp_timeout(channel, leg),
+        )
+        try:
+            await relay.start()
+        except OSError as error:
+            log.warning("%s: %s", channel.name, error)
+            return 503
+        channel.relay = relay
+        channel.media_leg = relay.a
+        oa = channel.offer_answer
+        oa.local_media = replace(oa.local_media, port=relay.a.port)
+        if oa.pending_remote is not None:
+            try:
+                oa.answer()
+            except SdpError as error:
+                log.info("%s: offer refused: %s", channel.name, error)
+                return 488
+            channel.streams = oa.streams
+            if channel.streams:
+                point(relay.a, channel.streams[0], channel.endpoint.rtp_symmetric)
+        return 0
+
+    def ring(self, channel: Channel, status: int = 180) -> None:
+        """Send a provisional response (180 Ringing, 183 Session Progress) to the caller."""
+        server = channel.server
+        if server is None or server.final_status is not None or channel.hung_up:
+            return
+        if status == 180 and channel.state is LegState.RINGING:
+            return
+        if status == 180:
+            channel.state = LegState.RINGING
+        server.ring(self.loop.time(), status)
+        self._settle()
+
+    def answer(self, channel: Channel) -> None:
+        """Answer an inbound channel 200 OK with our SDP (the answer, or an offer)."""
+        server = channel.server
+        if server is None or channel.up or channel.hung_up or server.final_status is not None:
+            return
+        oa = channel.offer_answer
+        if oa.local is not None:
+            body = bytes(oa.local)
+        elif oa.pending_local is not None:
+            body = bytes(oa.pending_local)
+        else:
+            body = bytes(oa.offer())
+        server.accept(self.loop.time(), body, [("Server", self.user_agent)])
+        channel.state = LegState.UP
+        channel.answered_at = time.time()
+        self.bus.publish(CallAnswered(channel.uniqueid, channel.name, ""))
+        self._settle()
+
+    def originate(self, caller: Channel, endpoint_name: str, listener: Listener) -> list[Channel]:
+        """INVITE every registered contact of ``endpoint_name`` on behalf of ``caller``;
+        the legs report to ``listener``. Empty when it has no contact (CHANUNAVAIL)."""
+        endpoint = self.pjsip.endpoints.get(endpoint_name)
+        relay = caller.relay
+        if endpoint is None or relay is None:
+            log.warning("%s: no endpoint %r to dial", caller.name, endpoint_name)
+            return []
+        caller_codec = (
+            caller.streams[0].codecs[0] if caller.streams and caller.streams[0].codecs else None
+        )
+        preferences = callee_preferences(caller_codec, endpoint.codecs)
+        if not preferences:
+            log.warning("%s: %s shares no codec with the caller", caller.name, endpoint.name)
+            return []
+        now = self.loop.time()
+        legs: list[Channel] = []
+        for aor in endpoint.aors:
+            for contact in self.location.contacts(aor):
+                transport: TransportName = contact.transport  # type: ignore[assignment]
+                peer = Peer(
+                    transport, contact.source_host, contact.source_port, contact.connection or None
+                )
+                leg = self._channel(endpoint, peer, inbound=False, port=relay.b.port)
+                leg.offer_answer.local_media = replace(
+                    leg.offer_answer.local_media, preferences=preferences
+                )
+                leg.relay, leg.media_leg, leg.listener = relay, relay.b, listener
+                leg.linkedid = caller.uniqueid
+                config = self._session_config(endpoint, peer)
+                request = self._dial_request(
+                    caller, endpoint=endpoint, uri=contact.uri, peer=peer, config=config, leg=leg
+                )
+                leg.invite = self.router.invite(
+                    request, peer, now, config=config, random=random.random
+                )
+                self._dialled[(request.call_id, request.from_tag or "")] = leg
+                legs.append(leg)
+        self._settle()
+        return legs
+
+    def bridge(self, caller: Channel, callee: Channel) -> bool:
+        """Join an answered dialled leg to its caller: media, then answer the caller.
+        False when their media cannot be bridged (the caller is still answered)."""
+        relay = caller.relay
+        joined = False
+        if relay is not None and caller.streams and callee.streams:
+            media = plan(caller.streams[0], callee.streams[0])
+            if media is not None:
+                point(relay.b, callee.streams[0], callee.endpoint.rtp_symmetric)
+                wire(
+                    relay,
+                    media,
+                    self._event_types(caller),
+                    self._event_types(callee),
+                )
+                joined = True
+                if self._direct_media_allowed(caller, callee, media):
+                    caller.direct_media_with = callee
+        caller.bridged, callee.bridged = callee, caller
+        caller.last_peer = callee.name
+        self.answer(caller)
+        if caller.direct_media_with is not None and caller.acknowledged:
+            caller.direct_media_with = None
+            self._direct_media(caller, callee)
+        self.bus.publish(CallAnswered(caller.uniqueid, callee.name, caller.name))
+        self._settle()
+        return joined
+
+    def hangup(self, channel: Channel, cause: int = NORMAL_CLEARING, status: int = 0) -> None:
+        """End a leg: BYE once answered, CANCEL while a dialled leg rings, a final
+        response (``status``, else the cause's) while an inbound one does."""
+        if channel.hung_up:
+            return
+        now = self.loop.time()
+        reason = q850_reason(cause) if cause else None
+        session = channel.session
+        try:
+            if channel.inbound:
+                server = channel.server
+                if channel.up and session is not None and not session.terminated:
+                    session.bye(now, reason)
+                elif server is not None and server.final_status is None:
+                    server.reject(now, status or sip_status_for(cause))
+            elif channel.up and session is not None and not session.terminated:
+                session.bye(now, reason)
+            elif channel.invite is not None:
+                channel.invite.cancel(now, reason)
+        except SipError as error:
+            log.info("%s: hanging up: %s", channel.name, error)
+        channel.finish(cause)
+        self._settle()
+
+    def cancel_others(self, legs: list[Channel], answered: Channel) -> None:
+        """CANCEL the dialled legs that lost the race, saying the call was answered elsewhere."""
+        now = self.loop.time()
+        for leg in legs:
+            if leg is answered or leg.hung_up:
+                continue
+            if leg.invite is not None:
+                leg.invite.cancel(now, ANSWERED_ELSEWHERE)
+            leg.finish(26)
+        self._settle()
+
+    def release(self, channel: Channel) -> None:
+        """Forget an inbound channel whose dialplan is over; close its relay; report it
+        (CallEnded on the bus, its CDR to ``on_call_ended``)."""
+        stats = None
+        if channel.relay is not None:
+            stats = dict(channel.relay.stats())
+            channel.relay.close()
+        if channel.server is not None:
+            self._inbound.pop(channel.server.id, None)
+        self.channels.pop(channel.name, None)
+        record = call_record(channel, time.time(), stats)
+        self.bus.publish(
+            CallEnded(
+                channel.uniqueid,
+                channel.name,
+                channel.cause,
+                record.disposition,
+                record.duration,
+                record.billsec,
+            )
+        )
+        if self.on_call_ended is not None:
+            self.on_call_ended(record)
+
+    # -- session events -----------------------------------------------------------------
+
+    def _settle(self) -> None:
+        """Deliver pending session events, send what they caused, re-arm the timer."""
+        if self._settling:
+            return
+        self._settling = True
+        try:
+            while (event := self.router.next_event()) is not None:
+                try:
+                    self._on_session_event(event)
+                except Exception:
+                    log.exception("call engine failed on %s", type(event).__name__)
+        finally:
+            self._settling = False
+        self.stack.flush()
+        self._arm()
+
+    def _arm(self) -> None:
+        deadline = self.router.next_deadline()
+        if deadline is None:
+            return
+        if self._timer_at is not None and self._timer_at <= deadline:
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer_at = deadline
+        self._timer = self.loop.call_at(deadline, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = self._timer_at = None
+        self.router.handle_timer(self.loop.time())
+        self._settle()
+
+    def _find(self, event: SessionEvent) -> Channel | None:
+        if isinstance(event, InviteFailed):
+            return self._dialled.get((event.call_id, event.local_tag))
+        if isinstance(event, ProvisionalReceived) and event.dialog_id is None:
+            response = event.response
+            return self._dialled.get((response.call_id, response.from_tag or ""))
+        dialog_id = event.dialog_id
+        if dialog_id is None:
+            return None
+        channel = self._inbound.get(dialog_id)
+        if channel is None:
+            channel = self._dialled.get((dialog_id.call_id, dialog_id.local_tag))
+        return channel
+
+    def _on_session_event(self, event: SessionEvent) -> None:
+        channel = self._find(event)
+        if channel is None:
+            return
+        if isinstance(event, ProvisionalReceived):
+            self._on_provisional(channel, event.response)
+        elif isinstance(event, AnswerReceived):
+            self._on_answer(channel, event)
+        elif isinstance(event, DialogEstablished):
+            if not channel.inbound and channel.invite is not None:
+                channel.session = channel.invite.sessions.get(event.dialog_id.remote_tag)
+                if not channel.hung_up:
+                    channel.state = LegState.UP
+                    channel.answered_at = time.time()
+                    channel.notify("answered")
+        elif isinstance(event, Acknowledged):
+            channel.acknowledged = True
+            other = channel.direct_media_with
+            if other is not None and not other.hung_up and not channel.hung_up:
+                channel.direct_media_with = None
+                self._direct_media(channel, other)
+        elif isinstance(event, InviteFailed):
+            self._dialled.pop((event.call_id, event.local_tag), None)
+            if channel.finish(cause_for(event.status)):
+                channel.status = event.status
+                channel.notify("ended")
+        elif isinstance(event, DialogTerminated):
+            self._on_terminated(channel, event)
+        elif isinstance(event, OfferReceived):
+            self._on_offer(channel, event)
+        elif isinstance(event, OfferRejected):
+            channel.offer_answer.rollback()
+        elif isinstance(event, InDialogRequestReceived):
+            self._on_request(channel, event.key, event.request)
+
+    def _on_provisional(self, channel: Channel, response: SipResponse) -> None:
+        if channel.hung_up or response.status == 100:
+            return
+        if channel.state is not LegState.RINGING:
+            channel.state = LegState.RINGING
+            self.bus.publish(CallRinging(channel.linkedid, channel.name))
+        channel.notify("ringing" if response.status == 180 else "progress")
+
+    def _on_answer(self, channel: Channel, event: AnswerReceived) -> None:
+        if event.provisional:
+            return
+        try:
+            channel.offer_answer.receive_answer(parse_sdp(event.body))
+        except SdpError as error:
+            log.info("%s: unusable SDP answer: %s", channel.name, error)
+            return
+        channel.streams = channel.offer_answer.streams
+
+    def _on_terminated(self, channel: Channel, event: DialogTerminated) -> None:
+        if channel.inbound:
+            if channel.server is None or event.dialog_id != channel.server.id:
+                return
+            cause = next(
+                (r.cause for r in event.reasons if r.protocol.upper() == "Q.850" and r.cause),
+                NORMAL_CLEARING,
+            )
+            if channel.finish(cause):
+                channel.notify("ended")
+                task = channel.task
+                if channel.in_app and task is not None:
+                    task.cancel()
+            return
+        session = channel.session
+        if session is not None and session.id == event.dialog_id:
+            self._dialled.pop((event.dialog_id.call_id, event.dialog_id.local_tag), None)
+            if channel.finish(NORMAL_CLEARING):
+                channel.notify("ended")
+
+    def _on_offer(self, channel: Channel, event: OfferReceived) -> None:
+        """A re-INVITE or UPDATE offer (hold, resume, a new address): answered from the
+        relay with the same codec; the direction follows the offer's (RFC 3264 §8.4)."""
+        if event.method == "INVITE" and channel.inbound and not channel.up:
+            return  # the initial offer, answered by prepare_media
+        session = channel.session
+        if session is None:
+            return
+        now = self.loop.time()
+        oa = channel.offer_answer
+        try:
+            oa.receive_offer(parse_sdp(event.body))
+            answer = oa.answer()
+        except SdpError as error:
+            log.info("%s: offer refused: %s", channel.name, error)
+            if oa.pending_remote is not None:
+                oa.rollback()
+            session.reject_offer(now, error.status or 488)
+            return
+        session.answer(now, bytes(answer))
+        channel.streams = oa.streams
+        if channel.media_leg is not None and channel.streams:
+            point(channel.media_leg, channel.streams[0], channel.endpoint.rtp_symmetric)
+
+    def _on_request(self, channel: Channel, key: TransactionKey, request: SipRequest) -> None:
+        session = channel.session
+        if session is None:
+            return
+        now = self.loop.time()
+        if request.method == "INFO":
+            session.respond(key, request, 200, now)
+        else:
+            session.respond(key, request, 501, now, headers=[("Allow", session.config.allow)])
+
+    # -- media ----------------------------------------------------------------------------
+
+    def _event_types(self, channel: Channel) -> tuple[int | None, int | None]:
+        """(what the phone sends DTMF with, what it expects DTMF with)."""
+        stream = channel.streams[0] if channel.streams else None
+        expects = stream.telephone_event if stream is not None else None
+        oa = channel.offer_answer
+        sends = local_telephone_event(oa.local) if expects is not None else None
+        return sends, expects
+
+    def _direct_media_allowed(self, caller: Channel, callee: Channel, media: MediaPlan) -> bool:
+        """Asterisk's conditions: both endpoints allow it, the same codec numbered alike,
+        DTMF numbered alike, no NAT between either phone and us, no encryption."""
+        if not (caller.endpoint.direct_media and callee.endpoint.direct_media):
+            return False
+        if not media.same_numbers:
+            return False
+        if self._event_types(caller) != self._event_types(callee)[::-1] and (
+            self._event_types(caller) != self._event_types(callee)
+        ):
+            return False
+        return not (self._behind_nat(caller) or self._behind_nat(callee))
+
+    def _behind_nat(self, channel: Channel) -> bool:
+        stream = channel.streams[0] if channel.streams else None
+        return stream is None or stream.remote_address != channel.peer.host
+
+    def _direct_media(self, caller: Channel, callee: Channel) -> None:
+        """Re-INVITE each phone towards the other's RTP address."""
+        log.info("%s: direct media with %s", caller.name, callee.name)
+        now = self.loop.time()
+        for here, there in ((caller, callee), (callee, caller)):
+            stream = there.streams[0]
+            session = here.session
+            if session is None or stream.remote_address is None:
+                continue
+            oa = here.offer_answer
+            saved = oa.local_media
+            oa.local_media = replace(saved, address=stream.remote_address, port=stream.remote_port)
+            try:
+                offer = oa.offer()
+            except SdpError as error:
+                log.info("%s: no direct media: %s", here.name, error)
+                oa.local_media = saved
+                continue
+            oa.local_media = saved
+            try:
+                session.reinvite(now, bytes(offer))
+            except SipError as error:
+                log.info("%s: no direct media: %s", here.name, error)
+                oa.rollback()
+
+    def _dtmf(self, channel: Channel, leg: LegName, event: DtmfEvent) -> None:
+        if not isinstance(event, DtmfEnded):
+            return
+        source = channel if leg == "a" else channel.bridged
+        if source is None:
+            return
+        self.bus.publish(
+            DtmfReceived(channel.uniqueid, source.name, event.digit, int(event.duration_ms))
+        )
+
+    def _rtp_timeout(self, channel: Channel, leg: LegName) -> None:
+        log.info(
+            "%s: no RTP from leg %s for %s s; hanging up",
+            channel.name,
+            leg,
+            channel.endpoint.rtp_timeout,
+        )
+        if channel.task is not None and channel.in_app:
+            channel.finish(NORMAL_CLEARING)
+            self.hangup_session(channel)
+            channel.task.cancel()
+
+    def hangup_session(self, channel: Channel) -> None:
+        """Send the BYE of a channel already marked hung up (RTP timeout)."""
+        session = channel.session
+        if session is not None and not session.terminated and channel.answered_at:
+            session.bye(self.loop.time(), q850_reason(channel.cause))
+        self._settle()
+
+    # -- building blocks ----------------------------------------------------------------
+
+    def _channel(self, endpoint: Endpoint, peer: Peer, *, inbound: bool, port: int = 0) -> Channel:
+        sequence = next(self._sequence)
+        name = f"PJSIP/{endpoint.name}-{sequence:08x}"
+        media = LocalMedia(
+            address=self._media_address(endpoint, peer),
+            port=port,
+            preferences=endpoint.codecs,
+            telephone_event=endpoint.dtmf_mode in ("rfc4733", "auto", "auto_info"),
+        )
+        oa = OfferAnswer(media, str(random.getrandbits(31)), 1)
+        channel = Channel(
+            self,
+            name,
+            uniqueid=f"{time.time():.0f}.{sequence}",
+            endpoint=endpoint,
+            peer=peer,
+            offer_answer=oa,
+            inbound=inbound,
+        )
+        channel.started_at = time.time()
+        self.channels[name] = channel
+        return channel
+
+    def _local_host(self, peer: Peer) -> tuple[str, int]:
+        """Our address and port as ``peer`` reaches us over its transport."""
+        listening = self.stack.local_address(peer.transport)
+        port = listening[1] if listening is not None else 5060
+        host = listening[0] if listening is not None else ""
+        if host in ("", "0.0.0.0", "::"):
+            host = local_address_for(peer.host)
+        return host, port
+
+    def _media_address(self, endpoint: Endpoint, peer: Peer) -> str:
+        transport = self.pjsip.transports.get(endpoint.transport) if endpoint.transport else None
+        if transport is not None and transport.external_media_address:
+            return transport.external_media_address
+        return self._local_host(peer)[0]
+
+    def _session_config(self, endpoint: Endpoint, peer: Peer) -> SessionConfig:
+        host, port = self._local_host(peer)
+        key = (endpoint.name, peer.transport, host)
+        config = self._configs.get(key)
+        if config is None:
+            where = host_port(host, port)
+            suffix = "" if peer.transport == "udp" else f";transport={peer.transport}"
+            try:
+                timers = SessionTimerConfig(
+                    endpoint.timers, endpoint.timers_min_se, endpoint.timers_sess_expires
+                )
+            except ValueError:
+                timers = SessionTimerConfig()
+            rel100 = (
+                endpoint.rel100
+                if endpoint.rel100 in ("no", "yes", "required", "peer_supported")
+                else "yes"
+            )
+            config = SessionConfig(
+                contact=f"sip:switchboard@{where}{suffix}",
+                via=f"SIP/2.0/{peer.transport.upper()} {where};rport",
+                rel100=rel100,
+                session_timers=timers,
+            )
+            self._configs[key] = config
+        return config
+
+    def _caller_id(self, endpoint: Endpoint, request: SipRequest) -> tuple[str, str]:
+        """The caller's number and name: the endpoint's ``callerid``, else the From header."""
+        if endpoint.callerid is not None:
+            return endpoint.callerid.number, endpoint.callerid.name
+        try:
+            sender = request.from_
+        except SipError:
+            return endpoint.name, ""
+        parts = sip_user_host(sender.uri)
+        number = (parts[0] or "") if parts is not None else ""
+        return number or endpoint.name, _clean_display(sender.display_name or "")
+
+    def _dial_request(
+        self,
+        caller: Channel,
+        *,
+        endpoint: Endpoint,
+        uri: str,
+        peer: Peer,
+        config: SessionConfig,
+        leg: Channel,
+    ) -> SipRequest:
+        from switchboard.sip.session_uac import new_invite
+
+        state = caller.dialplan
+        number = (
+            state.caller_number
+            if state is not None and state.caller_number
+            else caller.caller_number
+        )
+        name = state.caller_name if state is not None and state.caller_name else caller.caller_name
+        host, port = self._local_host(peer)
+        where = host_port(host, port)
+        display = f'"{_clean_display(name)}" ' if name else ""
+        offer = leg.offer_answer.offer()
+        return new_invite(
+            uri=uri,
+            from_address=f"{display}<sip:{number}@{where}>",
+            to_address=f"<sip:{endpoint.name}@{host_port(peer.host, peer.port)}>",
+            from_tag=secrets.token_hex(4),
+            call_id=f"{secrets.token_hex(12)}@{host}",
+            config=config,
+            body=bytes(offer),
+            headers=[("User-Agent", self.user_agent)],
+        )
+
+    def _respond(
+        self,
+        key: TransactionKey,
+        request: SipRequest,
+        status: int,
+        reason: str | None = None,
+        headers: list[tuple[str, str]] | None = None,
+    ) -> None:
+        extra = [*(headers or []), ("Server", self.user_agent)]
+        response = make_response(
+            request, status, reason, to_tag=secrets.token_hex(4), headers=extra
+        )
+        self.stack.send_response(key, response)
+
+    def __len__(self) -> int:
+        """Channels alive."""
+        return len(self.channels)
+
+
+def stream_of(channel: Channel) -> NegotiatedStream | None:
+    """The channel's first negotiated audio stream."""
+    return channel.streams[0] if channel.streams else None

@@ -1,0 +1,67 @@
+"""What the call engine reports on the bus: past-tense events, one per step of a call."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from switchboard.core.events import Event
+
+
+@dataclass(frozen=True, slots=True)
+class CallStarted(Event):
+    """An authenticated INVITE became a channel entering the dialplan."""
+
+    uniqueid: str
+    channel: str
+    caller: str
+    exten: str
+    context: str
+
+
+@dataclass(frozen=True, slots=True)
+class CallRinging(Event):
+    """A dialled channel rings (its phone sent 180 or 183)."""
+
+    uniqueid: str
+    channel: str
+
+
+@dataclass(frozen=True, slots=True)
+class CallAnswered(Event):
+    """``channel`` answered; ``peer`` is the channel it is bridged to ("" when none)."""
+
+    uniqueid: str
+    channel: str
+    peer: str
+
+
+@dataclass(frozen=True, slots=True)
+class CallTransferred(Event):
+    """``channel`` was transferred to ``target`` (``blind`` or ``attended``)."""
+
+    uniqueid: str
+    channel: str
+    target: str
+    kind_of_transfer: str
+
+
+@dataclass(frozen=True, slots=True)
+class CallEnded(Event):
+    """The call is over: Q.850 ``cause``, Asterisk's ``disposition``, seconds of talk."""
+
+    uniqueid: str
+    channel: str
+    cause: int
+    disposition: str
+    duration: int
+    billsec: int
+
+
+@dataclass(frozen=True, slots=True)
+class DtmfReceived(Event):
+    """An RFC 4733 digit from ``channel``'s phone, seen by the relay."""
+
+    uniqueid: str
+    channel: str
+    digit: str
+    duration_ms: int
