@@ -6,7 +6,8 @@ seconds CANCELs them all (``Reason: Q.850;cause=19``) and the dialplan goes on w
 ``DIALSTATUS=NOANSWER``; no contact at all gives ``CHANUNAVAIL`` at once, busy gives
 ``BUSY``. The first to answer is bridged and the others are CANCELled as answered
 elsewhere. After the bridge, the dialplan continues only with option ``g`` when the callee
-hung up; otherwise the call ends.
+hung up; otherwise the call ends. A blind transfer (REFER) by the callee sends the caller to
+the target extension; one by the caller hands the callee to it and ends here.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import asyncio
 import logging
 
 from switchboard.dialplan.appargs import separate_args
-from switchboard.dialplan.interpreter import Continue, Hangup, Outcome
+from switchboard.dialplan.interpreter import Continue, Goto, Hangup, Outcome
 from switchboard.services.calls.causes import NO_ANSWER, NORMAL_CLEARING, dial_status
 from switchboard.services.calls.channel import Channel, Listener
 
@@ -62,12 +63,23 @@ async def run(channel: Channel, args: str) -> Outcome:
     answered = await _wait_answer(channel, legs, queue, timeout)
     if isinstance(answered, str):
         return Continue({"DIALSTATUS": answered})
+    transfer = channel.transfer = asyncio.get_running_loop().create_future()
     try:
         engine.bridge(channel, answered)
-        await asyncio.wait([channel.ended, answered.ended], return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait(
+            [channel.ended, answered.ended, transfer], return_when=asyncio.FIRST_COMPLETED
+        )
     finally:
-        if not answered.hung_up:
+        channel.transfer = None
+        taken_away = transfer.done() and transfer.result()[0] == "away"
+        if not answered.hung_up and not taken_away:
             engine.hangup(answered, channel.cause or NORMAL_CLEARING)
+    if transfer.done():
+        kind, target = transfer.result()
+        if kind == "goto":
+            return Goto(target, {"DIALSTATUS": "ANSWER"})
+        return Hangup(NORMAL_CLEARING, {"DIALSTATUS": "ANSWER"})
+    transfer.cancel()
     if channel.hung_up:
         return Hangup(channel.cause, {"DIALSTATUS": "ANSWER"})
     if "g" in options:

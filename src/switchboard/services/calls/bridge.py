@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from switchboard.media.g711 import ALAW_TO_ULAW_BYTES, ULAW_TO_ALAW_BYTES
-from switchboard.media.relay import MediaRelay, RelayLeg
+from switchboard.media.relay import RelayLeg
 from switchboard.sdp.codecs import TELEPHONE_EVENT
 from switchboard.sdp.model import SessionDescription
 from switchboard.sdp.negotiate import NegotiatedCodec, NegotiatedStream
@@ -92,25 +92,27 @@ def point(leg: RelayLeg, stream: NegotiatedStream, symmetric: bool) -> None:
 
 
 def wire(
-    relay: MediaRelay,
+    caller: RelayLeg,
+    callee: RelayLeg,
     media: MediaPlan,
     caller_events: tuple[int | None, int | None],
     callee_events: tuple[int | None, int | None],
 ) -> None:
-    """Set the payload rewrites both ways; ``*_events`` are (what the phone sends DTMF
-    with, what it expects DTMF with)."""
-    a, b = relay.a, relay.b
-    table_ab = _TABLES.get((media.caller.name or "", media.callee.name or ""))
-    table_ba = _TABLES.get((media.callee.name or "", media.caller.name or ""))
+    """Set the payload rewrites both ways between the caller's and the callee's relay
+    legs; ``*_events`` are (what the phone sends DTMF with, what it expects DTMF with)."""
+    for leg in (caller, callee):
+        leg.rtp.rewrite.clear()
+    table_there = _TABLES.get((media.caller.name or "", media.callee.name or ""))
+    table_back = _TABLES.get((media.callee.name or "", media.caller.name or ""))
     if media.transcodes or media.caller.local_payload_type != media.callee.payload_type:
-        a.map_payload(media.caller.local_payload_type, media.callee.payload_type, table_ab)
+        caller.map_payload(media.caller.local_payload_type, media.callee.payload_type, table_there)
     if media.transcodes or media.callee.local_payload_type != media.caller.payload_type:
-        b.map_payload(media.callee.local_payload_type, media.caller.payload_type, table_ba)
-    a.set_telephone_event(caller_events[0])
-    b.set_telephone_event(callee_events[0])
+        callee.map_payload(media.callee.local_payload_type, media.caller.payload_type, table_back)
+    caller.set_telephone_event(caller_events[0])
+    callee.set_telephone_event(callee_events[0])
     for leg, (sends, _), (_, expects) in (
-        (a, caller_events, callee_events),
-        (b, callee_events, caller_events),
+        (caller, caller_events, callee_events),
+        (callee, callee_events, caller_events),
     ):
         if sends is not None and expects is not None and sends != expects:
             leg.map_payload(sends, expects)

@@ -81,6 +81,9 @@ class Channel:
         self.in_app = False
         """Whether the dialplan task is inside an application (a hangup cancels it)."""
         self.bridged: Channel | None = None
+        self.transfer: asyncio.Future[tuple[str, str]] | None = None
+        """Set by a bridging Dial: a REFER resolves it with ("goto", target) when this
+        channel goes to the transfer target, ("away", "") when its peer was taken away."""
         self.acknowledged = False
         """Whether the ACK of our 2xx arrived (a re-INVITE may be sent)."""
         self.direct_media_with: Channel | None = None

@@ -39,8 +39,8 @@ from switchboard.media.dtmf import DtmfEnded, DtmfEvent
 from switchboard.media.portpool import PortPool
 from switchboard.media.relay import LegName, MediaRelay
 from switchboard.sdp.errors import SdpError
-from switchboard.sdp.model import SessionDescription
-from switchboard.sdp.negotiate import LocalMedia, NegotiatedStream, OfferAnswer
+from switchboard.sdp.model import Direction, SessionDescription
+from switchboard.sdp.negotiate import HoldState, LocalMedia, NegotiatedStream, OfferAnswer
 from switchboard.sdp.parse import parse_sdp
 from switchboard.services.authenticate import EndpointAuthenticator, Verdict
 from switchboard.services.calls.bridge import (
@@ -56,8 +56,10 @@ from switchboard.services.calls.channel import Channel, LegState, Listener
 from switchboard.services.calls.events import (
     CallAnswered,
     CallEnded,
+    CallHeld,
     CallRinging,
     CallStarted,
+    CallTransferred,
     DtmfReceived,
 )
 from switchboard.services.calls.records import call_record
@@ -65,6 +67,7 @@ from switchboard.services.location import LocationService
 from switchboard.services.security import Guard
 from switchboard.sip.dialog import DialogId
 from switchboard.sip.errors import SipError
+from switchboard.sip.headers import NameAddress
 from switchboard.sip.message import SipRequest, SipResponse, make_response
 from switchboard.sip.peer import Peer, TransportName
 from switchboard.sip.reason import Reason, q850_reason
@@ -92,6 +95,14 @@ log = logging.getLogger(__name__)
 
 ANSWERED_ELSEWHERE = Reason("SIP", 200, "Call completed elsewhere")
 """The Reason on the CANCEL of the other legs of a Dial that was answered (RFC 3326)."""
+
+_HOLD_DIRECTION = {
+    HoldState.ACTIVE: Direction.SENDRECV,
+    HoldState.REMOTE_HOLD: Direction.SENDONLY,
+    HoldState.INACTIVE: Direction.INACTIVE,
+    HoldState.LOCAL_HOLD: Direction.SENDRECV,
+}
+"""What the bridged phone is offered when this one's stream becomes ``HoldState``."""
 
 ChannelRunner = Callable[["CallEngine", Channel], "asyncio.Future[None] | asyncio.Task[None]"]
 
@@ -300,11 +311,12 @@ class CallEngine:
                 peer = Peer(
                     transport, contact.source_host, contact.source_port, contact.connection or None
                 )
-                leg = self._channel(endpoint, peer, inbound=False, port=relay.b.port)
+                far = relay.b if caller.media_leg is not relay.b else relay.a
+                leg = self._channel(endpoint, peer, inbound=False, port=far.port)
                 leg.offer_answer.local_media = replace(
                     leg.offer_answer.local_media, preferences=preferences
                 )
-                leg.relay, leg.media_leg, leg.listener = relay, relay.b, listener
+                leg.relay, leg.media_leg, leg.listener = relay, far, listener
                 leg.linkedid = caller.uniqueid
                 config = self._session_config(endpoint, peer)
                 request = self._dial_request(
@@ -325,10 +337,11 @@ class CallEngine:
         joined = False
         if relay is not None and caller.streams and callee.streams:
             media = plan(caller.streams[0], callee.streams[0])
-            if media is not None:
-                point(relay.b, callee.streams[0], callee.endpoint.rtp_symmetric)
+            if media is not None and caller.media_leg is not None and callee.media_leg is not None:
+                point(callee.media_leg, callee.streams[0], callee.endpoint.rtp_symmetric)
                 wire(
-                    relay,
+                    caller.media_leg,
+                    callee.media_leg,
                     media,
                     self._event_types(caller),
                     self._event_types(callee),
@@ -339,7 +352,7 @@ class CallEngine:
         caller.bridged, callee.bridged = callee, caller
         caller.last_peer = callee.name
         self.answer(caller)
-        if caller.direct_media_with is not None and caller.acknowledged:
+        if caller.direct_media_with is not None and (caller.acknowledged or not caller.inbound):
             caller.direct_media_with = None
             self._direct_media(caller, callee)
         self.bus.publish(CallAnswered(caller.uniqueid, callee.name, caller.name))
@@ -390,6 +403,9 @@ class CallEngine:
             channel.relay.close()
         if channel.server is not None:
             self._inbound.pop(channel.server.id, None)
+        elif channel.invite is not None:
+            request = channel.invite.request
+            self._dialled.pop((request.call_id, request.from_tag or ""), None)
         self.channels.pop(channel.name, None)
         record = call_record(channel, time.time(), stats)
         self.bus.publish(
@@ -505,6 +521,8 @@ class CallEngine:
             log.info("%s: unusable SDP answer: %s", channel.name, error)
             return
         channel.streams = channel.offer_answer.streams
+        if channel.bridged is not None and channel.media_leg is not None and channel.streams:
+            point(channel.media_leg, channel.streams[0], channel.endpoint.rtp_symmetric)
 
     def _on_terminated(self, channel: Channel, event: DialogTerminated) -> None:
         if channel.inbound:
@@ -515,16 +533,20 @@ class CallEngine:
                 NORMAL_CLEARING,
             )
             if channel.finish(cause):
-                channel.notify("ended")
-                task = channel.task
-                if channel.in_app and task is not None:
-                    task.cancel()
+                self._ended(channel)
             return
         session = channel.session
         if session is not None and session.id == event.dialog_id:
             self._dialled.pop((event.dialog_id.call_id, event.dialog_id.local_tag), None)
             if channel.finish(NORMAL_CLEARING):
-                channel.notify("ended")
+                self._ended(channel)
+
+    def _ended(self, channel: Channel) -> None:
+        """The phone hung up: tell whoever waits on the leg; stop the app it is running."""
+        channel.notify("ended")
+        task = channel.task
+        if channel.in_app and task is not None:
+            task.cancel()
 
     def _on_offer(self, channel: Channel, event: OfferReceived) -> None:
         """A re-INVITE or UPDATE offer (hold, resume, a new address): answered from the
@@ -536,6 +558,7 @@ class CallEngine:
             return
         now = self.loop.time()
         oa = channel.offer_answer
+        before = oa.hold_state
         try:
             oa.receive_offer(parse_sdp(event.body))
             answer = oa.answer()
@@ -549,6 +572,27 @@ class CallEngine:
         channel.streams = oa.streams
         if channel.media_leg is not None and channel.streams:
             point(channel.media_leg, channel.streams[0], channel.endpoint.rtp_symmetric)
+        if oa.hold_state is not before:
+            self._pass_hold(channel, oa.hold_state)
+
+    def _pass_hold(self, channel: Channel, state: HoldState) -> None:
+        """Hold or resume: re-INVITE the bridged phone so it stops (or resumes) sending."""
+        other = channel.bridged
+        session = other.session if other is not None else None
+        if other is None or session is None or other.hung_up:
+            return
+        self.bus.publish(CallHeld(channel.linkedid, channel.name, state is not HoldState.ACTIVE))
+        direction = _HOLD_DIRECTION.get(state, Direction.SENDRECV)
+        try:
+            offer = other.offer_answer.offer(direction)
+        except SdpError as error:
+            log.info("%s: cannot pass hold on: %s", other.name, error)
+            return
+        try:
+            session.reinvite(self.loop.time(), bytes(offer))
+        except SipError as error:
+            log.info("%s: cannot pass hold on: %s", other.name, error)
+            other.offer_answer.rollback()
 
     def _on_request(self, channel: Channel, key: TransactionKey, request: SipRequest) -> None:
         session = channel.session
@@ -557,8 +601,108 @@ class CallEngine:
         now = self.loop.time()
         if request.method == "INFO":
             session.respond(key, request, 200, now)
+        elif request.method == "REFER":
+            status = self._on_refer(channel, request)
+            session.respond(key, request, status, now)
+            if status == 202:
+                self._transfer_done(channel)
         else:
             session.respond(key, request, 501, now, headers=[("Allow", session.config.allow)])
+
+    # -- transfers ----------------------------------------------------------------------
+
+    def _on_refer(self, channel: Channel, request: SipRequest) -> int:
+        """A blind transfer (RFC 3515) from ``channel``'s phone: the status for the REFER.
+
+        The transferee (the phone bridged to it) goes to the Refer-To extension in the
+        transferer's context: when it is the caller, its Dial ends with a Goto there; when
+        it is the dialled phone, it gets a dialplan task of its own and the caller's side
+        ends. Attended transfer (Refer-To with Replaces, RFC 3891) is refused with 501.
+        """
+        if not channel.endpoint.allow_transfer:
+            return 603
+        target = self._refer_target(request)
+        if target is None:
+            return 400
+        exten, replaces = target
+        if replaces:
+            return 501
+        transferee = channel.bridged
+        owner = channel if channel.inbound else transferee
+        if transferee is None or owner is None or owner.transfer is None or owner.transfer.done():
+            return 503
+        context = channel.endpoint.context
+        found = self.dialplan.find(context, exten)
+        if found is None or 1 not in found[1].steps:
+            return 404
+        if owner is channel:
+            self._adopt(transferee, context, exten)
+            owner.transfer.set_result(("away", ""))
+        else:
+            owner.transfer.set_result(("goto", f"{context},{exten},1"))
+        self.bus.publish(CallTransferred(owner.linkedid, transferee.name, exten, "blind"))
+        return 202
+
+    def _refer_target(self, request: SipRequest) -> tuple[str, bool] | None:
+        """The extension a REFER names, and whether it carries Replaces; None if unreadable."""
+        value = request.headers.get("refer-to")
+        if value is None:
+            return None
+        try:
+            uri = NameAddress.parse(value).uri
+        except SipError:
+            return None
+        uri, _, headers = uri.partition("?")
+        parts = sip_user_host(uri)
+        if parts is None or not parts[0]:
+            return None
+        return parts[0], "replaces=" in headers.lower()
+
+    def _transfer_done(self, channel: Channel) -> None:
+        """Report the transfer's progress to the transferer (NOTIFY with a sipfrag): the
+        transferee is in the dialplan, so the subscription ends at once with 200."""
+        session = channel.session
+        if session is None or session.terminated:
+            return
+        now = self.loop.time()
+        for fragment, state in (
+            (b"SIP/2.0 100 Trying\r\n", "active;expires=60"),
+            (b"SIP/2.0 200 OK\r\n", "terminated;reason=noresource"),
+        ):
+            session.request(
+                "NOTIFY",
+                now,
+                headers=[("Event", "refer"), ("Subscription-State", state)],
+                body=fragment,
+                content_type="message/sipfrag;version=2.0",
+            )
+
+    def _adopt(self, leg: Channel, context: str, exten: str) -> None:
+        """Give a dialled leg a dialplan of its own (it was transferred to ``exten``); it
+        takes over the call's relay, since the caller's side is about to end."""
+        owner = leg.bridged
+        if owner is not None:
+            leg.relay, owner.relay = owner.relay, None
+            owner.bridged = None
+        leg.bridged = None
+        leg.listener = None
+        number = leg.endpoint.callerid.number if leg.endpoint.callerid else leg.endpoint.name
+        name = leg.endpoint.callerid.name if leg.endpoint.callerid else ""
+        leg.caller_number, leg.caller_name, leg.exten = number, name, exten
+        leg.started_at = time.time()
+        leg.answered_at = leg.started_at
+        leg.dialplan = ChannelState(
+            channel=leg.name,
+            uniqueid=leg.uniqueid,
+            context=context,
+            exten=exten,
+            caller_number=number,
+            caller_name=name,
+            globals=self.dialplan.globals,
+            clock=time.time,
+        )
+        if self.runner is not None:
+            leg.task = self.runner(self, leg)  # type: ignore[assignment]
 
     # -- media ----------------------------------------------------------------------------
 

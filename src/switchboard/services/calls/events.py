@@ -36,6 +36,15 @@ class CallAnswered(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class CallHeld(Event):
+    """``channel``'s phone put the call on hold (``held``) or resumed it."""
+
+    uniqueid: str
+    channel: str
+    held: bool
+
+
+@dataclass(frozen=True, slots=True)
 class CallTransferred(Event):
     """``channel`` was transferred to ``target`` (``blind`` or ``attended``)."""
 

@@ -37,10 +37,11 @@ def run_channel(engine: CallEngine, channel: Channel) -> asyncio.Task[None]:
 
 async def _run(engine: CallEngine, channel: Channel) -> None:
     try:
-        refused = await engine.prepare_media(channel)
-        if refused:
-            engine.hangup(channel, status=refused)
-            return
+        if channel.relay is None:  # a transferred leg arrives with its media in place
+            refused = await engine.prepare_media(channel)
+            if refused:
+                engine.hangup(channel, status=refused)
+                return
         assert channel.dialplan is not None
         interpreter = Interpreter(
             engine.dialplan, channel.dialplan, applications=engine.applications
