@@ -7,7 +7,8 @@ seconds CANCELs them all (``Reason: Q.850;cause=19``) and the dialplan goes on w
 ``BUSY``. The first to answer is bridged and the others are CANCELled as answered
 elsewhere. After the bridge, the dialplan continues only with option ``g`` when the callee
 hung up; otherwise the call ends. A blind transfer (REFER) by the callee sends the caller to
-the target extension; one by the caller hands the callee to it and ends here.
+the target extension; one by the caller hands the callee to it and ends here. An attended
+transfer swaps the peer, or ends this Dial when this side was transferred into another call.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import logging
 from switchboard.dialplan.appargs import separate_args
 from switchboard.dialplan.interpreter import Continue, Goto, Hangup, Outcome
 from switchboard.services.calls.causes import NO_ANSWER, NORMAL_CLEARING, dial_status
-from switchboard.services.calls.channel import Channel, Listener
+from switchboard.services.calls.channel import Channel, Listener, Transfer
 
 NAME = "Dial"
 SYNOPSIS = "Attempt to connect to another device or endpoint and bridge the call"
@@ -63,28 +64,46 @@ async def run(channel: Channel, args: str) -> Outcome:
     answered = await _wait_answer(channel, legs, queue, timeout)
     if isinstance(answered, str):
         return Continue({"DIALSTATUS": answered})
-    transfer = channel.transfer = asyncio.get_running_loop().create_future()
-    try:
-        engine.bridge(channel, answered)
-        await asyncio.wait(
-            [channel.ended, answered.ended, transfer], return_when=asyncio.FIRST_COMPLETED
-        )
-    finally:
-        channel.transfer = None
-        taken_away = transfer.done() and transfer.result()[0] == "away"
-        if not answered.hung_up and not taken_away:
-            engine.hangup(answered, channel.cause or NORMAL_CLEARING)
-    if transfer.done():
-        kind, target = transfer.result()
-        if kind == "goto":
-            return Goto(target, {"DIALSTATUS": "ANSWER"})
+    engine.bridge(channel, answered)
+    transfer = await _bridged(channel, answered)
+    answered = transfer.peer if transfer.kind == "ended" and transfer.peer else answered
+    if transfer.kind == "goto":
+        return Goto(transfer.target, {"DIALSTATUS": "ANSWER"})
+    if transfer.kind in ("away", "handover"):
         return Hangup(NORMAL_CLEARING, {"DIALSTATUS": "ANSWER"})
-    transfer.cancel()
     if channel.hung_up:
         return Hangup(channel.cause, {"DIALSTATUS": "ANSWER"})
     if "g" in options:
         return Continue({"DIALSTATUS": "ANSWER"})
     return Hangup(answered.cause or NORMAL_CLEARING, {"DIALSTATUS": "ANSWER"})
+
+
+async def _bridged(channel: Channel, answered: Channel) -> Transfer:
+    """Wait while the two talk: until one hangs up (kind ``ended``, with the last peer) or a
+    transfer moves one of them; an attended transfer may swap the peer meanwhile."""
+    engine = channel.engine
+    loop = asyncio.get_running_loop()
+    outcome = Transfer("ended", peer=answered)
+    try:
+        while True:
+            transfer: asyncio.Future[Transfer] = loop.create_future()
+            channel.transfer = transfer
+            waits: list[asyncio.Future[object]] = [channel.ended, answered.ended, transfer]  # type: ignore[list-item]
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            if not transfer.done():
+                transfer.cancel()
+                outcome = Transfer("ended", peer=answered)
+                return outcome
+            outcome = transfer.result()
+            if outcome.kind != "swap" or outcome.peer is None:
+                return outcome
+            engine.hangup(answered, NORMAL_CLEARING)
+            answered = outcome.peer
+            outcome = Transfer("ended", peer=answered)
+    finally:
+        channel.transfer = None
+        if outcome.kind != "away" and not answered.hung_up:
+            engine.hangup(answered, channel.cause or NORMAL_CLEARING)
 
 
 async def _wait_answer(

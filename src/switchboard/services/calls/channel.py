@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING
 
@@ -30,6 +31,19 @@ class LegState(Enum):
     RINGING = "Ringing"
     UP = "Up"
     HUNGUP = "Hungup"
+
+
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    """What a transfer asks of the Dial bridging a channel: ``goto`` the target extension
+    (the channel was blind-transferred), let its peer go ``away`` (the peer was transferred;
+    this side ends), ``swap`` to a new ``peer`` (attended transfer: the transferer leaves,
+    the peer it was talking to takes its place), or ``handover`` (this channel joins another
+    call; the Dial ends without hanging it up)."""
+
+    kind: str
+    target: str = ""
+    peer: Channel | None = None
 
 
 Listener = Callable[["Channel", str], None]
@@ -81,9 +95,13 @@ class Channel:
         self.in_app = False
         """Whether the dialplan task is inside an application (a hangup cancels it)."""
         self.bridged: Channel | None = None
-        self.transfer: asyncio.Future[tuple[str, str]] | None = None
-        """Set by a bridging Dial: a REFER resolves it with ("goto", target) when this
-        channel goes to the transfer target, ("away", "") when its peer was taken away."""
+        self.transfer: asyncio.Future[Transfer] | None = None
+        """Set by a bridging Dial; a REFER resolves it with what the Dial does next."""
+        self.previous_relay: MediaRelay | None = None
+        """The relay this channel owned before a transfer moved it to another call's."""
+        self.handed_over = False
+        """This channel's dialplan ends without hanging it up: a transfer bridged it
+        into another call, which now hangs it up."""
         self.acknowledged = False
         """Whether the ACK of our 2xx arrived (a re-INVITE may be sent)."""
         self.direct_media_with: Channel | None = None

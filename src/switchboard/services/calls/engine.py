@@ -28,6 +28,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from urllib.parse import unquote
 
 from switchboard.config.loader import Config
 from switchboard.config.pjsip import Endpoint
@@ -52,7 +53,7 @@ from switchboard.services.calls.bridge import (
     wire,
 )
 from switchboard.services.calls.causes import NORMAL_CLEARING, cause_for, sip_status_for
-from switchboard.services.calls.channel import Channel, LegState, Listener
+from switchboard.services.calls.channel import Channel, LegState, Listener, Transfer
 from switchboard.services.calls.events import (
     CallAnswered,
     CallEnded,
@@ -521,8 +522,24 @@ class CallEngine:
             log.info("%s: unusable SDP answer: %s", channel.name, error)
             return
         channel.streams = channel.offer_answer.streams
-        if channel.bridged is not None and channel.media_leg is not None and channel.streams:
+        other = channel.bridged
+        if other is not None and channel.media_leg is not None and channel.streams:
             point(channel.media_leg, channel.streams[0], channel.endpoint.rtp_symmetric)
+            if other.media_leg is not None and other.streams:
+                self._wire(channel, other)
+
+    def _wire(self, one: Channel, other: Channel) -> None:
+        """Set the relay's rewrites between two bridged legs (after a re-INVITE)."""
+        media = plan(one.streams[0], other.streams[0])
+        if media is None or one.media_leg is None or other.media_leg is None:
+            return
+        wire(
+            one.media_leg,
+            other.media_leg,
+            media,
+            self._event_types(one),
+            self._event_types(other),
+        )
 
     def _on_terminated(self, channel: Channel, event: DialogTerminated) -> None:
         if channel.inbound:
@@ -617,7 +634,7 @@ class CallEngine:
         The transferee (the phone bridged to it) goes to the Refer-To extension in the
         transferer's context: when it is the caller, its Dial ends with a Goto there; when
         it is the dialled phone, it gets a dialplan task of its own and the caller's side
-        ends. Attended transfer (Refer-To with Replaces, RFC 3891) is refused with 501.
+        ends. With Replaces (RFC 3891) it is an attended transfer: see :meth:`_attended`.
         """
         if not channel.endpoint.allow_transfer:
             return 603
@@ -625,8 +642,8 @@ class CallEngine:
         if target is None:
             return 400
         exten, replaces = target
-        if replaces:
-            return 501
+        if replaces is not None:
+            return self._attended(channel, replaces)
         transferee = channel.bridged
         owner = channel if channel.inbound else transferee
         if transferee is None or owner is None or owner.transfer is None or owner.transfer.done():
@@ -637,14 +654,14 @@ class CallEngine:
             return 404
         if owner is channel:
             self._adopt(transferee, context, exten)
-            owner.transfer.set_result(("away", ""))
+            owner.transfer.set_result(Transfer("away"))
         else:
-            owner.transfer.set_result(("goto", f"{context},{exten},1"))
+            owner.transfer.set_result(Transfer("goto", f"{context},{exten},1"))
         self.bus.publish(CallTransferred(owner.linkedid, transferee.name, exten, "blind"))
         return 202
 
-    def _refer_target(self, request: SipRequest) -> tuple[str, bool] | None:
-        """The extension a REFER names, and whether it carries Replaces; None if unreadable."""
+    def _refer_target(self, request: SipRequest) -> tuple[str, str | None] | None:
+        """The extension a REFER names and its Replaces value; None if unreadable."""
         value = request.headers.get("refer-to")
         if value is None:
             return None
@@ -656,7 +673,106 @@ class CallEngine:
         parts = sip_user_host(uri)
         if parts is None or not parts[0]:
             return None
-        return parts[0], "replaces=" in headers.lower()
+        replaces = None
+        for field in headers.split("&"):
+            name, _, value = field.partition("=")
+            if name.strip().lower() == "replaces":
+                replaces = unquote(value)
+        return parts[0], replaces
+
+    def _attended(self, transferer: Channel, replaces: str) -> int:
+        """An attended transfer: the phone bridged to ``transferer`` (the transferee) and
+        the one bridged to the dialog Replaces names (the target) talk; both of the
+        transferer's legs end. One of the two Dials goes on with a swapped peer when the
+        transferee or the target owns it; otherwise the transferee gets a task that only
+        bridges. Whoever joins is re-INVITEd to the surviving call's relay."""
+        fields = [part.strip() for part in replaces.split(";")]
+        params = dict(part.partition("=")[::2] for part in fields[1:])
+        wanted = DialogId(fields[0], params.get("to-tag", ""), params.get("from-tag", ""))
+        second = next(
+            (ch for ch in self.channels.values() if ch.session and ch.session.id == wanted),
+            None,
+        )
+        if second is None or second is transferer:
+            return 481
+        transferee, target = transferer.bridged, second.bridged
+        if transferee is None or target is None:
+            return 503
+        first_owner = transferer if transferer.inbound else transferee
+        second_owner = second if second.inbound else target
+        for owner in (first_owner, second_owner):
+            if owner.transfer is None or owner.transfer.done():
+                return 503
+        assert first_owner.transfer is not None and second_owner.transfer is not None
+        if first_owner is transferee:
+            survivor, joiner, place = transferee, target, transferer
+            survivor_owner, other_owner = first_owner, second_owner
+        elif second_owner is target:
+            survivor, joiner, place = target, transferee, second
+            survivor_owner, other_owner = second_owner, first_owner
+        else:
+            survivor, joiner, place = transferee, target, transferer
+            survivor_owner, other_owner = None, second_owner
+        if not self._move_media(joiner, place):
+            return 488
+        survivor.bridged, joiner.bridged = joiner, survivor
+        if survivor_owner is not None:
+            assert survivor_owner.transfer is not None
+            survivor_owner.transfer.set_result(Transfer("swap", peer=joiner))
+        else:
+            survivor.relay, transferer.relay = transferer.relay, None
+            survivor.task = asyncio.get_running_loop().create_task(self._join(survivor, joiner))
+            assert first_owner.transfer is not None
+            first_owner.transfer.set_result(Transfer("away"))
+        assert other_owner.transfer is not None
+        if other_owner is joiner:
+            joiner.handed_over = True
+            other_owner.transfer.set_result(Transfer("handover"))
+        else:
+            other_owner.transfer.set_result(Transfer("away"))
+        self.bus.publish(
+            CallTransferred(survivor.linkedid, transferee.name, target.name, "attended")
+        )
+        return 202
+
+    def _move_media(self, joiner: Channel, place: Channel) -> bool:
+        """Re-INVITE ``joiner`` to the relay leg ``place`` used; its old relay closes when
+        no call owns it (the answer wires the new pair)."""
+        leg, session = place.media_leg, joiner.session
+        if leg is None or session is None or place.relay is None:
+            return False
+        oa = joiner.offer_answer
+        old = joiner.relay
+        oa.local_media = replace(oa.local_media, port=leg.port)
+        try:
+            offer = oa.offer()
+            session.reinvite(self.loop.time(), bytes(offer))
+        except (SdpError, SipError) as error:
+            log.info("%s: cannot move its media: %s", joiner.name, error)
+            return False
+        joiner.relay, joiner.media_leg = place.relay, leg
+        place.media_leg = None
+        if old is not place.relay:
+            joiner.previous_relay = old
+        return True
+
+    def hand_over(self, channel: Channel) -> None:
+        """The dialplan of a channel transferred into another call ended: close the relay
+        it owned; the call it joined hangs it up and records it."""
+        if channel.previous_relay is not None:
+            channel.previous_relay.close()
+            channel.previous_relay = None
+
+    async def _join(self, one: Channel, other: Channel) -> None:
+        """Bridge two legs no dialplan owns (both of a transferer's calls ended) until
+        one hangs up, then hang up the other and record the call."""
+        try:
+            await asyncio.wait([one.ended, other.ended], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            cause = one.cause or other.cause or NORMAL_CLEARING
+            self.hangup(one, cause)
+            self.hangup(other, cause)
+            self.release(one)
 
     def _transfer_done(self, channel: Channel) -> None:
         """Report the transfer's progress to the transferer (NOTIFY with a sipfrag): the

@@ -48,6 +48,9 @@ async def _run(engine: CallEngine, channel: Channel) -> None:
         )
         action = await _dialplan(interpreter, channel)
         channel.dialplan.hangupcause = action.cause
+        if channel.handed_over:
+            engine.hand_over(channel)
+            return
         if action.indication == "busy":
             engine.hangup(channel, USER_BUSY)
         elif action.indication == "congestion":
@@ -58,7 +61,8 @@ async def _run(engine: CallEngine, channel: Channel) -> None:
         log.exception("%s: the call failed", channel.name)
         engine.hangup(channel, 41)
     finally:
-        engine.release(channel)
+        if not channel.handed_over:
+            engine.release(channel)
 
 
 async def _dialplan(interpreter: Interpreter, channel: Channel) -> Terminate:
