@@ -193,7 +193,10 @@ class Server:
 
     def _save_record(self, record: CallRecord) -> None:
         """Write a CDR on the store's thread; the call is over, nobody waits for it."""
-        self.executor.submit(self.cdr_store.save, [record])
+        try:
+            self.executor.submit(self.cdr_store.save, [record])
+        except RuntimeError:  # stopping: the store thread is gone, write it here
+            self.cdr_store.save([record])
 
     async def _listen(self, stack: SipStack, transport: Transport) -> None:
         host, port = transport.bind.host, transport.port
@@ -240,6 +243,8 @@ class Server:
             task.cancel()
         if self.control is not None:
             await self.control.close()
+        if self.calls is not None:
+            await self.calls.close()
         if self.stack is not None:
             await self.stack.close()
         self.executor.shutdown(wait=True)

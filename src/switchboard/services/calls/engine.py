@@ -1028,6 +1028,20 @@ class CallEngine:
         )
         self.stack.send_response(key, response)
 
+    async def close(self) -> None:
+        """Hang every call up (the server stops) and wait for their dialplans to end."""
+        tasks = []
+        for channel in list(self.channels.values()):
+            task = channel.task
+            self.hangup(channel, NORMAL_CLEARING, status=503)
+            if task is not None and not task.done():
+                task.cancel()
+                tasks.append(task)
+        if tasks:
+            await asyncio.wait(tasks, timeout=2)
+        if self._timer is not None:
+            self._timer.cancel()
+
     def __len__(self) -> int:
         """Channels alive."""
         return len(self.channels)

@@ -1,0 +1,159 @@
+"""Calls through the reference dialplan with SIPp as both phones: who rings, for how long,
+what each side gets, and what the dialplan does next."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.e2e import calls
+from tests.e2e.server import Ports, ServerProcess, free_port, reference_config
+from tests.e2e.sipp import run_sipp
+
+pytestmark = pytest.mark.e2e
+
+
+def events(log: str, kind: str) -> list[dict[str, object]]:
+    """The domain events of one kind the server logged."""
+    found = []
+    for line in log.splitlines():
+        start = line.find('{"')
+        if "switchboard.events" in line and start >= 0:
+            event = json.loads(line[start:])
+            if event["type"] == kind:
+                found.append(event)
+    return found
+
+
+def bob_calls(tmp_path: Path, ports: Ports, scenario: str, exten: str = "101", **kw: object):
+    return run_sipp(
+        scenario,
+        tmp_path / "bob",
+        ports.udp,
+        user="bob",
+        password="bob102",
+        extra=("-s", exten, "-mp", str(free_port(pair=True)), "-recv_timeout", "15000"),
+        timeout=int(kw.get("timeout", 30)),  # type: ignore[call-overload]
+    )
+
+
+ANCHORED = "".join(f"[{name}](+type=endpoint)\ndirect_media=no\n" for name in ("alice", "bob"))
+"""Scripted SIPp phones cannot take the direct-media re-INVITE: keep media anchored."""
+
+
+@pytest.fixture
+def setup(tmp_path: Path):
+    ports = Ports()
+    config = reference_config(tmp_path / "config", ports, extra_pjsip=ANCHORED)
+    with ServerProcess(config, tmp_path / "state") as server:
+        alice = calls.Callee(tmp_path / "alice", ports.udp, "alice", "alice101", free_port())
+        try:
+            yield ports, server, alice
+        finally:
+            alice.stop()
+
+
+def test_an_unauthenticated_invite_never_reaches_the_dialplan(tmp_path: Path, setup) -> None:
+    ports, server, _ = setup
+    result = bob_calls(tmp_path, ports, calls.caller(authenticate=False))
+    assert result.returncode == 0, result.stderr
+    assert result.last_response().startswith("SIP/2.0 401")
+    assert 'WWW-Authenticate: Digest realm="asterisk"' in result.last_response()
+    assert not events(server.log, "CallStarted")
+
+
+def test_an_unknown_extension_gets_404(tmp_path: Path, setup) -> None:
+    ports, server, _ = setup
+    result = bob_calls(tmp_path, ports, calls.caller(final=404), exten="555")
+    assert result.returncode == 0, result.stderr
+    assert not events(server.log, "CallStarted")
+
+
+def test_malformed_sdp_is_refused_with_a_reason(tmp_path: Path, setup) -> None:
+    ports, server, _ = setup
+    result = bob_calls(tmp_path, ports, calls.caller(body="v=0\nthis is not sdp\n", final=400))
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"SIP/2.0 400 Bad SDP: .+", result.last_response())
+    no_common = calls.sdp(18)  # G.729 only: nothing in common with allow=ulaw
+    result = bob_calls(tmp_path, ports, calls.caller(body=no_common, final=488))
+    assert result.returncode == 0, result.stderr
+    assert not events(server.log, "CallAnswered")
+    server.wait_for("CallEnded")
+
+
+def test_alice_not_registered_falls_through_at_once(tmp_path: Path, setup) -> None:
+    ports, server, _ = setup
+    result = bob_calls(tmp_path, ports, calls.caller(final=603))
+    assert result.returncode == 0, result.stderr
+    # Priority 2 ran: VoiceMail, which this issue does not provide, ends the call.
+    line = server.wait_for(r"No application 'VoiceMail' for extension \(from-internal, 101, 2\)")
+    assert line
+    started = events(server.log, "CallStarted")[0]
+    ended = events(server.log, "CallEnded")[0]
+    assert started["uniqueid"] == ended["uniqueid"]
+    assert ended["duration"] == 0 and ended["disposition"] == "FAILED"  # CHANUNAVAIL
+
+
+def test_alice_answers_and_the_call_ends_with_bobs_bye(tmp_path: Path, setup) -> None:
+    ports, server, alice = setup
+    alice.register()
+    alice.start(calls.callee(answer_after_ms=500))
+    result = bob_calls(tmp_path, ports, calls.caller(talk_ms=1500))
+    assert result.returncode == 0, result.stderr + result.messages
+    status, seen = alice.wait()
+    assert status == 0
+    invite = next(m for m in seen if m.first_line.startswith("INVITE"))
+    assert invite.header("From") is not None and '"Bob" <sip:bob@' in invite.header("From")  # type: ignore[operator]
+    assert any(m.first_line.startswith("BYE") for m in seen)
+    ended = server.wait_for(r'"type": "CallEnded"')
+    assert ended
+    record = events(server.log, "CallEnded")[0]
+    assert record["disposition"] == "ANSWERED" and record["billsec"] >= 1
+
+
+def test_no_answer_for_ten_seconds_cancels_alice_and_moves_to_priority_2(
+    tmp_path: Path, setup
+) -> None:
+    ports, server, alice = setup
+    alice.register()
+    alice.start(calls.callee(answer_after_ms=None), timeout=40)
+    result = bob_calls(tmp_path, ports, calls.caller(final=603), timeout=40)
+    assert result.returncode == 0, result.stderr + result.messages
+    status, seen = alice.wait()
+    assert status == 0
+    invite = next(m for m in seen if m.first_line.startswith("INVITE"))
+    cancel = next(m for m in seen if m.first_line.startswith("CANCEL"))
+    rang = (cancel.at - invite.at).total_seconds()
+    assert 9.5 <= rang <= 10.5, rang
+    assert cancel.header("Reason") == 'Q.850;cause=19;text="No answer"' or (
+        (cancel.header("Reason") or "").startswith("Q.850;cause=19")
+    )
+    assert server.wait_for(r"No application 'VoiceMail' for extension \(from-internal, 101, 2\)")
+    responses = [r.split("\n", 1)[0] for r in result.responses()]
+    assert any(r.startswith("SIP/2.0 180") for r in responses)
+
+
+def test_bob_hanging_up_while_it_rings_cancels_alice(tmp_path: Path, setup) -> None:
+    ports, server, alice = setup
+    alice.register()
+    alice.start(calls.callee(answer_after_ms=None), timeout=30)
+    result = bob_calls(tmp_path, ports, calls.caller(cancel_after_ms=1000))
+    assert result.returncode == 0, result.stderr + result.messages
+    status, seen = alice.wait()
+    assert status == 0
+    assert any(m.first_line.startswith("CANCEL") for m in seen)
+    record = events(server.log, "CallEnded")
+    assert record and record[0]["disposition"] == "NO ANSWER"
+
+
+def test_busy_alice_gives_busy_and_priority_2(tmp_path: Path, setup) -> None:
+    ports, server, alice = setup
+    alice.register()
+    alice.start(calls.callee(answer_after_ms=200, status="486 Busy Here"))
+    result = bob_calls(tmp_path, ports, calls.caller(final=603))
+    assert result.returncode == 0, result.stderr + result.messages
+    assert alice.wait()[0] == 0
+    assert server.wait_for(r"No application 'VoiceMail' for extension \(from-internal, 101, 2\)")
