@@ -106,8 +106,8 @@ RFC: dict[str, Outcome] = {
 }
 
 # Valid requests and the RFC's "server decides" cases: what this server (a registrar, a
-# PBX that challenges every INVITE, an endpoint that answers OPTIONS) answers, and why. None of these
-# may be a 400 or a 5xx caused by parsing.
+# PBX that challenges every INVITE, an endpoint that answers OPTIONS) answers, and why.
+# None of these may be a 400 or a 5xx caused by parsing.
 SERVER: dict[str, Outcome] = {
     # §3.1.1 valid messages
     "wsinv": Outcome(
