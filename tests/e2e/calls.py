@@ -98,10 +98,12 @@ def caller(
     authenticate: bool = True,
     cancel_after_ms: int | None = None,
     during_call: str = "",
+    ends_call: bool = False,
 ) -> str:
     """Bob's INVITE to ``-s`` (challenged, then with credentials), the expected final
-    status, and for 200: ACK, ``during_call`` steps, a pause, BYE. ``cancel_after_ms``
-    CANCELs while it rings and expects 487."""
+    status, and for 200: ACK, ``during_call`` steps, a pause, BYE (unless ``ends_call``:
+    the steps end the call, as a transfer does). ``cancel_after_ms`` CANCELs while it
+    rings and expects 487."""
     body = sdp(0, 101) if body is None else body
     steps = [
         _invite(1, body, False),
@@ -134,14 +136,13 @@ def caller(
     if final != 200:
         steps += [f'<recv response="{final}"/>\n', _ack(2, "[branch-5]")]
         return _scenario("caller", steps)
-    steps += [
-        '<recv response="200" rrs="true"/>\n',
-        _ack(2),
-        during_call,
-        f'<pause milliseconds="{talk_ms}"/>\n',
-        _in_dialog("BYE", 10),
-        '<recv response="200"/>\n',
-    ]
+    steps += ['<recv response="200" rrs="true"/>\n', _ack(2), during_call]
+    if not ends_call:
+        steps += [
+            f'<pause milliseconds="{talk_ms}"/>\n',
+            _in_dialog("BYE", 10),
+            '<recv response="200"/>\n',
+        ]
     return _scenario("caller", steps)
 
 
@@ -172,14 +173,16 @@ def reinvite(cseq: int, body: str) -> str:
 
 
 def refer(cseq: int, target: str) -> str:
-    """A REFER to ``target`` (a blind transfer), its 202, and the NOTIFYs answered."""
+    """A REFER to ``target`` (a blind transfer; ``?Replaces=`` makes it attended), its 202,
+    the two NOTIFYs answered, and the BYE that ends the transferer's call."""
+    extra = f"Refer-To: <{target}>\nReferred-By: <sip:bob@[remote_ip]>\n"
     return (
-        _in_dialog(
-            "REFER", cseq, extra=f"Refer-To: <{target}>\nReferred-By: <sip:bob@[remote_ip]>\n"
-        )
+        _in_dialog("REFER", cseq, extra=extra)
         + '<recv response="202"/>\n'
         + _notify_answer()
         + _notify_answer()
+        + '<recv request="BYE"/>\n'
+        + _response("200 OK", tag=False)
     )
 
 
@@ -221,10 +224,12 @@ def callee(
     status: str = "200 OK",
     body: str | None = None,
     hangs_up_after_ms: int | None = None,
+    reinvites: int = 0,
 ) -> str:
     """Alice's phone: 180 at once, then ``status`` after ``answer_after_ms`` (None: never;
-    it waits for the CANCEL, answers it 200 and the INVITE 487). Answered calls end with
-    the BYE that arrives, or one she sends after ``hangs_up_after_ms``."""
+    it waits for the CANCEL, answers it 200 and the INVITE 487). Once answered it takes
+    ``reinvites`` re-INVITEs (hold, resume, a media move), answering each with ``body``;
+    the call ends with the BYE that arrives, or one she sends after ``hangs_up_after_ms``."""
     body = sdp(0, 101) if body is None else body
     steps = ['<recv request="INVITE" crlf="true" rrs="true"/>\n', _response("180 Ringing")]
     if answer_after_ms is None:
@@ -239,7 +244,14 @@ def callee(
     if not status.startswith("200"):
         steps += [_response(status), '<recv request="ACK"/>\n']
         return _scenario("callee", steps)
-    steps += [_response(status, body), '<recv request="ACK"/>\n']
+    ack = '<recv request="ACK"/>\n' if hangs_up_after_ms is None else _ACK_NOTING_TAGS
+    steps += [_response(status, body), ack]
+    for _ in range(reinvites):
+        steps += [
+            '<recv request="INVITE"/>\n',
+            _response("200 OK", body, tag=False),
+            '<recv request="ACK"/>\n',
+        ]
     if hangs_up_after_ms is None:
         steps += ['<recv request="BYE"/>\n', _response("200 OK", tag=False)]
     else:
@@ -248,8 +260,8 @@ def callee(
             """<send retrans="500"><![CDATA[
 BYE [next_url] SIP/2.0
 Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: <sip:alice@[local_ip]:[local_port]>;tag=[pid]a[call_number]
-To: <sip:bob@[remote_ip]>[peer_tag_param]
+From: [$me]
+To: [$peer]
 Call-ID: [call_id]
 CSeq: 1 BYE
 Max-Forwards: 70
@@ -260,6 +272,16 @@ Content-Length: 0
 """,
         ]
     return _scenario("callee", steps)
+
+
+_ACK_NOTING_TAGS = """<recv request="ACK">
+<action>
+<ereg regexp=".*" search_in="hdr" header="From:" check_it="true" assign_to="peer"/>
+<ereg regexp=".*" search_in="hdr" header="To:" check_it="true" assign_to="me"/>
+</action>
+</recv>
+"""
+"""The ACK of our 200, keeping both tagged addresses for a BYE we send later."""
 
 
 def _response_to_invite_after_cancel() -> str:

@@ -157,3 +157,76 @@ def test_busy_alice_gives_busy_and_priority_2(tmp_path: Path, setup) -> None:
     assert result.returncode == 0, result.stderr + result.messages
     assert alice.wait()[0] == 0
     assert server.wait_for(r"No application 'VoiceMail' for extension \(from-internal, 101, 2\)")
+
+
+def test_hold_and_resume_reach_alice(tmp_path: Path, setup) -> None:
+    ports, server, alice = setup
+    alice.register()
+    alice.start(calls.callee(answer_after_ms=200, reinvites=2))
+    hold = calls.reinvite(3, calls.sdp(0, 101, direction="sendonly"))
+    resume = calls.reinvite(4, calls.sdp(0, 101))
+    result = bob_calls(tmp_path, ports, calls.caller(during_call=hold + resume, talk_ms=500))
+    assert result.returncode == 0, result.stderr + result.messages
+    status, seen = alice.wait()
+    assert status == 0
+    reinvites = [m for m in seen if m.first_line.startswith("INVITE")][1:]
+    assert len(reinvites) == 2
+    assert "a=sendonly" in reinvites[0].text and "a=sendrecv" in reinvites[1].text
+    oks = [r for r in result.responses() if r.startswith("SIP/2.0 200") and "CSeq: 3 " in r]
+    assert oks and "a=recvonly" in oks[0]
+    held = events(server.log, "CallHeld")
+    assert [event["held"] for event in held] == [True, False]
+
+
+CHARLIE = """[charlie](endpoint_internal)
+auth=charlie
+aors=charlie
+direct_media=no
+[charlie](auth_userpass)
+password=charlie103
+username=charlie
+[charlie](aor_dynamic)
+"""
+
+
+@pytest.fixture
+def three_phones(tmp_path: Path):
+    ports = Ports()
+    config = reference_config(tmp_path / "config", ports, extra_pjsip=ANCHORED + CHARLIE)
+    with (config / "extensions.conf").open("a") as extensions:
+        extensions.write("exten=>103,1,Dial(PJSIP/charlie,10)\n")
+    with ServerProcess(config, tmp_path / "state") as server:
+        alice = calls.Callee(tmp_path / "alice", ports.udp, "alice", "alice101", free_port())
+        charlie = calls.Callee(
+            tmp_path / "charlie", ports.udp, "charlie", "charlie103", free_port()
+        )
+        try:
+            yield ports, server, alice, charlie
+        finally:
+            alice.stop()
+            charlie.stop()
+
+
+def test_blind_transfer_by_bob_connects_alice_to_charlie(tmp_path: Path, three_phones) -> None:
+    ports, server, alice, charlie = three_phones
+    for phone in (alice, charlie):
+        phone.register()
+    alice.start(calls.callee(answer_after_ms=200))
+    charlie.start(calls.callee(answer_after_ms=300, hangs_up_after_ms=1000))
+    transfer = calls.refer(3, f"sip:103@127.0.0.1:{ports.udp}")
+    result = bob_calls(tmp_path, ports, calls.caller(during_call=transfer, ends_call=True))
+    assert result.returncode == 0, result.stderr + result.messages
+    notifies = [m for m in calls.messages(result.messages) if m.first_line.startswith("NOTIFY")]
+    assert [n.text.split("\n\n", 1)[-1].strip() for n in notifies] == [
+        "SIP/2.0 100 Trying",
+        "SIP/2.0 200 OK",
+    ]
+    status, seen = charlie.wait()
+    assert status == 0, seen
+    invite = next(m for m in seen if m.first_line.startswith("INVITE"))
+    assert "<sip:alice@" in (invite.header("From") or "")
+    status, seen = alice.wait()
+    assert status == 0
+    assert any(m.first_line.startswith("BYE") for m in seen)  # charlie hung up: alice too
+    moved = events(server.log, "CallTransferred")
+    assert moved and moved[0]["kind_of_transfer"] == "blind"
