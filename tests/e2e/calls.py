@@ -99,11 +99,34 @@ def caller(
     cancel_after_ms: int | None = None,
     during_call: str = "",
     ends_call: bool = False,
+    tag: str | None = None,
 ) -> str:
     """Bob's INVITE to ``-s`` (challenged, then with credentials), the expected final
     status, and for 200: ACK, ``during_call`` steps, a pause, BYE (unless ``ends_call``:
     the steps end the call, as a transfer does). ``cancel_after_ms`` CANCELs while it
-    rings and expects 487."""
+    rings and expects 487. ``tag`` fixes bob's From tag (an attended transfer names it)."""
+    scenario = _caller(
+        body=body,
+        final=final,
+        talk_ms=talk_ms,
+        authenticate=authenticate,
+        cancel_after_ms=cancel_after_ms,
+        during_call=during_call,
+        ends_call=ends_call,
+    )
+    return scenario if tag is None else scenario.replace("[pid]b[call_number]", tag)
+
+
+def _caller(
+    *,
+    body: str | None,
+    final: int,
+    talk_ms: int,
+    authenticate: bool,
+    cancel_after_ms: int | None,
+    during_call: str,
+    ends_call: bool,
+) -> str:
     body = sdp(0, 101) if body is None else body
     steps = [
         _invite(1, body, False),
@@ -182,7 +205,7 @@ def refer(cseq: int, target: str) -> str:
         + _notify_answer()
         + _notify_answer()
         + '<recv request="BYE"/>\n'
-        + _response("200 OK", tag=False)
+        + response("200 OK", tag=False)
     )
 
 
@@ -201,7 +224,8 @@ Content-Length: 0
 """
 
 
-def _response(status: str, body: str = "", tag: bool = True) -> str:
+def response(status: str, body: str = "", tag: bool = True) -> str:
+    """A response to the last request (``tag``: add our To tag, for a dialog-creating one)."""
     to = "[last_To:];tag=[pid]a[call_number]" if tag else "[last_To:]"
     content = "Content-Type: application/sdp\n" if body else ""
     return f"""<send><![CDATA[
@@ -231,29 +255,29 @@ def callee(
     ``reinvites`` re-INVITEs (hold, resume, a media move), answering each with ``body``;
     the call ends with the BYE that arrives, or one she sends after ``hangs_up_after_ms``."""
     body = sdp(0, 101) if body is None else body
-    steps = ['<recv request="INVITE" crlf="true" rrs="true"/>\n', _response("180 Ringing")]
+    steps = ['<recv request="INVITE" crlf="true" rrs="true"/>\n', response("180 Ringing")]
     if answer_after_ms is None:
         steps += [
             '<recv request="CANCEL"/>\n',
-            _response("200 OK", tag=False),
+            response("200 OK", tag=False),
             _response_to_invite_after_cancel(),
             '<recv request="ACK"/>\n',
         ]
         return _scenario("callee", steps)
     steps.append(f'<pause milliseconds="{answer_after_ms}"/>\n')
     if not status.startswith("200"):
-        steps += [_response(status), '<recv request="ACK"/>\n']
+        steps += [response(status), '<recv request="ACK"/>\n']
         return _scenario("callee", steps)
     ack = '<recv request="ACK"/>\n' if hangs_up_after_ms is None else _ACK_NOTING_TAGS
-    steps += [_response(status, body), ack]
+    steps += [response(status, body), ack]
     for _ in range(reinvites):
         steps += [
             '<recv request="INVITE"/>\n',
-            _response("200 OK", body, tag=False),
+            response("200 OK", body, tag=False),
             '<recv request="ACK"/>\n',
         ]
     if hangs_up_after_ms is None:
-        steps += ['<recv request="BYE"/>\n', _response("200 OK", tag=False)]
+        steps += ['<recv request="BYE"/>\n', response("200 OK", tag=False)]
     else:
         steps += [
             f'<pause milliseconds="{hangs_up_after_ms}"/>\n',
@@ -336,8 +360,9 @@ def messages(trace: str) -> list[Message]:
     return result
 
 
-class Callee:
-    """A SIPp phone registered as ``user`` that then runs ``scenario`` in the background."""
+class Phone:
+    """A SIPp phone that runs a scenario in the background (after registering as ``user``
+    when it must receive calls)."""
 
     def __init__(self, folder: Path, server_port: int, user: str, password: str, port: int):
         self.folder = folder
@@ -358,9 +383,11 @@ class Callee:
         )
         assert result.returncode == 0, result.stderr
 
-    def start(self, scenario: str, *, timeout: int = 30, extra: tuple[str, ...] = ()) -> None:
+    def start(
+        self, scenario: str, *, timeout: int = 30, extra: tuple[str, ...] = (), name: str = "callee"
+    ) -> None:
         assert SIPP is not None
-        folder = self.folder / "callee"
+        folder = self.folder / name
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "scenario.xml").write_text(scenario)
         self.trace = folder / "messages.log"
@@ -384,11 +411,21 @@ class Callee:
             "-message_file",
             str(self.trace),
             "-aa",
+            "-au",
+            self.user,
+            "-ap",
+            self.password,
+            "-recv_timeout",
+            "15000",
             *extra,
         ]
         self.process = subprocess.Popen(
             command, cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
+
+    def messages(self) -> list[Message]:
+        """What it sent and received so far."""
+        return messages(self.trace.read_text(errors="replace")) if self.trace.exists() else []
 
     def wait(self, timeout: float = 40) -> tuple[int, list[Message]]:
         """Its exit status and every message it sent and received."""

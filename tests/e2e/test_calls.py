@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -49,7 +50,7 @@ def setup(tmp_path: Path):
     ports = Ports()
     config = reference_config(tmp_path / "config", ports, extra_pjsip=ANCHORED)
     with ServerProcess(config, tmp_path / "state") as server:
-        alice = calls.Callee(tmp_path / "alice", ports.udp, "alice", "alice101", free_port())
+        alice = calls.Phone(tmp_path / "alice", ports.udp, "alice", "alice101", free_port())
         try:
             yield ports, server, alice
         finally:
@@ -196,10 +197,8 @@ def three_phones(tmp_path: Path):
     with (config / "extensions.conf").open("a") as extensions:
         extensions.write("exten=>103,1,Dial(PJSIP/charlie,10)\n")
     with ServerProcess(config, tmp_path / "state") as server:
-        alice = calls.Callee(tmp_path / "alice", ports.udp, "alice", "alice101", free_port())
-        charlie = calls.Callee(
-            tmp_path / "charlie", ports.udp, "charlie", "charlie103", free_port()
-        )
+        alice = calls.Phone(tmp_path / "alice", ports.udp, "alice", "alice101", free_port())
+        charlie = calls.Phone(tmp_path / "charlie", ports.udp, "charlie", "charlie103", free_port())
         try:
             yield ports, server, alice, charlie
         finally:
@@ -230,3 +229,42 @@ def test_blind_transfer_by_bob_connects_alice_to_charlie(tmp_path: Path, three_p
     assert any(m.first_line.startswith("BYE") for m in seen)  # charlie hung up: alice too
     moved = events(server.log, "CallTransferred")
     assert moved and moved[0]["kind_of_transfer"] == "blind"
+
+
+def test_attended_transfer_by_bob_connects_alice_to_charlie(tmp_path: Path, three_phones) -> None:
+    ports, server, alice, charlie = three_phones
+    for phone in (alice, charlie):
+        phone.register()
+    charlie.start(calls.callee(answer_after_ms=200, reinvites=1, hangs_up_after_ms=1500))
+    # Bob's second phone line calls charlie first (it is put on hold in real life).
+    consult = calls.Phone(tmp_path / "bob2", ports.udp, "bob", "bob102", free_port())
+    bye = '<recv request="BYE"/>\n' + calls.response("200 OK", tag=False)
+    consult.start(
+        calls.caller(during_call=bye, ends_call=True, tag="consult"),
+        extra=("-s", "103", "-cid_str", "consult-%u@%s", "-mp", str(free_port(pair=True))),
+        name="consult",
+    )
+    answered = server.wait_for(r'"peer": "PJSIP/bob-[0-9a-f]+", "type": "CallAnswered"')
+    assert answered
+    ok = next(
+        m
+        for m in consult.messages()
+        if m.first_line.startswith("SIP/2.0 200") and "INVITE" in (m.header("CSeq") or "")
+    )
+    to_tag = (ok.header("To") or "").rsplit("tag=", 1)[-1]
+    call_id = ok.header("Call-ID") or ""
+    alice.start(calls.callee(answer_after_ms=200))
+    replaces = quote(f"{call_id};to-tag={to_tag};from-tag=consult", safe="")
+    transfer = calls.refer(3, f"sip:103@127.0.0.1:{ports.udp}?Replaces={replaces}")
+    result = bob_calls(tmp_path, ports, calls.caller(during_call=transfer, ends_call=True))
+    assert result.returncode == 0, result.stderr + result.messages
+    status, seen = consult.wait()
+    assert status == 0, seen  # bob's consultation call was ended by the PBX
+    status, seen = charlie.wait()
+    assert status == 0, seen
+    assert len([m for m in seen if m.first_line.startswith("INVITE")]) == 2  # moved media
+    status, seen = alice.wait()
+    assert status == 0, seen
+    assert any(m.first_line.startswith("BYE") for m in seen)  # charlie hung up: alice too
+    moved = events(server.log, "CallTransferred")
+    assert moved and moved[0]["kind_of_transfer"] == "attended"
