@@ -37,6 +37,7 @@ from switchboard.core.events import EventBus
 from switchboard.dialplan.interpreter import ApplicationRegistry
 from switchboard.dialplan.state import ChannelState
 from switchboard.media.dtmf import DtmfEnded, DtmfEvent
+from switchboard.media.errors import MediaError
 from switchboard.media.portpool import PortPool
 from switchboard.media.relay import LegName, MediaRelay
 from switchboard.sdp.errors import SdpError
@@ -241,7 +242,7 @@ class CallEngine:
         )
         try:
             await relay.start()
-        except OSError as error:
+        except (OSError, MediaError) as error:
             log.warning("%s: %s", channel.name, error)
             return 503
         channel.relay = relay
