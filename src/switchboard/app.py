@@ -186,6 +186,7 @@ class Server:
             lambda: [(li.name, li.protocol, li.host, li.port) for li in stack.listeners],
             self.stopping.set,
             self.cdr_store.recent,
+            calls.show_channels,
         )
         self.control = ControlServer(Commands(view), self.state_dir)
         await self.control.start()

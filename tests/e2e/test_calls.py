@@ -11,6 +11,7 @@ from urllib.parse import quote
 import pytest
 
 from tests.e2e import calls
+from tests.e2e.conftest import run
 from tests.e2e.server import Ports, ServerProcess, free_port, reference_config
 from tests.e2e.sipp import run_sipp
 
@@ -27,6 +28,13 @@ def events(log: str, kind: str) -> list[dict[str, object]]:
             if event["type"] == kind:
                 found.append(event)
     return found
+
+
+def live_channels(tmp_path: Path) -> str:
+    """``core show channels`` from the console, as an admin sees it."""
+    result = run("cli", "--state-dir", str(tmp_path / "state"), "-x", "core show channels")
+    assert result.returncode == 0, result.stderr
+    return result.stdout
 
 
 def bob_calls(tmp_path: Path, ports: Ports, scenario: str, exten: str = "101", **kw: object):
@@ -113,6 +121,9 @@ def test_alice_answers_and_the_call_ends_with_bobs_bye(tmp_path: Path, setup) ->
     assert ended
     record = events(server.log, "CallEnded")[0]
     assert record["disposition"] == "ANSWERED" and record["billsec"] >= 1
+    assert "0 active channels" in live_channels(tmp_path)
+    cdr = run("cli", "--state-dir", str(tmp_path / "state"), "-x", "cdr show").stdout
+    assert any(line.split()[2:5] == ["bob", "101", "ANSWERED"] for line in cdr.splitlines())
 
 
 def test_no_answer_for_ten_seconds_cancels_alice_and_moves_to_priority_2(
@@ -229,6 +240,8 @@ def test_blind_transfer_by_bob_connects_alice_to_charlie(tmp_path: Path, three_p
     assert any(m.first_line.startswith("BYE") for m in seen)  # charlie hung up: alice too
     moved = events(server.log, "CallTransferred")
     assert moved and moved[0]["kind_of_transfer"] == "blind"
+    server.wait_for(r'"channel": "PJSIP/alice-[0-9a-f]+".*"type": "CallEnded"')
+    assert "0 active channels" in live_channels(tmp_path)
 
 
 def test_attended_transfer_by_bob_connects_alice_to_charlie(tmp_path: Path, three_phones) -> None:
@@ -268,3 +281,5 @@ def test_attended_transfer_by_bob_connects_alice_to_charlie(tmp_path: Path, thre
     assert any(m.first_line.startswith("BYE") for m in seen)  # charlie hung up: alice too
     moved = events(server.log, "CallTransferred")
     assert moved and moved[0]["kind_of_transfer"] == "attended"
+    server.wait_for(r'"channel": "PJSIP/alice-[0-9a-f]+".*"type": "CallEnded"')
+    assert "0 active channels" in live_channels(tmp_path)

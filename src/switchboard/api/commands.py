@@ -28,6 +28,8 @@ class ServerView:
     stop: Callable[[], None]
     cdrs: Callable[[int], Sequence[CallRecord]] | None = None
     """The N most recent call detail records, newest first; None when none are kept."""
+    channels: Callable[[], Sequence[tuple[str, str, str, str]]] | None = None
+    """The live channels: name, state, the application running (with its data), peer."""
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -63,6 +65,7 @@ def _duration(seconds: float) -> str:
 
 _TABLE: dict[tuple[str, ...], str] = {
     ("cdr", "show"): "_cdr_show",
+    ("core", "show", "channels"): "_channels",
     ("core", "show", "version"): "_version",
     ("core", "show", "uptime"): "_uptime",
     ("core", "stop", "gracefully"): "_stop",
@@ -126,6 +129,12 @@ class Commands:
             for record in records
         ]
         return table(("Start", "Src", "Dst", "Disposition", "Duration", "Billsec"), rows)
+
+    def _channels(self, _args: list[str]) -> str:
+        rows = list(self.view.channels()) if self.view.channels is not None else []
+        lines = [table(("Channel", "State", "Application(Data)", "Peer"), rows).rsplit("\n", 1)[0]]
+        lines.append(f"{len(rows)} active channel{'s' if len(rows) != 1 else ''}")
+        return "\n".join(lines)
 
     def _version(self, _args: list[str]) -> str:
         return f"Switchboard {__version__}"

@@ -382,7 +382,7 @@ class CallEngine:
                 channel.invite.cancel(now, reason)
         except SipError as error:
             log.info("%s: hanging up: %s", channel.name, error)
-        channel.finish(cause)
+        self._finish(channel, cause)
         self._settle()
 
     def cancel_others(self, legs: list[Channel], answered: Channel) -> None:
@@ -393,7 +393,7 @@ class CallEngine:
                 continue
             if leg.invite is not None:
                 leg.invite.cancel(now, ANSWERED_ELSEWHERE)
-            leg.finish(26)
+            self._finish(leg, 26)
         self._settle()
 
     def release(self, channel: Channel) -> None:
@@ -494,7 +494,7 @@ class CallEngine:
                 self._direct_media(channel, other)
         elif isinstance(event, InviteFailed):
             self._dialled.pop((event.call_id, event.local_tag), None)
-            if channel.finish(cause_for(event.status)):
+            if self._finish(channel, cause_for(event.status)):
                 channel.status = event.status
                 channel.notify("ended")
         elif isinstance(event, DialogTerminated):
@@ -550,14 +550,29 @@ class CallEngine:
                 (r.cause for r in event.reasons if r.protocol.upper() == "Q.850" and r.cause),
                 NORMAL_CLEARING,
             )
-            if channel.finish(cause):
+            if self._finish(channel, cause):
                 self._ended(channel)
             return
         session = channel.session
         if session is not None and session.id == event.dialog_id:
             self._dialled.pop((event.dialog_id.call_id, event.dialog_id.local_tag), None)
-            if channel.finish(NORMAL_CLEARING):
+            if self._finish(channel, NORMAL_CLEARING):
                 self._ended(channel)
+
+    def _finish(self, channel: Channel, cause: int) -> bool:
+        """Mark ``channel`` hung up; forget it here when no dialplan task will release it
+        (a dialled leg, a leg handed over to another call). False if it already was."""
+        if not channel.finish(cause):
+            return False
+        task = channel.task
+        if task is None or task.done():
+            self.channels.pop(channel.name, None)
+            if channel.server is not None:
+                self._inbound.pop(channel.server.id, None)
+            if channel.invite is not None:
+                request = channel.invite.request
+                self._dialled.pop((request.call_id, request.from_tag or ""), None)
+        return True
 
     def _ended(self, channel: Channel) -> None:
         """The phone hung up: tell whoever waits on the leg; stop the app it is running."""
@@ -891,11 +906,11 @@ class CallEngine:
             channel.endpoint.rtp_timeout,
         )
         if channel.task is not None and channel.in_app:
-            channel.finish(NORMAL_CLEARING)
-            self.hangup_session(channel)
+            self._finish(channel, NORMAL_CLEARING)
+            self._send_bye(channel)
             channel.task.cancel()
 
-    def hangup_session(self, channel: Channel) -> None:
+    def _send_bye(self, channel: Channel) -> None:
         """Send the BYE of a channel already marked hung up (RTP timeout)."""
         session = channel.session
         if session is not None and not session.terminated and channel.answered_at:
@@ -1028,6 +1043,18 @@ class CallEngine:
             request, status, reason, to_tag=secrets.token_hex(4), headers=extra
         )
         self.stack.send_response(key, response)
+
+    def show_channels(self) -> list[tuple[str, str, str, str]]:
+        """``core show channels``: every live leg, its state, app and peer."""
+        return [
+            (
+                channel.name,
+                channel.state.value,
+                f"{channel.last_app}({channel.last_data})" if channel.in_app else "",
+                channel.bridged.name if channel.bridged is not None else "",
+            )
+            for channel in self.channels.values()
+        ]
 
     async def close(self) -> None:
         """Hang every call up (the server stops) and wait for their dialplans to end."""
