@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import re
+import socket
+import time
 from pathlib import Path
 from urllib.parse import quote
 
@@ -16,6 +18,8 @@ from tests.e2e.server import Ports, ServerProcess, free_port, reference_config
 from tests.e2e.sipp import run_sipp
 
 pytestmark = pytest.mark.e2e
+
+DTMF_PCAP = "/usr/share/sip-tester/dtmf_2833_1.pcap"
 
 
 def events(log: str, kind: str) -> list[dict[str, object]]:
@@ -283,3 +287,33 @@ def test_attended_transfer_by_bob_connects_alice_to_charlie(tmp_path: Path, thre
     assert moved and moved[0]["kind_of_transfer"] == "attended"
     server.wait_for(r'"channel": "PJSIP/alice-[0-9a-f]+".*"type": "CallEnded"')
     assert "0 active channels" in live_channels(tmp_path)
+
+
+def test_dtmf_sent_by_bob_arrives_at_alice_and_is_reported(tmp_path: Path, setup) -> None:
+    ports, server, alice = setup
+    alice.register()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as media:
+        media.bind(("127.0.0.1", free_port(pair=True)))
+        media.settimeout(0.2)
+        body = calls.sdp(0, 101).replace("[media_port]", str(media.getsockname()[1]))
+        alice.start(calls.callee(answer_after_ms=100, body=body))
+        play = f'<nop><action><exec play_pcap_audio="{DTMF_PCAP}"/></action></nop>\n'
+        result = bob_calls(tmp_path, ports, calls.caller(during_call=play, talk_ms=2500))
+        assert result.returncode == 0, result.stderr + result.messages
+        events_seen: list[tuple[int, int]] = []
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            try:
+                packet = media.recv(2048)
+            except TimeoutError:
+                if events_seen:
+                    break
+                continue
+            if packet[1] & 0x7F == 101:
+                events_seen.append((packet[12], packet[13] & 0x80))
+    assert alice.wait()[0] == 0
+    assert events_seen and {event for event, _ in events_seen} == {1}
+    assert any(end for _, end in events_seen)  # the end packets came through too
+    digits = events(server.log, "DtmfReceived")
+    assert [d["digit"] for d in digits] == ["1"]
+    assert str(digits[0]["channel"]).startswith("PJSIP/bob-")
