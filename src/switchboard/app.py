@@ -16,7 +16,7 @@ from pathlib import Path
 
 from switchboard.api.commands import Commands, ServerView
 from switchboard.api.control import ControlServer
-from switchboard.apps import registry
+from switchboard.apps import playback, registry
 from switchboard.config.checks import check_config
 from switchboard.config.loader import Config, load_config
 from switchboard.config.pjsip import Transport
@@ -159,6 +159,7 @@ class Server:
         stack.offence = guard.malformed
         stack.prefilter = router.prefilter
         router.guard = guard
+        playback.configure([self.config_dir / "sounds"])
         calls = self.calls = CallEngine(
             self.config,
             self.bus,

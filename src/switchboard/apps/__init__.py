@@ -9,13 +9,14 @@ from switchboard.apps import (
     congestion,
     dial,
     echo,
+    playback,
     progress,
     ringing,
     wait,
 )
 from switchboard.dialplan.interpreter import Application, ApplicationRegistry
 
-_MODULES = (answer, busy, congestion, dial, echo, progress, ringing, wait)
+_MODULES = (answer, busy, congestion, dial, echo, playback, progress, ringing, wait)
 
 
 def registry() -> ApplicationRegistry:

@@ -1,0 +1,247 @@
+"""``Playback(filename[&filename2...][,options])``: play sound files to the caller.
+
+Asterisk 21's semantics (``app_playback.c``):
+
+- The channel is answered first, unless option ``noanswer`` (the files are then early
+  media, after a 183 Session Progress) or ``skip`` (nothing at all is played when the
+  channel is not up; ``PLAYBACKSTATUS`` is still SUCCESS). Options are matched anywhere
+  in the option text, case-insensitively, as Asterisk's ``strcasestr`` does.
+- The files play one after another. A file that cannot be found or read is logged and
+  skipped; the dialplan goes on, with ``PLAYBACKSTATUS=FAILED`` instead of ``SUCCESS``.
+- No file name at all is an error: the channel hangs up.
+- The caller hanging up cancels the application: the player stops at once.
+
+File look-up is ``fileexists_core`` of Asterisk's ``main/file.c``: a name is taken as given
+when absolute (``/var/lib/sounds/welcome``), else relative to each sounds folder, trying the
+channel's language (``fr_CA``, then ``fr``), then no language, then ``en``; the first place
+holding the name in any supported format wins. Among the formats found there, the one the
+channel already speaks (no transcoding) is preferred, then WAV, then the rest. The name
+carries no extension, as in Asterisk.
+
+The sounds folders are a module setting, :func:`configure`\\ d by the composition root.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from switchboard.dialplan.appargs import separate_args
+from switchboard.dialplan.interpreter import Continue, Hangup, Outcome
+from switchboard.media.g711 import Law
+from switchboard.media.player import (
+    EXTENSION_FORMAT,
+    PTIME,
+    RtpPlayer,
+    SoundFileError,
+    read_sound,
+)
+from switchboard.services.calls.channel import Channel
+
+NAME = "Playback"
+SYNOPSIS = "Play a file"
+
+DEFAULT_LANGUAGE = "en"
+
+log = logging.getLogger(__name__)
+
+_sounds_dirs: tuple[Path, ...] = ()
+
+
+def configure(sounds_dirs: Iterable[Path]) -> None:
+    """Set the folders relative names are looked up in, in order (Asterisk's
+    ``astdatadir/sounds``)."""
+    global _sounds_dirs  # noqa: PLW0603 - the one setting the composition root writes
+    _sounds_dirs = tuple(Path(folder) for folder in sounds_dirs)
+
+
+def sounds_dirs() -> tuple[Path, ...]:
+    """The configured sounds folders."""
+    return _sounds_dirs
+
+
+def languages(language: str) -> list[str | None]:
+    """The language folders to try, in Asterisk's order (None: no language folder)."""
+    order: list[str | None] = []
+    lang = language
+    while lang:
+        order.append(lang)
+        if "_" not in lang:
+            break
+        lang = lang.rsplit("_", 1)[0]
+    order.append(None)
+    if DEFAULT_LANGUAGE not in (language, lang):
+        order.append(DEFAULT_LANGUAGE)
+    return order
+
+
+def _rank(path: Path, law: Law | None) -> int:
+    kind = EXTENSION_FORMAT[path.suffix[1:].lower()]
+    if kind == law:
+        return 0
+    if kind == "wav":
+        return 1
+    return 2
+
+
+def _formats(base: Path, law: Law | None) -> Path | None:
+    """The best file ``base.<ext>`` that exists, for a channel speaking ``law``."""
+    found = [
+        candidate
+        for extension in EXTENSION_FORMAT
+        if (candidate := base.with_name(f"{base.name}.{extension}")).is_file()
+    ]
+    if not found:
+        return None
+    return min(found, key=lambda path: _rank(path, law))
+
+
+def candidates(name: str, language: str, folders: Sequence[Path]) -> list[Path]:
+    """Every base path (no extension) ``name`` may be at, in look-up order."""
+    if name.startswith("/"):
+        return [Path(name)]
+    order = languages(language)
+    return [
+        folder / lang / name if lang is not None else folder / name
+        for lang in order
+        for folder in folders
+    ]
+
+
+def find_sound(
+    name: str, language: str, law: Law | None, folders: Sequence[Path] | None = None
+) -> Path | None:
+    """The file to play for ``name`` (no extension), or None when it exists nowhere."""
+    if not name or "\0" in name:
+        return None
+    for base in candidates(name, language, _sounds_dirs if folders is None else folders):
+        if not base.name or base.name in (".", ".."):
+            continue
+        found = _formats(base, law)
+        if found is not None:
+            return found
+    return None
+
+
+def _has_extension(name: str) -> bool:
+    return Path(name).suffix[1:].lower() in EXTENSION_FORMAT
+
+
+def _options(text: str) -> tuple[bool, bool]:
+    lowered = text.lower()
+    return "skip" in lowered, "noanswer" in lowered
+
+
+def _law(channel: Channel) -> tuple[int, Law] | None:
+    if not channel.streams or not channel.streams[0].codecs:
+        return None
+    codec = channel.streams[0].codecs[0]
+    if codec.name == "ulaw":
+        return codec.payload_type, "ulaw"
+    if codec.name == "alaw":
+        return codec.payload_type, "alaw"
+    return None
+
+
+def _discard(data: bytes, address: object) -> None:
+    """Drop what the relay would send the caller from the other leg while a file plays."""
+
+
+async def run(channel: Channel, args: str) -> Outcome:
+    """Answer (or not), play each file, and report ``PLAYBACKSTATUS``."""
+    parts = separate_args(args)
+    names = [name.strip() for name in (parts[0] if parts else "").split("&") if name.strip()]
+    if not names:
+        log.warning("%s: Playback requires an argument (filename)", channel.name)
+        return Hangup()
+    skip, noanswer = _options(parts[1] if len(parts) > 1 else "")
+    engine = channel.engine
+    if not channel.up:
+        if skip:
+            return Continue({"PLAYBACKSTATUS": "SUCCESS"})
+        if noanswer:
+            engine.ring(channel, 183)
+        else:
+            engine.answer(channel)
+    if channel.hung_up:
+        return Hangup(channel.cause)
+    player = _player(channel)
+    language = channel.endpoint.language or DEFAULT_LANGUAGE
+    failed = False
+    relay = channel.relay
+    muted = relay.b.rtp if relay is not None else None
+    saved = muted.sendto if muted is not None else None
+    if muted is not None:
+        muted.sendto = _discard
+    try:
+        for name in names:
+            if not await _play(channel, player, name, language):
+                failed = True
+    finally:
+        if muted is not None and saved is not None and muted.sendto is _discard:
+            muted.sendto = saved
+    return Continue({"PLAYBACKSTATUS": "FAILED" if failed else "SUCCESS"})
+
+
+def _player(channel: Channel) -> RtpPlayer | None:
+    """A player on the caller's relay leg, in the negotiated codec; None (logged) when the
+    call has no media the player can send."""
+    relay = channel.relay
+    codec = _law(channel)
+    transport = relay.a.rtp.transport if relay is not None else None
+    if relay is None or transport is None:
+        log.warning("%s: Playback: the call has no media relay", channel.name)
+        return None
+    if codec is None:
+        log.warning(
+            "%s: Playback: the caller's codec is not G.711 (µ-law or A-law); cannot play",
+            channel.name,
+        )
+        return None
+    leg = relay.a
+    payload_type, law = codec
+    return RtpPlayer(
+        transport,
+        lambda: leg.destination,
+        payload_type=payload_type,
+        law=law,
+        ptime=_ptime(channel.streams[0].ptime),
+    )
+
+
+def _ptime(asked: float | None) -> float:
+    """The packet time in seconds: the phone's ``a=ptime`` when G.711 framing allows it
+    (10 to 60 ms in steps of 10 ms), else 20 ms."""
+    if asked is not None and 10 <= asked <= 60 and asked % 10 == 0:
+        return asked / 1000
+    return PTIME
+
+
+async def _play(channel: Channel, player: RtpPlayer | None, name: str, language: str) -> bool:
+    """Play one file; False (logged, as Asterisk's warnings) when it could not be."""
+    law = player.law if player is not None else None
+    path = await asyncio.to_thread(find_sound, name, language, law)
+    if path is None:
+        where = ", ".join(str(folder) for folder in _sounds_dirs) or "no sounds folder"
+        hint = " (give the name without its extension)" if _has_extension(name) else ""
+        log.warning(
+            "%s: Playback: file %s does not exist in any supported format (language %r; %s)%s",
+            channel.name,
+            name,
+            language,
+            where,
+            hint,
+        )
+        return False
+    if player is None:
+        return False
+    try:
+        payload = await asyncio.to_thread(read_sound, path, player.law)
+    except SoundFileError as error:
+        log.warning("%s: Playback: cannot play %s: %s", channel.name, path, error)
+        return False
+    log.info("%s: Playing '%s' (%s, language %r)", channel.name, name, path, language)
+    await player.play(payload)
+    return True

@@ -1,0 +1,282 @@
+"""Playing audio to a phone: sound files read into G.711 payloads, and :class:`RtpPlayer`,
+which sends them as 20 ms RTP packets from a relay leg's own RTP socket.
+
+Sound files (Asterisk's formats that need no codec library):
+
+- ``.wav``: RIFF/WAVE, 16-bit linear PCM (format 1, or WAVE_FORMAT_EXTENSIBLE with the PCM
+  sub-format), 8 kHz mono as Asterisk's ``format_wav`` requires. More channels are mixed
+  down; a rate that is a whole multiple of 8 kHz (16, 24, 32, 48 kHz) is low-pass filtered
+  and decimated. Other rates and sample sizes are refused with a :class:`SoundFileError`
+  that says what was found.
+- ``.sln`` / ``.raw``: headerless 16-bit little-endian PCM at 8 kHz (``format_sln``).
+- ``.ulaw`` / ``.pcm`` / ``.ul`` / ``.mu`` / ``.ulw`` and ``.alaw`` / ``.al`` / ``.alw``:
+  headerless G.711 (``format_pcm``), sent unchanged when the channel uses that law and
+  transcoded with the G.711 tables otherwise.
+
+A file is decoded and encoded whole, once (numpy, vectorised), before the first packet.
+
+Pacing: packet ``n`` of a run is due at ``start + n * ptime`` on the loop's clock and is
+sent from one ``loop.call_at`` callback chain, so lateness never accumulates; after a stall
+of more than :data:`MAX_LAG` the schedule restarts from now rather than bursting. The RTP
+timestamp advances by the samples of each packet; a run that does not follow the previous
+one straight away jumps the timestamp by the pause and starts with the marker bit.
+Cancelling :meth:`RtpPlayer.play` cancels the pending timer: nothing is sent afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import struct
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from switchboard.media.errors import MediaError
+from switchboard.media.g711 import (
+    ALAW_TO_ULAW_BYTES,
+    ULAW_TO_ALAW_BYTES,
+    Law,
+    encode_payload,
+)
+
+Address = tuple[Any, ...]
+Samples = npt.NDArray[np.int16]
+
+SAMPLE_RATE = 8000
+PTIME = 0.020
+SAMPLES_PER_PACKET = 160
+MAX_LAG = 0.2
+"""Seconds behind schedule after which the player restarts its clock instead of catching up."""
+EARLY = 0.002
+"""A packet due within this many seconds is sent now: uvloop's timers have 1 ms resolution
+and may fire just before the due time, which must not cost a second wake-up."""
+SILENCE: dict[Law, int] = {"ulaw": 0xFF, "alaw": 0xD5}
+"""The G.711 code of a zero sample in each law."""
+
+ULAW_EXTENSIONS = ("ulaw", "pcm", "ul", "mu", "ulw")
+ALAW_EXTENSIONS = ("alaw", "al", "alw")
+SLIN_EXTENSIONS = ("sln", "raw")
+WAV_EXTENSIONS = ("wav",)
+EXTENSION_FORMAT: dict[str, str] = {
+    **dict.fromkeys(ULAW_EXTENSIONS, "ulaw"),
+    **dict.fromkeys(ALAW_EXTENSIONS, "alaw"),
+    **dict.fromkeys(SLIN_EXTENSIONS, "slin"),
+    **dict.fromkeys(WAV_EXTENSIONS, "wav"),
+}
+"""Every extension the player reads, to the format it holds (``ulaw``, ``alaw``, ``slin``,
+``wav``)."""
+
+_WAVE_FORMAT_PCM = 1
+_WAVE_FORMAT_EXTENSIBLE = 0xFFFE
+_FIR_TAPS_PER_RATIO = 32
+_RTP_HEADER = struct.Struct("!BBHII")
+
+
+class SoundFileError(MediaError):
+    """A sound file that cannot be played: what was expected and what was found."""
+
+
+def parse_wav(data: bytes) -> tuple[Samples, int]:
+    """The samples (mixed down to mono) and sample rate of a 16-bit PCM WAV file."""
+    if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+        raise SoundFileError("not a RIFF/WAVE file (expected 'RIFF....WAVE' at the start)")
+    position = 12
+    fmt: tuple[int, int, int, int] | None = None
+    while position + 8 <= len(data):
+        chunk_id = data[position : position + 4]
+        (size,) = struct.unpack_from("<I", data, position + 4)
+        body = data[position + 8 : position + 8 + size]
+        if chunk_id == b"fmt ":
+            if len(body) < 16:
+                raise SoundFileError(f"WAV 'fmt ' chunk of {len(body)} octets: expected 16+")
+            tag, channels, rate, _, _, bits = struct.unpack_from("<HHIIHH", body)
+            if tag == _WAVE_FORMAT_EXTENSIBLE and len(body) >= 26:
+                (tag,) = struct.unpack_from("<H", body, 24)
+            fmt = (tag, channels, rate, bits)
+        elif chunk_id == b"data":
+            if fmt is None:
+                raise SoundFileError("WAV 'data' chunk before any 'fmt ' chunk")
+            return _wav_samples(body, *fmt)
+        position += 8 + size + (size & 1)
+    raise SoundFileError("WAV file without a 'data' chunk")
+
+
+def _wav_samples(body: bytes, tag: int, channels: int, rate: int, bits: int) -> tuple[Samples, int]:
+    if tag != _WAVE_FORMAT_PCM:
+        raise SoundFileError(f"WAV format {tag}: expected 1 (16-bit linear PCM)")
+    if bits != 16:
+        raise SoundFileError(f"WAV of {bits}-bit samples: expected 16-bit")
+    if channels < 1 or rate < 1:
+        raise SoundFileError(f"WAV of {channels} channels at {rate} Hz")
+    usable = len(body) - len(body) % (2 * channels)
+    samples = np.frombuffer(body[:usable], dtype="<i2").astype(np.int16)
+    if channels > 1:
+        mixed = samples.reshape(-1, channels).astype(np.int32).sum(axis=1) // channels
+        samples = mixed.astype(np.int16)
+    return samples, rate
+
+
+def to_8khz(samples: Samples, rate: int) -> Samples:
+    """``samples`` at 8 kHz: unchanged at 8 kHz; low-pass filtered and decimated when
+    ``rate`` is a whole multiple of 8 kHz; :class:`SoundFileError` otherwise."""
+    if rate == SAMPLE_RATE:
+        return samples
+    if rate % SAMPLE_RATE:
+        raise SoundFileError(
+            f"sample rate {rate} Hz: expected 8000 Hz (or a whole multiple of it); "
+            "convert it with 'sox FILE -r 8000 -c 1 -b 16 OUT.wav'"
+        )
+    ratio = rate // SAMPLE_RATE
+    taps = _FIR_TAPS_PER_RATIO * ratio + 1
+    # Windowed-sinc low-pass at 3.6 kHz (below the 4 kHz Nyquist of the output).
+    n = np.arange(taps, dtype=np.float64) - (taps - 1) / 2
+    cutoff = 3600.0 / rate
+    kernel = 2 * cutoff * np.sinc(2 * cutoff * n) * np.blackman(taps)
+    kernel /= kernel.sum()
+    filtered = np.convolve(samples.astype(np.float64), kernel, mode="same")[::ratio]
+    return np.clip(np.round(filtered), -32768, 32767).astype(np.int16)
+
+
+def read_sound(path: Path, law: Law) -> bytes:
+    """The G.711 payload (``law``) of the whole sound file at ``path``, by its extension."""
+    kind = EXTENSION_FORMAT.get(path.suffix[1:].lower())
+    if kind is None:
+        raise SoundFileError(f"{path.name}: unsupported format (expected one of {_known()})")
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise SoundFileError(f"{path}: {error.strerror or error}") from None
+    if kind == law:
+        return data
+    if kind in ("ulaw", "alaw"):
+        return data.translate(ULAW_TO_ALAW_BYTES if kind == "ulaw" else ALAW_TO_ULAW_BYTES)
+    if kind == "slin":
+        samples = np.frombuffer(data[: len(data) & ~1], dtype="<i2").astype(np.int16)
+    else:
+        try:
+            samples, rate = parse_wav(data)
+            samples = to_8khz(samples, rate)
+        except SoundFileError as error:
+            raise SoundFileError(f"{path.name}: {error}") from None
+    return encode_payload(samples, law)
+
+
+def _known() -> str:
+    return ", ".join(f".{extension}" for extension in EXTENSION_FORMAT)
+
+
+class RtpPlayer:
+    """Sends G.711 audio to a phone as one RTP stream of its own (SSRC, sequence numbers and
+    timestamps start at random) through an existing datagram ``transport``.
+
+    ``destination`` is called for each packet, so a relay leg's latched address is
+    followed as it changes; while it returns None packets are skipped, not delayed.
+    """
+
+    def __init__(
+        self,
+        transport: asyncio.DatagramTransport,
+        destination: Callable[[], Address | None],
+        *,
+        payload_type: int,
+        law: Law,
+        rng: random.Random | None = None,
+        ptime: float = PTIME,
+    ) -> None:
+        """Send with ``payload_type`` (what the phone's SDP gave ``law``)."""
+        entropy = rng if rng is not None else random.SystemRandom()
+        self.transport = transport
+        self.destination = destination
+        self.payload_type = payload_type
+        self.law: Law = law
+        self.ptime = ptime
+        self.samples_per_packet = round(SAMPLE_RATE * ptime)
+        self.ssrc = entropy.getrandbits(32)
+        self.sequence = entropy.getrandbits(16)
+        """The sequence number of the next packet."""
+        self.timestamp = entropy.getrandbits(32)
+        """The RTP timestamp of the next packet."""
+        self.packets_sent = 0
+        self.packets_skipped = 0
+        self._last_due: float | None = None
+
+    def frames(self, payload: bytes) -> list[bytes]:
+        """``payload`` cut into packet payloads, the last padded with silence."""
+        size = self.samples_per_packet
+        remainder = len(payload) % size
+        if remainder:
+            payload += bytes((SILENCE[self.law],)) * (size - remainder)
+        return [payload[i : i + size] for i in range(0, len(payload), size)]
+
+    async def play(self, payload: bytes) -> None:
+        """Send ``payload`` (G.711 codes in :attr:`law`) in real time; return when the last
+        packet is sent. Cancelling stops at once: no packet leaves afterwards."""
+        frames = self.frames(payload)
+        if not frames:
+            return
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+        now = loop.time()
+        start = now
+        first_marker = True
+        if self._last_due is not None:
+            next_due = self._last_due + self.ptime
+            if now - next_due <= self.ptime:
+                # Straight after the previous run: the same schedule, no new talkspurt.
+                start, first_marker = next_due, False
+            else:
+                # A pause since the last run: timestamps jump by it (RFC 3550 §5.1).
+                gap = round((now - next_due) / self.ptime)
+                self.timestamp = (self.timestamp + gap * self.samples_per_packet) & 0xFFFFFFFF
+        index = 0
+        handle: asyncio.TimerHandle | None = None
+
+        def tick() -> None:
+            nonlocal start, index, handle
+            handle = None
+            if done.done():
+                return
+            now = loop.time()
+            if now - (start + index * self.ptime) > MAX_LAG:
+                start = now - index * self.ptime
+            while index < len(frames) and start + index * self.ptime <= now + EARLY:
+                self._send(frames[index], marker=first_marker and index == 0)
+                self._last_due = start + index * self.ptime
+                index += 1
+            if index == len(frames):
+                done.set_result(None)
+                return
+            handle = loop.call_at(start + index * self.ptime, tick)
+
+        if start > now + EARLY:
+            handle = loop.call_at(start, tick)
+        else:
+            tick()
+        try:
+            await done
+        finally:
+            if handle is not None:
+                handle.cancel()
+            if not done.done():
+                done.cancel()
+
+    def _send(self, frame: bytes, *, marker: bool) -> None:
+        header = _RTP_HEADER.pack(
+            0x80,
+            (0x80 if marker else 0) | self.payload_type,
+            self.sequence,
+            self.timestamp,
+            self.ssrc,
+        )
+        self.sequence = (self.sequence + 1) & 0xFFFF
+        self.timestamp = (self.timestamp + len(frame)) & 0xFFFFFFFF
+        address = self.destination()
+        if address is None or self.transport.is_closing():
+            self.packets_skipped += 1
+            return
+        self.transport.sendto(header + frame, address)
+        self.packets_sent += 1
