@@ -32,9 +32,10 @@ def _parser() -> argparse.ArgumentParser:
             "It refuses to start on configuration errors. In this version it is a SIP "
             "registrar over UDP, TCP and TLS (digest authentication, bindings kept in the "
             "state folder), answers OPTIONS, and connects calls through extensions.conf: "
-            "authenticated INVITEs run the dialplan (Answer, Dial, Echo, Wait, Ringing, "
-            "Progress, Busy, Congestion and the built-ins); media is anchored in the relay "
-            "or direct. Not yet: transfers (REFER gets 501), Playback, voicemail apps."
+            "authenticated INVITEs run the dialplan (Answer, Dial, Playback, Echo, Wait, "
+            "Ringing, Progress, Busy, Congestion and the built-ins); media is anchored in "
+            "the relay or direct; blind and attended transfers. Not yet: the voicemail "
+            "applications (VoiceMail, VoiceMailMain hang up as unknown apps)."
         ),
     )
     serve_cmd.add_argument("--config-dir", type=Path, required=True, help="Asterisk config folder")

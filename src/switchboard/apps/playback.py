@@ -145,10 +145,6 @@ def _law(channel: Channel) -> tuple[int, Law] | None:
     return None
 
 
-def _discard(data: bytes, address: object) -> None:
-    """Drop what the relay would send the caller from the other leg while a file plays."""
-
-
 async def run(channel: Channel, args: str) -> Outcome:
     """Answer (or not), play each file, and report ``PLAYBACKSTATUS``."""
     parts = separate_args(args)
@@ -170,28 +166,26 @@ async def run(channel: Channel, args: str) -> Outcome:
     player = _player(channel)
     language = channel.endpoint.language or DEFAULT_LANGUAGE
     failed = False
-    relay = channel.relay
-    muted = relay.b.rtp if relay is not None else None
-    saved = muted.sendto if muted is not None else None
-    if muted is not None:
-        muted.sendto = _discard
+    leg = channel.media_leg
+    if leg is not None:
+        leg.mute(True)
     try:
         for name in names:
             if not await _play(channel, player, name, language):
                 failed = True
     finally:
-        if muted is not None and saved is not None and muted.sendto is _discard:
-            muted.sendto = saved
+        if leg is not None:
+            leg.mute(False)
     return Continue({"PLAYBACKSTATUS": "FAILED" if failed else "SUCCESS"})
 
 
 def _player(channel: Channel) -> RtpPlayer | None:
     """A player on the caller's relay leg, in the negotiated codec; None (logged) when the
     call has no media the player can send."""
-    relay = channel.relay
+    leg = channel.media_leg
     codec = _law(channel)
-    transport = relay.a.rtp.transport if relay is not None else None
-    if relay is None or transport is None:
+    transport = leg.rtp.transport if leg is not None else None
+    if leg is None or transport is None:
         log.warning("%s: Playback: the call has no media relay", channel.name)
         return None
     if codec is None:
@@ -200,11 +194,11 @@ def _player(channel: Channel) -> RtpPlayer | None:
             channel.name,
         )
         return None
-    leg = relay.a
     payload_type, law = codec
+    phone = leg
     return RtpPlayer(
         transport,
-        lambda: leg.destination,
+        lambda: phone.destination,
         payload_type=payload_type,
         law=law,
         ptime=_ptime(channel.streams[0].ptime),

@@ -271,6 +271,12 @@ class RelayLeg:
         # The other leg's protocol sends to this leg: through the latch, or to the SDP.
         self.other.rtp.target = self.latch if symmetric else _Destination(self.sdp_address)
 
+    def mute(self, muted: bool) -> None:
+        """Stop (or resume) relaying the other phone's media to this one, while a prompt
+        plays to it from this leg's socket."""
+        transport = self.rtp.transport
+        self.other.rtp.sendto = _discard if muted or transport is None else transport.sendto
+
     def set_telephone_event(self, payload_type: int | None) -> None:
         """The RFC 4733 payload type this leg's phone sends DTMF with (None: no DTMF)."""
         self.rtp.dtmf_payload_type = -1 if payload_type is None else payload_type
