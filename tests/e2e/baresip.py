@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import random
 import re
 import shutil
 import socket
@@ -34,25 +35,23 @@ def _netstring(data: bytes) -> bytes:
     return str(len(data)).encode() + b":" + data + b","
 
 
-def rtp_port_pair() -> int:
-    """An even UDP port on 127.0.0.1 free together with its odd neighbour, for
-    ``rtp_ports=(port, port + 1)`` (baresip rounds the RTP port down to even; RTCP is +1).
-    Linux hands out odd ports for ``bind(0)``, so this probes upwards from one."""
+def rtp_port_range(size: int = 10) -> tuple[int, int]:
+    """``size`` UDP ports from an even one, all free on 127.0.0.1 now, for ``rtp_ports`` (or
+    SIPp's ``-mp``). Taken below Linux's ephemeral range (32768+), where the phones' own
+    sockets (DNS, SIP client) cannot land between this check and the call."""
     for _ in range(200):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-            probe.bind(("127.0.0.1", 0))
-            start = int(probe.getsockname()[1]) & ~1
+        start = random.randrange(16384, 32768 - size, 2)
+        sockets = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(size)]
         try:
-            with (
-                socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as rtp,
-                socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as rtcp,
-            ):
-                rtp.bind(("127.0.0.1", start))
-                rtcp.bind(("127.0.0.1", start + 1))
+            for offset, udp in enumerate(sockets):
+                udp.bind(("127.0.0.1", start + offset))
         except OSError:
             continue
-        return start
-    raise RuntimeError("no free even/odd UDP port pair")
+        finally:
+            for udp in sockets:
+                udp.close()
+        return start, start + size - 1
+    raise RuntimeError("no free range of UDP ports")
 
 
 def _wav_finished(path: Path) -> bool:
