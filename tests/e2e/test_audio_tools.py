@@ -46,8 +46,8 @@ def test_a_tone_with_a_gap_counts_only_the_tone():
     assert tone_seconds(samples, 1000) == pytest.approx(2.0)
 
 
-@pytest.mark.parametrize(("codec", "payload_type"), [("ulaw", 0), ("alaw", 8)])
-def test_g711_round_trip_keeps_the_tone(codec, payload_type):
+@pytest.mark.parametrize("codec", ["ulaw", "alaw"])
+def test_g711_round_trip_keeps_the_tone(codec):
     samples = decode_g711(encode_g711(tone(1000, 1), codec), codec)
     assert tone_seconds(samples, 1000) == pytest.approx(1.0)
 
