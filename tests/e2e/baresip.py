@@ -1,14 +1,31 @@
-"""Run baresip (Debian's baresip-core) headless as a real softphone, driven over ctrl_tcp."""
+"""Run baresip (Debian's baresip-core) headless as a real softphone, driven over ctrl_tcp.
+
+What baresip 1.0.0 does, found by running it: ctrl_tcp takes menu's long command names
+(``dial``, ``accept``, ``hangup``, ``sndcode``, ``reginfo``, ``listcalls``) and answers each
+with ``{"response": true, "ok": ..., "data": ..., "token": ...}``; events come as
+``{"event": true, "type": ..., "id": CALL-ID, "param": ...}``. ``CALL_INCOMING`` is sent only
+with ``answermode=manual`` (auto-answer goes straight to ``CALL_ESTABLISHED``).
+``CALL_CLOSED``'s ``param`` is the reason: ``Connection reset by user`` (hung up here),
+``Connection reset by peer`` (BYE received) or the final status (``486 Busy Here``). The
+``sndfile`` filter writes ``snd_path/dump-YYYY-MM-DD-HH-MM-SS-{enc,dec}.wav``; its WAV header
+says 0 frames until the call ends.
+"""
 
 from __future__ import annotations
 
+import itertools
 import json
+import random
 import re
 import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Literal
+
+Event = dict[str, object]
 
 BARESIP = shutil.which("baresip")
 MODULES = Path("/usr/lib/baresip/modules")
@@ -16,6 +33,32 @@ MODULES = Path("/usr/lib/baresip/modules")
 
 def _netstring(data: bytes) -> bytes:
     return str(len(data)).encode() + b":" + data + b","
+
+
+def rtp_port_range(size: int = 10) -> tuple[int, int]:
+    """``size`` UDP ports from an even one, all free on 127.0.0.1 now, for ``rtp_ports`` (or
+    SIPp's ``-mp``). Taken below Linux's ephemeral range (32768+), where the phones' own
+    sockets (DNS, SIP client) cannot land between this check and the call."""
+    for _ in range(200):
+        start = random.randrange(16384, 32768 - size, 2)
+        sockets = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(size)]
+        try:
+            for offset, udp in enumerate(sockets):
+                udp.bind(("127.0.0.1", start + offset))
+        except OSError:
+            continue
+        finally:
+            for udp in sockets:
+                udp.close()
+        return start, start + size - 1
+    raise RuntimeError("no free range of UDP ports")
+
+
+def _wav_finished(path: Path) -> bool:
+    """Whether the RIFF size in the header covers the file (libsndfile writes it on close)."""
+    head = path.read_bytes()[:8]
+    size = path.stat().st_size
+    return len(head) == 8 and size > 44 and int.from_bytes(head[4:8], "little") == size - 8
 
 
 class Baresip:
@@ -29,9 +72,20 @@ class Baresip:
         sip_port: int,
         ctrl_port: int,
         cafile: Path | None = None,
+        audio_source: Path | None = None,
+        record: bool = False,
+        rtp_ports: tuple[int, int] | None = None,
+        answermode: Literal["auto", "manual"] | None = None,
+        audio_codecs: str | None = None,
     ) -> None:
+        """``audio_source``: an 8 kHz mono WAV played as the microphone (longer than the call:
+        baresip hangs up when it ends); ``record``: keep what the phone receives (see
+        :meth:`recorded_wav`); ``answermode`` and ``audio_codecs`` (``pcmu``, ``pcma``) are
+        added to the account line."""
         self.folder = folder
+        self.sip_port = sip_port
         self.ctrl_port = ctrl_port
+        self.recordings = folder / "recordings"
         folder.mkdir(parents=True, exist_ok=True)
         lines = [
             "poll_method epoll",
@@ -46,16 +100,35 @@ class Baresip:
             "module_app ctrl_tcp.so",
             f"ctrl_tcp_listen 127.0.0.1:{ctrl_port}",
             "audio_player aufile,/dev/null",
-            "audio_source aufile,/dev/null",
         ]
+        if audio_source is None:
+            lines.append("audio_source aufile,/dev/null")
+        else:
+            lines += [
+                "module aufile.so",
+                f"audio_source aufile,{audio_source}",
+                "ausrc_srate 8000",
+                "ausrc_channels 1",
+            ]
+        if record:
+            self.recordings.mkdir(exist_ok=True)
+            lines += ["module sndfile.so", f"snd_path {self.recordings}"]
+        if rtp_ports is not None:
+            lines.append(f"rtp_ports {rtp_ports[0]}-{rtp_ports[1]}")
         if cafile is not None:
             lines.append(f"sip_cafile {cafile}")
+        if answermode is not None:
+            account += f";answermode={answermode}"
+        if audio_codecs is not None:
+            account += f";audio_codecs={audio_codecs}"
         (folder / "config").write_text("\n".join(lines) + "\n")
         (folder / "accounts").write_text(account + "\n")
         self.process: subprocess.Popen[bytes] | None = None
         self.control: socket.socket | None = None
         self._buffer = b""
-        self.events: list[dict[str, object]] = []
+        self.events: list[Event] = []
+        self._taken: set[int] = set()
+        self._tokens = itertools.count(1)
 
     def start(self, timeout: float = 15) -> Baresip:
         assert BARESIP is not None, "baresip is not installed (apt-get install baresip-core)"
@@ -86,6 +159,79 @@ class Baresip:
         assert self.control is not None
         payload = json.dumps({"command": command, "params": params, "token": command}).encode()
         self.control.sendall(_netstring(payload))
+
+    def request(self, command: str, params: str = "", timeout: float = 5) -> Event:
+        """Send a command and return its response; fail if it is not ``ok``."""
+        assert self.control is not None
+        token = f"{command}-{next(self._tokens)}"
+        payload = json.dumps({"command": command, "params": params, "token": token}).encode()
+        self.control.sendall(_netstring(payload))
+        response = self._wait(
+            lambda e: e.get("response") is True and e.get("token") == token, timeout
+        )
+        assert response.get("ok") is True, f"{command} {params!r} failed: {response}"
+        return response
+
+    def dial(self, uri: str) -> Event:
+        """Call ``uri`` (``sip:b@127.0.0.1:5062``)."""
+        return self.request("dial", uri)
+
+    def accept(self) -> Event:
+        """Answer the ringing incoming call (with ``answermode="manual"``)."""
+        return self.request("accept")
+
+    def hangup(self) -> Event:
+        """Hang up the current call: BYE once established, CANCEL or 486 before."""
+        return self.request("hangup")
+
+    def send_dtmf(self, digits: str) -> Event:
+        """Send ``digits`` as RFC 2833 telephone events in the current call."""
+        return self.request("sndcode", digits)
+
+    def wait_event(self, type_: str, timeout: float = 10) -> Event:
+        """The first event of ``type_`` not yet returned by this method, waiting for it;
+        ``event["param"]`` holds the digit of ``CALL_DTMF_START``, the reason of
+        ``CALL_CLOSED``, the peer URI of the call events."""
+        return self._wait(lambda e: e.get("event") is True and e.get("type") == type_, timeout)
+
+    def close_reason(self, timeout: float = 10) -> str:
+        """The reason given by the next ``CALL_CLOSED`` (``486 Busy Here``, ...)."""
+        return str(self.wait_event("CALL_CLOSED", timeout).get("param", ""))
+
+    def _wait(self, wanted: Callable[[Event], bool], timeout: float) -> Event:
+        deadline = time.monotonic() + timeout
+        while True:
+            for index, event in enumerate(self.events):
+                if index not in self._taken and wanted(event):
+                    self._taken.add(index)
+                    return event
+            exited = self.process is not None and self.process.poll() is not None
+            if exited or time.monotonic() >= deadline:
+                kinds = [e.get("type", e.get("token")) for e in self.events]
+                raise AssertionError(f"no such event within {timeout} s; got {kinds}\n{self.log}")
+            self._read()
+
+    def wait_recorded(self, seconds: float, timeout: float = 15) -> None:
+        """Wait until the current call's recording holds ``seconds`` of received audio
+        (8 kHz mono: 16,000 octets a second after the 44-octet header)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = sorted(self.recordings.glob("dump-*-dec.wav"))
+            if found and found[-1].stat().st_size >= 44 + seconds * 16000:
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"less than {seconds} s recorded in {self.recordings}\n{self.log}")
+
+    def recorded_wav(self, timeout: float = 10) -> Path:
+        """The newest recording of what the phone received (``dump-*-dec.wav``), once
+        baresip has finished it (its header is written when the call ends)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = sorted(self.recordings.glob("dump-*-dec.wav"))
+            if found and _wav_finished(found[-1]):
+                return found[-1]
+            time.sleep(0.05)
+        raise AssertionError(f"no finished recording in {self.recordings}\n{self.log}")
 
     def _read(self) -> None:
         assert self.control is not None
