@@ -20,7 +20,7 @@ pytestmark = [
 ALICE_TONE, BOB_TONE = 440, 1000
 
 
-def softphone(folder: Path, user: str, password: str, port: int, tone: int, codec: str):
+def softphone(folder: Path, user: str, password: str, *, port: int, tone: int, codec: str):
     """A registered baresip that answers by itself, plays ``tone`` and records."""
     folder.mkdir(parents=True)
     account = f"<sip:{user}@127.0.0.1:{port}>;auth_pass={password};regint=600;answermode=auto"
@@ -41,8 +41,12 @@ def call_and_listen(tmp_path: Path, extra_pjsip: str, bob_codec: str = "pcmu"):
     ports = Ports()
     config = reference_config(tmp_path / "config", ports, extra_pjsip=extra_pjsip)
     with ServerProcess(config, tmp_path / "state") as server:
-        alice = softphone(tmp_path / "alice", "alice", "alice101", ports.udp, ALICE_TONE, "pcmu")
-        bob = softphone(tmp_path / "bob", "bob", "bob102", ports.udp, BOB_TONE, bob_codec)
+        alice = softphone(
+            tmp_path / "alice", "alice", "alice101", port=ports.udp, tone=ALICE_TONE, codec="pcmu"
+        )
+        bob = softphone(
+            tmp_path / "bob", "bob", "bob102", port=ports.udp, tone=BOB_TONE, codec=bob_codec
+        )
         with alice, bob:
             alice.wait_registered()
             bob.wait_registered()
