@@ -269,7 +269,9 @@ class CallEngine:
             return
         if status == 180:
             channel.state = LegState.RINGING
-        server.ring(self.loop.time(), status)
+        local = channel.offer_answer.local
+        body = bytes(local) if status == 183 and local is not None else b""
+        server.ring(self.loop.time(), status, body)
         self._settle()
 
     def answer(self, channel: Channel) -> None:
