@@ -64,7 +64,7 @@ def bob_calls(tmp_path: Path, ports: Ports, exten: str, scenario: str):
 
 
 def test_busy_congestion_and_indications(tmp_path: Path, server) -> None:
-    ports, process = server
+    ports, _ = server
     busy = bob_calls(tmp_path, ports, "601", calls.caller(final=486))
     assert busy.returncode == 0, busy.messages
     congested = bob_calls(tmp_path, ports, "602", calls.caller(final=503))
@@ -93,7 +93,7 @@ def test_variables_loops_and_the_h_extension(tmp_path: Path, server) -> None:
 
 
 def test_echo_returns_the_callers_audio(tmp_path: Path, server) -> None:
-    ports, process = server
+    ports, _ = server
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as media:
         media.bind(("127.0.0.1", free_port(pair=True)))
         media.settimeout(0.002)
