@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import re
 import shutil
 import signal
@@ -28,14 +29,21 @@ def _free(port: int) -> bool:
     return True
 
 
+TEST_PORTS = (61000, 65534)
+"""Where tests pick listening ports: above Linux's ephemeral range (32768-60999), so no
+process's outgoing socket can take one between the check and the bind."""
+
+SERVER_RTP = (33000, 40000)
+"""The servers' rtp.conf range in tests: clear of the phones' RTP ports (16384-32767)."""
+
+
 def free_port(*, pair: bool = False) -> int:
     """A port free for both UDP and TCP on 127.0.0.1; with ``pair``, its +1 neighbour too
     (baresip listens for TLS on the port above its SIP port)."""
-    for _ in range(200):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
-            tcp.bind(("127.0.0.1", 0))
-            port = int(tcp.getsockname()[1])
-        if _free(port) and (not pair or (port < 65535 and _free(port + 1))):
+    low, high = TEST_PORTS
+    for _ in range(500):
+        port = random.randrange(low, high)
+        if _free(port) and (not pair or _free(port + 1)):
             return port
     raise RuntimeError("no free port")
 
@@ -51,7 +59,8 @@ def reference_config(
     folder: Path, ports: Ports, *, tls: tuple[Path, Path] | None = None, extra_pjsip: str = ""
 ) -> Path:
     """The reference deployment with its transport on 127.0.0.1 and free ports, plus TCP
-    (and TLS when a certificate and key are given)."""
+    (and TLS when a certificate and key are given), and an rtp.conf keeping the server's
+    RTP ports away from the phones'."""
     folder.mkdir(parents=True, exist_ok=True)
     for item in REFERENCE.iterdir():
         shutil.copy(item, folder / item.name)
@@ -65,6 +74,9 @@ def reference_config(
             f"cert_file={cert}\npriv_key_file={key}\n"
         )
     (folder / "pjsip.conf").write_text(pjsip + extra_pjsip)
+    rtp = folder / "rtp.conf"
+    if not rtp.exists():
+        rtp.write_text(f"[general]\nrtpstart={SERVER_RTP[0]}\nrtpend={SERVER_RTP[1]}\n")
     return folder
 
 
