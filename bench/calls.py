@@ -843,7 +843,8 @@ def ceiling_run(
             f"{result.us_per_packet:.1f} us/packet, "
             f"cpu {result.window_cpu / max(result.window_seconds, 1e-9):.2f}, "
             f"sipp cpu {result.sipp_cpu:.2f}, "
-            f"rss/call {(result.rss_full - result.rss_before) / calls / 1024:.1f} KB",
+            f"rss/call {(result.rss_full - result.rss_before) / calls / 1024:.1f} KB, "
+            f"rss left after {(result.rss_after - result.rss_before) / 1e6:+.1f} MB",
             file=sys.stderr,
         )
         if result.step.failed_ratio >= 0.01 or result.quality.loss >= 0.05:
@@ -865,6 +866,33 @@ def profile_during(server: Server, out: Path, seconds: float) -> None:
     )  # fmt: skip
 
 
+def hotspots(path: Path, count: int = 15) -> list[str]:
+    """The top self-time and inclusive frames of a py-spy ``raw`` (collapsed) profile."""
+    own: dict[str, int] = {}
+    inclusive: dict[str, int] = {}
+    total = 0
+    for line in path.read_text(errors="replace").splitlines():
+        stack, _, samples = line.rpartition(" ")
+        if not stack or not samples.isdigit():
+            continue
+        number = int(samples)
+        total += number
+        frames = [re.sub(r":\d+\)$", ")", frame) for frame in stack.split(";")]
+        own[frames[-1]] = own.get(frames[-1], 0) + number
+        for frame in set(frames):
+            inclusive[frame] = inclusive.get(frame, 0) + number
+    if not total:
+        return [f"{path.name}: no samples"]
+    lines = [f"{path.name}: {total} samples; self time:"]
+    for frame, number in sorted(own.items(), key=lambda item: -item[1])[:count]:
+        lines.append(f"  {number / total:6.1%}  {frame}")
+    lines.append("inclusive (switchboard frames):")
+    ours = [(f, n) for f, n in inclusive.items() if "switchboard" in f and n < total]
+    for frame, number in sorted(ours, key=lambda item: -item[1])[:count]:
+        lines.append(f"  {number / total:6.1%}  {frame}")
+    return lines
+
+
 def report_ceiling(results: list[Ceiling]) -> Ceiling | None:
     """The ceiling figures; returns the largest step that met every target (or None)."""
     for result in results:
@@ -880,7 +908,12 @@ def report_ceiling(results: list[Ceiling]) -> Ceiling | None:
     good = [r for r in results if r.ok]
     top = max(good, key=lambda r: r.calls) if good else None
     print(f"b_concurrent_ceiling: {top.calls if top else 0} calls")
-    measured = top or (results[-1] if results else None)
+    lossless = [r for r in results if r.step.ok and r.quality.loss < MAX_FAILED]
+    if lossless:
+        print(f"b_max_calls_all_up_no_loss: {max(r.calls for r in lossless)} calls (any jitter)")
+    # CPU and memory figures from the largest step whose calls all completed
+    completed = [r for r in results if r.step.ok]
+    measured = top or (max(completed, key=lambda r: r.calls) if completed else None)
     if measured is None:
         return None
     per_call = (measured.rss_full - measured.rss_before) / measured.calls
@@ -963,6 +996,10 @@ def main() -> int:
             if measured is not None:
                 ratio = measured.us_per_packet / us
                 print(f"ratio_switchboard_vs_c_relay_cpu_per_packet: {ratio:.1f} x")
+        if args.profile:
+            for path in sorted(work.glob("profile-*.txt")):
+                for line in hotspots(path):
+                    print(f"# {line}", file=sys.stderr)
     finally:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)
