@@ -56,6 +56,8 @@ TimeoutCallback = Callable[[LegName], None]
 _Protocol = TypeVar("_Protocol", bound=asyncio.DatagramProtocol)
 _clock = time.monotonic
 _SR_HISTORY = 8
+_CAPTURED = ("captured", 0)
+"""The destination a captured leg reports: its packets go to a sink, not a socket."""
 
 
 class _Destination:
@@ -276,6 +278,19 @@ class RelayLeg:
         plays to it from this leg's socket."""
         transport = self.rtp.transport
         self.other.rtp.sendto = _discard if muted or transport is None else transport.sendto
+
+    def capture(self, sink: Callable[[bytes], None] | None) -> None:
+        """Hand every RTP packet this leg's phone sends to ``sink`` instead of relaying it
+        (a recording); None relays again. Costs nothing per packet: the send is swapped."""
+        rtp = self.rtp
+        other = self.other
+        if sink is None:
+            transport = other.rtp.transport
+            rtp.sendto = _discard if transport is None else transport.sendto
+            rtp.target = other.latch if other.symmetric else _Destination(other.sdp_address)
+            return
+        rtp.sendto = lambda data, _address: sink(data)
+        rtp.target = _Destination(_CAPTURED)
 
     def set_telephone_event(self, payload_type: int | None) -> None:
         """The RFC 4733 payload type this leg's phone sends DTMF with (None: no DTMF)."""

@@ -91,6 +91,8 @@ class Channel:
         self.started_at = 0.0
         self.answered_at: float | None = None
         self.ended: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self.digits: asyncio.Queue[str] = asyncio.Queue()
+        """DTMF from this leg's phone (RFC 4733 or SIP INFO), for the application running."""
         self.task: asyncio.Task[None] | None = None
         self.in_app = False
         """Whether the dialplan task is inside an application (a hangup cancels it)."""

@@ -109,6 +109,19 @@ _HOLD_DIRECTION = {
 ChannelRunner = Callable[["CallEngine", Channel], "asyncio.Future[None] | asyncio.Task[None]"]
 
 
+def dtmf_relay_digit(request: SipRequest) -> str | None:
+    """The digit of a SIP INFO ``application/dtmf-relay`` (``Signal=5``), or None."""
+    content_type = (request.headers.get("content-type") or "").lower()
+    if not content_type.startswith("application/dtmf-relay"):
+        return None
+    for line in request.body.decode("latin-1").splitlines():
+        name, _, value = line.partition("=")
+        if name.strip().lower() == "signal":
+            digit = value.strip().upper()
+            return digit if len(digit) == 1 and digit in "0123456789*#ABCD" else None
+    return None
+
+
 def _clean_display(text: str) -> str:
     return text.replace("\\", "").replace('"', "").strip()
 
@@ -258,6 +271,7 @@ class CallEngine:
             channel.streams = oa.streams
             if channel.streams:
                 point(relay.a, channel.streams[0], channel.endpoint.rtp_symmetric)
+                relay.a.set_telephone_event(self._event_types(channel)[0])
         return 0
 
     def ring(self, channel: Channel, status: int = 180) -> None:
@@ -636,6 +650,9 @@ class CallEngine:
         now = self.loop.time()
         if request.method == "INFO":
             session.respond(key, request, 200, now)
+            digit = dtmf_relay_digit(request)
+            if digit is not None:
+                self._digit(channel, digit, 0)
         elif request.method == "REFER":
             status = self._on_refer(channel, request)
             session.respond(key, request, status, now)
@@ -890,15 +907,30 @@ class CallEngine:
                 log.info("%s: no direct media: %s", here.name, error)
                 oa.rollback()
 
-    def _dtmf(self, channel: Channel, leg: LegName, event: DtmfEvent) -> None:
+    def _dtmf(self, owner: Channel, leg: LegName, event: DtmfEvent) -> None:
+        """A digit from one of the relay's phones: to the application listening on that
+        leg (``channel.digits``), and on the bus."""
         if not isinstance(event, DtmfEnded):
             return
-        source = channel if leg == "a" else channel.bridged
+        relay = owner.relay
+        if relay is None and owner.bridged is not None:
+            relay = owner.bridged.relay
+        here = relay.leg(leg) if relay is not None else None
+        source = next(
+            (
+                candidate
+                for candidate in (owner, owner.bridged)
+                if candidate is not None and candidate.media_leg is here
+            ),
+            owner if leg == "a" else owner.bridged,
+        )
         if source is None:
             return
-        self.bus.publish(
-            DtmfReceived(channel.uniqueid, source.name, event.digit, int(event.duration_ms))
-        )
+        self._digit(source, event.digit, int(event.duration_ms))
+
+    def _digit(self, channel: Channel, digit: str, duration_ms: int) -> None:
+        channel.digits.put_nowait(digit)
+        self.bus.publish(DtmfReceived(channel.linkedid, channel.name, digit, duration_ms))
 
     def _rtp_timeout(self, channel: Channel, leg: LegName) -> None:
         log.info(
