@@ -134,6 +134,7 @@ class Server:
         self.control: ControlServer | None = None
         self.guard: Guard | None = None
         self.calls: CallEngine | None = None
+        self._records: list[CallRecord] = []
         self.stopping = asyncio.Event()
         self.started = time.time()
         self._tasks: list[asyncio.Task[None]] = []
@@ -194,11 +195,9 @@ class Server:
         self._tasks.append(asyncio.create_task(self._housekeeping()))
 
     def _save_record(self, record: CallRecord) -> None:
-        """Write a CDR on the store's thread; the call is over, nobody waits for it."""
-        try:
-            self.executor.submit(self.cdr_store.save, [record])
-        except RuntimeError:  # stopping: the store thread is gone, write it here
-            self.cdr_store.save([record])
+        """Queue a CDR; housekeeping writes the queue in one transaction on the store's
+        thread (one SQL round per quarter second, not one thread hop per call)."""
+        self._records.append(record)
 
     async def _listen(self, stack: SipStack, transport: Transport) -> None:
         host, port = transport.bind.host, transport.port
@@ -232,6 +231,9 @@ class Server:
             upserts, deletes = self.location.take_changes()
             if upserts or deletes:
                 await loop.run_in_executor(self.executor, self.store.save, upserts, deletes)
+            records, self._records = self._records, []
+            if records:
+                await loop.run_in_executor(self.executor, self.cdr_store.save, records)
 
     def _flush(self) -> None:
         """Write what is left; only once the store thread has finished, so that an older
@@ -239,6 +241,9 @@ class Server:
         upserts, deletes = self.location.take_changes()
         if upserts or deletes:
             self.store.save(upserts, deletes)
+        records, self._records = self._records, []
+        if records:
+            self.cdr_store.save(records)
 
     async def stop(self) -> None:
         for task in self._tasks:

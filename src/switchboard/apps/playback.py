@@ -163,7 +163,7 @@ async def run(channel: Channel, args: str) -> Outcome:
             engine.answer(channel)
     if channel.hung_up:
         return Hangup(channel.cause)
-    player = _player(channel)
+    player = player_for(channel)
     language = channel.endpoint.language or DEFAULT_LANGUAGE
     failed = False
     leg = channel.media_leg
@@ -179,7 +179,7 @@ async def run(channel: Channel, args: str) -> Outcome:
     return Continue({"PLAYBACKSTATUS": "FAILED" if failed else "SUCCESS"})
 
 
-def _player(channel: Channel) -> RtpPlayer | None:
+def player_for(channel: Channel) -> RtpPlayer | None:
     """A player on the caller's relay leg, in the negotiated codec; None (logged) when the
     call has no media the player can send."""
     leg = channel.media_leg

@@ -28,6 +28,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
 from switchboard.config.loader import Config
@@ -92,6 +93,9 @@ from switchboard.sip.transaction.events import Event, RequestReceived, Transacti
 from switchboard.sip.uri import sip_user_host
 from switchboard.transport.routes import host_port, local_address_for
 from switchboard.transport.stack import SipStack
+
+if TYPE_CHECKING:
+    from switchboard.services.voicemail.service import VoicemailService
 
 log = logging.getLogger(__name__)
 
@@ -165,6 +169,8 @@ class CallEngine:
         self._settling = False
         self.runner: ChannelRunner | None = None
         """Starts a channel's dialplan task (``pbx.run_channel``), set by the composition."""
+        self.voicemail: VoicemailService | None = None
+        """The mailboxes, for the voicemail applications (set by the composition)."""
         self.on_call_ended: Callable[[CallRecord], None] | None = None
         """Takes the CDR of each finished call (the store saves it)."""
 
