@@ -36,6 +36,9 @@ exten => 604,1,Set(TRIES=0)
  same => n,Set(TRIES=$[${TRIES} + 1])
  same => n,GotoIf($[${TRIES} < 2]?again)
  same => n,Hangup(17)
+exten => 605,1,Dial(PJSIP/alice,5,rg)
+ same => n,Verbose(1,back from the bridge with ${DIALSTATUS})
+ same => n,Hangup()
 exten => h,1,Verbose(1,h runs with cause ${HANGUPCAUSE} after ${TRIES} tries)
 """
 
@@ -125,3 +128,17 @@ def test_echo_returns_the_callers_audio(tmp_path: Path, server) -> None:
     assert status == 0
     heard = decode_g711(bytes(echoed), "ulaw")
     assert tone_seconds(np.asarray(heard), 1000, 8000) >= 1.5
+
+
+def test_option_g_continues_after_the_callee_hangs_up(tmp_path: Path, server) -> None:
+    ports, process = server
+    alice = calls.Phone(tmp_path / "alice", ports.udp, "alice", "alice101", free_port())
+    alice.register()
+    alice.start(calls.callee(answer_after_ms=200, hangs_up_after_ms=500))
+    bye = '<recv request="BYE"/>\n' + calls.response("200 OK", tag=False)
+    result = bob_calls(tmp_path, ports, "605", calls.caller(during_call=bye, ends_call=True))
+    assert result.returncode == 0, result.messages
+    assert alice.wait()[0] == 0
+    assert process.wait_for("back from the bridge with ANSWER")
+    statuses = [r.split("\n", 1)[0] for r in result.responses()]
+    assert "SIP/2.0 180 Ringing" in statuses  # option r: ringing at once
