@@ -7,7 +7,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-run}
 
-packages=(python3 python3-venv python3-dev gcc)
+packages=(python3 python3-venv python3-dev gcc libsndfile1)
+# The Asterisk prompts (GSM 6.10) in /usr/share/asterisk/sounds; the -en/-fr packages add
+# the en, en_US, fr and fr_CA links to the recorded sets (they are only recommended).
+packages+=(asterisk-core-sounds-en-gsm asterisk-core-sounds-en asterisk-core-sounds-fr-gsm asterisk-core-sounds-fr)
 if [ "$mode" = test ]; then
     packages+=(sip-tester baresip-core)
 fi

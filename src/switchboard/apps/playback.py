@@ -15,8 +15,9 @@ File look-up is ``fileexists_core`` of Asterisk's ``main/file.c``: a name is tak
 when absolute (``/var/lib/sounds/welcome``), else relative to each sounds folder, trying the
 channel's language (``fr_CA``, then ``fr``), then no language, then ``en``; the first place
 holding the name in any supported format wins. Among the formats found there, the one the
-channel already speaks (no transcoding) is preferred, then WAV, then the rest. The name
-carries no extension, as in Asterisk.
+channel already speaks (no transcoding) is preferred, then WAV, then the rest (raw G.711
+of the other law, ``.sln``, GSM 6.10 ``.gsm`` as the Debian Asterisk sound packages ship).
+The name carries no extension, as in Asterisk.
 
 The sounds folders are a module setting, :func:`configure`\\ d by the composition root.
 """

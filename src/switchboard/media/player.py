@@ -1,7 +1,7 @@
 """Playing audio to a phone: sound files read into G.711 payloads, and :class:`RtpPlayer`,
 which sends them as 20 ms RTP packets from a relay leg's own RTP socket.
 
-Sound files (Asterisk's formats that need no codec library):
+Sound files (Asterisk's formats):
 
 - ``.wav``: RIFF/WAVE, 16-bit linear PCM (format 1, or WAVE_FORMAT_EXTENSIBLE with the PCM
   sub-format), 8 kHz mono as Asterisk's ``format_wav`` requires. More channels are mixed
@@ -12,6 +12,10 @@ Sound files (Asterisk's formats that need no codec library):
 - ``.ulaw`` / ``.pcm`` / ``.ul`` / ``.mu`` / ``.ulw`` and ``.alaw`` / ``.al`` / ``.alw``:
   headerless G.711 (``format_pcm``), sent unchanged when the channel uses that law and
   transcoded with the G.711 tables otherwise.
+- ``.gsm``: raw GSM 6.10 full-rate frames, 33 octets for 20 ms each (``format_gsm``; what
+  the Debian ``asterisk-core-sounds-*-gsm`` packages ship), decoded with libsndfile
+  through ``soundfile``. Every frame must carry the GSM signature nibble ``0xD``; a partial
+  frame at the end is dropped, as Asterisk's reader does.
 
 A file is decoded and encoded whole, once (numpy, vectorised), before the first packet.
 
@@ -26,6 +30,7 @@ Cancelling :meth:`RtpPlayer.play` cancels the pending timer: nothing is sent aft
 from __future__ import annotations
 
 import asyncio
+import io
 import random
 import struct
 from collections.abc import Callable
@@ -34,6 +39,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import soundfile
 
 from switchboard.media.errors import MediaError
 from switchboard.media.g711 import (
@@ -61,14 +67,18 @@ ULAW_EXTENSIONS = ("ulaw", "pcm", "ul", "mu", "ulw")
 ALAW_EXTENSIONS = ("alaw", "al", "alw")
 SLIN_EXTENSIONS = ("sln", "raw")
 WAV_EXTENSIONS = ("wav",)
+GSM_EXTENSIONS = ("gsm",)
 EXTENSION_FORMAT: dict[str, str] = {
     **dict.fromkeys(ULAW_EXTENSIONS, "ulaw"),
     **dict.fromkeys(ALAW_EXTENSIONS, "alaw"),
     **dict.fromkeys(SLIN_EXTENSIONS, "slin"),
     **dict.fromkeys(WAV_EXTENSIONS, "wav"),
+    **dict.fromkeys(GSM_EXTENSIONS, "gsm"),
 }
 """Every extension the player reads, to the format it holds (``ulaw``, ``alaw``, ``slin``,
-``wav``)."""
+``wav``, ``gsm``)."""
+GSM_FRAME_SIZE = 33
+"""Octets of one raw GSM 6.10 frame (160 samples, 20 ms)."""
 
 _WAVE_FORMAT_PCM = 1
 _WAVE_FORMAT_EXTENSIBLE = 0xFFFE
@@ -141,6 +151,34 @@ def to_8khz(samples: Samples, rate: int) -> Samples:
     return np.clip(np.round(filtered), -32768, 32767).astype(np.int16)
 
 
+def decode_gsm(data: bytes) -> Samples:
+    """The samples of raw GSM 6.10 frames (``format_gsm``: 33 octets each, signature
+    nibble ``0xD``); a partial last frame is dropped."""
+    whole = data[: len(data) - len(data) % GSM_FRAME_SIZE]
+    if not whole:
+        return np.zeros(0, dtype=np.int16)
+    signatures = np.frombuffer(whole, dtype=np.uint8)[::GSM_FRAME_SIZE] >> 4
+    bad = np.flatnonzero(signatures != 0xD)
+    if bad.size:
+        frame = int(bad[0])
+        raise SoundFileError(
+            f"not raw GSM 6.10: frame {frame} (octet {frame * GSM_FRAME_SIZE}) starts with "
+            f"0x{whole[frame * GSM_FRAME_SIZE]:02x}, expected 0xD_ (33-octet frames)"
+        )
+    try:
+        samples = soundfile.read(
+            io.BytesIO(whole),
+            format="RAW",
+            subtype="GSM610",
+            samplerate=SAMPLE_RATE,
+            channels=1,
+            dtype="int16",
+        )[0]
+    except (RuntimeError, ValueError, TypeError) as error:  # libsndfile's errors
+        raise SoundFileError(f"GSM 6.10 decoder: {error}") from None
+    return np.asarray(samples, dtype=np.int16)
+
+
 def read_sound(path: Path, law: Law) -> bytes:
     """The G.711 payload (``law``) of the whole sound file at ``path``, by its extension."""
     kind = EXTENSION_FORMAT.get(path.suffix[1:].lower())
@@ -156,6 +194,11 @@ def read_sound(path: Path, law: Law) -> bytes:
         return data.translate(ULAW_TO_ALAW_BYTES if kind == "ulaw" else ALAW_TO_ULAW_BYTES)
     if kind == "slin":
         samples = np.frombuffer(data[: len(data) & ~1], dtype="<i2").astype(np.int16)
+    elif kind == "gsm":
+        try:
+            samples = decode_gsm(data)
+        except SoundFileError as error:
+            raise SoundFileError(f"{path.name}: {error}") from None
     else:
         try:
             samples, rate = parse_wav(data)
