@@ -33,8 +33,11 @@ from switchboard.services.qualify import Qualifier
 from switchboard.services.registrar import Registrar
 from switchboard.services.requests import RequestRouter
 from switchboard.services.security import Guard
+from switchboard.services.voicemail.service import VoicemailService
+from switchboard.services.voicemail.spool import Spool
 from switchboard.sip.transaction.layer import TransactionLayer
 from switchboard.sip.transaction.timers import TimerValues
+from switchboard.sounds import default_sounds_dirs
 from switchboard.store.cdr import SqlCdrStore
 from switchboard.store.contacts import SqlContactStore, sqlite_engine
 from switchboard.transport.stack import SipStack
@@ -134,6 +137,7 @@ class Server:
         self.control: ControlServer | None = None
         self.guard: Guard | None = None
         self.calls: CallEngine | None = None
+        self.voicemail: VoicemailService | None = None
         self._records: list[CallRecord] = []
         self.stopping = asyncio.Event()
         self.started = time.time()
@@ -160,7 +164,7 @@ class Server:
         stack.offence = guard.malformed
         stack.prefilter = router.prefilter
         router.guard = guard
-        playback.configure([self.config_dir / "sounds"])
+        playback.configure(default_sounds_dirs(self.config_dir))
         calls = self.calls = CallEngine(
             self.config,
             self.bus,
@@ -172,6 +176,11 @@ class Server:
             guard=guard,
         )
         calls.runner = run_channel
+        spool = Spool(self.state_dir / "voicemail", self.config.voicemail.general.format)
+        cleaned = await loop.run_in_executor(self.executor, spool.cleanup)
+        if cleaned:
+            log.info("voicemail: removed %d files left by an interrupted recording", cleaned)
+        calls.voicemail = self.voicemail = VoicemailService(self.config.voicemail, spool, self.bus)
         calls.on_call_ended = self._save_record
         router.calls = calls
         for transport in pjsip.transports.values():

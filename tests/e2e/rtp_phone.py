@@ -61,7 +61,7 @@ class RtpPhone:
             payload = b"".join(self.heard_payloads)
         return decode_g711(payload, "ulaw")
 
-    def wait_for_tone(self, freq_hz: float, timeout: float, seconds: float = 0.2) -> bool:
+    def wait_for_tone(self, freq_hz: float, timeout: float, seconds: float = 0.1) -> bool:
         """Whether ``seconds`` of ``freq_hz`` arrived (a beep) within ``timeout``."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -70,7 +70,9 @@ class RtpPhone:
             time.sleep(0.05)
         return False
 
-    def _send(self, payload_type: int, payload: bytes, *, marker: bool = False, step: int = 160) -> None:
+    def _send(
+        self, payload_type: int, payload: bytes, *, marker: bool = False, step: int = 160
+    ) -> None:
         assert self.remote is not None, "nothing heard yet: where to send is unknown"
         header = struct.pack(
             "!BBHII",

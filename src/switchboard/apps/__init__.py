@@ -12,11 +12,25 @@ from switchboard.apps import (
     playback,
     progress,
     ringing,
+    voicemail,
+    voicemailmain,
     wait,
 )
 from switchboard.dialplan.interpreter import Application, ApplicationRegistry
 
-_MODULES = (answer, busy, congestion, dial, echo, playback, progress, ringing, wait)
+_MODULES = (
+    answer,
+    busy,
+    congestion,
+    dial,
+    echo,
+    playback,
+    progress,
+    ringing,
+    voicemail,
+    voicemailmain,
+    wait,
+)
 
 
 def registry() -> ApplicationRegistry:

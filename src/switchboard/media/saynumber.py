@@ -153,3 +153,17 @@ def you_have_messages(new: int, old: int, language: str, *, urgent: int = 0) -> 
     if not (new or old or urgent):
         files += ["vm-no", "vm-messages"]
     return files
+
+
+_DIGIT_NAMES = {"*": "digits/star", "#": "digits/pound"}
+
+
+def say_digits(text: str, language: str = "en") -> list[str]:
+    """Each character of ``text`` as a digit prompt (``ast_say_digit_str``): 101 is
+    ``digits/1 digits/0 digits/1``; other characters are skipped."""
+    del language  # the digit prompts are the same files in every language
+    return [
+        f"digits/{char}" if char.isdigit() else _DIGIT_NAMES[char]
+        for char in text
+        if char.isdigit() or char in _DIGIT_NAMES
+    ]

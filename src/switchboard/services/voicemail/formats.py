@@ -32,7 +32,7 @@ from collections.abc import Callable
 
 import numpy as np
 import numpy.typing as npt
-import soundfile  # type: ignore[import-untyped]  # no stubs or py.typed
+import soundfile
 
 from switchboard.media.g711 import decode_payload, encode_payload
 

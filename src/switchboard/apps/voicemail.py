@@ -1,0 +1,194 @@
+"""``VoiceMail(box[@context][&box2...][,options])``: the caller leaves a message.
+
+As Asterisk 21's ``leave_voicemail``: the channel is answered; a full box says so
+(``vm-mailboxfull``) and records nothing; option ``u`` plays the unavailable greeting,
+``b`` the busy one (the box's own recording, else "the person at extension 101 is
+unavailable" built from prompts), a recorded ``temp`` greeting wins over both, and
+without either option only a ``temp`` greeting plays; ``s`` skips the instructions
+(``vm-intro``). During the greeting ``#`` skips to the beep and ``0`` leaves for the ``o``
+extension when ``operator=yes``. The beep, then the recording: until ``#``, the caller
+hanging up, or ``maxsecs`` (0: the safety cap of :data:`RECORDING_CAP`). A message shorter
+than ``minsecs`` is discarded. With ``review=yes``, ``#`` leads to "1 to accept, 2 to
+listen, 3 to re-record". A caller who hangs up still leaves the message. ``VMSTATUS`` is
+SUCCESS, USEREXIT or FAILED.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+
+import numpy as np
+
+from switchboard.apps.prompts import Prompter
+from switchboard.config.voicemail import Mailbox
+from switchboard.dialplan.appargs import separate_args
+from switchboard.dialplan.interpreter import Continue, Goto, Hangup, Outcome
+from switchboard.media.g711 import Law
+from switchboard.media.recorder import Recorder
+from switchboard.media.saynumber import say_digits
+from switchboard.services.calls.channel import Channel
+from switchboard.services.voicemail.service import VoicemailService
+from switchboard.services.voicemail.spool import MessageInfo, make_msg_id
+
+NAME = "VoiceMail"
+SYNOPSIS = "Leave a Voicemail message"
+
+log = logging.getLogger(__name__)
+
+
+def _status(value: str) -> dict[str, str]:
+    return {"VMSTATUS": value}
+
+
+async def run(channel: Channel, args: str) -> Outcome:
+    """Greet, beep, record, review, store."""
+    service: VoicemailService | None = channel.engine.voicemail
+    parts = separate_args(args)
+    boxes = [b.strip() for b in (parts[0] if parts else "").split("&") if b.strip()]
+    options = parts[1] if len(parts) > 1 else ""
+    mailbox = service.mailbox(boxes[0]) if service is not None and boxes else None
+    if service is None or mailbox is None:
+        log.warning("%s: VoiceMail: no mailbox %r in voicemail.conf", channel.name, args)
+        return Continue(_status("FAILED"))
+    channel.engine.answer(channel)
+    prompts = Prompter(channel)
+    if service.full(mailbox):
+        await prompts.play("vm-mailboxfull")
+        return Continue(_status("FAILED"))
+    key = await _greet(service, mailbox, prompts, options)
+    if key == "0" and service.general.operator:
+        return Goto("o,1", _status("USEREXIT"))
+    if key is None and "s" not in options:
+        key = await prompts.play("vm-intro", stop_on="#")
+    await prompts.play("beep")
+    samples, by_key = await _record(channel, service, prompts)
+    long_enough = len(samples) / 8000 >= max(service.general.minsecs, 0.001)
+    if long_enough and by_key and service.general.review and not channel.hung_up:
+        samples = await _review(channel, service, prompts, samples)
+    return await _store(channel, service, mailbox, prompts, samples)
+
+
+async def _greet(
+    service: VoicemailService, mailbox: Mailbox, prompts: Prompter, options: str
+) -> str | None:
+    """Play the greeting; the key that cut it short (``#`` or ``0``), if any."""
+    busy = "b" in options
+    wanted = "busy" if busy else "unavail" if "u" in options else None
+    greeting = await service.greeting(mailbox, "temp")
+    if greeting is None and wanted is not None:
+        greeting = await service.greeting(mailbox, wanted)
+    if greeting is not None:
+        return await prompts.play_audio(greeting, stop_on="#0")
+    if wanted is None:
+        return None
+    digits = say_digits(mailbox.box, prompts.language)
+    ending = "vm-isonphone" if busy else "vm-isunavail"
+    return await prompts.play("vm-theperson", *digits, ending, stop_on="#0")
+
+
+async def _record(
+    channel: Channel, service: VoicemailService, prompts: Prompter
+) -> tuple[np.ndarray, bool]:
+    """Record until ``#``, a hangup or the time limit: the audio, and whether ``#`` ended it."""
+    leg, stream = channel.media_leg, channel.streams[0] if channel.streams else None
+    codec = stream.codecs[0] if stream is not None and stream.codecs else None
+    if leg is None or codec is None or codec.name not in ("ulaw", "alaw"):
+        log.warning("%s: VoiceMail: no G.711 media to record", channel.name)
+        return np.zeros(0, dtype=np.int16), False
+    law: Law = "ulaw" if codec.name == "ulaw" else "alaw"
+    recorder = Recorder(codec.local_payload_type, law, max_seconds=service.max_seconds)
+    prompts.forget_keys()
+    leg.capture(recorder.feed)
+    by_key = False
+    try:
+        by_key = await _until_hash(prompts, service.max_seconds)
+    except asyncio.CancelledError:
+        if not channel.hung_up:
+            raise
+        task = asyncio.current_task()
+        if task is not None:
+            task.uncancel()  # the caller hung up: the message is kept all the same
+    finally:
+        leg.capture(None)
+    return recorder.samples(), by_key
+
+
+async def _until_hash(prompts: Prompter, limit: float) -> bool:
+    """Wait for ``#`` (True) or the end of ``limit`` seconds (False)."""
+    deadline = asyncio.get_running_loop().time() + limit
+    while (left := deadline - asyncio.get_running_loop().time()) > 0:
+        if await prompts.digit(left) == "#":
+            return True
+    return False
+
+
+async def _review(
+    channel: Channel, service: VoicemailService, prompts: Prompter, samples: np.ndarray
+) -> np.ndarray:
+    """``review=yes``: 1 accepts, 2 plays it back, 3 records again."""
+    for _ in range(3):
+        key = await prompts.play("vm-review", stop_on="123")
+        if key is None:
+            key = await prompts.digit(5.0)
+        if key == "1" or channel.hung_up:
+            break
+        if key == "2":
+            await prompts.play_audio(samples, stop_on="123")
+        elif key == "3":
+            await prompts.play("beep")
+            samples, _ = await _record(channel, service, prompts)
+    return samples
+
+
+async def _store(
+    channel: Channel,
+    service: VoicemailService,
+    mailbox: Mailbox,
+    prompts: Prompter,
+    samples: np.ndarray,
+) -> Outcome:
+    """Keep the message unless it is too short; thank the caller if still there."""
+    duration = len(samples) / 8000
+    if duration < max(service.general.minsecs, 0.001):
+        log.info("%s: VoiceMail: message of %.1f s discarded (minsecs)", channel.name, duration)
+        return Continue(_status("FAILED"))
+    state = channel.dialplan
+    number, name = channel.caller_number, channel.caller_name
+    now = time.time()
+    info = MessageInfo(
+        origmailbox=mailbox.box,
+        context=state.context if state is not None else channel.endpoint.context,
+        macrocontext="",
+        exten=channel.exten,
+        rdnis="unknown",
+        priority=state.priority if state is not None else 1,
+        callerchan=channel.name,
+        callerid=f'"{name}" <{number}>' if name else f"<{number}>",
+        origdate=time.strftime("%a %b %d %I:%M:%S %p UTC %Y", time.gmtime(now)),
+        origtime=int(now),
+        category="",
+        msg_id=make_msg_id(int(now)),
+        flag="",
+        duration=round(duration),
+    )
+    message = await service.deposit(mailbox, samples, info)
+    if message is None:
+        return Continue(_status("FAILED"))
+    log.info(
+        "%s: VoiceMail: message %d for %s (%.1f s)",
+        channel.name,
+        message.number,
+        mailbox.address,
+        duration,
+    )
+    if not channel.hung_up:
+        with contextlib.suppress(asyncio.CancelledError):
+            await prompts.play("vm-msgsaved", "vm-goodbye")
+    return (
+        Continue(_status("SUCCESS"))
+        if not channel.hung_up
+        else Hangup(channel.cause, _status("SUCCESS"))
+    )
