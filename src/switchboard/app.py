@@ -29,6 +29,7 @@ from switchboard.services.authenticate import EndpointAuthenticator
 from switchboard.services.calls.engine import CallEngine
 from switchboard.services.calls.pbx import run_channel
 from switchboard.services.location import ContactRefreshed, LocationService
+from switchboard.services.mwi import MessageWaiting
 from switchboard.services.qualify import Qualifier
 from switchboard.services.registrar import Registrar
 from switchboard.services.requests import RequestRouter
@@ -106,6 +107,11 @@ def _log_event(event: Event) -> None:
         events_log.log(level, "%s", json.dumps(event.as_dict(), sort_keys=True))
 
 
+def _no_messages(mailbox: str) -> tuple[int, int]:
+    """(new, old) messages of a mailbox: none until the voicemail spool supplies counts."""
+    return 0, 0
+
+
 def _secret(state_dir: Path) -> bytes:
     """The server's nonce key: made once, kept (mode 600) so nonces survive a restart."""
     path = state_dir / "secret.key"
@@ -134,6 +140,7 @@ class Server:
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
         self.stack: SipStack | None = None
         self.qualifier: Qualifier | None = None
+        self.mwi: MessageWaiting | None = None
         self.control: ControlServer | None = None
         self.guard: Guard | None = None
         self.calls: CallEngine | None = None
@@ -188,6 +195,16 @@ class Server:
         router.qualifier = self.qualifier = Qualifier(
             pjsip, self.location, self.bus, stack.send_request, stack.local_address
         )
+        router.mwi = self.mwi = MessageWaiting(
+            pjsip,
+            self.location,
+            self.bus,
+            stack.send_request,
+            stack.local_address,
+            counts=_no_messages,
+            defer=loop.call_soon,
+        )
+        self.mwi.notify_all()
         view = ServerView(
             self.config,
             self.location,
@@ -237,6 +254,8 @@ class Server:
             self.location.expire(time.time())
             if self.qualifier is not None:
                 self.qualifier.tick(time.monotonic())
+            if self.mwi is not None:
+                self.mwi.tick()
             upserts, deletes = self.location.take_changes()
             if upserts or deletes:
                 await loop.run_in_executor(self.executor, self.store.save, upserts, deletes)

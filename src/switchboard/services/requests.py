@@ -3,7 +3,9 @@
 Every event goes to the call engine first (INVITE sessions: in-dialog requests, CANCEL,
 responses); a new INVITE goes to it too. REGISTER goes through authentication to the
 registrar; out-of-dialog OPTIONS to the server is answered 200 with what we accept;
-requests inside dialogs we do not have get 481; other methods get 501.
+SUBSCRIBE goes to the message-waiting service when there is one (``Event:
+message-summary``; other packages 489), new ones authenticated like REGISTER; requests
+inside dialogs we do not have get 481; other methods get 501.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from switchboard.services.authenticate import EndpointAuthenticator, Verdict
+from switchboard.services.mwi import ALLOW_EVENTS, MessageWaiting, event_package
 from switchboard.services.qualify import Qualifier
 from switchboard.services.registrar import Registrar, address_of_record_problem
 from switchboard.services.security import Guard
@@ -64,9 +67,16 @@ class RequestRouter:
         self.qualifier: Qualifier | None = None
         self.guard: Guard | None = None
         self.calls: CallEngine | None = None
+        self.mwi: MessageWaiting | None = None
 
     def __call__(self, event: Event) -> None:
         calls = self.calls
+        if (
+            isinstance(event, RequestReceived)
+            and event.request.method == "SUBSCRIBE"
+            and self.mwi is not None
+        ):
+            calls = None  # subscription dialogs are ours, not an INVITE session's
         if calls is not None:
             rest = calls.dispatch(event)
             if rest is None:
@@ -77,11 +87,18 @@ class RequestRouter:
         elif isinstance(event, CancelReceived):
             status = 200 if event.invite_key is not None else 481
             self._answer(event.key, event.request, status)
-        elif self.qualifier is not None:
-            if isinstance(event, ResponseReceived) and event.response.status >= 200:
-                self.qualifier.response(event.key, event.response, time.monotonic())
-            elif isinstance(event, TransactionTimedOut | TransactionFailed):
-                self.qualifier.response(event.key, None, time.monotonic())
+        elif isinstance(event, ResponseReceived) and event.response.status >= 200:
+            self._answered(event.key, event.response)
+        elif isinstance(event, TransactionTimedOut | TransactionFailed):
+            self._answered(event.key, None)
+
+    def _answered(self, key: TransactionKey, response: SipResponse | None) -> None:
+        """A final answer (None: none came) to a request we sent: qualify's OPTIONS or a
+        message-waiting NOTIFY."""
+        if self.qualifier is not None and self.qualifier.response(key, response, time.monotonic()):
+            return
+        if self.mwi is not None:
+            self.mwi.response(key, response)
 
     def prefilter(self, request: SipRequest, peer: Peer) -> SipResponse | bool:
         """Settle a first REGISTER (no credentials yet) without a transaction: its 401 is
@@ -115,13 +132,15 @@ class RequestRouter:
             return
         if method == "REGISTER":
             self._register(key, request, event)
+        elif method == "SUBSCRIBE" and self.mwi is not None:
+            self._subscribe(key, request, event, self.mwi)
         elif method == "OPTIONS" and request.to_tag is None:
             self._answer(
                 key,
                 request,
                 200,
                 headers=[
-                    ("Allow", ALLOW),
+                    ("Allow", self._allow()),
                     ("Accept", ACCEPT),
                     ("Supported", ", ".join(SUPPORTED)),
                 ],
@@ -129,7 +148,37 @@ class RequestRouter:
         elif method in IN_DIALOG_ONLY or request.to_tag is not None:
             self._answer(key, request, 481)
         else:
-            self._answer(key, request, 501, headers=[("Allow", ALLOW)])
+            self._answer(key, request, 501, headers=[("Allow", self._allow())])
+
+    def _allow(self) -> str:
+        return f"{ALLOW}, SUBSCRIBE" if self.mwi is not None else ALLOW
+
+    def _subscribe(
+        self, key: TransactionKey, request: SipRequest, event: RequestReceived, mwi: MessageWaiting
+    ) -> None:
+        """RFC 6665: an unknown package is 489; a refresh goes to its subscription; a new
+        subscription is authenticated as a REGISTER is, then handed to the service."""
+        if event_package(request) != "message-summary":
+            self._answer(key, request, 489, "Bad Event", [("Allow-Events", ALLOW_EVENTS)])
+            return
+
+        def reply(response: SipResponse) -> None:
+            response.headers.add("Server", self.user_agent)
+            self.respond(key, response)
+
+        if request.to_tag is not None:
+            mwi.refresh(request, event.peer, reply)
+            return
+        decision = self.authenticator.check(request, event.peer, self.clock())
+        if decision.verdict is Verdict.BAD_REQUEST:
+            self._answer(key, request, 400, "Malformed Authorization")
+            return
+        if decision.verdict is not Verdict.ACCEPTED or decision.endpoint is None:
+            self._answer(key, request, 401, headers=_challenge_headers(decision.challenge))
+            return
+        if self.guard is not None:
+            self.guard.authenticated(event.peer.host)
+        mwi.subscribe(request, decision.endpoint, event.peer, reply)
 
     def _register(self, key: TransactionKey, request: SipRequest, event: RequestReceived) -> None:
         problem = address_of_record_problem(request)
