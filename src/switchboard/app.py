@@ -107,11 +107,6 @@ def _log_event(event: Event) -> None:
         events_log.log(level, "%s", json.dumps(event.as_dict(), sort_keys=True))
 
 
-def _no_messages(mailbox: str) -> tuple[int, int]:
-    """(new, old) messages of a mailbox: none until the voicemail spool supplies counts."""
-    return 0, 0
-
-
 def _secret(state_dir: Path) -> bytes:
     """The server's nonce key: made once, kept (mode 600) so nonces survive a restart."""
     path = state_dir / "secret.key"
@@ -201,9 +196,10 @@ class Server:
             self.bus,
             stack.send_request,
             stack.local_address,
-            counts=_no_messages,
+            counts=self.voicemail.counts,
             defer=loop.call_soon,
         )
+        self.voicemail.on_change = self.mwi.mailbox_changed
         self.mwi.notify_all()
         view = ServerView(
             self.config,

@@ -100,11 +100,13 @@ def caller(
     during_call: str = "",
     ends_call: bool = False,
     tag: str | None = None,
+    user: str = "bob",
 ) -> str:
     """Bob's INVITE to ``-s`` (challenged, then with credentials), the expected final
     status, and for 200: ACK, ``during_call`` steps, a pause, BYE (unless ``ends_call``:
     the steps end the call, as a transfer does). ``cancel_after_ms`` CANCELs while it
-    rings and expects 487. ``tag`` fixes bob's From tag (an attended transfer names it)."""
+    rings and expects 487. ``tag`` fixes bob's From tag (an attended transfer names it);
+    ``user`` calls as another phone."""
     scenario = _caller(
         body=body,
         final=final,
@@ -114,6 +116,9 @@ def caller(
         during_call=during_call,
         ends_call=ends_call,
     )
+    if user != "bob":
+        scenario = scenario.replace('"Bob" <sip:bob@', f'"{user}" <sip:{user}@')
+        scenario = scenario.replace("<sip:bob@[local_ip]", f"<sip:{user}@[local_ip]")
     return scenario if tag is None else scenario.replace("[pid]b[call_number]", tag)
 
 

@@ -70,6 +70,19 @@ class RtpPhone:
             time.sleep(0.05)
         return False
 
+    def wait_for_speech(self, timeout: float) -> bool:
+        """Whether anything audible (a prompt) arrived within ``timeout``; then forgets it,
+        so the next wait looks at new audio only."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            heard = self.heard().astype(float)
+            if len(heard) >= 1600 and float(np.sqrt((heard**2).mean())) > 300:
+                with self._lock:
+                    self.heard_payloads.clear()
+                return True
+            time.sleep(0.1)
+        return False
+
     def _send(
         self, payload_type: int, payload: bytes, *, marker: bool = False, step: int = 160
     ) -> None:

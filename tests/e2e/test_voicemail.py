@@ -4,6 +4,7 @@ and alice hears it from 199. SIPp carries the signalling, a Python socket the me
 from __future__ import annotations
 
 import re
+import socket
 import time
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from tests.e2e import calls
 from tests.e2e.audio import decode_g711, tone_seconds
 from tests.e2e.rtp_phone import RtpPhone
 from tests.e2e.server import Ports, ServerProcess, free_port, reference_config
+from tests.e2e.sipp import register_scenario, run_sipp
 
 pytestmark = pytest.mark.e2e
 
@@ -34,20 +36,27 @@ def beep_frequency(config: Path) -> float:
     return float(spectrum.argmax() * 8000 / len(samples))
 
 
+LAMP = "[alice](+type=endpoint)\nmailboxes=101@default\n"
+"""The reference warns that alice's phone has no message lamp; tests give it one."""
+
+
 @pytest.fixture
 def pbx(tmp_path: Path):
     ports = Ports()
-    config = reference_config(tmp_path / "config", ports)
+    config = reference_config(tmp_path / "config", ports, extra_pjsip=LAMP)
     with ServerProcess(config, tmp_path / "state") as server:
         yield ports, server, beep_frequency(config)
 
 
-def call(tmp_path: Path, ports: Ports, name: str, exten: str, phone: RtpPhone) -> calls.Phone:
-    """bob calls ``exten``; the call stays up until the PBX hangs up."""
-    bob = calls.Phone(tmp_path / name, ports.udp, "bob", "bob102", free_port())
+def call(
+    tmp_path: Path, ports: Ports, name: str, exten: str, phone: RtpPhone, *, user: str = "bob"
+) -> calls.Phone:
+    """``user`` calls ``exten``; the call stays up until the PBX hangs up."""
+    password = {"bob": "bob102", "alice": "alice101"}[user]
+    bob = calls.Phone(tmp_path / name, ports.udp, user, password, free_port())
     bye = '<recv request="BYE"/>\n' + calls.response("200 OK", tag=False)
     bob.start(
-        calls.caller(body=phone.sdp(), during_call=bye, ends_call=True),
+        calls.caller(body=phone.sdp(), during_call=bye, ends_call=True, user=user),
         extra=("-s", exten, "-recv_timeout", "90000"),
         timeout=90,
         name=name,
@@ -104,3 +113,86 @@ def test_a_message_under_minsecs_is_discarded(tmp_path: Path, pbx) -> None:
     ports, _, beep = pbx
     leave_message(tmp_path, ports, "short", 0.5, beep)
     assert not inbox(tmp_path).exists() or not list(inbox(tmp_path).glob("msg*"))
+
+
+class Lamp:
+    """alice's desk phone, for its message lamp: SIPp registers it, then a socket on the
+    same port reads the NOTIFYs the PBX sends there."""
+
+    def __init__(self, tmp_path: Path, ports: Ports) -> None:
+        port = free_port()
+        result = run_sipp(register_scenario("alice"), tmp_path / "lamp", ports.udp, local_port=port)
+        assert result.returncode == 0, result.messages
+        self.socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.socket.bind(("127.0.0.1", port))
+        self.socket.settimeout(0.2)
+        self.seen: list[str] = []
+
+    def waiting(self, state: str, timeout: float = 10) -> bool:
+        """Whether a NOTIFY saying ``Messages-Waiting: <state>`` arrives within ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                text = self.socket.recv(4096).decode(errors="replace")
+            except TimeoutError:
+                continue
+            if text.startswith("NOTIFY"):
+                self.seen.append(text)
+                if f"Messages-Waiting: {state}" in text:
+                    return True
+        return False
+
+
+def keys(phone: RtpPhone, typed: str) -> None:
+    for key in typed:
+        phone.press(key)
+        time.sleep(0.2)
+
+
+def test_alice_hears_her_message_from_199_and_deletes_it(tmp_path: Path, pbx) -> None:
+    ports, server, beep = pbx
+    lamp = Lamp(tmp_path, ports)
+    leave_message(tmp_path, ports, "deposit", 3.0, beep)
+    assert lamp.waiting("yes"), lamp.seen
+    phone = RtpPhone()
+    alice = call(tmp_path, ports, "listen", "199", phone, user="alice")
+    try:
+        assert phone.wait_for_speech(timeout=20), "no vm-login prompt"
+        keys(phone, "101#")
+        time.sleep(1.5)
+        keys(phone, "1234#")
+        time.sleep(3.0)  # "vous avez un nouveau message", then the menu
+        keys(phone, "1")
+        assert phone.wait_for_tone(MESSAGE_TONE, timeout=20, seconds=2.0), "message not heard"
+        keys(phone, "7")
+        time.sleep(2.0)
+        keys(phone, "#")
+        status, _ = alice.wait(timeout=30)
+        assert status == 0
+    finally:
+        alice.stop()
+        phone.close()
+    assert lamp.waiting("no"), lamp.seen
+    assert server.wait_for(r'"new": 0, "old": 0, "type": "VoicemailChanged"')
+    leftovers = list((tmp_path / "state" / "voicemail" / "default" / "101").rglob("msg*"))
+    assert leftovers == []
+    lamp.socket.close()
+
+
+def test_three_wrong_passwords_end_the_call(tmp_path: Path, pbx) -> None:
+    ports, server, _ = pbx
+    phone = RtpPhone()
+    alice = call(tmp_path, ports, "guess", "199", phone, user="alice")
+    try:
+        for _ in range(3):
+            assert phone.wait_for_speech(timeout=20)
+            keys(phone, "101#")
+            time.sleep(1.0)
+            keys(phone, "0000#")
+            time.sleep(2.5)
+        status, _ = alice.wait(timeout=30)
+        assert status == 0  # the PBX hung up: the scenario got its BYE
+    finally:
+        alice.stop()
+        phone.close()
+    assert server.wait_for('"type": "VoicemailLoginFailed"')
