@@ -14,6 +14,7 @@ import pytest
 from switchboard.apps.playback import find_sound
 from switchboard.media.player import read_sound
 from switchboard.services.voicemail.formats import decode
+from switchboard.services.voicemail.spool import MessageInfo, Spool
 from switchboard.sounds import default_sounds_dirs
 from tests.e2e import calls
 from tests.e2e.audio import decode_g711, tone_seconds
@@ -196,3 +197,67 @@ def test_three_wrong_passwords_end_the_call(tmp_path: Path, pbx) -> None:
         alice.stop()
         phone.close()
     assert server.wait_for('"type": "VoicemailLoginFailed"')
+
+
+def test_a_full_mailbox_refuses_the_31st_message(tmp_path: Path, pbx) -> None:
+    ports, _, beep = pbx
+    spool = Spool(tmp_path / "state" / "voicemail", ["wav"], fsync=False)
+    silence = np.zeros(8000, dtype=np.int16)
+    for number in range(30):  # maxmsg=30 in the reference voicemail.conf
+        info = MessageInfo(
+            "101",
+            "from-internal",
+            "",
+            "101",
+            "",
+            2,
+            "PJSIP/x",
+            "<9>",
+            "",
+            0,
+            "",
+            str(number),
+            "",
+            1,
+        )
+        assert spool.deposit("default", "101", silence, info, maxmsg=30) is not None
+    phone = RtpPhone()
+    bob = call(tmp_path, ports, "full", "101", phone)
+    try:
+        assert phone.wait_for_speech(timeout=20), "vm-mailboxfull was not said"
+        status, _ = bob.wait(timeout=40)
+        assert status == 0  # the PBX hung up after saying the box is full
+    finally:
+        bob.stop()
+        phone.close()
+    assert tone_seconds(phone.heard(), beep, 8000) == 0  # no beep: nothing recorded
+    assert len(list(inbox(tmp_path).glob("msg*.txt"))) == 30
+
+
+def test_a_killed_server_leaves_no_half_message(tmp_path: Path, pbx) -> None:
+    ports, server, beep = pbx
+    phone = RtpPhone()
+    bob = call(tmp_path, ports, "killed", "101", phone)
+    try:
+        assert phone.wait_for_tone(beep, timeout=40)
+        phone.say(MESSAGE_TONE, 2.0)
+        assert server.process is not None
+        server.process.kill()  # SIGKILL while recording
+        server.process.wait()
+    finally:
+        bob.stop()
+        phone.close()
+    box = tmp_path / "state" / "voicemail" / "default" / "101"
+    assert not list(box.rglob("msg*")), "a half message was left"
+    # What a kill in the middle of writing the files would leave: a temporary file and a
+    # sound file whose .txt never came. A restart removes both.
+    (box / "tmp").mkdir(parents=True, exist_ok=True)
+    (box / "tmp" / "0123abcd.wav").write_bytes(b"RIFF")
+    (box / "INBOX").mkdir(exist_ok=True)
+    (box / "INBOX" / "msg0000.ulaw").write_bytes(b"\xff" * 160)
+    restarted = ServerProcess(server.config_dir, server.state_dir).start()
+    try:
+        assert not list(box.rglob("msg*")), "the orphan sound file survived the restart"
+        assert not [p for p in box.rglob("*") if p.is_file() and p.parent.name == "tmp"]
+    finally:
+        restarted.stop()
