@@ -38,7 +38,7 @@ from switchboard.services.voicemail.service import VoicemailService
 from switchboard.services.voicemail.spool import Spool
 from switchboard.sip.transaction.layer import TransactionLayer
 from switchboard.sip.transaction.timers import TimerValues
-from switchboard.sounds import default_sounds_dirs
+from switchboard.sounds import default_sounds_dirs, missing_prompts, required_prompts
 from switchboard.store.cdr import SqlCdrStore
 from switchboard.store.contacts import SqlContactStore, sqlite_engine
 from switchboard.transport.stack import SipStack
@@ -72,10 +72,41 @@ def load_and_check(config_dir: Path) -> LoadedConfig:
     try:
         config = load_config(source, diags)
         check_config(config, source, diags, time.time())
+        check_prompts(config, config_dir, diags)
     finally:
         if was_enabled:
             gc.enable()
     return LoadedConfig(config, diags)
+
+
+VOICEMAIL_APPS = frozenset({"voicemail", "voicemailmain"})
+
+
+def check_prompts(config: Config, config_dir: Path, diags: Diagnostics) -> None:
+    """Warn, per language the phones use, about voicemail prompts no sounds folder has
+    (only when the dialplan uses voicemail): callers would hear silence there."""
+    steps = [
+        step
+        for context in config.extensions.dialplan.contexts.values()
+        for extension in context.extensions.values()
+        for step in extension.steps.values()
+        if step.app.lower() in VOICEMAIL_APPS
+    ]
+    if not steps:
+        return
+    languages = sorted({e.language or "en" for e in config.pjsip.endpoints.values()})
+    folders = default_sounds_dirs(config_dir)
+    for language in languages:
+        missing = missing_prompts(folders, [language], required_prompts(language))
+        names = missing.get(language, [])
+        if names:
+            shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+            diags.warning(
+                steps[0].location,
+                f"voicemail prompts missing for language {language!r}: {shown}",
+                "install asterisk-core-sounds-" + language.split("_")[0] + "-gsm, or put the "
+                f"files in {config_dir / 'sounds' / language}",
+            )
 
 
 def tune_collector() -> None:

@@ -94,3 +94,15 @@ def test_missing_folder():
     result = run("check-config", "--config-dir", "/nonexistent/switchboard")
     assert result.returncode == 1
     assert result.stderr.strip() == "error: config folder /nonexistent/switchboard does not exist"
+
+
+def test_missing_voicemail_prompts_are_named_per_language(reference_copy: Path):
+    pjsip = reference_copy / "pjsip.conf"
+    pjsip.write_text(pjsip.read_text().replace("language=fr", "language=de"))
+    result = run("check-config", "--config-dir", str(reference_copy))
+    assert result.returncode == 0, result.stdout + result.stderr
+    found = [line for line in result.stdout.splitlines() if "voicemail prompts missing" in line]
+    assert len(found) == 1
+    assert found[0].startswith("extensions.conf:")
+    assert "for language 'de': " in found[0] and "vm-intro" in found[0]
+    assert "asterisk-core-sounds-de-gsm" in found[0]
