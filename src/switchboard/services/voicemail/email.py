@@ -229,11 +229,11 @@ def build_email(
 
     body_template = substitute_escapes(_option(mailbox, "emailbody", general.emailbody))
     if body_template:
-        body = substitute(state, body_template)
+        body = substitute(state, body_template) + "\n"
     else:
         caller = _clean(name) or _clean(num) or UNKNOWN_CALLER
         body = _DEFAULT_BODY.format(caller=caller, **variables)
-    body = body.replace("\r\n", "\n") + "\n"
+    body = body.replace("\r\n", "\n")
     charset = general.charset or "ISO-8859-1"
     try:
         body.encode(charset)
