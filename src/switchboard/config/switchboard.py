@@ -70,9 +70,10 @@ SECURITY = ObjectSpec(
 )
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, repr=False)
 class SmtpConfig(ConfigObject):
-    """The relay voicemail notifications are sent through."""
+    """The relay voicemail notifications are sent through. Its repr leaves the password
+    out (the raw ``options`` hold it too)."""
 
     host: str = "localhost"
     port: int = 25
@@ -83,6 +84,10 @@ class SmtpConfig(ConfigObject):
     retry_delay: float = 30.0
     retry_max: float = 3600.0
     attempts: int = 24
+
+    def __repr__(self) -> str:
+        login = f", username={self.username!r}" if self.username else ""
+        return f"SmtpConfig({self.host}:{self.port}, starttls={self.starttls}{login})"
 
 
 SMTP = ObjectSpec(
@@ -149,6 +154,6 @@ def load_switchboard(conf: ConfigFile | None, diags: Diagnostics) -> Switchboard
         diags.warning(
             smtp.where("retry_max"),
             f"smtp: retry_max={smtp.retry_max:g} is below retry_delay={smtp.retry_delay:g}; "
-            "every retry waits retry_max",
+            "every retry waits retry_delay",
         )
     return result

@@ -30,6 +30,7 @@ from __future__ import annotations
 import email.policy
 from dataclasses import dataclass
 from datetime import datetime
+from email.errors import HeaderParseError
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -178,7 +179,7 @@ def _variables(
 def _address(display_name: str, addr_spec: str) -> Address:
     try:
         return Address(display_name=display_name, addr_spec=addr_spec)
-    except (ValueError, IndexError) as exc:
+    except (ValueError, IndexError, HeaderParseError) as exc:
         raise EmailError(f"expected an email address, found {addr_spec!r} ({exc})") from None
 
 
