@@ -34,6 +34,7 @@ from switchboard.services.qualify import Qualifier
 from switchboard.services.registrar import Registrar
 from switchboard.services.requests import RequestRouter
 from switchboard.services.security import Guard
+from switchboard.services.voicemail.mailer import Mailer
 from switchboard.services.voicemail.service import VoicemailService
 from switchboard.services.voicemail.spool import Spool
 from switchboard.sip.transaction.layer import TransactionLayer
@@ -171,6 +172,7 @@ class Server:
         self.guard: Guard | None = None
         self.calls: CallEngine | None = None
         self.voicemail: VoicemailService | None = None
+        self.mailer: Mailer | None = None
         self._records: list[CallRecord] = []
         self.stopping = asyncio.Event()
         self.started = time.time()
@@ -214,6 +216,14 @@ class Server:
         if cleaned:
             log.info("voicemail: removed %d files left by an interrupted recording", cleaned)
         calls.voicemail = self.voicemail = VoicemailService(self.config.voicemail, spool, self.bus)
+        self.mailer = Mailer(
+            self.state_dir / "voicemail" / "outbox",
+            self.config.smtp,
+            self.config.voicemail,
+            self.bus,
+        )
+        await self.mailer.start()
+        self.voicemail.notifier = self.mailer
         calls.on_call_ended = self._save_record
         router.calls = calls
         for transport in pjsip.transports.values():
@@ -307,6 +317,8 @@ class Server:
             await self.control.close()
         if self.calls is not None:
             await self.calls.close()
+        if self.mailer is not None:
+            await self.mailer.close()
         if self.stack is not None:
             await self.stack.close()
         self.executor.shutdown(wait=True)

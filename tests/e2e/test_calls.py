@@ -123,7 +123,7 @@ def voicemail_answered(tmp_path: Path) -> dict[str, object]:
 
 
 def test_alice_not_registered_falls_through_at_once(tmp_path: Path, setup) -> None:
-    ports, server, _ = setup
+    ports, _, _ = setup
     result = bob_calls(tmp_path, ports, calls.caller(talk_ms=300))
     assert result.returncode == 0, result.stderr
     sent = [m for m in calls.messages(result.messages) if m.first_line.startswith("INVITE")]
@@ -132,6 +132,7 @@ def test_alice_not_registered_falls_through_at_once(tmp_path: Path, setup) -> No
     record = voicemail_answered(tmp_path)
     assert record["lastapp"] == "VoiceMail" and record["lastdata"] == "101"
     assert record["dstchannel"] == ""  # nothing rang
+    assert record["disposition"] == "FAILED"  # DIALSTATUS=CHANUNAVAIL, as Asterisk records it
 
 
 def test_alice_answers_and_the_call_ends_with_bobs_bye(tmp_path: Path, setup) -> None:
@@ -156,7 +157,7 @@ def test_alice_answers_and_the_call_ends_with_bobs_bye(tmp_path: Path, setup) ->
 def test_no_answer_for_ten_seconds_cancels_alice_and_moves_to_priority_2(
     tmp_path: Path, setup
 ) -> None:
-    ports, server, alice = setup
+    ports, _, alice = setup
     alice.register()
     alice.start(calls.callee(answer_after_ms=None), timeout=40)
     result = bob_calls(tmp_path, ports, calls.caller(talk_ms=300), timeout=40)
@@ -172,7 +173,8 @@ def test_no_answer_for_ten_seconds_cancels_alice_and_moves_to_priority_2(
     )
     responses = [r.split("\n", 1)[0] for r in result.responses()]
     assert any(r.startswith("SIP/2.0 180") for r in responses)
-    assert voicemail_answered(tmp_path)["lastapp"] == "VoiceMail"  # priority 2 ran
+    record = voicemail_answered(tmp_path)
+    assert record["lastapp"] == "VoiceMail" and record["disposition"] == "NO ANSWER"
 
 
 def test_bob_hanging_up_while_it_rings_cancels_alice(tmp_path: Path, setup) -> None:
@@ -189,13 +191,14 @@ def test_bob_hanging_up_while_it_rings_cancels_alice(tmp_path: Path, setup) -> N
 
 
 def test_busy_alice_gives_busy_and_priority_2(tmp_path: Path, setup) -> None:
-    ports, server, alice = setup
+    ports, _, alice = setup
     alice.register()
     alice.start(calls.callee(answer_after_ms=200, status="486 Busy Here"))
     result = bob_calls(tmp_path, ports, calls.caller(talk_ms=300))
     assert result.returncode == 0, result.stderr + result.messages
     assert alice.wait()[0] == 0
-    assert voicemail_answered(tmp_path)["lastapp"] == "VoiceMail"  # priority 2 ran
+    record = voicemail_answered(tmp_path)
+    assert record["lastapp"] == "VoiceMail" and record["disposition"] == "BUSY"
 
 
 def test_hold_and_resume_reach_alice(tmp_path: Path, setup) -> None:

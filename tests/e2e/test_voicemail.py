@@ -11,34 +11,22 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from switchboard.apps.playback import find_sound
-from switchboard.media.player import read_sound
 from switchboard.services.voicemail.formats import decode
 from switchboard.services.voicemail.spool import MessageInfo, Spool
-from switchboard.sounds import default_sounds_dirs
-from tests.e2e import calls
-from tests.e2e.audio import decode_g711, tone_seconds
+from tests.e2e.audio import tone_seconds
 from tests.e2e.rtp_phone import RtpPhone
 from tests.e2e.server import Ports, ServerProcess, free_port, reference_config
 from tests.e2e.sipp import register_scenario, run_sipp
+from tests.e2e.voicemail_calls import (
+    LAMP,
+    MESSAGE_TONE,
+    beep_frequency,
+    call,
+    inbox,
+    leave_message,
+)
 
 pytestmark = pytest.mark.e2e
-
-MESSAGE_TONE = 440
-
-
-def beep_frequency(config: Path) -> float:
-    """The pitch of the beep the server will play: the file it finds, as it finds it
-    (Asterisk's own beep.gsm is 700 Hz; Switchboard's built-in beep is 1 kHz)."""
-    path = find_sound("beep", "fr", "ulaw", default_sounds_dirs(config))
-    assert path is not None
-    samples = decode_g711(read_sound(path, "ulaw"), "ulaw").astype(float)
-    spectrum = np.abs(np.fft.rfft(samples * np.hanning(len(samples))))
-    return float(spectrum.argmax() * 8000 / len(samples))
-
-
-LAMP = "[alice](+type=endpoint)\nmailboxes=101@default\n"
-"""The reference warns that alice's phone has no message lamp; tests give it one."""
 
 
 @pytest.fixture
@@ -47,47 +35,6 @@ def pbx(tmp_path: Path):
     config = reference_config(tmp_path / "config", ports, extra_pjsip=LAMP)
     with ServerProcess(config, tmp_path / "state") as server:
         yield ports, server, beep_frequency(config)
-
-
-def call(
-    tmp_path: Path, ports: Ports, name: str, exten: str, phone: RtpPhone, *, user: str = "bob"
-) -> calls.Phone:
-    """``user`` calls ``exten``; the call stays up until the PBX hangs up."""
-    password = {"bob": "bob102", "alice": "alice101"}[user]
-    bob = calls.Phone(tmp_path / name, ports.udp, user, password, free_port())
-    bye = '<recv request="BYE"/>\n' + calls.response("200 OK", tag=False)
-    bob.start(
-        calls.caller(body=phone.sdp(), during_call=bye, ends_call=True, user=user),
-        extra=("-s", exten, "-recv_timeout", "90000"),
-        timeout=90,
-        name=name,
-    )
-    return bob
-
-
-def leave_message(tmp_path: Path, ports: Ports, name: str, seconds: float, beep: float) -> RtpPhone:
-    """bob calls 101 (alice is not registered: priority 2, VoiceMail(101)), waits for the
-    beep, speaks ``seconds`` of the tone, presses # then 1 (review=yes: accept)."""
-    phone = RtpPhone()
-    bob = call(tmp_path, ports, name, "101", phone)
-    try:
-        assert phone.wait_for_tone(beep, timeout=40), f"no beep ({beep:.0f} Hz) heard"
-        before_beep = phone.heard()
-        phone.say(MESSAGE_TONE, seconds)
-        phone.press("#")
-        time.sleep(1.0)
-        phone.press("1")
-        status, _ = bob.wait(timeout=60)
-        assert status == 0
-    finally:
-        bob.stop()
-        phone.close()
-    phone.greeting = before_beep  # type: ignore[attr-defined]
-    return phone
-
-
-def inbox(tmp_path: Path) -> Path:
-    return tmp_path / "state" / "voicemail" / "default" / "101" / "INBOX"
 
 
 def test_bob_leaves_alice_a_message_in_every_format(tmp_path: Path, pbx) -> None:

@@ -8,7 +8,13 @@ from switchboard.config.extensions import ExtensionsConfig, load_extensions
 from switchboard.config.ini import DEFAULT_MAX_BYTES, ConfigReader, ConfigSource
 from switchboard.config.pjsip import PjsipConfig, load_pjsip
 from switchboard.config.rtp import RtpConfig, load_rtp
-from switchboard.config.switchboard import SecurityConfig, default_security, load_switchboard
+from switchboard.config.switchboard import (
+    SecurityConfig,
+    SmtpConfig,
+    default_security,
+    default_smtp,
+    load_switchboard,
+)
 from switchboard.config.voicemail import VoicemailConfig, load_voicemail
 from switchboard.diagnostics import Diagnostics
 
@@ -22,6 +28,7 @@ class Config:
     voicemail: VoicemailConfig = field(default_factory=VoicemailConfig)
     rtp: RtpConfig = field(default_factory=lambda: load_rtp(None, Diagnostics()))
     security: SecurityConfig = field(default_factory=default_security)
+    smtp: SmtpConfig = field(default_factory=default_smtp)
     files: list[str] = field(default_factory=list)
     failed: set[str] = field(default_factory=set)
     """Files that could not be read: checks that compare against them are skipped."""
@@ -51,7 +58,9 @@ def load_config(
     if rtp is not None:
         config.files += rtp.files
     own = reader.read("switchboard.conf", required=False)
-    config.security = load_switchboard(own, diags)
+    settings = load_switchboard(own, diags)
+    config.security = settings.security
+    config.smtp = settings.smtp
     if own is not None:
         config.files += own.files
     config.failed = reader.failed

@@ -12,17 +12,28 @@ log regexes). Optional; every option has a safe default.
     unauth_rate = 50        ; requests per second one address may send before it has
                             ;  authenticated once; beyond that they are dropped
     max_connections = 32    ; open TCP/TLS connections from one address
+
+    [smtp]                  ; where voicemail emails go (voicemail.conf has no relay:
+    host = localhost        ;  Asterisk pipes them to mailcmd, a local sendmail)
+    port = 25
+    starttls = no           ; yes: STARTTLS before anything else, certificate checked
+    username =              ; set both to log in (AUTH) after STARTTLS
+    password =
+    timeout = 30            ; seconds per SMTP conversation step
+    retry_delay = 30        ; seconds before the first retry, doubled at each failure ...
+    retry_max = 3600        ; ... up to this
+    attempts = 24           ; then the email is given up (moved to outbox/failed/)
 """
 
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from switchboard.config.ini import ConfigFile
-from switchboard.config.objects import ConfigObject, ObjectSpec, load_single_section
-from switchboard.config.values import to_int, to_list, to_network
-from switchboard.diagnostics import Diagnostics, Location
+from switchboard.config.objects import ConfigObject, ObjectBuilder, ObjectSpec
+from switchboard.config.values import to_bool, to_float, to_int, to_list, to_network, to_text
+from switchboard.diagnostics import Diagnostics, Location, did_you_mean
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -59,12 +70,90 @@ SECURITY = ObjectSpec(
 )
 
 
+@dataclass(slots=True, repr=False)
+class SmtpConfig(ConfigObject):
+    """The relay voicemail notifications are sent through. Its repr leaves the password
+    out (the raw ``options`` hold it too)."""
+
+    host: str = "localhost"
+    port: int = 25
+    starttls: bool = False
+    username: str = ""
+    password: str = field(default="", repr=False)
+    timeout: float = 30.0
+    retry_delay: float = 30.0
+    retry_max: float = 3600.0
+    attempts: int = 24
+
+    def __repr__(self) -> str:
+        login = f", username={self.username!r}" if self.username else ""
+        return f"SmtpConfig({self.host}:{self.port}, starttls={self.starttls}{login})"
+
+
+SMTP = ObjectSpec(
+    "smtp",
+    SmtpConfig,
+    {
+        "host": to_text,
+        "port": to_int(1, 65535),
+        "starttls": to_bool,
+        "username": to_text,
+        "password": to_text,
+        "timeout": to_float(0.1),
+        "retry_delay": to_float(0.01),
+        "retry_max": to_float(0.01),
+        "attempts": to_int(1, 10000),
+    },
+)
+
+
 def default_security() -> SecurityConfig:
     return SecurityConfig("security", Location("switchboard.conf", 0))
 
 
-def load_switchboard(conf: ConfigFile | None, diags: Diagnostics) -> SecurityConfig:
+def default_smtp() -> SmtpConfig:
+    return SmtpConfig("smtp", Location("switchboard.conf", 0))
+
+
+@dataclass(slots=True)
+class SwitchboardConfig:
+    """switchboard.conf: one object per section."""
+
+    security: SecurityConfig = field(default_factory=default_security)
+    smtp: SmtpConfig = field(default_factory=default_smtp)
+
+
+def load_switchboard(conf: ConfigFile | None, diags: Diagnostics) -> SwitchboardConfig:
     """switchboard.conf is optional: without it every setting has its default."""
+    result = SwitchboardConfig()
     if conf is None:
-        return default_security()
-    return load_single_section(conf, "security", SECURITY, default_security(), diags)
+        return result
+    builder = ObjectBuilder(diags)
+    for section in conf.sections:
+        if section.name == "security":
+            security = builder.build(section, SECURITY, frozenset())
+            assert isinstance(security, SecurityConfig)
+            result.security = security
+        elif section.name == "smtp":
+            smtp = builder.build(section, SMTP, frozenset())
+            assert isinstance(smtp, SmtpConfig)
+            result.smtp = smtp
+        else:
+            diags.warning(
+                section.location,
+                f"{conf.name} section [{section.name}] is not supported; ignored",
+                did_you_mean(section.name, ["security", "smtp"]),
+            )
+    smtp = result.smtp
+    if bool(smtp.username) != bool(smtp.password):
+        diags.warning(
+            smtp.where("username" if smtp.username else "password"),
+            "smtp: username and password go together; without both, no login is attempted",
+        )
+    if smtp.retry_max < smtp.retry_delay:
+        diags.warning(
+            smtp.where("retry_max"),
+            f"smtp: retry_max={smtp.retry_max:g} is below retry_delay={smtp.retry_delay:g}; "
+            "every retry waits retry_delay",
+        )
+    return result

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -48,6 +49,13 @@ class VoicemailLoginFailed(Event):
     attempts: int
 
 
+class DepositNotifier(Protocol):
+    """Told of every deposit before :meth:`VoicemailService.deposit` returns (the email
+    notification: it must have the message safely queued by then). Must not raise."""
+
+    async def deposited(self, mailbox: Mailbox, message: Message) -> None: ...
+
+
 class VoicemailService:
     """The mailboxes of voicemail.conf and their spool."""
 
@@ -58,6 +66,8 @@ class VoicemailService:
         self.bus = bus
         self.on_change: Callable[[str], None] | None = None
         """Called with ``box@context`` after every change (message waiting indication)."""
+        self.notifier: DepositNotifier | None = None
+        """Told of every deposit (email notification)."""
 
     def mailbox(self, reference: str, default_context: str = "default") -> Mailbox | None:
         """``101`` or ``101@default``, as voicemail.conf defines it."""
@@ -100,6 +110,8 @@ class VoicemailService:
                 )
             )
             self.changed(mailbox)
+            if self.notifier is not None:
+                await self.notifier.deposited(mailbox, message)
         return message
 
     async def messages(self, mailbox: Mailbox, folder: str) -> list[Message]:

@@ -1,0 +1,56 @@
+"""switchboard.conf: [security] and [smtp], each optional, with file:line findings."""
+
+from __future__ import annotations
+
+from tests.unit.config.helpers import load
+
+
+def test_without_the_file_everything_has_its_default() -> None:
+    config, findings = load({})
+    assert findings == []
+    smtp = config.smtp
+    assert (smtp.host, smtp.port, smtp.starttls, smtp.username, smtp.password) == (
+        "localhost", 25, False, "", "",
+    )  # fmt: skip
+    assert (smtp.timeout, smtp.retry_delay, smtp.retry_max, smtp.attempts) == (30, 30, 3600, 24)
+    assert config.security.ban_threshold == 10
+
+
+def test_smtp_section() -> None:
+    config, findings = load(
+        {
+            "switchboard.conf": "[security]\nban_threshold=5\n[smtp]\nhost=relay.example\n"
+            "port=587\nstarttls=yes\nusername=pbx\npassword=s3cret\ntimeout=5\n"
+            "retry_delay=0.5\nretry_max=60\nattempts=3\n"
+        }
+    )
+    assert findings == []
+    smtp = config.smtp
+    assert (smtp.host, smtp.port, smtp.starttls, smtp.username) == (
+        "relay.example",
+        587,
+        True,
+        "pbx",
+    )
+    assert (smtp.timeout, smtp.retry_delay, smtp.retry_max, smtp.attempts) == (5, 0.5, 60, 3)
+    assert config.security.ban_threshold == 5
+    assert "s3cret" not in repr(smtp)
+
+
+def test_smtp_findings() -> None:
+    _, findings = load(
+        {
+            "switchboard.conf": "[smtp]\nport=0\nusername=pbx\nretry_delay=60\nretry_max=10\n"
+            "hots=x\n[smpt]\n"
+        }
+    )
+    assert findings == [
+        "switchboard.conf:2: error: smtp 'smtp': port: 0 is below the minimum 1",
+        "switchboard.conf:3: warning: smtp: username and password go together; without both,"
+        " no login is attempted",
+        "switchboard.conf:5: warning: smtp: retry_max=10 is below retry_delay=60; every retry"
+        " waits retry_delay",
+        "switchboard.conf:6: warning: unknown smtp option 'hots'; ignored (did you mean 'host'?)",
+        "switchboard.conf:7: warning: switchboard.conf section [smpt] is not supported; ignored"
+        " (did you mean 'smtp'?)",
+    ]
