@@ -317,6 +317,8 @@ class Server:
             await self.control.close()
         if self.calls is not None:
             await self.calls.close()
+        if self.voicemail is not None:
+            self.voicemail.close()
         if self.mailer is not None:
             await self.mailer.close()
         if self.stack is not None:

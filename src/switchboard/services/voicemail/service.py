@@ -4,7 +4,9 @@ the messages (its file work runs on a worker thread), events and MWI on every ch
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -64,6 +66,9 @@ class VoicemailService:
         self.general = config.general
         self.spool = spool
         self.bus = bus
+        self._writer = ThreadPoolExecutor(max_workers=2, thread_name_prefix="voicemail")
+        """Encoding and writing messages (GSM is most of a deposit's CPU: bench/voicemail.py)
+        has threads of its own, so a burst of deposits never delays a greeting or a menu."""
         self.on_change: Callable[[str], None] | None = None
         """Called with ``box@context`` after every change (message waiting indication)."""
         self.notifier: DepositNotifier | None = None
@@ -91,7 +96,7 @@ class VoicemailService:
         self, mailbox: Mailbox, samples: np.ndarray, info: MessageInfo
     ) -> Message | None:
         """Store a message in every configured format; None when the box is full."""
-        message = await asyncio.to_thread(
+        store = functools.partial(
             self.spool.deposit,
             mailbox.context,
             mailbox.box,
@@ -99,6 +104,7 @@ class VoicemailService:
             info,
             maxmsg=self.general.maxmsg,
         )
+        message = await asyncio.get_running_loop().run_in_executor(self._writer, store)
         if message is not None:
             self.bus.publish(
                 VoicemailDeposited(
@@ -163,6 +169,10 @@ class VoicemailService:
         self.bus.publish(VoicemailChanged(mailbox.address, new, old))
         if self.on_change is not None:
             self.on_change(mailbox.address)
+
+    def close(self) -> None:
+        """Wait for the messages being written (the server stops)."""
+        self._writer.shutdown(wait=True)
 
     def password_ok(self, mailbox: Mailbox, typed: str) -> bool:
         """The PIN check; a leading ``-`` in voicemail.conf only forbids changing it."""
