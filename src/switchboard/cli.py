@@ -33,9 +33,11 @@ def _parser() -> argparse.ArgumentParser:
             "registrar over UDP, TCP and TLS (digest authentication, bindings kept in the "
             "state folder), answers OPTIONS, and connects calls through extensions.conf: "
             "authenticated INVITEs run the dialplan (Answer, Dial, Playback, Echo, Wait, "
-            "Ringing, Progress, Busy, Congestion and the built-ins); media is anchored in "
-            "the relay or direct; blind and attended transfers. Not yet: the voicemail "
-            "applications (VoiceMail, VoiceMailMain hang up as unknown apps)."
+            "Ringing, Progress, Busy, Congestion, VoiceMail, VoiceMailMain and the "
+            "built-ins); media is anchored in the relay or direct; blind and attended "
+            "transfers; voicemail in Asterisk's spool layout with message lamps (MWI) and "
+            "email. Not yet in VoiceMailMain: folders other than INBOX/Old, forwarding, "
+            "recording greetings, changing the password."
         ),
     )
     serve_cmd.add_argument("--config-dir", type=Path, required=True, help="Asterisk config folder")
