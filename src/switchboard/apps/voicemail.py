@@ -23,11 +23,10 @@ import time
 import numpy as np
 
 from switchboard.apps.prompts import Prompter
+from switchboard.apps.recording import record
 from switchboard.config.voicemail import Mailbox
 from switchboard.dialplan.appargs import separate_args
 from switchboard.dialplan.interpreter import Continue, Goto, Hangup, Outcome
-from switchboard.media.g711 import Law
-from switchboard.media.recorder import Recorder
 from switchboard.media.saynumber import say_digits
 from switchboard.services.calls.channel import Channel
 from switchboard.services.voicemail.service import VoicemailService
@@ -93,36 +92,7 @@ async def _record(
     channel: Channel, service: VoicemailService, prompts: Prompter
 ) -> tuple[np.ndarray, bool]:
     """Record until ``#``, a hangup or the time limit: the audio, and whether ``#`` ended it."""
-    leg, stream = channel.media_leg, channel.streams[0] if channel.streams else None
-    codec = stream.codecs[0] if stream is not None and stream.codecs else None
-    if leg is None or codec is None or codec.name not in ("ulaw", "alaw"):
-        log.warning("%s: VoiceMail: no G.711 media to record", channel.name)
-        return np.zeros(0, dtype=np.int16), False
-    law: Law = "ulaw" if codec.name == "ulaw" else "alaw"
-    recorder = Recorder(codec.local_payload_type, law, max_seconds=service.max_seconds)
-    prompts.forget_keys()
-    leg.capture(recorder.feed)
-    by_key = False
-    try:
-        by_key = await _until_hash(prompts, service.max_seconds)
-    except asyncio.CancelledError:
-        if not channel.hung_up:
-            raise
-        task = asyncio.current_task()
-        if task is not None:
-            task.uncancel()  # the caller hung up: the message is kept all the same
-    finally:
-        leg.capture(None)
-    return recorder.samples(), by_key
-
-
-async def _until_hash(prompts: Prompter, limit: float) -> bool:
-    """Wait for ``#`` (True) or the end of ``limit`` seconds (False)."""
-    deadline = asyncio.get_running_loop().time() + limit
-    while (left := deadline - asyncio.get_running_loop().time()) > 0:
-        if await prompts.digit(left) == "#":
-            return True
-    return False
+    return await record(channel, prompts, service.max_seconds, app=NAME)
 
 
 async def _review(
