@@ -4,21 +4,37 @@ the messages (its file work runs on a worker thread), events and MWI on every ch
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
+import os
+import secrets
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
 from switchboard.config.voicemail import Mailbox, VoicemailConfig
 from switchboard.core.events import Event, EventBus
-from switchboard.services.voicemail.spool import Message, MessageInfo, Spool, read_sound
+from switchboard.services.voicemail.spool import (
+    FOLDERS,
+    Message,
+    MessageInfo,
+    Spool,
+    make_msg_id,
+    read_sound,
+)
 
 RECORDING_CAP = 600.0
 """Seconds: the longest message when ``maxsecs=0`` (no limit) — a safety cap, so a phone
 that never hangs up cannot fill the disk."""
+
+PASSWORD_FILE = "password"
+"""The PIN a user set from VoiceMailMain, in the mailbox's spool directory (mode 600): it
+wins over voicemail.conf's (Asterisk rewrites voicemail.conf instead; Switchboard never
+writes the configuration)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,20 +154,23 @@ class VoicemailService:
     async def tidy(self, mailbox: Mailbox, deleted: list[Message], heard: list[Message]) -> None:
         """End of a VoiceMailMain session, as Asterisk closes a mailbox: what was deleted
         goes (then the folders are renumbered), what was heard moves from INBOX to Old.
-        Messages are found again by ``msg_id``, since numbers change on the way."""
+        Messages are found again by folder and ``msg_id``, since numbers change on the way
+        (a message saved to another folder keeps its ``msg_id`` there, as Asterisk's copy)."""
         if not deleted and not heard:
             return
         spool, context, box = self.spool, mailbox.context, mailbox.box
 
         def work() -> None:
-            gone = {message.info.msg_id for message in deleted}
+            gone = {(message.folder, message.info.msg_id) for message in deleted}
+            touched = {"INBOX", "Old"} | {folder for folder, _ in gone}
             with spool.lock(context, box):
-                for folder in ("INBOX", "Old"):
+                for folder in (f for f in FOLDERS if f in touched):
                     for message in spool.messages(context, box, folder):
-                        if message.info.msg_id in gone:
+                        if (folder, message.info.msg_id) in gone:
                             spool.delete(message, renumber=False)
                     spool.renumber(context, box, folder)
-                moving = {message.info.msg_id for message in heard} - gone
+                moving = {m.info.msg_id for m in heard if m.folder == "INBOX"}
+                moving -= {msg_id for folder, msg_id in gone if folder == "INBOX"}
                 while moving:
                     inbox = spool.messages(context, box, "INBOX")
                     found = next((m for m in inbox if m.info.msg_id in moving), None)
@@ -162,6 +181,61 @@ class VoicemailService:
 
         await asyncio.to_thread(work)
         self.changed(mailbox)
+
+    async def save_to_folder(
+        self, mailbox: Mailbox, message: Message, folder: str
+    ) -> Message | None:
+        """Copy a message into another folder of its box (``save_to_folder``: the copy keeps
+        the ``msg_id``; the caller marks the original deleted). None when that folder holds
+        ``maxmsg`` messages already."""
+        samples = await self.samples(message)
+        store = functools.partial(
+            self.spool.deposit,
+            mailbox.context,
+            mailbox.box,
+            samples,
+            message.info,
+            maxmsg=self.general.maxmsg,
+            folder=folder,
+        )
+        copy = await asyncio.get_running_loop().run_in_executor(self._writer, store)
+        if copy is not None:
+            self.changed(mailbox)
+        return copy
+
+    async def forward(
+        self, message: Message, target: Mailbox, samples: np.ndarray
+    ) -> Message | None:
+        """Leave ``samples`` (the message, maybe with a spoken introduction before it) in
+        ``target``'s INBOX as a new message (a new ``msg_id``), with the original's caller
+        and times: a deposit like any other (event, MWI, email). None when it is full."""
+        info = dataclasses.replace(
+            message.info,
+            msg_id=make_msg_id(message.info.origtime),
+            duration=round(len(samples) / 8000),
+        )
+        return await self.deposit(target, samples, info)
+
+    async def has_greeting(self, mailbox: Mailbox, kind: str) -> bool:
+        """Whether the box has its own ``kind`` greeting recorded."""
+        found = await asyncio.to_thread(self.spool.greeting, mailbox.context, mailbox.box, kind)
+        return found is not None
+
+    async def save_greeting(self, mailbox: Mailbox, kind: str, samples: np.ndarray) -> None:
+        """Store a recorded greeting (``unavail``, ``busy``, ``greet``, ``temp``)."""
+        store = functools.partial(
+            self.spool.save_greeting, mailbox.context, mailbox.box, kind, samples
+        )
+        await asyncio.get_running_loop().run_in_executor(self._writer, store)
+
+    async def delete_greeting(self, mailbox: Mailbox, kind: str) -> None:
+        """Remove a recorded greeting (the temporary one, from the options menu)."""
+        await asyncio.to_thread(self.spool.delete_greeting, mailbox.context, mailbox.box, kind)
+
+    @property
+    def max_greeting_seconds(self) -> float:
+        """The longest greeting: ``maxgreet``, or the safety cap when it is 0."""
+        return float(self.general.maxgreet) if self.general.maxgreet > 0 else RECORDING_CAP
 
     def changed(self, mailbox: Mailbox) -> None:
         """Report the box's counts and tell MWI."""
@@ -174,6 +248,66 @@ class VoicemailService:
         """Wait for the messages being written (the server stops)."""
         self._writer.shutdown(wait=True)
 
+    def password_file(self, mailbox: Mailbox) -> Path:
+        """Where a PIN changed from VoiceMailMain is kept."""
+        return self.spool.box_dir(mailbox.context, mailbox.box) / PASSWORD_FILE
+
+    def current_pin(self, mailbox: Mailbox) -> str:
+        """The PIN in force: the one the user set, else voicemail.conf's (without the ``-``
+        that only forbids changing it)."""
+        try:
+            stored = self.password_file(mailbox).read_text(encoding="utf-8").strip()
+        except (FileNotFoundError, NotADirectoryError):
+            stored = ""
+        return stored or mailbox.pin.removeprefix("-")
+
     def password_ok(self, mailbox: Mailbox, typed: str) -> bool:
         """The PIN check; a leading ``-`` in voicemail.conf only forbids changing it."""
-        return bool(typed) and typed == mailbox.pin.removeprefix("-")
+        return bool(typed) and secrets.compare_digest(
+            typed.encode(), self.current_pin(mailbox).encode()
+        )
+
+    @staticmethod
+    def may_change_password(mailbox: Mailbox) -> bool:
+        """False when voicemail.conf's PIN starts with ``-`` (Asterisk: the user cannot
+        change it)."""
+        return not mailbox.pin.startswith("-")
+
+    def password_acceptable(self, typed: str) -> bool:
+        """Asterisk's ``check_password``: at least ``minpassword`` keys, not starting with
+        ``*``; and not empty (an empty PIN could never be typed at the login)."""
+        return (
+            bool(typed)
+            and len(typed) >= self.general.minpassword
+            and not typed.startswith("*")
+            and typed.isascii()
+            and all(key in "0123456789*#" for key in typed)
+        )
+
+    async def set_password(self, mailbox: Mailbox, pin: str) -> None:
+        """Keep a new PIN for the box: written to a temporary file (mode 600), fsynced and
+        renamed over the old one, so a crash leaves the old PIN or the new one."""
+        path = self.password_file(mailbox)
+
+        def write() -> None:
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            temp = path.with_name(f".{PASSWORD_FILE}.{secrets.token_hex(6)}")
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                os.fchmod(fd, 0o600)
+                os.write(fd, (pin + "\n").encode("ascii"))
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            try:
+                os.replace(temp, path)
+            except BaseException:
+                temp.unlink(missing_ok=True)
+                raise
+            directory = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                os.fsync(directory)
+            finally:
+                os.close(directory)
+
+        await asyncio.to_thread(write)
