@@ -63,11 +63,21 @@ class Prompter:
         except TimeoutError:
             return None
 
-    async def read(self, *, first: str | None = None, timeout: float = 5.0, limit: int = 20) -> str:
-        """Keys up to ``#`` (not included), a pause of ``timeout`` or ``limit`` keys."""
+    async def read(
+        self,
+        *,
+        first: str | None = None,
+        timeout: float = 5.0,
+        limit: int = 20,
+        first_timeout: float | None = None,
+    ) -> str:
+        """Keys up to ``#`` (not included), a pause of ``timeout`` or ``limit`` keys
+        (``ast_readstring``); ``first_timeout`` is the wait for the first key, when no
+        ``first`` key was pressed during the prompt."""
         typed = first or ""
         while len(typed) < limit and not typed.endswith("#"):
-            key = await self.digit(timeout)
+            wait = first_timeout if not typed and first_timeout is not None else timeout
+            key = await self.digit(wait)
             if key is None:
                 break
             typed += key
