@@ -252,6 +252,7 @@ class Server:
             self.stopping.set,
             self.cdr_store.recent,
             calls.show_channels,
+            calls.request_hangup,
         )
         self.control = ControlServer(Commands(view), self.state_dir)
         await self.control.start()

@@ -343,3 +343,23 @@ def test_dtmf_sent_by_bob_arrives_at_alice_and_is_reported(tmp_path: Path, setup
     digits = events(server.log, "DtmfReceived")
     assert [d["digit"] for d in digits] == ["1"]
     assert str(digits[0]["channel"]).startswith("PJSIP/bob-")
+
+
+def test_an_admin_hangs_a_call_up_from_the_console(tmp_path: Path, setup) -> None:
+    ports, server, alice = setup
+    alice.register()
+    alice.start(calls.callee(answer_after_ms=100))
+    bye = '<recv request="BYE"/>\n' + calls.response("200 OK", tag=False)
+    bob = calls.Phone(tmp_path / "bob", ports.udp, "bob", "bob102", free_port())
+    bob.start(calls.caller(during_call=bye, ends_call=True), extra=("-s", "101"), name="bob")
+    server.wait_for(r'"peer": "PJSIP/bob-[0-9a-f]+", "type": "CallAnswered"')
+    listed = live_channels(tmp_path)
+    assert "2 active channels" in listed
+    name = re.search(r"^(PJSIP/bob-[0-9a-f]+)\s", listed, re.MULTILINE).group(1)  # type: ignore[union-attr]
+    result = run(
+        "cli", "--state-dir", str(tmp_path / "state"), "-x", f"channel request hangup {name}"
+    )
+    assert result.stdout.strip() == f"Requested Hangup on channel '{name}'"
+    assert bob.wait()[0] == 0  # bob got the BYE
+    assert alice.wait()[0] == 0  # and so did alice
+    assert "0 active channels" in live_channels(tmp_path)

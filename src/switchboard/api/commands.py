@@ -29,6 +29,8 @@ class ServerView:
     cdrs: Callable[[int], Sequence[CallRecord]] | None = None
     """The N most recent call detail records, newest first; None when none are kept."""
     channels: Callable[[], Sequence[tuple[str, str, str, str]]] | None = None
+    hangup: Callable[[str], int] | None = None
+    """Hang up the channel of that name (or ``all``); returns how many were hung up."""
     """The live channels: name, state, the application running (with its data), peer."""
 
 
@@ -65,6 +67,7 @@ def _duration(seconds: float) -> str:
 
 _TABLE: dict[tuple[str, ...], str] = {
     ("cdr", "show"): "_cdr_show",
+    ("channel", "request", "hangup"): "_hangup",
     ("core", "show", "channels"): "_channels",
     ("core", "show", "version"): "_version",
     ("core", "show", "uptime"): "_uptime",
@@ -135,6 +138,16 @@ class Commands:
         lines = [table(("Channel", "State", "Application(Data)", "Peer"), rows).rsplit("\n", 1)[0]]
         lines.append(f"{len(rows)} active channel{'s' if len(rows) != 1 else ''}")
         return "\n".join(lines)
+
+    def _hangup(self, args: list[str]) -> str:
+        if len(args) != 1 or self.view.hangup is None:
+            return "Usage: channel request hangup <channel-name>|all"
+        count = self.view.hangup(args[0])
+        if args[0] == "all":
+            return f"Requested Hangup on all channels ({count})"
+        if not count:
+            return f"{args[0]} is not a known channel"
+        return f"Requested Hangup on channel '{args[0]}'"
 
     def _version(self, _args: list[str]) -> str:
         return f"Switchboard {__version__}"

@@ -1102,6 +1102,17 @@ class CallEngine:
             for channel in self.channels.values()
         ]
 
+    def request_hangup(self, name: str) -> int:
+        """``channel request hangup NAME|all``: hang those legs up; how many there were."""
+        targets = [c for c in self.channels.values() if name in ("all", c.name)]
+        for channel in targets:
+            task = channel.task
+            in_app = channel.in_app
+            self.hangup(channel, NORMAL_CLEARING)
+            if task is not None and in_app:
+                task.cancel()
+        return len(targets)
+
     async def close(self) -> None:
         """Hang every call up (the server stops) and wait for their dialplans to end."""
         tasks = []
