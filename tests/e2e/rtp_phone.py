@@ -16,6 +16,12 @@ from tests.e2e.audio import decode_g711, encode_g711, tone, tone_seconds
 from tests.e2e.server import free_port
 
 EVENTS = {**{str(d): d for d in range(10)}, "*": 10, "#": 11}
+DTMF_PAIRS = {
+    key: (row, column)
+    for keys, row in zip(("123A", "456B", "789C", "*0#D"), (697, 770, 852, 941), strict=True)
+    for key, column in zip(keys, (1209, 1336, 1477, 1633), strict=True)
+}
+"""Each key's (row, column) frequencies in Hz (ITU-T Q.23)."""
 
 
 class RtpPhone:
@@ -101,7 +107,23 @@ class RtpPhone:
 
     def say(self, freq_hz: float, seconds: float) -> None:
         """Send ``seconds`` of a tone, one 20 ms packet every 20 ms."""
-        audio = encode_g711(tone(freq_hz, seconds), "ulaw")
+        self.speak(tone(freq_hz, seconds))
+
+    def silence(self, seconds: float) -> None:
+        """Send ``seconds`` of digital silence, one 20 ms packet every 20 ms."""
+        self.speak(np.zeros(int(seconds * 8000), dtype=np.int16))
+
+    def press_tones(self, key: str, level: float = 8000.0) -> None:
+        """An in-band digit: its DTMF row and column tones for 100 ms, then 100 ms of
+        silence, in the audio (no telephone-event)."""
+        row, column = DTMF_PAIRS[key]
+        t = np.arange(800) / 8000
+        pair = level * (np.sin(2 * np.pi * row * t) + np.sin(2 * np.pi * column * t))
+        self.speak(np.concatenate((pair.astype(np.int16), np.zeros(800, dtype=np.int16))))
+
+    def speak(self, samples: np.ndarray) -> None:
+        """Send 8 kHz PCM as µ-law, one 20 ms packet every 20 ms."""
+        audio = encode_g711(samples, "ulaw")
         start = time.monotonic()
         for index in range(len(audio) // 160):
             self._send(0, audio[index * 160 : (index + 1) * 160])

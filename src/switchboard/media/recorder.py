@@ -5,6 +5,13 @@ packet leaves silence of its length (the recording keeps its true duration). Onl
 payload type being recorded is kept: telephone-event and comfort noise packets are not
 audio. A packet whose timestamp jumps more than ``max_gap`` seconds ahead starts a new
 stretch right after what came before, as a phone that paused sending (hold, VAD) would.
+
+Silence (voicemail.conf ``maxsilence``/``silencethreshold``) is judged as Asterisk's
+``ast_dsp_silence`` judges it: a packet is silent when the average absolute value of its
+16-bit samples is under the threshold. :meth:`Recorder.trailing_silence` keeps the length
+of the silence at the end of the recording (in arrival order, as Asterisk sees frames),
+measuring the packets that came since its last call in one table look-up and one
+``np.add.reduceat``: nothing is added to :meth:`Recorder.feed`, the per-packet path.
 """
 
 from __future__ import annotations
@@ -12,19 +19,34 @@ from __future__ import annotations
 import numpy as np
 
 from switchboard.media.errors import MediaError
-from switchboard.media.g711 import Law, decode_payload
+from switchboard.media.g711 import ALAW_DECODE, ULAW_DECODE, Law, decode_payload
 from switchboard.media.rtp import header_size, peek
 
 RATE = 8000
 _SILENCE = {"ulaw": 0xFF, "alaw": 0xD5}
 """The code each law decodes to (nearly) zero: what a lost packet leaves."""
+_MAGNITUDE = {
+    "ulaw": np.abs(ULAW_DECODE.astype(np.int32)),
+    "alaw": np.abs(ALAW_DECODE.astype(np.int32)),
+}
+"""The absolute value each code decodes to, for the silence level."""
+DEFAULT_SILENCE_THRESHOLD = 128
 
 
 class Recorder:
     """Collects one stream's payloads; :meth:`samples` decodes them once, at the end."""
 
-    def __init__(self, payload_type: int, law: Law, *, max_seconds: float, max_gap: float = 1.0):
+    def __init__(
+        self,
+        payload_type: int,
+        law: Law,
+        *,
+        max_seconds: float,
+        max_gap: float = 1.0,
+        silence_threshold: int = DEFAULT_SILENCE_THRESHOLD,
+    ):
         self.payload_type = payload_type
+        self.silence_threshold = silence_threshold
         self.law = law
         self.max_samples = int(max_seconds * RATE)
         self.max_gap = int(max_gap * RATE)
@@ -35,6 +57,8 @@ class Recorder:
         self._last_end = 0
         self.packets = 0
         self.full = False
+        self._scanned = 0
+        self._silent = 0
 
     def feed(self, packet: bytes) -> None:
         """One RTP packet as it arrived (the relay's capture sink)."""
@@ -68,6 +92,30 @@ class Recorder:
     def seconds(self) -> float:
         """How long the recording is so far."""
         return (self._last_end - self._start) / RATE
+
+    def trailing_silence(self) -> float:
+        """Seconds of continuous silence at the end of what arrived so far: packets whose
+        average absolute sample is under ``silence_threshold`` (``ast_dsp_silence``)."""
+        chunks = self._chunks
+        if self._scanned < len(chunks):
+            fresh = [payload for _, payload in chunks[self._scanned :] if payload]
+            self._scanned = len(chunks)
+            if fresh:
+                self._silent = self._count_silence(fresh)
+        return self._silent / RATE
+
+    def _count_silence(self, payloads: list[bytes]) -> int:
+        """The trailing silent samples once ``payloads`` (non-empty) follow what was seen."""
+        lengths = np.fromiter(map(len, payloads), dtype=np.int64, count=len(payloads))
+        starts = np.zeros(len(payloads), dtype=np.int64)
+        np.cumsum(lengths[:-1], out=starts[1:])
+        codes = np.frombuffer(b"".join(payloads), dtype=np.uint8)
+        levels = np.add.reduceat(_MAGNITUDE[self.law][codes], starts)
+        # Asterisk: sum / len < threshold in integers, that is sum < threshold * len.
+        loud = np.flatnonzero(levels >= self.silence_threshold * lengths)
+        if len(loud) == 0:
+            return self._silent + int(lengths.sum())
+        return int(lengths[loud[-1] + 1 :].sum())
 
     def samples(self, trim_seconds: float = 0.0) -> np.ndarray:
         """The recording as int16 PCM, ``trim_seconds`` cut from its end; the codes are

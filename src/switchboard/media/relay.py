@@ -7,8 +7,11 @@ B's remote, and the other way round. Per RTP packet the hot path
 calls of :class:`~switchboard.media.stats.ReceiveStatistics`, and ``sendto``. No task, no
 log line, no allocation beyond the header tuple, the arrival float and what asyncio gives.
 Rarer packets leave the hot path through one compare each: RFC 4733 telephone events (fed
-to a :class:`~switchboard.media.dtmf.DtmfReceiver` and relayed) and payload-type rewrites
-(PT renumbering, µ-law <-> A-law transcoding with the G.711 tables).
+to a :class:`~switchboard.media.dtmf.DtmfReceiver` and relayed), the audio of a leg whose
+phone sends DTMF in-band (``dtmf_mode=inband``: decoded and fed to a
+:class:`~switchboard.media.dtmf.DtmfToneDetector`, then relayed; the payload type is -1,
+never matched, on every other leg) and payload-type rewrites (PT renumbering, µ-law <->
+A-law transcoding with the G.711 tables).
 
 Where each leg's media goes: the remote from SDP (:meth:`RelayLeg.set_remote`), replaced by
 the latched source when the endpoint has ``rtp_symmetric=yes`` (the :class:`RtpLatch` under
@@ -34,8 +37,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar, cast
 
-from switchboard.media.dtmf import DtmfEvent, DtmfReceiver
+from switchboard.media.dtmf import DtmfEvent, DtmfReceiver, DtmfToneDetector
 from switchboard.media.errors import MediaError
+from switchboard.media.g711 import Law, decode_payload
 from switchboard.media.latch import RtpLatch
 from switchboard.media.portpool import PortPair, PortPool
 from switchboard.media.rtcp import (
@@ -97,6 +101,7 @@ class _RtpProtocol(asyncio.DatagramProtocol):
     __slots__ = (
         "accept",
         "dtmf_payload_type",
+        "inband_payload_type",
         "invalid",
         "leg",
         "octets",
@@ -118,6 +123,7 @@ class _RtpProtocol(asyncio.DatagramProtocol):
         self.record_header = leg.statistics.record_header
         self.record_arrival = leg.statistics.record_arrival
         self.dtmf_payload_type = -1
+        self.inband_payload_type = -1
         self.rewrite: dict[int, tuple[bytes | None, int]] = {}
         self.sendto: Callable[[bytes, Any], None] = _discard
         self.target: RtpLatch | _Destination = _Destination(None)
@@ -149,6 +155,8 @@ class _RtpProtocol(asyncio.DatagramProtocol):
         destination = self.target.address
         if header[0] == self.dtmf_payload_type:
             self.leg.telephone_event_received(data, header[2])
+        elif header[0] == self.inband_payload_type:
+            self.leg.audio_received(data)
         if self.rewrite:
             rewrite = self.rewrite.get(header[0])
             if rewrite is not None:
@@ -223,6 +231,8 @@ class RelayLeg:
         self.latch = RtpLatch(None, strictrtp, probation)
         self.statistics = ReceiveStatistics()
         self.dtmf = DtmfReceiver(timeout=dtmf_timeout)
+        self.tones: DtmfToneDetector | None = None
+        self.tones_law: Law = "ulaw"
         self.symmetric = True
         self.sdp_address: Address | None = None
         self.rtcp_address: Address | None = None
@@ -296,6 +306,18 @@ class RelayLeg:
         """The RFC 4733 payload type this leg's phone sends DTMF with (None: no DTMF)."""
         self.rtp.dtmf_payload_type = -1 if payload_type is None else payload_type
 
+    def detect_tones(self, payload_type: int | None, law: Law = "ulaw") -> None:
+        """Listen for in-band DTMF in the G.711 ``law`` audio of PT ``payload_type`` this
+        leg's phone sends (None: stop). Only such legs pay a decode per packet."""
+        if payload_type is None:
+            self.rtp.inband_payload_type = -1
+            self.tones = None
+            return
+        if self.tones is None or self.tones_law != law:
+            self.tones = DtmfToneDetector()
+        self.tones_law = law
+        self.rtp.inband_payload_type = payload_type
+
     def map_payload(self, payload_type: int, to: int, table: bytes | None = None) -> None:
         """Rewrite PT ``payload_type`` from this phone as ``to``, through a G.711 ``table``."""
         self.rtp.rewrite[payload_type] = (table, to)
@@ -316,6 +338,18 @@ class RelayLeg:
         except MediaError:
             return
         for event in events:
+            self.relay.report_dtmf(self.name, event)
+
+    def audio_received(self, data: bytes) -> None:
+        """Feed an audio packet to the in-band DTMF detector and report its events."""
+        tones = self.tones
+        if tones is None:
+            return
+        try:
+            payload = data[header_size(data) :]
+        except MediaError:
+            return
+        for event in tones.feed(decode_payload(payload, self.tones_law)):
             self.relay.report_dtmf(self.name, event)
 
     def rtcp_received(self, data: bytes, addr: Address) -> None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import struct
 
 import numpy as np
+import pytest
 
-from switchboard.media.g711 import encode_payload
+from switchboard.media.g711 import decode_payload, encode_payload
 from switchboard.media.recorder import Recorder
 
 
@@ -41,3 +42,51 @@ def test_a_long_pause_does_not_become_silence_and_the_cap_holds() -> None:
     recorder.feed(packet(3, 8000 * 60 + 160, frame, 8))
     assert recorder.full and recorder.seconds == 0.04
     assert len(recorder.samples(trim_seconds=0.02)) == 160
+
+
+def level_frame(level: int, law: str = "ulaw") -> bytes:
+    """A 20 ms frame whose samples are all +-``level`` after a G.711 round trip."""
+    samples = np.where(np.arange(160) % 2 == 0, level, -level).astype(np.int16)
+    return encode_payload(samples, law)  # type: ignore[arg-type]
+
+
+def test_trailing_silence_counts_quiet_frames_at_the_end_only() -> None:
+    recorder = Recorder(0, "ulaw", max_seconds=10, silence_threshold=128)
+    assert recorder.trailing_silence() == 0.0
+    for index in range(5):
+        recorder.feed(packet(index, index * 160, level_frame(0)))
+    assert recorder.trailing_silence() == 0.1  # silence from the start counts
+    recorder.feed(packet(5, 5 * 160, level_frame(2000)))
+    recorder.feed(packet(6, 6 * 160, level_frame(50)))
+    assert recorder.trailing_silence() == 0.02  # the loud frame reset it
+    for index in range(7, 17):
+        recorder.feed(packet(index, index * 160, level_frame(100)))
+    assert recorder.trailing_silence() == pytest.approx(0.22)
+    assert recorder.trailing_silence() == pytest.approx(0.22)  # nothing new: unchanged
+
+
+def test_the_threshold_is_on_the_average_absolute_sample() -> None:
+    decoded = int(np.abs(decode_payload(level_frame(128, "alaw"), "alaw").astype(int)).mean())
+    quiet = Recorder(8, "alaw", max_seconds=1, silence_threshold=decoded + 1)
+    loud = Recorder(8, "alaw", max_seconds=1, silence_threshold=decoded)
+    for recorder in (quiet, loud):
+        recorder.feed(packet(1, 0, level_frame(128, "alaw"), 8))
+    assert quiet.trailing_silence() == 0.02  # average < threshold: silent
+    assert loud.trailing_silence() == 0.0  # average == threshold: not silent (Asterisk)
+
+
+def test_a_loud_frame_within_one_batch_keeps_only_what_follows_it() -> None:
+    recorder = Recorder(0, "ulaw", max_seconds=10)
+    frames = [level_frame(0)] * 3 + [level_frame(5000)] + [level_frame(10)] * 4
+    for index, frame in enumerate(frames):
+        recorder.feed(packet(index, index * 160, frame))
+    recorder.feed(packet(99, 99, b""))  # an empty payload is not a frame
+    assert recorder.trailing_silence() == 0.08
+
+
+def test_samples_trims_the_silence_asked() -> None:
+    recorder = Recorder(0, "ulaw", max_seconds=10)
+    for index in range(50):
+        recorder.feed(packet(index, index * 160, level_frame(3000 if index < 25 else 0)))
+    assert recorder.trailing_silence() == 0.5
+    assert len(recorder.samples(0.5 - 0.2)) == 8000 * 0.7

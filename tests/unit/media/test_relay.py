@@ -461,3 +461,83 @@ async def test_relay_on_a_dual_stack_pool_relays_ipv4_phones() -> None:
         relay.close()
         a.close()
         b.close()
+
+
+def dtmf_audio(keys: str, law: g711.Law) -> list[bytes]:
+    """``keys`` as in-band tone pairs (100 ms each, 100 ms apart), in 20 ms G.711 payloads."""
+    pairs = {"1": (697, 1209), "#": (941, 1477), "7": (852, 1209)}
+    t = np.arange(800) / 8000
+    audio = np.concatenate(
+        [
+            np.concatenate(
+                (
+                    (
+                        6000
+                        * (
+                            np.sin(2 * np.pi * pairs[k][0] * t)
+                            + np.sin(2 * np.pi * pairs[k][1] * t)
+                        )
+                    ).astype(np.int16),
+                    np.zeros(800, dtype=np.int16),
+                )
+            )
+            for k in keys
+        ]
+    )
+    return [g711.encode_payload(audio[i : i + 160], law) for i in range(0, len(audio), 160)]
+
+
+@pytest.mark.asyncio
+async def test_inband_dtmf_is_detected_on_the_legs_that_ask_and_relayed_unchanged(
+    pool: PortPool, phones: tuple[Phone, Phone]
+) -> None:
+    a, b = phones
+    events: list[tuple[LegName, DtmfEvent]] = []
+    relay = await started(pool, a, b, on_dtmf=lambda leg, event: events.append((leg, event)))
+    relay.a.detect_tones(0, "ulaw")
+    relay.b.detect_tones(8, "alaw")
+    try:
+        sent = dtmf_audio("1#", "ulaw")
+        for seq, payload in enumerate(sent):
+            a.rtp.sendto(rtp(seq, 0, payload), (HOST, relay.a.port))
+            await asyncio.sleep(0.001)
+        got = await receive_all(b.rtp, len(sent))
+        assert [RtpPacket.parse(data).payload for data in got] == sent  # audio untouched
+        await until(lambda: len([e for e in events if isinstance(e[1], DtmfEnded)]) == 2)
+        ended = [(leg, e.digit) for leg, e in events if isinstance(e, DtmfEnded)]
+        assert ended == [("a", "1"), ("a", "#")]
+        assert all(isinstance(e, DtmfEnded) and 60 <= e.duration_ms <= 140 for _, e in events[1::2])
+        events.clear()
+        for seq, payload in enumerate(dtmf_audio("7", "alaw")):
+            b.rtp.sendto(rtp(seq, 8, payload), (HOST, relay.b.port))
+            await asyncio.sleep(0.001)
+        await until(lambda: len(events) == 2)
+        assert [(leg, e.digit) for leg, e in events] == [("b", "7"), ("b", "7")]
+    finally:
+        relay.close()
+
+
+@pytest.mark.asyncio
+async def test_inband_dtmf_is_not_detected_unless_asked_or_once_stopped(
+    pool: PortPool, phones: tuple[Phone, Phone]
+) -> None:
+    a, b = phones
+    events: list[tuple[LegName, DtmfEvent]] = []
+    relay = await started(pool, a, b, on_dtmf=lambda leg, event: events.append((leg, event)))
+    relay.a.detect_tones(0, "ulaw")
+    relay.a.detect_tones(0, "alaw")  # another law: a new detector
+    relay.a.detect_tones(None)
+    try:
+        sent = dtmf_audio("1", "ulaw")
+        for seq, payload in enumerate(sent):
+            a.rtp.sendto(rtp(seq, 0, payload), (HOST, relay.a.port))
+            b.rtp.sendto(rtp(seq, 0, payload), (HOST, relay.b.port))
+        await receive_all(b.rtp, len(sent))
+        await receive_all(a.rtp, len(sent))
+        assert events == [] and relay.a.tones is None and relay.b.tones is None
+        relay.a.audio_received(rtp(0, 0, sent[0]))  # a packet in flight when it stopped
+        relay.b.detect_tones(0)
+        relay.b.audio_received(b"\x80")  # too short for a header: ignored
+        assert events == []
+    finally:
+        relay.close()

@@ -39,6 +39,7 @@ from switchboard.dialplan.interpreter import ApplicationRegistry
 from switchboard.dialplan.state import ChannelState
 from switchboard.media.dtmf import DtmfEnded, DtmfEvent
 from switchboard.media.errors import MediaError
+from switchboard.media.g711 import Law
 from switchboard.media.portpool import PortPool
 from switchboard.media.relay import LegName, MediaRelay
 from switchboard.sdp.errors import SdpError
@@ -284,6 +285,7 @@ class CallEngine:
             if channel.streams:
                 point(relay.a, channel.streams[0], channel.endpoint.rtp_symmetric)
                 relay.a.set_telephone_event(self._event_types(channel)[0])
+                relay.a.detect_tones(*self._inband(channel))
         return 0
 
     def ring(self, channel: Channel, status: int = 180) -> None:
@@ -376,6 +378,7 @@ class CallEngine:
                     self._event_types(caller),
                     self._event_types(callee),
                 )
+                callee.media_leg.detect_tones(*self._inband(callee))
                 joined = True
                 if self._direct_media_allowed(caller, callee, media):
                     caller.direct_media_with = callee
@@ -876,6 +879,19 @@ class CallEngine:
         oa = channel.offer_answer
         sends = local_telephone_event(oa.local) if expects is not None else None
         return sends, expects
+
+    def _inband(self, channel: Channel) -> tuple[int | None, Law]:
+        """(the G.711 payload type to detect in-band DTMF in, its law): ``dtmf_mode=inband``,
+        or ``auto`` when the phone offered no telephone-event; (None, ...) otherwise."""
+        stream = channel.streams[0] if channel.streams else None
+        codec = stream.codecs[0] if stream is not None and stream.codecs else None
+        mode = channel.endpoint.dtmf_mode
+        wanted = mode == "inband" or (
+            mode == "auto" and stream is not None and stream.telephone_event is None
+        )
+        if not wanted or codec is None or codec.name not in ("ulaw", "alaw"):
+            return None, "ulaw"
+        return codec.local_payload_type, "ulaw" if codec.name == "ulaw" else "alaw"
 
     def _direct_media_allowed(self, caller: Channel, callee: Channel, media: MediaPlan) -> bool:
         """Asterisk's conditions: both endpoints allow it, the same codec numbered alike,
