@@ -36,7 +36,7 @@ def _parser() -> argparse.ArgumentParser:
             "Ringing, Progress, Busy, Congestion, VoiceMail, VoiceMailMain and the "
             "built-ins); media is anchored in the relay or direct; blind and attended "
             "transfers; voicemail in Asterisk's spool layout with message lamps (MWI) and "
-            "email. Not yet: G.722/Opus, in-band DTMF, silence detection (maxsilence)."
+            "email. Not yet: the G.722 and Opus codecs."
         ),
     )
     serve_cmd.add_argument("--config-dir", type=Path, required=True, help="Asterisk config folder")
