@@ -66,7 +66,9 @@ def bob_calls(tmp_path: Path, ports: Ports, scenario: str, exten: str = "101", *
 
 
 ANCHORED = "".join(f"[{name}](+type=endpoint)\ndirect_media=no\n" for name in ("alice", "bob"))
-"""Scripted SIPp phones cannot take the direct-media re-INVITE: keep media anchored."""
+ANCHORED += "[alice](+type=aor)\nmax_contacts=2\n"
+"""Scripted SIPp phones cannot take the direct-media re-INVITE: keep media anchored.
+alice may have two phones (a softphone and a desk phone)."""
 
 
 @pytest.fixture
@@ -363,3 +365,19 @@ def test_an_admin_hangs_a_call_up_from_the_console(tmp_path: Path, setup) -> Non
     assert bob.wait()[0] == 0  # bob got the BYE
     assert alice.wait()[0] == 0  # and so did alice
     assert "0 active channels" in live_channels(tmp_path)
+
+
+def test_every_contact_of_the_aor_rings_and_the_others_are_cancelled(tmp_path: Path, setup) -> None:
+    ports, _, alice = setup
+    desk = calls.Phone(tmp_path / "desk", ports.udp, "alice", "alice101", free_port())
+    for phone in (alice, desk):
+        phone.register()
+    alice.start(calls.callee(answer_after_ms=300))
+    desk.start(calls.callee(answer_after_ms=None), name="desk")
+    result = bob_calls(tmp_path, ports, calls.caller(talk_ms=500))
+    assert result.returncode == 0, result.stderr + result.messages
+    assert alice.wait()[0] == 0
+    status, seen = desk.wait()
+    assert status == 0, seen
+    cancel = next(m for m in seen if m.first_line.startswith("CANCEL"))
+    assert cancel.header("Reason") == 'SIP;cause=200;text="Call completed elsewhere"'
