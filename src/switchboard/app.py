@@ -25,6 +25,7 @@ from switchboard.core.cdr import CallRecord
 from switchboard.core.events import Event, EventBus
 from switchboard.diagnostics import Diagnostics
 from switchboard.media.portpool import PortPool
+from switchboard.services.acl import Acls
 from switchboard.services.authenticate import EndpointAuthenticator
 from switchboard.services.calls.engine import CallEngine
 from switchboard.services.calls.pbx import run_channel
@@ -199,6 +200,7 @@ class Server:
         stack.offence = guard.malformed
         stack.prefilter = router.prefilter
         router.guard = guard
+        router.acls = Acls(pjsip)
         playback.configure(default_sounds_dirs(self.config_dir))
         calls = self.calls = CallEngine(
             self.config,

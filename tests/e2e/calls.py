@@ -137,8 +137,8 @@ def _caller(
         _invite(1, body, False),
         '<recv response="100" optional="true"/>\n',
     ]
-    if not authenticate:
-        steps.append('<recv response="401"/>\n')
+    if not authenticate:  # the first answer is the last: 401, or ``final`` (a 403)
+        steps.append(f'<recv response="{401 if final == 200 else final}"/>\n')
         steps.append(_ack(1, "[branch-3]"))
         return _scenario("caller", steps)
     steps += [

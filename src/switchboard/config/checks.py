@@ -89,7 +89,22 @@ def check_config(
     _weak_pins(config, diags)
     _transports(config, source, diags, now)
     _media_encryption(config, diags)
+    _named_acls(config, diags)
     _chan_sip_leftovers(source, diags)
+
+
+def _named_acls(config: Config, diags: Diagnostics) -> None:
+    """acl.conf is not read: an ``acl=`` or ``contact_acl=`` naming one protects nothing."""
+    for endpoint in config.pjsip.endpoints.values():
+        for option in ("acl", "contact_acl"):
+            for name in getattr(endpoint, option):
+                diags.warning(
+                    endpoint.where(option),
+                    f"endpoint '{endpoint.name}': {option}={name} names an acl.conf ACL, "
+                    "which Switchboard does not read; this endpoint is not restricted by it",
+                    "use permit=/deny= (contact_permit=/contact_deny=) on the endpoint, "
+                    "or a type=acl section in pjsip.conf",
+                )
 
 
 class _References:

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from switchboard.services.acl import Acls
 from switchboard.services.authenticate import EndpointAuthenticator, Verdict
 from switchboard.services.mwi import ALLOW_EVENTS, MessageWaiting, event_package
 from switchboard.services.qualify import Qualifier
@@ -67,6 +68,7 @@ class RequestRouter:
         self.qualifier: Qualifier | None = None
         self.guard: Guard | None = None
         self.calls: CallEngine | None = None
+        self.acls: Acls | None = None
         self.mwi: MessageWaiting | None = None
 
     def __call__(self, event: Event) -> None:
@@ -110,6 +112,8 @@ class RequestRouter:
         guard = self.guard
         if guard is not None and not guard.allow_unauthenticated(peer.host, guard.clock()):
             return True
+        if self._acl_refusal(request, peer) is not None:
+            return self._response(request, 403)
         if request.headers.get("require") or address_of_record_problem(request) is not None:
             return False
         decision = self.authenticator.check(request, peer, self.clock())
@@ -122,6 +126,9 @@ class RequestRouter:
         if guard is not None and not guard.allow_unauthenticated(event.peer.host, guard.clock()):
             return
         method = request.method
+        if method != "ACK" and self._acl_refusal(request, event.peer) is not None:
+            self._answer(key, request, 403)
+            return
         if method == "INVITE" and request.to_tag is None and self.calls is not None:
             self.calls.invite(event)
             return
@@ -193,11 +200,32 @@ class RequestRouter:
         if decision.verdict is not Verdict.ACCEPTED or decision.endpoint is None:
             self._answer(key, request, 401, headers=_challenge_headers(decision.challenge))
             return
+        if self.acls is not None:
+            refused = self.acls.contact_refused(request, decision.endpoint)
+            if refused is not None:
+                self._failed_acl(event.peer, refused)
+                self._answer(key, request, 403, "Contact address not permitted")
+                return
         if self.guard is not None:
             self.guard.authenticated(event.peer.host)
         response = self.registrar.register(request, decision.endpoint, event.peer, now)
         response.headers.add("Server", self.user_agent)
         self.respond(key, response)
+
+    def _acl_refusal(self, request: SipRequest, peer: Peer) -> str | None:
+        """Why the ACLs refuse this request's source (counted as FailedACL), or None."""
+        acls = self.acls
+        if acls is None or not acls.active:
+            return None
+        endpoint = self.authenticator.identify(request, None)
+        refused = acls.source_refused(peer.host, endpoint)
+        if refused is not None:
+            self._failed_acl(peer, refused)
+        return refused
+
+    def _failed_acl(self, peer: Peer, reason: str) -> None:
+        if self.guard is not None:
+            self.guard.offence(peer.host, "FailedACL", reason, self.guard.clock())
 
     def _answer(
         self,

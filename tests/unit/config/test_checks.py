@@ -220,3 +220,13 @@ def test_certificate_expiry_is_reported(tmp_path: Path):
     assert "in 14 days" in found[0] or "in 15 days" in found[0]
     assert found[1].startswith("pjsip.conf:9: error: transport 'old': certificate ")
     assert "expired on" in found[1]
+
+
+def test_named_acls_of_acl_conf_are_reported_as_not_applied() -> None:
+    files = reference_files()
+    files["pjsip.conf"] = files["pjsip.conf"].decode() + "[alice](+type=endpoint)\nacl=office\n"
+    _, findings = load(files, checks=True)
+    assert any(
+        f.startswith("pjsip.conf:32: warning: endpoint 'alice': acl=office names an acl.conf")
+        for f in findings
+    ), findings
