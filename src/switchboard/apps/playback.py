@@ -40,6 +40,7 @@ from switchboard.media.player import (
     read_sound,
 )
 from switchboard.services.calls.channel import Channel
+from switchboard.sounds import language_dirs
 
 NAME = "Playback"
 SYNOPSIS = "Play a file"
@@ -65,17 +66,7 @@ def sounds_dirs() -> tuple[Path, ...]:
 
 def languages(language: str) -> list[str | None]:
     """The language folders to try, in Asterisk's order (None: no language folder)."""
-    order: list[str | None] = []
-    lang = language
-    while lang:
-        order.append(lang)
-        if "_" not in lang:
-            break
-        lang = lang.rsplit("_", 1)[0]
-    order.append(None)
-    if DEFAULT_LANGUAGE not in (language, lang):
-        order.append(DEFAULT_LANGUAGE)
-    return order
+    return language_dirs(language, fallback=True)
 
 
 def _rank(path: Path, law: Law | None) -> int:

@@ -144,7 +144,7 @@ def required_prompts(language: str) -> list[str]:
     return [*VOICEMAIL_PROMPTS, *NUMBER_PROMPTS[syntax]]
 
 
-def _language_dirs(language: str, fallback: bool) -> list[str | None]:
+def language_dirs(language: str, fallback: bool = True) -> list[str | None]:
     """The language folders Asterisk tries (``fr_CA``, ``fr``, none, then ``en``)."""
     order: list[str | None] = []
     lang = language
@@ -180,7 +180,7 @@ def missing_prompts(
     wanted = list(dict.fromkeys(names))
     result: dict[str, list[str]] = {}
     for language in dict.fromkeys(languages):
-        places = _language_dirs(language, fallback)
+        places = language_dirs(language, fallback)
         missing = [
             name
             for name in wanted

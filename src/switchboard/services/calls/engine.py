@@ -44,7 +44,7 @@ from switchboard.media.portpool import PortPool
 from switchboard.media.relay import LegName, MediaRelay
 from switchboard.sdp.errors import SdpError
 from switchboard.sdp.model import Direction, SessionDescription
-from switchboard.sdp.negotiate import HoldState, LocalMedia, NegotiatedStream, OfferAnswer
+from switchboard.sdp.negotiate import HoldState, LocalMedia, OfferAnswer
 from switchboard.sdp.parse import parse_sdp
 from switchboard.services.authenticate import EndpointAuthenticator, Verdict
 from switchboard.services.calls.bridge import (
@@ -1146,8 +1146,3 @@ class CallEngine:
     def __len__(self) -> int:
         """Channels alive."""
         return len(self.channels)
-
-
-def stream_of(channel: Channel) -> NegotiatedStream | None:
-    """The channel's first negotiated audio stream."""
-    return channel.streams[0] if channel.streams else None
