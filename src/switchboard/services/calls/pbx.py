@@ -49,7 +49,7 @@ async def _run(engine: CallEngine, channel: Channel) -> None:
         action = await _dialplan(interpreter, channel)
         channel.dialplan.hangupcause = action.cause
         if channel.handed_over:
-            engine.hand_over(channel)
+            engine.transfers.hand_over(channel)
             return
         if action.indication == "busy":
             engine.hangup(channel, USER_BUSY)
