@@ -20,7 +20,12 @@ from switchboard.dialplan.interpreter import (
     Outcome,
     Terminate,
 )
-from switchboard.services.calls.causes import CONGESTION, USER_BUSY
+from switchboard.services.calls.causes import (
+    CONGESTION,
+    NORMAL_CLEARING,
+    TEMPORARY_FAILURE,
+    USER_BUSY,
+)
 from switchboard.services.calls.channel import Channel
 from switchboard.services.calls.engine import CallEngine
 
@@ -56,10 +61,10 @@ async def _run(engine: CallEngine, channel: Channel) -> None:
         elif action.indication == "congestion":
             engine.hangup(channel, CONGESTION)
         else:
-            engine.hangup(channel, action.cause or channel.cause or 16)
+            engine.hangup(channel, action.cause or channel.cause or NORMAL_CLEARING)
     except Exception:
         log.exception("%s: the call failed", channel.name)
-        engine.hangup(channel, 41)
+        engine.hangup(channel, TEMPORARY_FAILURE)
     finally:
         if not channel.handed_over:
             engine.release(channel)
