@@ -41,7 +41,6 @@ import argparse
 import contextlib
 import csv
 import math
-import os
 import re
 import resource
 import secrets
@@ -222,29 +221,7 @@ def start_server(work: Path, port: int, passwords: dict[str, str], *, direct: bo
     tag = "direct" if direct else "anchored"
     config, state = work / f"config-{tag}", work / f"state-{tag}"
     write_config(config, port, passwords, direct=direct)
-    script = Path(sys.executable).with_name("switchboard")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "switchboard.cli"]
-    log = work / f"switchboard-{tag}.log"
-    with log.open("wb") as handle:
-        process = subprocess.Popen(
-            [
-                *register.pinned(SERVER_CORE),
-                *(*command, "serve"),
-                *("--config-dir", str(config), "--state-dir", str(state)),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=handle,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-    server = Server("switchboard", process, log)
-    wait_until(
-        lambda: "ready; stop with" in log.read_text(errors="replace") or process.poll() is not None,
-        60,
-        "switchboard to start",
-    )
-    if process.poll() is not None:
-        raise RuntimeError(f"switchboard exited:\n{log.read_text(errors='replace')}")
-    return server
+    return register.serve(config, state, work / f"switchboard-{tag}.log")
 
 
 def register_user(work: Path, server_port: int, local_port: int, user: str, password: str) -> None:

@@ -239,12 +239,11 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None
     raise RuntimeError(f"timed out waiting for {what}")
 
 
-def start_switchboard(work: Path, port: int, users: list[tuple[str, str]]) -> Server:
-    config, state = work / "sb-config", work / "sb-state"
-    switchboard_config(config, port, users)
+def serve(config: Path, state: Path, log: Path) -> Server:
+    """``switchboard serve`` pinned to the server core, logging to ``log``; returns once it
+    is ready (the other benchmarks start their servers through this too)."""
     script = Path(sys.executable).with_name("switchboard")
     command = [str(script)] if script.exists() else [sys.executable, "-m", "switchboard.cli"]
-    log = work / "switchboard.log"
     with log.open("wb") as handle:
         process = subprocess.Popen(
             [
@@ -265,6 +264,12 @@ def start_switchboard(work: Path, port: int, users: list[tuple[str, str]]) -> Se
     if process.poll() is not None:
         raise RuntimeError(f"switchboard exited:\n{log.read_text(errors='replace')}")
     return server
+
+
+def start_switchboard(work: Path, port: int, users: list[tuple[str, str]]) -> Server:
+    config, state = work / "sb-config", work / "sb-state"
+    switchboard_config(config, port, users)
+    return serve(config, state, work / "switchboard.log")
 
 
 def start_kamailio(work: Path, port: int, users: list[tuple[str, str]]) -> Server:

@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import resource
 import secrets
 import shutil
@@ -125,29 +124,7 @@ def start_server(work: Path, port: int, password: str, boxes: int) -> Server:
     """``switchboard serve`` on core 0 with a fresh config and state folder."""
     config, state = work / "config", work / "state"
     write_config(config, port, password, boxes)
-    script = Path(sys.executable).with_name("switchboard")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "switchboard.cli"]
-    log = work / "switchboard.log"
-    with log.open("wb") as handle:
-        process = subprocess.Popen(
-            [
-                *register.pinned(register.SERVER_CORE),
-                *(*command, "serve"),
-                *("--config-dir", str(config), "--state-dir", str(state)),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=handle,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-    server = Server("switchboard", process, log)
-    wait_until(
-        lambda: "ready; stop with" in log.read_text(errors="replace") or process.poll() is not None,
-        60,
-        "switchboard to start",
-    )
-    if process.poll() is not None:
-        raise RuntimeError(f"switchboard exited:\n{log.read_text(errors='replace')}")
-    return server
+    return register.serve(config, state, work / "switchboard.log")
 
 
 def media_exec(folder: Path, frames: int, media: str) -> tuple[str, str]:
