@@ -207,15 +207,14 @@ def refer(cseq: int, target: str) -> str:
     return (
         _in_dialog("REFER", cseq, extra=extra)
         + '<recv response="202"/>\n'
-        + _notify_answer()
-        + _notify_answer()
+        + ANSWER_NOTIFY
+        + ANSWER_NOTIFY
         + '<recv request="BYE"/>\n'
         + response("200 OK", tag=False)
     )
 
 
-def _notify_answer() -> str:
-    return """<recv request="NOTIFY"/>
+ANSWER_NOTIFY = """<recv request="NOTIFY"/>
 <send><![CDATA[
 SIP/2.0 200 OK
 [last_Via:]
@@ -227,6 +226,7 @@ Content-Length: 0
 
 ]]></send>
 """
+"""A NOTIFY received and answered 200 (transfer progress, message waiting)."""
 
 
 def response(status: str, body: str = "", tag: bool = True) -> str:

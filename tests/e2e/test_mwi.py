@@ -9,25 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.calls import ANSWER_NOTIFY
 from tests.e2e.server import Ports, ServerProcess, free_port, reference_config
 from tests.e2e.sipp import SippResult, register_scenario, run_sipp
 
 pytestmark = pytest.mark.e2e
 
 MAILBOX = "[alice](+type=endpoint)\nmailboxes=101@default\n"
-
-ANSWER_NOTIFY = """<recv request="NOTIFY"/>
-<send><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-
-]]></send>
-"""
 
 OUT_OF_CALL = f"""<?xml version="1.0" encoding="ISO-8859-1" ?>
 <scenario name="answer unsolicited notify">

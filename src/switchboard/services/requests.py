@@ -11,7 +11,6 @@ inside dialogs we do not have get 481; other methods get 501.
 from __future__ import annotations
 
 import logging
-import secrets
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -21,9 +20,10 @@ from switchboard.services.authenticate import EndpointAuthenticator, Verdict
 from switchboard.services.mwi import ALLOW_EVENTS, MessageWaiting, event_package
 from switchboard.services.qualify import Qualifier
 from switchboard.services.registrar import Registrar, address_of_record_problem
+from switchboard.services.replies import refusal, reply
 from switchboard.services.security import Guard
 from switchboard.sip.errors import RemoteProtocolError
-from switchboard.sip.message import SipRequest, SipResponse, check_require, make_response
+from switchboard.sip.message import SipRequest, SipResponse, check_require
 from switchboard.sip.peer import Peer
 from switchboard.sip.transaction.events import (
     CancelReceived,
@@ -119,7 +119,10 @@ class RequestRouter:
         decision = self.authenticator.check(request, peer, self.clock())
         if decision.verdict is not Verdict.CHALLENGE:
             return False
-        return self._response(request, 401, headers=_challenge_headers(decision.challenge))
+        refused = refusal(decision)
+        if decision.verdict is not Verdict.CHALLENGE or refused is None:
+            return False
+        return self._response(request, *refused)
 
     def _request(self, key: TransactionKey, request: SipRequest, event: RequestReceived) -> None:
         guard = self.guard
@@ -177,12 +180,11 @@ class RequestRouter:
             mwi.refresh(request, event.peer, reply)
             return
         decision = self.authenticator.check(request, event.peer, self.clock())
-        if decision.verdict is Verdict.BAD_REQUEST:
-            self._answer(key, request, 400, "Malformed Authorization")
+        refused = refusal(decision)
+        if refused is not None:
+            self._answer(key, request, *refused)
             return
-        if decision.verdict is not Verdict.ACCEPTED or decision.endpoint is None:
-            self._answer(key, request, 401, headers=_challenge_headers(decision.challenge))
-            return
+        assert decision.endpoint is not None  # refusal() passes only an identified endpoint
         if self.guard is not None:
             self.guard.authenticated(event.peer.host)
         mwi.subscribe(request, decision.endpoint, event.peer, reply)
@@ -194,16 +196,15 @@ class RequestRouter:
             return
         now = self.clock()
         decision = self.authenticator.check(request, event.peer, now)
-        if decision.verdict is Verdict.BAD_REQUEST:
-            self._answer(key, request, 400, "Malformed Authorization")
+        refused = refusal(decision)
+        if refused is not None:
+            self._answer(key, request, *refused)
             return
-        if decision.verdict is not Verdict.ACCEPTED or decision.endpoint is None:
-            self._answer(key, request, 401, headers=_challenge_headers(decision.challenge))
-            return
+        assert decision.endpoint is not None  # refusal() passes only an identified endpoint
         if self.acls is not None:
-            refused = self.acls.contact_refused(request, decision.endpoint)
-            if refused is not None:
-                self._failed_acl(event.peer, refused)
+            denied = self.acls.contact_refused(request, decision.endpoint)
+            if denied is not None:
+                self._failed_acl(event.peer, denied)
                 self._answer(key, request, 403, "Contact address not permitted")
                 return
         if self.guard is not None:
@@ -244,11 +245,5 @@ class RequestRouter:
         reason: str | None = None,
         headers: list[tuple[str, str]] | None = None,
     ) -> SipResponse:
-        """Our answer to ``request``: a fresh To tag (but on 100) and the Server header."""
-        extra = [*(headers or []), ("Server", self.user_agent)]
-        tag = None if status == 100 else secrets.token_hex(4)
-        return make_response(request, status, reason, to_tag=tag, headers=extra)
-
-
-def _challenge_headers(challenge: list[str]) -> list[tuple[str, str]]:
-    return [("WWW-Authenticate", value) for value in challenge]
+        """Our answer to ``request``, with our Server header."""
+        return reply(request, status, reason, headers or (), server=self.user_agent)

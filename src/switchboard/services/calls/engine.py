@@ -45,7 +45,7 @@ from switchboard.sdp.errors import SdpError
 from switchboard.sdp.model import Direction, SessionDescription
 from switchboard.sdp.negotiate import HoldState, LocalMedia, OfferAnswer
 from switchboard.sdp.parse import parse_sdp
-from switchboard.services.authenticate import EndpointAuthenticator, Verdict
+from switchboard.services.authenticate import EndpointAuthenticator
 from switchboard.services.calls.bridge import (
     MediaPlan,
     callee_preferences,
@@ -67,13 +67,15 @@ from switchboard.services.calls.events import (
 from switchboard.services.calls.records import call_record
 from switchboard.services.calls.transfers import Transfers
 from switchboard.services.location import LocationService
+from switchboard.services.replies import refusal, reply
 from switchboard.services.security import Guard
 from switchboard.sip.dialog import DialogId
+from switchboard.sip.dtmf_info import dtmf_relay_digit
 from switchboard.sip.errors import SipError
-from switchboard.sip.message import SipRequest, SipResponse, make_response
+from switchboard.sip.message import SipRequest, SipResponse
 from switchboard.sip.peer import Peer, TransportName
 from switchboard.sip.reason import Reason, q850_reason
-from switchboard.sip.session import SessionConfig
+from switchboard.sip.session import REL100_MODES, SessionConfig
 from switchboard.sip.session_events import (
     Acknowledged,
     AnswerReceived,
@@ -115,19 +117,6 @@ _HOLD_DIRECTION = {
 """What the bridged phone is offered when this one's stream becomes ``HoldState``."""
 
 ChannelRunner = Callable[["CallEngine", Channel], "asyncio.Task[None]"]
-
-
-def dtmf_relay_digit(request: SipRequest) -> str | None:
-    """The digit of a SIP INFO ``application/dtmf-relay`` (``Signal=5``), or None."""
-    content_type = (request.headers.get("content-type") or "").lower()
-    if not content_type.startswith("application/dtmf-relay"):
-        return None
-    for line in request.body.decode("latin-1").splitlines():
-        name, _, value = line.partition("=")
-        if name.strip().lower() == "signal":
-            digit = value.strip().upper()
-            return digit if len(digit) == 1 and digit in "0123456789*#ABCD" else None
-    return None
 
 
 def _clean_display(text: str) -> str:
@@ -191,13 +180,11 @@ class CallEngine:
         """A new INVITE: authenticate, check the number and SDP, start a channel."""
         request, peer = event.request, event.peer
         decision = self.authenticator.check(request, peer, time.time())
-        if decision.verdict is Verdict.BAD_REQUEST:
-            self._respond(event.key, request, 400, "Malformed Authorization")
+        refused = refusal(decision)
+        if refused is not None:
+            self._respond(event.key, request, *refused)
             return
-        if decision.verdict is not Verdict.ACCEPTED or decision.endpoint is None:
-            headers = [("WWW-Authenticate", value) for value in decision.challenge]
-            self._respond(event.key, request, 401, headers=headers)
-            return
+        assert decision.endpoint is not None  # refusal() passes only an identified endpoint
         if self.guard is not None:
             self.guard.authenticated(peer.host)
         endpoint = decision.endpoint
@@ -837,11 +824,7 @@ class CallEngine:
                 )
             except ValueError:
                 timers = SessionTimerConfig()
-            rel100 = (
-                endpoint.rel100
-                if endpoint.rel100 in ("no", "yes", "required", "peer_supported")
-                else "yes"
-            )
+            rel100 = endpoint.rel100 if endpoint.rel100 in REL100_MODES else "yes"
             config = SessionConfig(
                 contact=f"sip:switchboard@{where}{suffix}",
                 via=f"SIP/2.0/{peer.transport.upper()} {where};rport",
@@ -905,10 +888,7 @@ class CallEngine:
         reason: str | None = None,
         headers: list[tuple[str, str]] | None = None,
     ) -> None:
-        extra = [*(headers or []), ("Server", self.user_agent)]
-        response = make_response(
-            request, status, reason, to_tag=secrets.token_hex(4), headers=extra
-        )
+        response = reply(request, status, reason, headers or (), server=self.user_agent)
         self.stack.send_response(key, response)
 
     def show_channels(self) -> list[tuple[str, str, str, str]]:
