@@ -687,14 +687,14 @@ class CallEngine:
 
     def _direct_media_allowed(self, caller: Channel, callee: Channel, media: MediaPlan) -> bool:
         """Asterisk's conditions: both endpoints allow it, the same codec numbered alike,
-        DTMF numbered alike, no NAT between either phone and us, no encryption."""
+        DTMF numbered alike, no NAT between either phone and us (media encryption, which
+        would also have to match, is not offered yet)."""
         if not (caller.endpoint.direct_media and callee.endpoint.direct_media):
             return False
         if not media.same_numbers:
             return False
-        if self._event_types(caller) != self._event_types(callee)[::-1] and (
-            self._event_types(caller) != self._event_types(callee)
-        ):
+        ours, theirs = self._event_types(caller), self._event_types(callee)
+        if ours not in (theirs, theirs[::-1]):
             return False
         return not (self._behind_nat(caller) or self._behind_nat(callee))
 
