@@ -232,7 +232,7 @@ def _endpoint_names(state_dir: Path) -> list[str]:
     return [row.split()[0] for row in rows if row.strip() and "object(s) found" not in row]
 
 
-_RECORD_FIELDS = frozenset(vars(logging.makeLogRecord({})))
+_RECORD_FIELDS = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 """Attributes every log record has; anything else was passed with ``extra=``."""
 
 
