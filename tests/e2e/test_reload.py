@@ -18,6 +18,7 @@ from tests.e2e.baresip import Baresip
 from tests.e2e.conftest import run
 from tests.e2e.server import Ports, ServerProcess, free_port, reference_config
 from tests.e2e.sipp import register_scenario, run_sipp
+from tests.e2e.sipwire import answers_options
 from tests.e2e.test_calls import ANCHORED, bob_calls, live_channels
 from tests.e2e.test_register_baresip import make_certificates
 
@@ -143,6 +144,33 @@ def test_a_broken_configuration_is_refused_and_the_old_one_keeps_working(
     server.wait_for("reload: context from-internal changed: extension 104 added")
     assert "'104' => 1. Dial(PJSIP/alice,10)" in cli(state, "dialplan show from-internal")[1]
     assert registers(tmp_path, ports, "alice-2", "alice", "changed-12345", final=200)
+
+
+def test_a_removed_endpoint_loses_its_registration_and_a_moved_transport_waits(
+    tmp_path: Path,
+) -> None:
+    ports = Ports()
+    config = reference_config(tmp_path / "config", ports, extra_pjsip=CHARLIE)
+    state = tmp_path / "state"
+    with ServerProcess(config, state):
+        assert registers(tmp_path, ports, "charlie", "charlie", "charlie-103-secret", final=200)
+        assert "charlie/sip:charlie@" in cli(state, "pjsip show contacts")[1]
+        pjsip = config / "pjsip.conf"
+        moved = f"bind=127.0.0.1:{free_port()}"
+        text = pjsip.read_text().replace(CHARLIE, "")
+        pjsip.write_text(text.replace(f"bind=127.0.0.1:{ports.tcp}", moved))
+
+        status, reply = cli(state, "core reload")
+
+        assert status == 0, reply
+        assert "endpoint charlie removed" in reply and "aor charlie removed" in reply
+        assert "1 registration(s) of removed aors dropped" in reply
+        assert "Not applied (restart to apply):" in reply
+        assert "transport transport-tcp: bind changed: needs a restart" in reply
+        assert answers_options("tcp", ports.tcp)  # still listening where it was
+        assert "charlie" not in cli(state, "pjsip show contacts")[1]
+        assert registers(tmp_path, ports, "again", "charlie", "charlie-103-secret", final=401)
+        assert registers(tmp_path, ports, "alice", "alice", "alice101", final=200)
 
 
 def peer_certificate(port: int, connection: ssl.SSLSocket | None = None) -> bytes:
