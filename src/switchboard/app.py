@@ -322,12 +322,11 @@ class Server:
             changes = diff_configs(self.config, new)
             not_applied = [why for change in changes if (why := needs_restart(change))]
             restarting = {c.name for c in changes if c.kind == "transport" and needs_restart(c)}
-            try:
-                renewed = self._renewed_certificates(new, restarting)
-            except (OSError, ssl.SSLError) as exc:
-                line = f"TLS certificate not loaded: {exc}"
-                log.error("reload: %s; the running configuration is kept", line)
-                return ReloadReport(False, [], [*findings, line], [])
+            renewed, failed = self._renewed_certificates(new, restarting)
+            if failed:
+                for line in failed:
+                    log.error("reload: %s; the running configuration is kept", line)
+                return ReloadReport(False, [], [*findings, *failed], [])
             self._apply(new)
             lines = [str(change) for change in changes]
             for transport, digest in renewed:
@@ -351,19 +350,24 @@ class Server:
 
     def _renewed_certificates(
         self, new: Config, restarting: set[str]
-    ) -> list[tuple[Transport, str]]:
+    ) -> tuple[list[tuple[Transport, str]], list[str]]:
         """The TLS transports listening now whose certificate or key files changed (name
-        or contents), each checked in a fresh context; raises when one does not load."""
-        renewed = []
+        or contents), each checked in a fresh context, and a ``file:line: error:`` line
+        for each whose new files do not load."""
+        renewed, failed = [], []
         for transport in new.pjsip.transports.values():
             name = transport.name
             if transport.protocol != "tls" or name in restarting or name not in self._certificates:
                 continue
-            digest = certificate_digest(transport, self.config_dir)
-            if digest != self._certificates[name]:
-                server_context(transport, self.config_dir)
-                renewed.append((transport, digest))
-        return renewed
+            try:
+                digest = certificate_digest(transport, self.config_dir)
+                if digest != self._certificates[name]:
+                    server_context(transport, self.config_dir)
+                    renewed.append((transport, digest))
+            except (OSError, ssl.SSLError) as exc:
+                where = transport.where("cert_file")
+                failed.append(f"{where}: error: transport {name}: certificate not loaded: {exc}")
+        return renewed, failed
 
     def _apply(self, new: Config) -> None:
         """Point every service at the new configuration; what they hold per call, per

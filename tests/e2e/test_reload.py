@@ -5,6 +5,7 @@ served to new connections while registered phones stay."""
 
 from __future__ import annotations
 
+import re
 import signal
 import socket
 import ssl
@@ -239,7 +240,16 @@ def test_a_renewed_tls_certificate_is_served_to_new_connections_only(tmp_path: P
             raw = socket.create_connection(("127.0.0.1", ports.tls), timeout=5)
             with context.wrap_socket(raw) as open_connection:
                 _, new_cert, new_key = make_certificates(tmp_path / "renewed", "RenewedCo")
-                cert.write_bytes(new_cert.read_bytes())
+                cert.write_bytes(new_cert.read_bytes())  # the key is still the old one
+
+                status, reply = cli(state, "core reload")
+
+                assert status == 1, reply
+                assert re.search(
+                    r"pjsip\.conf:\d+: error: transport transport-tls: certificate not loaded",
+                    reply,
+                ), reply
+                assert peer_certificate(ports.tls) == old
                 key.write_bytes(new_key.read_bytes())
 
                 status, reply = cli(state, "core reload")
