@@ -394,8 +394,7 @@ class Server:
             self.voicemail.config = new.voicemail
             self.voicemail.general = new.voicemail.general
         if self.mailer is not None:
-            self.mailer.smtp = new.smtp
-            self.mailer.voicemail = new.voicemail
+            self.mailer.reconfigure(new.smtp, new.voicemail)
         if self.view is not None:
             self.view.config = new
         self.config = new

@@ -62,6 +62,17 @@ def _compare(kind: str, old: Mapping[str, object], new: Mapping[str, object]) ->
     return changes
 
 
+def _compare_values(kind: str, old: Mapping[str, str], new: Mapping[str, str]) -> list[Change]:
+    """Plain named values (voicemail.conf ``[zonemessages]``)."""
+    changes = [Change(kind, name, REMOVED) for name in old if name not in new]
+    for name, value in new.items():
+        if name not in old:
+            changes.append(Change(kind, name, ADDED))
+        elif old[name] != value:
+            changes.append(Change(kind, name, CHANGED))
+    return changes
+
+
 def _single(kind: str, old: object | None, new: object | None) -> list[Change]:
     """A settings section that exists once (pjsip ``[global]``, voicemail ``[general]``)."""
     if old is None and new is None:
@@ -140,6 +151,9 @@ def diff_configs(old: Config, new: Config) -> list[Change]:
         {m.address: m for m in new.voicemail.all_mailboxes()},
     )
     changes += _single("voicemail general", old.voicemail.general, new.voicemail.general)
+    old_zones = {name: item.value for name, item in old.voicemail.zonemessages.items()}
+    new_zones = {name: item.value for name, item in new.voicemail.zonemessages.items()}
+    changes += _compare_values("voicemail zone", old_zones, new_zones)
     changes += _single("rtp", old.rtp, new.rtp)
     changes += _single("security", old.security, new.security)
     changes += _single("smtp", old.smtp, new.smtp)

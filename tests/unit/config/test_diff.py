@@ -99,6 +99,10 @@ def test_mailboxes_and_settings_sections() -> None:
     formats = VOICEMAIL.replace("format=wav", "format=wav|gsm")
     assert diff(**{"voicemail.conf": formats}) == ["voicemail general changed: format"]
     assert diff(**{"rtp.conf": "[general]\nrtpstart=20000\n"}) == ["rtp changed: rtpstart"]
+    zones = VOICEMAIL.replace(
+        "[default]", "[zonemessages]\nparis=Europe/Paris|'vm-received' q\n[default]"
+    )
+    assert diff(**{"voicemail.conf": zones}) == ["voicemail zone paris added"]
 
 
 def test_secret_values_never_appear_in_a_change() -> None:
@@ -145,3 +149,34 @@ def test_the_report_as_the_console_shows_it() -> None:
         "  x.conf:1: warning: w",
     ]
     assert applied.as_dict()["changes"] == ["endpoint bob added"]
+
+
+def test_voicemail_zones_by_name() -> None:
+    def config(zones: str):  # type: ignore[no-untyped-def]
+        text = VOICEMAIL.replace("[default]", f"[zonemessages]\n{zones}[default]")
+        return load({"voicemail.conf": text})[0]
+
+    old = config("paris=Europe/Paris|'vm-received' q\nlondon=Europe/London|q\n")
+    new = config("paris=Europe/Paris|q\nnyc=America/New_York|q\n")
+    assert [str(c) for c in diff_configs(old, new)] == [
+        "voicemail zone london removed",
+        "voicemail zone paris changed",
+        "voicemail zone nyc added",
+    ]
+
+
+def test_single_sections_globals_and_context_extras() -> None:
+    with_global = PJSIP + "[global]\ntype=global\ndefault_realm=pbx.example\n"
+    assert diff(**{"pjsip.conf": with_global}) == ["pjsip global added"]
+    files = {"pjsip.conf": with_global, "extensions.conf": EXTENSIONS}
+    old, _ = load(files)
+    new, _ = load({**files, "pjsip.conf": PJSIP})
+    assert [str(c) for c in diff_configs(old, new)] == ["pjsip global removed"]
+    realm = with_global.replace("pbx.example", "other.example")
+    new, _ = load({**files, "pjsip.conf": realm})
+    assert [str(c) for c in diff_configs(old, new)] == ["pjsip global changed: default_realm"]
+    extras = "[globals]\nTRUNK=sip:x\n" + EXTENSIONS + "ignorepat => 9\nswitch => Loopback/x\n"
+    assert diff(**{"extensions.conf": extras}) == [
+        "context from-internal changed: ignorepat changed, switches changed",
+        "dialplan globals changed: TRUNK",
+    ]
