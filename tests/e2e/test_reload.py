@@ -5,10 +5,14 @@ served to new connections while registered phones stay."""
 
 from __future__ import annotations
 
+import os
+import pty
 import re
+import select
 import signal
 import socket
 import ssl
+import subprocess
 import time
 from pathlib import Path
 
@@ -16,7 +20,7 @@ import pytest
 
 from tests.e2e import calls
 from tests.e2e.baresip import Baresip
-from tests.e2e.conftest import run
+from tests.e2e.conftest import run, switchboard_command
 from tests.e2e.server import Ports, ServerProcess, free_port, reference_config
 from tests.e2e.sipp import register_scenario, run_sipp
 from tests.e2e.sipwire import answers_options
@@ -291,3 +295,52 @@ def test_sip_trace_logs_every_message_and_console_details(tmp_path: Path, site) 
     assert any(line.split() == ["context", ":", "from-internal"] for line in detail.splitlines())
     status, missing = cli(state, "pjsip show endpoint nobody")
     assert status == 1 and "Unable to find object nobody." in missing
+
+
+def read_until(fd: int, marker: bytes, timeout: float = 15) -> bytes:
+    """What a terminal shows until ``marker`` appears (or the deadline)."""
+    seen = b""
+    deadline = time.monotonic() + timeout
+    while marker not in seen and time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], max(deadline - time.monotonic(), 0))
+        if not ready:
+            break
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    assert marker in seen, seen
+    return seen
+
+
+def test_the_interactive_prompt_completes_and_keeps_history(tmp_path: Path, site) -> None:
+    _, _, _, state = site
+    home = tmp_path / "home"
+    home.mkdir()
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [*switchboard_command(), "cli", "--state-dir", str(state)],
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+        env={**os.environ, "HOME": str(home), "TERM": "dumb"},
+    )
+    os.close(terminal)
+    try:
+        read_until(controller, b"switchboard*CLI> ")
+        os.write(controller, b"core show vers\t\r")  # Tab completes the command
+        read_until(controller, b"Switchboard ")
+        os.write(controller, b"pjsip show endpoint al\t\r")  # and endpoint names
+        read_until(controller, b"Endpoint:  alice  Unavailable")
+        os.write(controller, b"exit\r")
+        assert process.wait(timeout=15) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        os.close(controller)
+    history = (home / ".switchboard_history").read_text()
+    assert "core show version" in history and "pjsip show endpoint alice" in history
