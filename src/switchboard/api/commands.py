@@ -129,33 +129,27 @@ class Commands:
     def __init__(self, view: ServerView) -> None:
         self.view = view
 
-    def _find(self, line: str) -> tuple[Callable[[list[str]], object], list[str]] | None:
+    def _call(self, line: str) -> object:
+        """The handler's reply (perhaps awaitable) for ``line``, or an unknown command's."""
         words = line.split()
         for size in (3, 2, 1):
             name = _TABLE.get(tuple(w.lower() for w in words[:size]))
             if name is not None:
-                return getattr(self, name), words[size:]
-        return None
+                handler: Callable[[list[str]], object] = getattr(self, name)
+                return handler(words[size:])
+        return False, f"No such command '{line.strip()}' (type 'help' for the list)"
 
     def run(self, line: str) -> tuple[bool, str]:
         """(ok, output) for one command line that answers at once (not ``core reload``)."""
-        found = self._find(line)
-        if found is None:
-            return False, _unknown(line)
-        handler, args = found
-        reply = handler(args)
-        if inspect.isawaitable(reply):
-            reply.close()  # type: ignore[attr-defined]
+        reply = self._call(line)
+        if inspect.iscoroutine(reply):
+            reply.close()
             return False, f"'{line.strip()}' runs only through the control socket"
         return _answer(reply)  # type: ignore[arg-type]
 
     async def execute(self, line: str) -> tuple[bool, str]:
         """(ok, output) for any command line, waiting for those that take time (reload)."""
-        found = self._find(line)
-        if found is None:
-            return False, _unknown(line)
-        handler, args = found
-        reply = handler(args)
+        reply = self._call(line)
         if inspect.isawaitable(reply):
             reply = await reply
         return _answer(reply)  # type: ignore[arg-type]
@@ -399,10 +393,6 @@ class Commands:
             for box in self.view.config.voicemail.all_mailboxes()
         ]
         return table(("Context", "Mbox", "User", "Email"), rows)
-
-
-def _unknown(line: str) -> str:
-    return f"No such command '{line.strip()}' (type 'help' for the list)"
 
 
 def _clock(seconds: float) -> str:

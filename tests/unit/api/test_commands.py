@@ -22,8 +22,8 @@ from tests.unit.config.helpers import load
 from tests.unit.core.test_cdr import record
 
 
-def view(cdrs: object = None) -> ServerView:
-    config, _ = load({})
+def view(cdrs: object = None, pjsip: str = "", **kw: object) -> ServerView:
+    config, _ = load({"pjsip.conf": pjsip})
     bus = EventBus()
     return ServerView(
         config,
@@ -34,6 +34,7 @@ def view(cdrs: object = None) -> ServerView:
         list,
         lambda: None,
         cdrs,  # type: ignore[arg-type]
+        **kw,  # type: ignore[arg-type]
     )
 
 
@@ -142,18 +143,7 @@ max_contacts=2
 
 
 def site_view(pjsip: str = PJSIP, **kw: object) -> ServerView:
-    config, _ = load({"pjsip.conf": pjsip})
-    bus = EventBus()
-    return ServerView(
-        config,
-        LocationService(bus),
-        None,
-        Guard(default_security(), bus, time.monotonic),
-        time.time(),
-        list,
-        lambda: None,
-        **kw,  # type: ignore[arg-type]
-    )
+    return view(None, pjsip, **kw)
 
 
 def test_pjsip_show_endpoint_details_one_endpoint_without_secrets() -> None:
