@@ -18,7 +18,7 @@ from switchboard.api.commands import Commands, ServerView
 from switchboard.api.control import ControlServer
 from switchboard.apps import playback, registry
 from switchboard.config.checks import check_config
-from switchboard.config.diff import REMOVED, ReloadReport, diff_configs, needs_restart
+from switchboard.config.diff import REMOVED, Change, ReloadReport, diff_configs, needs_restart
 from switchboard.config.loader import Config, load_config
 from switchboard.config.pjsip import Transport
 from switchboard.configdir import DirectorySource
@@ -333,6 +333,8 @@ class Server:
                 reload_certificate(self._tls_context(transport.name), transport, self.config_dir)
                 self._certificates[transport.name] = digest
                 lines.append(f"transport {transport.name}: certificate reloaded")
+            if self.mwi is not None:
+                self.mwi.endpoints_changed(_lamps_changed(changes, new))
             removed = {c.name for c in changes if c.kind == "aor" and c.action == REMOVED}
             dropped = self._drop_contacts(removed)
             if dropped:
@@ -471,6 +473,17 @@ class Server:
         self.executor.shutdown(wait=True)
         self.location.expire(time.time())
         self._flush()
+
+
+def _lamps_changed(changes: list[Change], new: Config) -> list[str]:
+    """The endpoints whose phones watch other mailboxes after a reload: their own
+    ``mailboxes=`` or their AORs' changed."""
+    aors = {c.name for c in changes if c.kind == "aor" and "mailboxes" in c.details}
+    names = {c.name for c in changes if c.kind == "endpoint" and "mailboxes" in c.details}
+    for endpoint in new.pjsip.endpoints.values():
+        if aors.intersection(endpoint.aors):
+            names.add(endpoint.name)
+    return sorted(names)
 
 
 def _trace(outgoing: bool, data: bytes, peer: Peer) -> None:

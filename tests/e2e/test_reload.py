@@ -25,6 +25,7 @@ from tests.e2e.server import Ports, ServerProcess, free_port, reference_config
 from tests.e2e.sipp import register_scenario, run_sipp
 from tests.e2e.sipwire import answers_options
 from tests.e2e.test_calls import ANCHORED, bob_calls, live_channels
+from tests.e2e.test_mwi import MAILBOX, OUT_OF_CALL
 from tests.e2e.test_register_baresip import make_certificates
 
 pytestmark = pytest.mark.e2e
@@ -176,6 +177,28 @@ def test_a_removed_endpoint_loses_its_registration_and_a_moved_transport_waits(
         assert "charlie" not in cli(state, "pjsip show contacts")[1]
         assert registers(tmp_path, ports, "again", "charlie", "charlie-103-secret", final=401)
         assert registers(tmp_path, ports, "alice", "alice", "alice101", final=200)
+
+
+def test_a_phone_whose_endpoint_gets_mailboxes_is_sent_its_lamp(tmp_path: Path, site) -> None:
+    ports, _, config, state = site
+    alice = calls.Phone(tmp_path / "alice", ports.udp, "alice", "alice101", free_port())
+    try:
+        alice.register()
+        alice.start(OUT_OF_CALL, name="lamp")
+        pjsip = config / "pjsip.conf"
+        pjsip.write_text(pjsip.read_text() + MAILBOX)
+
+        status, reply = cli(state, "core reload")
+
+        assert status == 0, reply
+        assert "endpoint alice changed: mailboxes" in reply
+        code, seen = alice.wait()
+        assert code == 0, seen
+        (notify,) = [m for m in seen if m.first_line.startswith("NOTIFY")]
+        assert notify.header("Event") == "message-summary"
+        assert "Messages-Waiting: no" in notify.text
+    finally:
+        alice.stop()
 
 
 def peer_certificate(port: int, connection: ssl.SSLSocket | None = None) -> bytes:
