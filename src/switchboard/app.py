@@ -330,7 +330,15 @@ class Server:
             self._apply(new)
             lines = [str(change) for change in changes]
             for transport, digest in renewed:
-                reload_certificate(self._tls_context(transport.name), transport, self.config_dir)
+                try:
+                    reload_certificate(
+                        self._tls_context(transport.name), transport, self.config_dir
+                    )
+                except (OSError, ssl.SSLError) as exc:  # the files changed again meanwhile
+                    not_applied.append(
+                        f"transport {transport.name}: certificate not reloaded: {exc}"
+                    )
+                    continue
                 self._certificates[transport.name] = digest
                 lines.append(f"transport {transport.name}: certificate reloaded")
             if self.mwi is not None:
@@ -409,7 +417,7 @@ class Server:
         return len(gone)
 
     def watch_reload_signal(self) -> None:
-        """SIGHUP reloads the configuration, as ``core reload`` does (systemd's ExecReload)."""
+        """SIGHUP reloads the configuration, as ``core reload`` does (``kill -HUP``)."""
         asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._on_reload_signal)
 
     def _on_reload_signal(self) -> None:
