@@ -309,7 +309,7 @@ class Server:
         loaded for new connections."""
         async with self._reloading:
             loop = asyncio.get_running_loop()
-            loaded = await loop.run_in_executor(None, load_and_check, self.config_dir)
+            loaded, changes = await loop.run_in_executor(None, self._load_and_compare)
             findings = [finding.format() for finding in loaded.diagnostics.sorted()]
             if loaded.diagnostics.has_errors:
                 log.error(
@@ -319,7 +319,6 @@ class Server:
                     log.error("reload: %s", line)
                 return ReloadReport(False, [], findings, [])
             new = loaded.config
-            changes = diff_configs(self.config, new)
             not_applied = [why for change in changes if (why := needs_restart(change))]
             restarting = {c.name for c in changes if c.kind == "transport" and needs_restart(c)}
             renewed, failed = self._renewed_certificates(new, restarting)
@@ -353,6 +352,14 @@ class Server:
             for line in not_applied:
                 log.warning("reload: not applied: %s", line)
             return ReloadReport(True, lines, findings, not_applied)
+
+    def _load_and_compare(self) -> tuple[LoadedConfig, list[Change]]:
+        """Read and check the folder, and compare it with the running configuration (a
+        large site's comparison takes as long as its loading: both stay off the loop)."""
+        loaded = load_and_check(self.config_dir)
+        if loaded.diagnostics.has_errors:
+            return loaded, []
+        return loaded, diff_configs(self.config, loaded.config)
 
     def _tls_context(self, name: str) -> ssl.SSLContext:
         assert self.stack is not None
