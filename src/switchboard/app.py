@@ -18,6 +18,7 @@ from switchboard.api.commands import Commands, ServerView
 from switchboard.api.control import ControlServer
 from switchboard.apps import playback, registry
 from switchboard.config.checks import check_config
+from switchboard.config.diff import REMOVED, Change, ReloadReport, diff_configs, needs_restart
 from switchboard.config.loader import Config, load_config
 from switchboard.config.pjsip import Transport
 from switchboard.configdir import DirectorySource
@@ -38,13 +39,15 @@ from switchboard.services.security import Guard
 from switchboard.services.voicemail.mailer import Mailer
 from switchboard.services.voicemail.service import VoicemailService
 from switchboard.services.voicemail.spool import Spool
+from switchboard.sip.peer import Peer
+from switchboard.sip.trace import trace_entry
 from switchboard.sip.transaction.layer import TransactionLayer
 from switchboard.sip.transaction.timers import TimerValues
 from switchboard.sounds import default_sounds_dirs, missing_prompts, required_prompts
 from switchboard.store.cdr import SqlCdrStore
 from switchboard.store.contacts import SqlContactStore, sqlite_engine
 from switchboard.transport.stack import SipStack
-from switchboard.transport.tls import server_context
+from switchboard.transport.tls import certificate_digest, reload_certificate, server_context
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +130,7 @@ def tune_collector() -> None:
 
 
 events_log = logging.getLogger("switchboard.events")
+trace_log = logging.getLogger("switchboard.sip.trace")
 
 
 def _log_event(event: Event) -> None:
@@ -175,6 +179,13 @@ class Server:
         self.voicemail: VoicemailService | None = None
         self.mailer: Mailer | None = None
         self._records: list[CallRecord] = []
+        self.authenticator: EndpointAuthenticator | None = None
+        self.registrar: Registrar | None = None
+        self.router: RequestRouter | None = None
+        self.view: ServerView | None = None
+        self._reloading = asyncio.Lock()
+        self._certificates: dict[str, str] = {}
+        """SHA-256 of each TLS transport's certificate and key files, as loaded."""
         self.stopping = asyncio.Event()
         self.started = time.time()
         self._tasks: list[asyncio.Task[None]] = []
@@ -184,14 +195,14 @@ class Server:
         restored = self.location.restore(self.store.load(), time.time())
         log.info("restored %d registered contacts", restored)
         pjsip = self.config.pjsip
-        authenticator = EndpointAuthenticator(
+        authenticator = self.authenticator = EndpointAuthenticator(
             pjsip, self.bus, _secret(self.state_dir), salt=lambda: os.urandom(8)
         )
-        registrar = Registrar(pjsip, self.location, self.bus)
+        registrar = self.registrar = Registrar(pjsip, self.location, self.bus)
         timers = TimerValues(T1=pjsip.system.timer_t1 / 1000) if pjsip.system else None
         layer = TransactionLayer(lambda: os.urandom(8).hex(), timers)
         stack = self.stack = SipStack(layer, loop)
-        router = RequestRouter(authenticator, registrar, stack.send_response)
+        router = self.router = RequestRouter(authenticator, registrar, stack.send_response)
         stack.user = router
         trusted = tuple(net for t in pjsip.transports.values() for net in t.local_net)
         guard = self.guard = Guard(self.config.security, self.bus, loop.time, trusted)
@@ -244,7 +255,7 @@ class Server:
         )
         self.voicemail.on_change = self.mwi.mailbox_changed
         self.mwi.notify_all()
-        view = ServerView(
+        view = self.view = ServerView(
             self.config,
             self.location,
             self.qualifier,
@@ -255,6 +266,9 @@ class Server:
             self.cdr_store.recent,
             calls.show_channels,
             calls.request_hangup,
+            reload=self.reload,
+            sip_trace=self.set_sip_trace,
+            live_channels=lambda: list(calls.channels.values()),
         )
         self.control = ControlServer(Commands(view), self.state_dir)
         await self.control.start()
@@ -274,6 +288,7 @@ class Server:
         elif transport.protocol == "tls":
             context = server_context(transport, self.config_dir)
             listener = await stack.listen_stream(transport.name, "tls", host, port, context)
+            self._certificates[transport.name] = certificate_digest(transport, self.config_dir)
         else:
             log.warning("transport %s: %s is not supported yet", transport.name, transport.protocol)
             return
@@ -284,6 +299,150 @@ class Server:
             listener.port,
             listener.name,
         )
+
+    # -- reload -------------------------------------------------------------------------
+
+    async def reload(self) -> ReloadReport:
+        """Re-read the config folder (on a thread: the loop keeps serving) and apply it
+        unless it has errors. Calls and registrations are kept; listening sockets are not
+        remade (the report says what needs a restart) but renewed TLS certificates are
+        loaded for new connections."""
+        async with self._reloading:
+            loop = asyncio.get_running_loop()
+            loaded, changes = await loop.run_in_executor(None, self._load_and_compare)
+            findings = [finding.format() for finding in loaded.diagnostics.sorted()]
+            if loaded.diagnostics.has_errors:
+                log.error(
+                    "reload: %s has errors; the running configuration is kept", self.config_dir
+                )
+                for line in findings:
+                    log.error("reload: %s", line)
+                return ReloadReport(False, [], findings, [])
+            new = loaded.config
+            not_applied = [why for change in changes if (why := needs_restart(change))]
+            restarting = {c.name for c in changes if c.kind == "transport" and needs_restart(c)}
+            renewed, failed = self._renewed_certificates(new, restarting)
+            if failed:
+                for line in failed:
+                    log.error("reload: %s; the running configuration is kept", line)
+                return ReloadReport(False, [], [*findings, *failed], [])
+            self._apply(new)
+            lines = [str(change) for change in changes]
+            for transport, digest in renewed:
+                try:
+                    reload_certificate(
+                        self._tls_context(transport.name), transport, self.config_dir
+                    )
+                except (OSError, ssl.SSLError) as exc:  # the files changed again meanwhile
+                    not_applied.append(
+                        f"transport {transport.name}: certificate not reloaded: {exc}"
+                    )
+                    continue
+                self._certificates[transport.name] = digest
+                lines.append(f"transport {transport.name}: certificate reloaded")
+            if self.mwi is not None:
+                self.mwi.endpoints_changed(_lamps_changed(changes, new))
+            removed = {c.name for c in changes if c.kind == "aor" and c.action == REMOVED}
+            dropped = self._drop_contacts(removed)
+            if dropped:
+                lines.append(f"{dropped} registration(s) of removed aors dropped")
+            log.info("reloaded %s: %d change(s)", self.config_dir, len(lines))
+            for line in lines:
+                log.info("reload: %s", line)
+            for line in not_applied:
+                log.warning("reload: not applied: %s", line)
+            return ReloadReport(True, lines, findings, not_applied)
+
+    def _load_and_compare(self) -> tuple[LoadedConfig, list[Change]]:
+        """Read and check the folder, and compare it with the running configuration (a
+        large site's comparison takes as long as its loading: both stay off the loop)."""
+        loaded = load_and_check(self.config_dir)
+        if loaded.diagnostics.has_errors:
+            return loaded, []
+        return loaded, diff_configs(self.config, loaded.config)
+
+    def _tls_context(self, name: str) -> ssl.SSLContext:
+        assert self.stack is not None
+        return self.stack.tls_contexts[name]
+
+    def _renewed_certificates(
+        self, new: Config, restarting: set[str]
+    ) -> tuple[list[tuple[Transport, str]], list[str]]:
+        """The TLS transports listening now whose certificate or key files changed (name
+        or contents), each checked in a fresh context, and a ``file:line: error:`` line
+        for each whose new files do not load."""
+        renewed, failed = [], []
+        for transport in new.pjsip.transports.values():
+            name = transport.name
+            if transport.protocol != "tls" or name in restarting or name not in self._certificates:
+                continue
+            try:
+                digest = certificate_digest(transport, self.config_dir)
+                if digest != self._certificates[name]:
+                    server_context(transport, self.config_dir)
+                    renewed.append((transport, digest))
+            except (OSError, ssl.SSLError) as exc:
+                where = transport.where("cert_file")
+                failed.append(f"{where}: error: transport {name}: certificate not loaded: {exc}")
+        return renewed, failed
+
+    def _apply(self, new: Config) -> None:
+        """Point every service at the new configuration; what they hold per call, per
+        registration or per subscription stays."""
+        pjsip = new.pjsip
+        if self.authenticator is not None:
+            self.authenticator.reconfigure(pjsip)
+        if self.registrar is not None:
+            self.registrar.pjsip = pjsip
+        if self.router is not None:
+            self.router.acls = Acls(pjsip)
+        if self.guard is not None:
+            trusted = tuple(net for t in pjsip.transports.values() for net in t.local_net)
+            self.guard.reconfigure(new.security, trusted)
+        if self.stack is not None:
+            self.stack.max_connections = new.security.max_connections
+        if self.qualifier is not None:
+            self.qualifier.pjsip = pjsip
+        if self.mwi is not None:
+            self.mwi.pjsip = pjsip
+        if self.calls is not None:
+            self.calls.reconfigure(new)
+        if self.voicemail is not None:
+            self.voicemail.config = new.voicemail
+            self.voicemail.general = new.voicemail.general
+        if self.mailer is not None:
+            self.mailer.reconfigure(new.smtp, new.voicemail)
+        if self.view is not None:
+            self.view.config = new
+        self.config = new
+
+    def _drop_contacts(self, aors: set[str]) -> int:
+        """Forget the registrations of AORs the configuration no longer has."""
+        gone = [c for c in self.location.all_contacts() if c.aor in aors]
+        for contact in gone:
+            self.location.remove(contact, "aor removed by a reload")
+        return len(gone)
+
+    def watch_reload_signal(self) -> None:
+        """SIGHUP reloads the configuration, as ``core reload`` does (``kill -HUP``)."""
+        asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._on_reload_signal)
+
+    def _on_reload_signal(self) -> None:
+        log.info("received SIGHUP, reloading %s", self.config_dir)
+        self._tasks = [task for task in self._tasks if not task.done()]
+        self._tasks.append(asyncio.create_task(self._reload_quietly()))
+
+    async def _reload_quietly(self) -> None:
+        """A reload whose report only goes to the log (it logs every line itself)."""
+        await self.reload()
+
+    # -- SIP trace ----------------------------------------------------------------------
+
+    def set_sip_trace(self, on: bool) -> None:
+        """``pjsip set logger on|off``: log every SIP message in and out, whole."""
+        if self.stack is not None:
+            self.stack.trace = _trace if on else None
+        log.info("SIP trace %s", "on" if on else "off")
 
     async def _housekeeping(self) -> None:
         """Expire contacts and write changes behind, a few times a second. Changes are
@@ -331,6 +490,24 @@ class Server:
         self._flush()
 
 
+def _lamps_changed(changes: list[Change], new: Config) -> list[str]:
+    """The endpoints whose phones watch other mailboxes after a reload: their own
+    ``mailboxes=`` or their AORs' changed."""
+    aors = {c.name for c in changes if c.kind == "aor" and "mailboxes" in c.details}
+    names = {c.name for c in changes if c.kind == "endpoint" and "mailboxes" in c.details}
+    for endpoint in new.pjsip.endpoints.values():
+        if aors.intersection(endpoint.aors):
+            names.add(endpoint.name)
+    return sorted(names)
+
+
+def _trace(outgoing: bool, data: bytes, peer: Peer) -> None:
+    host = f"[{peer.host}]" if ":" in peer.host else peer.host
+    trace_log.info(
+        "%s", trace_entry(outgoing, data, f"{peer.transport.upper()}:{host}:{peer.port}")
+    )
+
+
 async def _wait_for_stop(stop: asyncio.Event) -> int:
     """Until SIGINT, SIGTERM or ``core stop`` from the control socket."""
     loop = asyncio.get_running_loop()
@@ -357,7 +534,8 @@ async def _run(config: Config, config_dir: Path, state_dir: Path) -> int:
         await server.stop()
         return 1
     tune_collector()
-    log.info("ready; stop with SIGINT or SIGTERM")
+    server.watch_reload_signal()
+    log.info("ready; stop with SIGINT or SIGTERM, reload with SIGHUP")
     try:
         return await _wait_for_stop(server.stopping)
     finally:

@@ -9,6 +9,7 @@ import json
 import logging
 import os
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 from switchboard import __version__
@@ -44,6 +45,13 @@ def _parser() -> argparse.ArgumentParser:
         "--state-dir", type=Path, required=True, help="folder for everything the server writes"
     )
     serve_cmd.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    serve_cmd.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default="text",
+        help="text lines, or one JSON object per line (time, level, logger, message, and "
+        "the event's fields for switchboard.events)",
+    )
 
     check = commands.add_parser(
         "check-config",
@@ -63,9 +71,12 @@ def _parser() -> argparse.ArgumentParser:
         description=(
             "Talk to the server running with this state folder over its control socket. "
             "With -x, run one command and exit (status 1 if it failed); without, an "
-            "interactive prompt with history and tab completion. Commands so far: "
-            "pjsip show endpoints|aors|auths|contacts|transports, dialplan show [CONTEXT], "
-            "voicemail show users, core show version|uptime, core stop gracefully, help."
+            "interactive prompt with history and tab completion. Commands: "
+            "pjsip show endpoints|endpoint NAME|aors|auths|contacts|transports|registrations, "
+            "pjsip set logger on|off, core show channels [verbose], core show version|uptime, "
+            "core reload (also module reload), core stop gracefully, channel request hangup "
+            "NAME|all, dialplan show [CONTEXT], voicemail show users, cdr show [N], "
+            "security show bans, security unban ADDRESS, help."
         ),
     )
     console.add_argument("--state-dir", type=Path, required=True, help="the server's state folder")
@@ -178,19 +189,9 @@ def _console(state_dir: Path, command: str | None) -> int:
         return 0 if one(command) else 1
     import readline
 
-    words = [
-        "core show version",
-        "core show uptime",
-        "core stop gracefully",
-        "dialplan show",
-        "help",
-        "pjsip show aors",
-        "pjsip show auths",
-        "pjsip show contacts",
-        "pjsip show endpoints",
-        "pjsip show transports",
-        "voicemail show users",
-    ]
+    from switchboard.api.commands import completions
+
+    words = completions(_endpoint_names(state_dir))
 
     def complete(text: str, state: int) -> str | None:
         line = readline.get_line_buffer()
@@ -219,6 +220,54 @@ def _console(state_dir: Path, command: str | None) -> int:
     return 0
 
 
+def _endpoint_names(state_dir: Path) -> list[str]:
+    """The running server's endpoint names, for completing ``pjsip show endpoint``."""
+    from switchboard.api.control import send_command
+
+    try:
+        ok, output = send_command(state_dir, "pjsip show endpoints", timeout=5)
+    except OSError:
+        return []
+    rows = output.splitlines()[2:] if ok else []
+    return [row.split()[0] for row in rows if row.strip() and "object(s) found" not in row]
+
+
+_RECORD_FIELDS = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+"""Attributes every log record has; anything else was passed with ``extra=``."""
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time (UTC, ISO 8601), level, logger, message, the fields
+    given with ``extra=``, the exception if any; a domain event's fields under ``event``."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = record.getMessage()
+        entry: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": message,
+        }
+        if record.name == "switchboard.events" and message.startswith("{"):
+            with contextlib.suppress(ValueError):
+                entry["event"] = json.loads(message)
+        for key, value in vars(record).items():
+            if key not in _RECORD_FIELDS and key not in entry:
+                entry[key] = value
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+def _log_handler(log_format: str) -> logging.Handler:
+    handler = logging.StreamHandler(sys.stderr)
+    if log_format == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    return handler
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "check-config":
@@ -229,8 +278,7 @@ def main(argv: list[str] | None = None) -> int:
         return _console(args.state_dir, args.command_line)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
+        handlers=[_log_handler(args.log_format)],
     )
     if not args.config_dir.is_dir():
         log.error("config folder %s does not exist", args.config_dir)

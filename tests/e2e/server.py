@@ -83,9 +83,11 @@ def reference_config(
 class ServerProcess:
     """``switchboard serve`` in the background; its log is collected as it runs."""
 
-    def __init__(self, config_dir: Path, state_dir: Path) -> None:
+    def __init__(self, config_dir: Path, state_dir: Path, *, args: tuple[str, ...] = ()) -> None:
         self.config_dir = config_dir
         self.state_dir = state_dir
+        self.args = args
+        """More ``serve`` options (``--log-format json``)."""
         self.process: subprocess.Popen[str] | None = None
         self.lines: list[str] = []
         self._reader: threading.Thread | None = None
@@ -99,6 +101,7 @@ class ServerProcess:
                 str(self.config_dir),
                 "--state-dir",
                 str(self.state_dir),
+                *self.args,
             ],
             stderr=subprocess.PIPE,
             stdout=subprocess.DEVNULL,

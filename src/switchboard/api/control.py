@@ -49,7 +49,7 @@ class ControlServer:
             else:
                 command = line.decode("utf-8", "replace").strip()
                 log.info("control command: %s", command)
-                ok, output = self.commands.run(command)
+                ok, output = await self.commands.execute(command)
             writer.write(("OK\n" if ok else "ERR\n").encode() + output.encode() + b"\n")
             await writer.drain()
         except (TimeoutError, ConnectionError):
@@ -58,7 +58,7 @@ class ControlServer:
             writer.close()
 
 
-def send_command(state_dir: Path, command: str, timeout: float = 10) -> tuple[bool, str]:
+def send_command(state_dir: Path, command: str, timeout: float = 120) -> tuple[bool, str]:
     """Client side: run one command on the server whose state folder is ``state_dir``."""
     import socket
 

@@ -75,19 +75,25 @@ class EndpointAuthenticator:
         secret: bytes,
         salt: Callable[[], bytes],
     ) -> None:
-        self.pjsip = pjsip
         self.bus = bus
         self.salt = salt
+        self.digest = Authenticator(secret, offered=_offered(pjsip))
+        self.reconfigure(pjsip)
+
+    def reconfigure(self, pjsip: PjsipConfig) -> None:
+        """Take a reloaded pjsip.conf: new endpoints, passwords and realm apply from the
+        next request; the nonce key and the nonces already handed out stay valid."""
+        self.pjsip = pjsip
         settings = pjsip.global_ or Global("global", Location("pjsip.conf", 0))
         self.realm = settings.default_realm
-        offered = [DigestAlgorithm(name) for name in settings.default_auth_algorithms_uas]
-        self.digest = Authenticator(secret, offered=offered)
-        self._by_username: dict[str, Endpoint] = {}
+        self.digest.offered = tuple(_offered(pjsip))
+        by_username: dict[str, Endpoint] = {}
         for endpoint in pjsip.endpoints.values():
             for auth_name in endpoint.auth:
                 auth = pjsip.auths.get(auth_name)
                 if auth is not None and auth.username:
-                    self._by_username.setdefault(auth.username, endpoint)
+                    by_username.setdefault(auth.username, endpoint)
+        self._by_username = by_username
 
     def identify(
         self, request: SipRequest, credentials: DigestCredentials | None
@@ -147,6 +153,12 @@ class EndpointAuthenticator:
                 if auth.username == credentials.username:
                     return auth
         return auths[0] if auths else None
+
+
+def _offered(pjsip: PjsipConfig) -> list[DigestAlgorithm]:
+    """The algorithms to challenge with (``default_auth_algorithms_uas`` of ``[global]``)."""
+    settings = pjsip.global_ or Global("global", Location("pjsip.conf", 0))
+    return [DigestAlgorithm(name) for name in settings.default_auth_algorithms_uas]
 
 
 def _secret(auth: Auth) -> DigestSecret:

@@ -212,6 +212,19 @@ class MessageWaiting:
                 if boxes:
                     self._notify_contacts(endpoint, aor_name, boxes, done)
 
+    def endpoints_changed(self, names: Iterable[str]) -> None:
+        """After a reload: send these endpoints' phones their mailboxes' state (a phone whose
+        endpoint just got ``mailboxes=`` would otherwise wait for the next message)."""
+        done: set[tuple[str, str]] = set()
+        for name in names:
+            endpoint = self.pjsip.endpoints.get(name)
+            if endpoint is None:
+                continue
+            for aor_name in endpoint.aors:
+                boxes = self.mailboxes(endpoint, aor_name)
+                if boxes:
+                    self._notify_contacts(endpoint, aor_name, boxes, done)
+
     def _contact_added(self, event: Event) -> None:
         """A phone registered: send it the current state once the REGISTER is answered."""
         assert isinstance(event, ContactAdded)

@@ -89,6 +89,12 @@ class Guard:
         self._trusted_cache: dict[str, bool] = {}
         bus.subscribe(self._on_event, (AuthFailed,))
 
+    def reconfigure(self, settings: SecurityConfig, trusted: tuple[Network, ...] = ()) -> None:
+        """Take reloaded thresholds and allow-list; offence counts and bans are kept."""
+        self.settings = settings
+        self.trusted = (*settings.trusted, *trusted)
+        self._trusted_cache.clear()
+
     def is_trusted(self, host: str) -> bool:
         cached = self._trusted_cache.get(host)
         if cached is None:

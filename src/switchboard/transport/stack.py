@@ -45,6 +45,9 @@ Prefilter = Callable[[SipRequest, Peer], SipResponse | bool]
 """A request the user can settle before any transaction exists: the response to send
 statelessly, True to drop it, or False to go through the transaction layer."""
 
+Trace = Callable[[bool, bytes, Peer], None]
+"""(outgoing, the message's bytes, the peer): every message in and out (SIP trace)."""
+
 TIMER_TICK = 0.01
 """Seconds: transaction timers fire on multiples of this, at most this late."""
 
@@ -71,11 +74,15 @@ class SipStack:
         """Open TCP/TLS connections allowed from one address; more are closed at once."""
         self.offence: OffenceReport = lambda _host, _detail, _now: None
         self.prefilter: Prefilter = lambda _request, _peer: False
+        self.trace: Trace | None = None
+        """Set while ``pjsip set logger on``: sees every message (one test when unset)."""
         self.udp: list[UdpTransport] = []
         self.servers: list[asyncio.Server] = []
         self.connections: dict[int, StreamConnection] = {}
         self._per_host: Counter[str] = Counter()
         self.listeners: list[Listener] = []
+        self.tls_contexts: dict[str, ssl.SSLContext] = {}
+        """The TLS listeners' contexts by transport name (a reload puts new certificates in)."""
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
         self._pumping = False
@@ -102,6 +109,8 @@ class SipStack:
             lambda: StreamConnection(self, protocol), host, port, ssl=context
         )
         self.servers.append(server)
+        if context is not None:
+            self.tls_contexts[name] = context
         sockname = server.sockets[0].getsockname()
         listener = Listener(name, protocol, str(sockname[0]), int(sockname[1]))
         self.listeners.append(listener)
@@ -134,12 +143,16 @@ class SipStack:
         A banned source gets no answer at all: scanners learn nothing.
         """
         now = self.loop.time()
-        if data in (b"\r\n\r\n", b"\r\n") or not self.admits(peer.host, now):
+        if data in (b"\r\n\r\n", b"\r\n"):
+            return
+        if self.trace is not None:
+            self.trace(False, data, peer)
+        if not self.admits(peer.host, now):
             return
         try:
             message = parse_datagram(data)
         except RemoteProtocolError as error:
-            self._reject(error, peer, lambda out: udp.send(out, peer))
+            self._reject(error, peer, lambda out: self._send_from(udp, out, peer))
             return
         self._handle(message, peer, now)
 
@@ -147,6 +160,8 @@ class SipStack:
         """A complete message from a stream; a banned source gets 403 and the connection
         is closed."""
         now = self.loop.time()
+        if self.trace is not None:
+            self.trace(False, message.serialize(), peer)
         if not self.admits(peer.host, now):
             connection = self.connections.get(peer.connection_id or 0)
             if isinstance(message, SipRequest) and message.method != "ACK":
@@ -213,7 +228,15 @@ class SipStack:
         if not self._pumping:
             self._pump()
 
+    def _send_from(self, udp: UdpTransport, data: bytes, peer: Peer) -> None:
+        """A stateless answer from the socket the request came in on."""
+        if self.trace is not None:
+            self.trace(True, data, peer)
+        udp.send(data, peer)
+
     def _send(self, data: bytes, peer: Peer) -> None:
+        if self.trace is not None:
+            self.trace(True, data, peer)
         if peer.transport == "udp":
             udp = self._udp_for(peer.host)
             if udp is not None:

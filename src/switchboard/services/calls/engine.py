@@ -168,6 +168,14 @@ class CallEngine:
         self.on_call_ended: Callable[[CallRecord], None] | None = None
         """Takes the CDR of each finished call (the store saves it)."""
 
+    def reconfigure(self, config: Config) -> None:
+        """Take a reloaded configuration: new calls see its endpoints and dialplan; calls
+        in progress keep the endpoint and dialplan they started with."""
+        self.config = config
+        self.pjsip = config.pjsip
+        self.dialplan = config.extensions.dialplan
+        self._configs.clear()
+
     # -- entry points from the SIP stack ------------------------------------------------
 
     def dispatch(self, event: Event) -> Event | None:

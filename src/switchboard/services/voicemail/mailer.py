@@ -331,6 +331,12 @@ class Mailer:
         self._task: asyncio.Task[None] | None = None
         self._zones: dict[str, tzinfo | None] = {}
 
+    def reconfigure(self, smtp: SmtpConfig, voicemail: VoicemailConfig) -> None:
+        """Take a reloaded relay and mailboxes; emails already in the outbox keep theirs."""
+        self.smtp = smtp
+        self.voicemail = voicemail
+        self._zones.clear()
+
     # --- lifecycle ---------------------------------------------------------------------
 
     async def start(self) -> int:

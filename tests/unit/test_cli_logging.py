@@ -1,0 +1,47 @@
+"""The JSON log format of ``serve --log-format json``."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+
+from switchboard.cli import JsonFormatter
+
+
+def record(name: str, message: str, *args: object, **extra: object) -> logging.LogRecord:
+    made = logging.LogRecord(name, logging.WARNING, __file__, 1, message, args, None)
+    made.created = 1_700_000_000.25
+    for key, value in extra.items():
+        setattr(made, key, value)
+    return made
+
+
+def test_a_line_has_time_level_logger_message_and_extra_fields() -> None:
+    line = JsonFormatter().format(record("switchboard.app", "port %d busy", 5060, call_id="a1"))
+    assert json.loads(line) == {
+        "time": "2023-11-14T22:13:20.250+00:00",
+        "level": "WARNING",
+        "logger": "switchboard.app",
+        "message": "port 5060 busy",
+        "call_id": "a1",
+    }
+    assert "\n" not in line
+
+
+def test_an_event_line_carries_the_event_as_an_object() -> None:
+    text = json.dumps({"type": "ContactAdded", "aor": "alice"})
+    entry = json.loads(JsonFormatter().format(record("switchboard.events", "%s", text)))
+    assert entry["event"] == {"type": "ContactAdded", "aor": "alice"}
+    broken = json.loads(JsonFormatter().format(record("switchboard.events", "{not json")))
+    assert "event" not in broken
+
+
+def test_an_exception_is_one_field() -> None:
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        made = record("switchboard.app", "failed")
+        made.exc_info = sys.exc_info()
+    entry = json.loads(JsonFormatter().format(made))
+    assert entry["exception"].startswith("Traceback") and "ValueError: boom" in entry["exception"]
