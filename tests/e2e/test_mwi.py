@@ -22,22 +22,30 @@ OUT_OF_CALL = f"""<?xml version="1.0" encoding="ISO-8859-1" ?>
 {ANSWER_NOTIFY}</scenario>
 """
 
-BARRIER = """<send retrans="500"><![CDATA[
+
+def _options(cseq: int) -> str:
+    return f"""<send retrans="500"><![CDATA[
 OPTIONS sip:[remote_ip]:[remote_port] SIP/2.0
 Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
 From: <sip:alice@[remote_ip]>;tag=[pid]b[call_number]
 To: <sip:[remote_ip]:[remote_port]>
 Call-ID: [call_id]
-CSeq: 9 OPTIONS
+CSeq: {cseq} OPTIONS
 Max-Forwards: 70
 Content-Length: 0
 
 ]]></send>
 <recv response="200"/>
 """
-"""An OPTIONS round trip after the REGISTER's 200: the server sends the unsolicited NOTIFY
-before it reads this OPTIONS, so by the OPTIONS' answer the NOTIFY has arrived (loopback
-UDP keeps order) and SIPp has answered it. A causal barrier, not a sleep."""
+
+
+BARRIER = _options(9) + _options(10)
+"""Two OPTIONS round trips after the REGISTER's 200. The server sends the unsolicited NOTIFY
+from a callback it schedules while answering the REGISTER; that callback runs before the
+server next polls its socket, but the first OPTIONS may already have been read in the same
+batch as the REGISTER. The second OPTIONS is sent only once the first one's answer is
+back, so it is read in a later poll, after the NOTIFY went out; loopback UDP keeps order,
+so by its answer SIPp has the NOTIFY and has answered it. A causal barrier, not a sleep."""
 
 
 def _subscribe(cseq: int, expires: int, *, auth: bool, in_dialog: bool) -> str:
