@@ -22,8 +22,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 CA_DAYS = 3650
-LEAF_DAYS = 825
-"""The longest validity browsers and most phones accept for a leaf certificate."""
+LEAF_DAYS = 365
+"""Within the 366 days Mozilla's server profiles allow a leaf certificate."""
 
 
 class CertificateError(Exception):

@@ -187,7 +187,7 @@ def test_password_and_pin_rules():
 def test_certificate_expiry_is_reported(tmp_path: Path):
     import datetime
 
-    from switchboard.certificates import issue
+    from switchboard.certificates import LEAF_DAYS, issue
     from switchboard.config.checks import check_config
     from switchboard.config.loader import load_config
     from switchboard.configdir import DirectorySource
@@ -198,13 +198,13 @@ def test_certificate_expiry_is_reported(tmp_path: Path):
         host="pbx",
         organisation="O",
         directory=tmp_path / "soon",
-        now=now - datetime.timedelta(days=810),
+        now=now - datetime.timedelta(days=LEAF_DAYS - 15),
     )
     old = issue(
         host="pbx",
         organisation="O",
         directory=tmp_path / "old",
-        now=now - datetime.timedelta(days=900),
+        now=now - datetime.timedelta(days=LEAF_DAYS + 75),
     )
     (tmp_path / "pjsip.conf").write_text(
         f"[soon]\ntype=transport\nprotocol=tls\ncert_file={soon.cert}\npriv_key_file={soon.key}\n"
