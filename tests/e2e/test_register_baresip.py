@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.baresip import Baresip
+from tests.e2e.audio import tone_seconds, write_tone_wav
+from tests.e2e.baresip import Baresip, rtp_port_range
 from tests.e2e.conftest import run
 from tests.e2e.server import Ports, ServerProcess, free_port, reference_config
 
@@ -41,6 +42,46 @@ def test_baresip_registers(tmp_path: Path, transport: str):
             line = phone.wait_registered()
             assert line.startswith("> sip:bob@127.0.0.1:") and "Switchboard" in line
         assert f"listening on {transport} 127.0.0.1:{port}" in server.log
+
+
+def test_a_phone_trusting_only_the_ca_calls_over_tls(tmp_path: Path):
+    """The reference report's TLS set-up done with tls-cert: bob trusts ca.crt alone,
+    registers over TLS and calls 101; alice (UDP) answers and hears bob's 1 kHz tone."""
+    ports = Ports()
+    ca, cert, key = make_certificates(tmp_path / "certs")
+    config = reference_config(tmp_path / "config", ports, tls=(cert, key))
+    phones = {}
+    for user, password, port, transport in (
+        ("alice", "alice101", ports.udp, "udp"),
+        ("bob", "bob102", ports.tls, "tls"),
+    ):
+        folder = tmp_path / user
+        folder.mkdir()
+        phones[user] = Baresip(
+            folder,
+            f"<sip:{user}@127.0.0.1:{port};transport={transport}>;auth_pass={password};"
+            "regint=600;answermode=auto",
+            sip_port=free_port(pair=True),
+            ctrl_port=free_port(),
+            cafile=ca if transport == "tls" else None,
+            audio_source=write_tone_wav(folder / "tone.wav", 1000 if user == "bob" else 440, 30),
+            record=user == "alice",
+            rtp_ports=rtp_port_range(),
+            audio_codecs="pcmu",
+        )
+    alice, bob = phones["alice"], phones["bob"]
+    with ServerProcess(config, tmp_path / "state") as server, alice, bob:
+        alice.wait_registered()
+        bob.wait_registered()
+        bob.dial(f"sip:101@127.0.0.1:{ports.tls};transport=tls")
+        bob.wait_event("CALL_ESTABLISHED")
+        alice.wait_recorded(2)
+        bob.hangup()
+        assert alice.close_reason() == "Connection reset by peer"
+        heard = alice.recorded_wav()
+        server.wait_for(r'"aor": "bob"[^\n]*"source": "tls:127\.0\.0\.1:')
+        server.wait_for(r'"caller": "bob"[^\n]*"exten": "101"[^\n]*"type": "CallStarted"')
+    assert tone_seconds(heard, 1000) >= 1.5
 
 
 def test_qualify_marks_a_registered_phone_reachable(tmp_path: Path):
