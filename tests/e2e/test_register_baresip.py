@@ -1,4 +1,5 @@
-"""A real softphone (baresip) registers to the reference users over UDP, TCP and TLS."""
+"""Real softphones register to the reference users over UDP, TCP and TLS: baresip, and
+Linphone where the phone must check the server's certificate (baresip 1.0 cannot)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 from tests.e2e.audio import tone_seconds, write_tone_wav
 from tests.e2e.baresip import Baresip, rtp_port_range
 from tests.e2e.conftest import run
+from tests.e2e.linphone import Linphone
 from tests.e2e.server import Ports, ServerProcess, free_port, reference_config
 
 pytestmark = pytest.mark.e2e
@@ -82,6 +84,36 @@ def test_a_phone_trusting_only_the_ca_calls_over_tls(tmp_path: Path):
         server.wait_for(r'"aor": "bob"[^\n]*"source": "tls:127\.0\.0\.1:')
         server.wait_for(r'"caller": "bob"[^\n]*"exten": "101"[^\n]*"type": "CallStarted"')
     assert tone_seconds(heard, 1000) >= 1.5
+
+
+def test_linphone_trusting_ca_registers_and_with_another_ca_refuses_the_server(tmp_path: Path):
+    """The issue's "trusts only ca.crt" check with a phone that verifies: Linphone with
+    ``root_ca=ca.crt`` registers over TLS; with another CA it fails the handshake on the
+    server's certificate and never registers."""
+    ports = Ports()
+    ca, cert, key = make_certificates(tmp_path / "certs")
+    other_ca, _, _ = make_certificates(tmp_path / "other", "Elsewhere")
+    config = reference_config(tmp_path / "config", ports, tls=(cert, key))
+    with ServerProcess(config, tmp_path / "state") as server:
+        trusting = Linphone(
+            tmp_path / "trusting", "bob", "bob102", port=ports.tls, ca=ca, tls_port=free_port()
+        )
+        with trusting:
+            server.wait_for(
+                r'"aor": "bob"[^\n]*"source": "tls:127\.0\.0\.1:[^\n]*"user_agent": "Linphone'
+            )
+        elsewhere = Linphone(
+            tmp_path / "elsewhere",
+            "alice",
+            "alice101",
+            port=ports.tls,
+            ca=other_ca,
+            tls_port=free_port(),
+        )
+        with elsewhere:
+            elsewhere.wait_for("SSL handshake failed : X509 - Certificate verification failed")
+            elsewhere.wait_for(r"Register refresher \[503\]")
+        assert '"aor": "alice"' not in server.log
 
 
 def test_qualify_marks_a_registered_phone_reachable(tmp_path: Path):
