@@ -16,19 +16,9 @@ import logging
 import ssl
 from pathlib import Path
 
-from switchboard.config.pjsip import Transport
+from switchboard.config.pjsip import INTERMEDIATE_CIPHERS, Transport
 
 log = logging.getLogger(__name__)
-
-INTERMEDIATE_CIPHERS = (
-    "ECDHE-ECDSA-AES128-GCM-SHA256",
-    "ECDHE-RSA-AES128-GCM-SHA256",
-    "ECDHE-ECDSA-AES256-GCM-SHA384",
-    "ECDHE-RSA-AES256-GCM-SHA384",
-    "ECDHE-ECDSA-CHACHA20-POLY1305",
-    "ECDHE-RSA-CHACHA20-POLY1305",
-)
-"""Mozilla intermediate's TLS 1.2 suites, less the DHE ones (Python loads no DH group)."""
 
 INTERMEDIATE_GROUPS = "X25519:P-256:P-384"
 """ECDH groups, in OpenSSL's list syntax (P-256 is prime256v1, P-384 secp384r1)."""
