@@ -22,8 +22,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 CA_DAYS = 3650
-LEAF_DAYS = 825
-"""The longest validity browsers and most phones accept for a leaf certificate."""
+LEAF_DAYS = 365
+"""Within the 366 days Mozilla's server profiles allow a leaf certificate."""
 
 
 class CertificateError(Exception):
@@ -63,12 +63,13 @@ def _key_bytes(key: rsa.RSAPrivateKey, passphrase: bytes | None) -> bytes:
     )
 
 
-def subject_alt_name(host: str) -> x509.GeneralName:
-    """An IP address entry when ``host`` is one, else a DNS name."""
+def subject_alt_names(host: str) -> list[x509.GeneralName]:
+    """A DNS name, or for an IP address an IP entry and the same text as a DNS name: TLS
+    libraries that match names only (mbedTLS 2, under Linphone) find it there."""
     try:
-        return x509.IPAddress(ipaddress.ip_address(host))
+        return [x509.IPAddress(ipaddress.ip_address(host)), x509.DNSName(host)]
     except ValueError:
-        return x509.DNSName(host)
+        return [x509.DNSName(host)]
 
 
 def fingerprint(cert: x509.Certificate) -> str:
@@ -190,7 +191,7 @@ def issue(
         .serial_number(serial)
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(not_after)
-        .add_extension(x509.SubjectAlternativeName([subject_alt_name(host)]), critical=False)
+        .add_extension(x509.SubjectAlternativeName(subject_alt_names(host)), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
             x509.KeyUsage(

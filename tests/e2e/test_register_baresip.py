@@ -1,4 +1,5 @@
-"""A real softphone (baresip) registers to the reference users over UDP, TCP and TLS."""
+"""Real softphones register to the reference users over UDP, TCP and TLS: baresip, and
+Linphone where the phone must check the server's certificate (baresip 1.0 cannot)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.baresip import Baresip
+from tests.e2e.audio import tone_seconds, write_tone_wav
+from tests.e2e.baresip import Baresip, rtp_port_range
 from tests.e2e.conftest import run
+from tests.e2e.linphone import Linphone
 from tests.e2e.server import Ports, ServerProcess, free_port, reference_config
 
 pytestmark = pytest.mark.e2e
@@ -41,6 +44,76 @@ def test_baresip_registers(tmp_path: Path, transport: str):
             line = phone.wait_registered()
             assert line.startswith("> sip:bob@127.0.0.1:") and "Switchboard" in line
         assert f"listening on {transport} 127.0.0.1:{port}" in server.log
+
+
+def test_a_phone_trusting_only_the_ca_calls_over_tls(tmp_path: Path):
+    """The reference report's TLS set-up done with tls-cert: bob trusts ca.crt alone,
+    registers over TLS and calls 101; alice (UDP) answers and hears bob's 1 kHz tone."""
+    ports = Ports()
+    ca, cert, key = make_certificates(tmp_path / "certs")
+    config = reference_config(tmp_path / "config", ports, tls=(cert, key))
+    phones = {}
+    for user, password, port, transport in (
+        ("alice", "alice101", ports.udp, "udp"),
+        ("bob", "bob102", ports.tls, "tls"),
+    ):
+        folder = tmp_path / user
+        folder.mkdir()
+        phones[user] = Baresip(
+            folder,
+            f"<sip:{user}@127.0.0.1:{port};transport={transport}>;auth_pass={password};"
+            "regint=600;answermode=auto",
+            sip_port=free_port(pair=True),
+            ctrl_port=free_port(),
+            cafile=ca if transport == "tls" else None,
+            audio_source=write_tone_wav(folder / "tone.wav", 1000 if user == "bob" else 440, 30),
+            record=user == "alice",
+            rtp_ports=rtp_port_range(),
+            audio_codecs="pcmu",
+        )
+    alice, bob = phones["alice"], phones["bob"]
+    with ServerProcess(config, tmp_path / "state") as server, alice, bob:
+        alice.wait_registered()
+        bob.wait_registered()
+        bob.dial(f"sip:101@127.0.0.1:{ports.tls};transport=tls")
+        bob.wait_event("CALL_ESTABLISHED")
+        alice.wait_recorded(2)
+        bob.hangup()
+        assert alice.close_reason() == "Connection reset by peer"
+        heard = alice.recorded_wav()
+        server.wait_for(r'"aor": "bob"[^\n]*"source": "tls:127\.0\.0\.1:')
+        server.wait_for(r'"caller": "bob"[^\n]*"exten": "101"[^\n]*"type": "CallStarted"')
+    assert tone_seconds(heard, 1000) >= 1.5
+
+
+def test_linphone_trusting_ca_registers_and_with_another_ca_refuses_the_server(tmp_path: Path):
+    """The issue's "trusts only ca.crt" check with a phone that verifies: Linphone with
+    ``root_ca=ca.crt`` registers over TLS; with another CA it fails the handshake on the
+    server's certificate and never registers."""
+    ports = Ports()
+    ca, cert, key = make_certificates(tmp_path / "certs")
+    other_ca, _, _ = make_certificates(tmp_path / "other", "Elsewhere")
+    config = reference_config(tmp_path / "config", ports, tls=(cert, key))
+    with ServerProcess(config, tmp_path / "state") as server:
+        trusting = Linphone(
+            tmp_path / "trusting", "bob", "bob102", port=ports.tls, ca=ca, tls_port=free_port()
+        )
+        with trusting:
+            server.wait_for(
+                r'"aor": "bob"[^\n]*"source": "tls:127\.0\.0\.1:[^\n]*"user_agent": "Linphone'
+            )
+        elsewhere = Linphone(
+            tmp_path / "elsewhere",
+            "alice",
+            "alice101",
+            port=ports.tls,
+            ca=other_ca,
+            tls_port=free_port(),
+        )
+        with elsewhere:
+            elsewhere.wait_for("SSL handshake failed : X509 - Certificate verification failed")
+            elsewhere.wait_for(r"Register refresher \[503\]")
+        assert '"aor": "alice"' not in server.log
 
 
 def test_qualify_marks_a_registered_phone_reachable(tmp_path: Path):

@@ -1,14 +1,20 @@
-"""The edge against a password guesser: banned within the threshold, legitimate users not."""
+"""The edge against a password guesser and an extension scanner: banned within the
+threshold, legitimate users not; and no secret of a whole session reaches the log."""
 
 from __future__ import annotations
 
+import re
+import time
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.conftest import run
+from tests.e2e.rtp_phone import RtpPhone
 from tests.e2e.server import Ports, ServerProcess, free_port, reference_config
 from tests.e2e.sipp import register_scenario, run_sipp
+from tests.e2e.test_voicemail_menus import hang_up_with_hash, keys, login, until
+from tests.e2e.voicemail_calls import LAMP, call
 
 pytestmark = pytest.mark.e2e
 
@@ -83,3 +89,90 @@ def test_extension_scan_learns_nothing_and_is_banned(tmp_path: Path):
             register_scenario("alice"), tmp_path / "alice", ports.udp, local_port=free_port()
         )
         assert alice.returncode == 0, alice.messages
+
+
+PIN, NEW_PIN, WRONG_PIN = "48215937", "73950168", "60419283"
+SMTP_PASSWORD = "mailer-Secret-7f3c9a"
+
+
+def test_a_whole_session_leaves_no_secret_in_the_log(tmp_path: Path):
+    """Registrations, a password guesser, a voicemail login with a wrong then the right PIN,
+    a PIN change and the console: no password or PIN of the session is in the log or the
+    console's answers, whole or as the sequence of keys typed (PINs are searched as whole
+    numbers: a timestamp may contain any eight digits)."""
+    ports = Ports()
+    config = reference_config(tmp_path / "config", ports, extra_pjsip=LAMP)
+    voicemail = (config / "voicemail.conf").read_text()
+    (config / "voicemail.conf").write_text(
+        voicemail.replace("101 => 1234, alice", f"101 => {PIN}, alice")
+    )
+    (config / "switchboard.conf").write_text(
+        "[security]\nban_threshold=5\n"
+        f"[smtp]\nhost=127.0.0.1\nport={free_port()}\nusername=mailer\npassword={SMTP_PASSWORD}\n"
+    )
+    state = tmp_path / "state"
+    with ServerProcess(config, state) as server:
+        alice = run_sipp(
+            register_scenario("alice"), tmp_path / "alice", ports.udp, local_port=free_port()
+        )
+        assert alice.returncode == 0, alice.messages
+        run_sipp(
+            register_scenario("bob", final=401),
+            tmp_path / "guesser",
+            ports.udp,
+            user="bob",
+            password="Tr0ub4dor-guess",
+            local_ip="127.0.0.2",
+            local_port=free_port(),
+            calls=8,
+            timeout=20,
+            extra=("-bind_local", "-r", "10", "-recv_timeout", "1500"),
+        )
+        server.wait_for(r'"source": "127\.0\.0\.2"[^\n]*"type": "SourceBanned"')
+
+        password_file = state / "voicemail" / "default" / "101" / "password"
+        phone = RtpPhone()
+        session = call(tmp_path, ports, "wrong-pin", "199", phone, user="alice")
+        try:
+            login(phone, WRONG_PIN)
+            server.wait_for("wrong mailbox or password")
+        finally:
+            session.stop()
+            phone.close()
+        phone = RtpPhone()
+        session = call(tmp_path, ports, "new-pin", "199", phone, user="alice")
+        try:
+            login(phone, PIN)
+            keys(phone, "05")  # mailbox options, change password
+            time.sleep(1.0)
+            keys(phone, NEW_PIN + "#")
+            time.sleep(1.0)
+            keys(phone, NEW_PIN + "#")
+            assert until(password_file.exists), "the new PIN was not stored"
+            keys(phone, "*")
+            hang_up_with_hash(phone, session)
+        finally:
+            session.stop()
+            phone.close()
+        console = "".join(
+            run("cli", "--state-dir", str(state), "-x", command).stdout
+            for command in (
+                "pjsip show auths",
+                "pjsip show endpoints",
+                "pjsip show contacts",
+                "voicemail show users",
+                "security show bans",
+            )
+        )
+    log = server.log
+    assert password_file.read_text() == NEW_PIN + "\n"
+    secret_key = (state / "secret.key").read_bytes().hex()
+    for secret in ("alice101", "bob102", "Tr0ub4dor-guess", SMTP_PASSWORD, secret_key):
+        assert secret not in log, f"{secret!r} is in the server log"
+        assert secret not in console, f"{secret!r} is in the console's answers"
+    typed = "".join(re.findall(r'"digit": "([0-9*#])"', log))
+    for pin in (PIN, NEW_PIN, WRONG_PIN):
+        whole = re.compile(rf"(?<![0-9]){pin}(?![0-9])")
+        assert not whole.search(log), f"PIN {pin} is in the server log"
+        assert not whole.search(console), f"PIN {pin} is in the console's answers"
+        assert pin not in typed, f"PIN {pin} can be read from the logged key presses"

@@ -34,6 +34,7 @@ import contextlib
 import logging
 import re
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -96,6 +97,16 @@ async def run(channel: Channel, args: str) -> Outcome:
     return Hangup()
 
 
+@contextlib.contextmanager
+def secret_digits(channel: Channel) -> Iterator[None]:
+    """Keys typed inside are a PIN: kept out of the DtmfReceived events (and so the log)."""
+    channel.secret_digits = True
+    try:
+        yield
+    finally:
+        channel.secret_digits = False
+
+
 async def _login(
     channel: Channel,
     service: VoicemailService,
@@ -113,7 +124,8 @@ async def _login(
         mailbox = service.mailbox(box) if box else None
         if skip_password and mailbox is not None:
             return mailbox
-        typed = await prompts.read(first=await prompts.play("vm-password", stop_on=DIGITS))
+        with secret_digits(channel):
+            typed = await prompts.read(first=await prompts.play("vm-password", stop_on=DIGITS))
         if mailbox is not None and service.password_ok(mailbox, typed):
             return mailbox
         log.info("%s: VoiceMailMain: wrong mailbox or password (attempt %d)", channel.name, attempt)
@@ -706,13 +718,15 @@ class _Session:
         if not self.service.may_change_password(self.mailbox):
             return await self.play("vm-no")
         keys = DIGITS + "*#"
-        first = await self.play("vm-newpassword", stop_on=keys)
-        pin = await self.prompts.read(first=first, timeout=2.0, first_timeout=10.0)
+        with secret_digits(self.channel):
+            first = await self.play("vm-newpassword", stop_on=keys)
+            pin = await self.prompts.read(first=first, timeout=2.0, first_timeout=10.0)
         if not self.service.password_acceptable(pin):
             log.info("%s: VoiceMailMain: new PIN refused (too short or invalid)", self.channel.name)
             return await self.play("vm-invalid-password", "vm-pls-try-again")
-        first = await self.play("vm-reenterpassword", stop_on=keys)
-        again = await self.prompts.read(first=first, timeout=2.0, first_timeout=10.0)
+        with secret_digits(self.channel):
+            first = await self.play("vm-reenterpassword", stop_on=keys)
+            again = await self.prompts.read(first=first, timeout=2.0, first_timeout=10.0)
         if again != pin:
             log.info("%s: VoiceMailMain: the two new PINs differ", self.channel.name)
             return await self.play("vm-mismatch", "vm-pls-try-again")

@@ -17,7 +17,7 @@ from cryptography import x509
 from switchboard.config.ini import ConfigReader, ConfigSource, SourceError
 from switchboard.config.loader import Config
 from switchboard.config.objects import ConfigObject
-from switchboard.config.pjsip import Auth, Endpoint, Transport
+from switchboard.config.pjsip import INTERMEDIATE_CIPHERS, Auth, Endpoint, Transport
 from switchboard.diagnostics import Diagnostics, Location, did_you_mean
 from switchboard.dialplan.model import Extension, Step
 
@@ -439,7 +439,16 @@ def _transports(
                 transport.where("method"),
                 f"transport '{transport.name}': method={transport.method} is obsolete; "
                 "Switchboard accepts only TLS 1.2 and 1.3",
-                "remove method= or set method=tlsv1_2",
+                "remove method= for both, or set tlsv1_2 or tlsv1_3 for that version alone",
+            )
+        outside = [name for name in transport.cipher if name not in INTERMEDIATE_CIPHERS]
+        if outside:
+            diags.warning(
+                transport.where("cipher"),
+                f"transport '{transport.name}': cipher {':'.join(outside)} is outside "
+                "Mozilla's intermediate TLS profile (it may allow CBC, RSA key exchange or "
+                "SHA-1)",
+                "remove cipher= to use the profile's ECDHE AES-GCM/ChaCha20 suites",
             )
 
 

@@ -104,6 +104,18 @@ def _extend(current: object, option: str, text: str) -> tuple[str, ...]:
     return (*current, *to_list(text))
 
 
+INTERMEDIATE_CIPHERS = (
+    "ECDHE-ECDSA-AES128-GCM-SHA256",
+    "ECDHE-RSA-AES128-GCM-SHA256",
+    "ECDHE-ECDSA-AES256-GCM-SHA384",
+    "ECDHE-RSA-AES256-GCM-SHA384",
+    "ECDHE-ECDSA-CHACHA20-POLY1305",
+    "ECDHE-RSA-CHACHA20-POLY1305",
+)
+"""Mozilla intermediate's TLS 1.2 suites (version 5.7) less the DHE ones: what a TLS
+transport offers unless ``cipher=`` says otherwise (``check-config`` warns when it does)."""
+
+
 @dataclass(slots=True)
 class Transport(ConfigObject):
     protocol: str = "udp"

@@ -138,17 +138,14 @@ class SipStack:
     # -- input -------------------------------------------------------------------------------
 
     def datagram_received(self, data: bytes, peer: Peer, udp: UdpTransport) -> None:
-        """A UDP datagram: parse, answer malformed requests statelessly, else feed the layer.
-
-        A banned source gets no answer at all: scanners learn nothing.
-        """
-        now = self.loop.time()
+        """A UDP datagram from an admitted source (the adapter drops a banned source's, so
+        scanners learn nothing): parse, answer malformed requests statelessly, else feed
+        the layer."""
         if data in (b"\r\n\r\n", b"\r\n"):
             return
         if self.trace is not None:
             self.trace(False, data, peer)
-        if not self.admits(peer.host, now):
-            return
+        now = self.loop.time()
         try:
             message = parse_datagram(data)
         except RemoteProtocolError as error:

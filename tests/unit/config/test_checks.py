@@ -125,10 +125,27 @@ def test_tls_key_permissions_missing_files_and_old_methods():
         "pjsip.conf:5: warning: transport 'tls': private key keys/a.key is readable by other "
         "users (mode 644) (chmod 600 keys/a.key)",
         "pjsip.conf:6: warning: transport 'tls': method=tlsv1 is obsolete; Switchboard accepts "
-        "only TLS 1.2 and 1.3 (remove method= or set method=tlsv1_2)",
+        "only TLS 1.2 and 1.3 (remove method= for both, or set tlsv1_2 or tlsv1_3 for that "
+        "version alone)",
         "pjsip.conf:7: error: transport 'tls2' is TLS but has no cert_file (make one with: "
         "switchboard tls-cert -C HOST -O ORG -d DIR)",
         "pjsip.conf:10: error: transport 'tls2': priv_key_file /nope/b.key does not exist",
+    ]
+
+
+def test_ciphers_outside_the_intermediate_profile_are_reported():
+    pjsip = (
+        "[tls]\ntype=transport\nprotocol=tls\ncert_file=a.crt\npriv_key_file=a.key\n"
+        "cipher=ECDHE-RSA-AES128-GCM-SHA256,AES128-SHA,ECDHE-RSA-AES128-SHA256\n"
+        "[ok]\ntype=transport\nprotocol=tls\ncert_file=a.crt\npriv_key_file=a.key\n"
+        "cipher=ECDHE-RSA-CHACHA20-POLY1305\n"
+    )
+    files = {"pjsip.conf": pjsip, "a.crt": "x", "a.key": "y"}
+    _, findings = load(files, checks=True, modes={"a.key": 0o100600})
+    assert findings == [
+        "pjsip.conf:6: warning: transport 'tls': cipher AES128-SHA:ECDHE-RSA-AES128-SHA256 is "
+        "outside Mozilla's intermediate TLS profile (it may allow CBC, RSA key exchange or "
+        "SHA-1) (remove cipher= to use the profile's ECDHE AES-GCM/ChaCha20 suites)",
     ]
 
 
@@ -187,7 +204,7 @@ def test_password_and_pin_rules():
 def test_certificate_expiry_is_reported(tmp_path: Path):
     import datetime
 
-    from switchboard.certificates import issue
+    from switchboard.certificates import LEAF_DAYS, issue
     from switchboard.config.checks import check_config
     from switchboard.config.loader import load_config
     from switchboard.configdir import DirectorySource
@@ -198,13 +215,13 @@ def test_certificate_expiry_is_reported(tmp_path: Path):
         host="pbx",
         organisation="O",
         directory=tmp_path / "soon",
-        now=now - datetime.timedelta(days=810),
+        now=now - datetime.timedelta(days=LEAF_DAYS - 15),
     )
     old = issue(
         host="pbx",
         organisation="O",
         directory=tmp_path / "old",
-        now=now - datetime.timedelta(days=900),
+        now=now - datetime.timedelta(days=LEAF_DAYS + 75),
     )
     (tmp_path / "pjsip.conf").write_text(
         f"[soon]\ntype=transport\nprotocol=tls\ncert_file={soon.cert}\npriv_key_file={soon.key}\n"

@@ -93,6 +93,9 @@ class Channel:
         self.ended: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self.digits: asyncio.Queue[str] = asyncio.Queue()
         """DTMF from this leg's phone (RFC 4733 or SIP INFO), for the application running."""
+        self.secret_digits = False
+        """While an application reads a PIN: the keys reach it, but no DtmfReceived event is
+        published for them, so a PIN never shows in the log or the event stream."""
         self.task: asyncio.Task[None] | None = None
         self.in_app = False
         """Whether the dialplan task is inside an application (a hangup cancels it)."""

@@ -758,7 +758,8 @@ class CallEngine:
 
     def _digit(self, channel: Channel, digit: str, duration_ms: int) -> None:
         channel.digits.put_nowait(digit)
-        self.bus.publish(DtmfReceived(channel.linkedid, channel.name, digit, duration_ms))
+        if not channel.secret_digits:
+            self.bus.publish(DtmfReceived(channel.linkedid, channel.name, digit, duration_ms))
 
     def _rtp_timeout(self, channel: Channel, leg: LegName) -> None:
         log.info(
