@@ -23,6 +23,7 @@ from tests.e2e.baresip import BARESIP, Baresip, rtp_port_range
 from tests.e2e.server import Ports, ServerProcess, free_port, reference_config
 from tests.e2e.sipp import run_sipp
 from tests.e2e.test_register_baresip import make_certificates
+from tests.e2e.voicemail_calls import beep_frequency, inbox
 
 TCPDUMP = shutil.which("tcpdump")
 
@@ -339,3 +340,98 @@ def test_an_sdes_phone_registered_over_udp_is_not_dialled(tmp_path: Path) -> Non
             r"not dialling endpoint 'alice' at sip:alice@127\.0\.0\.1:\d+\S*: "
             r"media_encryption=sdes over unencrypted UDP"
         )
+
+
+def srtp_bob(tmp_path: Path, extensions: str = "") -> tuple[Ports, Path, Path]:
+    """A server where bob (SDES, over TLS) may call, with ``extensions`` added; its
+    ports, config folder and CA."""
+    ports = Ports()
+    ca, cert, key = make_certificates(tmp_path / "certs")
+    config = reference_config(
+        tmp_path / "config",
+        ports,
+        tls=(cert, key),
+        extra_pjsip=sdes("bob") + "[alice](+type=endpoint)\nmailboxes=101@default\n",
+    )
+    with (config / "extensions.conf").open("a") as dialplan:
+        dialplan.write(extensions)
+    return ports, config, ca
+
+
+def test_echo_on_an_srtp_leg_returns_the_callers_audio(tmp_path: Path) -> None:
+    ports, config, ca = srtp_bob(
+        tmp_path, "\n[from-internal]\nexten=>600,1,Answer()\n same=>n,Echo()\n"
+    )
+    with ServerProcess(config, tmp_path / "state"):
+        bob = phone(
+            tmp_path / "bob", "bob", "bob102", port=ports.tls, transport="tls",
+            tone=BOB_TONE, ca=ca, mediaenc="srtp-mand",
+        )  # fmt: skip
+        with bob:
+            bob.wait_registered()
+            bob.dial(f"sip:600@127.0.0.1:{ports.tls}")
+            bob.wait_event("CALL_ESTABLISHED", 20)
+            bob.wait_recorded(3)
+            bob.hangup()
+            heard = bob.recorded_wav()
+    assert "SRTP is Enabled" in bob.log
+    assert tone_seconds(heard, BOB_TONE) >= 2
+
+
+def newest(folder: Path, pattern: str, timeout: float = 10) -> Path:
+    deadline = time.monotonic() + timeout
+    while not (found := sorted(folder.glob(pattern))):
+        assert time.monotonic() < deadline, f"no {pattern} in {folder}"
+        time.sleep(0.05)
+    return found[-1]
+
+
+def prompts_then_silence(phone: Baresip, timeout: float = 40) -> None:
+    """Wait until the phone has received 2 s or more and then nothing for a second: the
+    greeting and beep are over, the PBX is recording (it sends nothing meanwhile)."""
+    received = newest(phone.recordings, "dump-*-dec.wav")
+    deadline = time.monotonic() + timeout
+    size, since = -1, time.monotonic()
+    while time.monotonic() < deadline:
+        now_size = received.stat().st_size
+        if now_size != size:
+            size, since = now_size, time.monotonic()
+        elif size >= 44 + 2 * 16000 and time.monotonic() - since >= 1.0:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"the prompts did not end: {size} octets received")
+
+
+def sent_for(phone: Baresip, seconds: float, timeout: float = 20) -> None:
+    """Wait until the phone has sent ``seconds`` more of its tone (its -enc.wav grows)."""
+    sent = newest(phone.recordings, "dump-*-enc.wav")
+    target = sent.stat().st_size + seconds * 16000
+    deadline = time.monotonic() + timeout
+    while sent.stat().st_size < target:
+        assert time.monotonic() < deadline, "the phone stopped sending"
+        time.sleep(0.05)
+
+
+def test_voicemail_greets_and_records_an_srtp_caller(tmp_path: Path) -> None:
+    """alice has no phone: VoiceMail(101) plays its greeting and beep to bob over SRTP and
+    records what bob says, decrypted, into the mailbox."""
+    ports, config, ca = srtp_bob(tmp_path)
+    beep = beep_frequency(config)
+    with ServerProcess(config, tmp_path / "state") as server:
+        bob = phone(
+            tmp_path / "bob", "bob", "bob102", port=ports.tls, transport="tls",
+            tone=BOB_TONE, ca=ca, mediaenc="srtp-mand",
+        )  # fmt: skip
+        with bob:
+            bob.wait_registered()
+            bob.dial(f"sip:101@127.0.0.1:{ports.tls}")
+            bob.wait_event("CALL_ESTABLISHED", 20)
+            prompts_then_silence(bob)
+            sent_for(bob, 3)
+            bob.hangup()
+            heard = bob.recorded_wav()
+        server.wait_for('"type": "VoicemailDeposited"', 30)
+    assert "SRTP is Enabled" in bob.log
+    assert tone_seconds(heard, beep) >= 0.2, f"no beep ({beep:.0f} Hz) heard"
+    message = inbox(tmp_path) / "msg0000.wav"
+    assert tone_seconds(message, BOB_TONE) >= 2
