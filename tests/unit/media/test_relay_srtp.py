@@ -118,3 +118,22 @@ async def test_the_same_keys_keep_the_context_and_none_goes_back_to_plain(
         assert (await receive(a.rtp))[0] == rtp(2, ssrc=7)
     finally:
         relay.close()
+
+
+@pytest.mark.asyncio
+async def test_plain_legs_keep_the_plain_path(pool, phones) -> None:  # noqa: F811
+    """No SRTP work per packet on a plain leg: its socket feeds the plain protocol, and
+    what goes to its phone leaves through the transport's own ``sendto``."""
+    a, b = phones
+    relay, _ = await secured(pool, a, b)
+    try:
+        plain = relay.b
+        transport = plain.rtp.transport
+        assert transport is not None and transport.get_protocol() is plain.rtp
+        assert plain.output is transport
+        assert relay.a.rtp.sendto == transport.sendto
+        secure = relay.a.rtp.transport
+        assert secure is not None and secure.get_protocol() is not relay.a.rtp
+        assert relay.b.rtp.sendto != secure.sendto
+    finally:
+        relay.close()
