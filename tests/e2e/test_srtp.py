@@ -435,3 +435,52 @@ def test_voicemail_greets_and_records_an_srtp_caller(tmp_path: Path) -> None:
     assert tone_seconds(heard, beep) >= 0.2, f"no beep ({beep:.0f} Hz) heard"
     message = inbox(tmp_path) / "msg0000.wav"
     assert tone_seconds(message, BOB_TONE) >= 2
+
+
+def test_hold_and_resume_keep_srtp_working(tmp_path: Path) -> None:
+    """bob holds and resumes: both re-INVITEs carry keys again (to alice too), and SRTP
+    keeps flowing both ways after the resume. (baresip 1.0 stops writing what it hears to
+    its recording once a call was held, so the check is on packets: what alice's phone
+    received and decrypted, as its RTCP counters say, and the relay's count, which only
+    takes packets that pass its SRTP check.)"""
+    ports = Ports()
+    ca, cert, key = make_certificates(tmp_path / "certs")
+    config = reference_config(
+        tmp_path / "config", ports, tls=(cert, key), extra_pjsip=sdes("alice", "bob")
+    )
+    with ServerProcess(config, tmp_path / "state") as server:
+        alice = phone(
+            tmp_path / "alice", "alice", "alice101", port=ports.tls, transport="tls",
+            tone=ALICE_TONE, ca=ca, mediaenc="srtp-mand",
+        )  # fmt: skip
+        bob = phone(
+            tmp_path / "bob", "bob", "bob102", port=ports.tls, transport="tls",
+            tone=BOB_TONE, ca=ca, mediaenc="srtp-mand",
+        )  # fmt: skip
+        with alice, bob:
+            alice.wait_registered()
+            bob.wait_registered()
+            bob.dial(f"sip:101@127.0.0.1:{ports.tls}")
+            bob.wait_event("CALL_ESTABLISHED", 20)
+            alice.wait_recorded(1)
+            bob.request("hold")
+            server.wait_for(r'"held": true[^\n]*"type": "CallHeld"')
+            bob.request("resume")
+            server.wait_for(r'"held": false[^\n]*"type": "CallHeld"')
+            resumed = received_rtp(alice)
+            sent_for(bob, 3)
+            talked = received_rtp(alice)
+            bob.hangup()
+        server.wait_for('"type": "CallEnded"')
+    assert alice.log.count("a=crypto:") >= 6  # the INVITE and two re-INVITEs, and answers
+    assert talked - resumed >= 100, (resumed, talked)  # 3 s of 20 ms packets after it
+    caller, callee = relayed_packets(tmp_path)
+    assert caller >= 180 and callee >= 180  # 1 s before the hold, 3 s after the resume
+
+
+def received_rtp(phone: Baresip) -> int:
+    """RTP packets the phone's RTCP session counted as received (after SRTP checks)."""
+    data = str(phone.request("audio_debug").get("data", ""))
+    found = re.search(r"rcvd=(\d+)", data)
+    assert found is not None, data
+    return int(found.group(1))
