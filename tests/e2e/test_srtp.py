@@ -21,7 +21,7 @@ from tests.e2e import calls
 from tests.e2e.audio import read_pcap_rtp, rtp_samples, tone_seconds, write_tone_wav
 from tests.e2e.baresip import BARESIP, Baresip, rtp_port_range
 from tests.e2e.server import Ports, ServerProcess, free_port, reference_config
-from tests.e2e.sipp import run_sipp
+from tests.e2e.test_calls import bob_calls
 from tests.e2e.test_register_baresip import make_certificates
 from tests.e2e.voicemail_calls import beep_frequency, inbox
 
@@ -89,20 +89,19 @@ def ports_expression(*ranges: tuple[int, int]) -> str:
     return "udp and (" + " or ".join(f"portrange {low}-{high}" for low, high in ranges) + ")"
 
 
+USERS = {"alice": ("alice101", ALICE_TONE), "bob": ("bob102", BOB_TONE)}
+
+
 def phone(
-    folder: Path,
-    user: str,
-    password: str,
-    *,
-    port: int,
-    transport: str,
-    tone: int,
-    ca: Path,
-    mediaenc: str | None,
+    tmp_path: Path, user: str, ports: Ports, ca: Path, *, transport: str, mediaenc: str | None
 ) -> Baresip:
-    """A registered baresip that answers by itself, plays ``tone``, records what it hears
-    and logs its SIP messages (to read the keys it saw)."""
+    """``user``'s baresip over ``transport``: it registers, answers by itself, plays its
+    tone (1 kHz for bob, 440 Hz for alice), records what it hears and logs its SIP messages
+    (to read the keys it saw). ``mediaenc``: ``srtp-mand``, ``srtp`` or None (plain RTP)."""
+    password, tone = USERS[user]
+    folder = tmp_path / user
     folder.mkdir(parents=True)
+    port = {"udp": ports.udp, "tls": ports.tls}[transport]
     account = (
         f"<sip:{user}@127.0.0.1:{port};transport={transport}>;auth_pass={password};"
         "regint=600;answermode=auto"
@@ -120,6 +119,17 @@ def phone(
         mediaenc=mediaenc,
         trace=True,
     )
+
+
+def tls_config(tmp_path: Path, extra_pjsip: str, extensions: str = "") -> tuple[Ports, Path, Path]:
+    """The reference deployment with a TLS transport (certificates from ``switchboard
+    tls-cert``), ``extra_pjsip`` and ``extensions`` added: its ports, folder and CA."""
+    ports = Ports()
+    ca, cert, key = make_certificates(tmp_path / "certs")
+    config = reference_config(tmp_path / "config", ports, tls=(cert, key), extra_pjsip=extra_pjsip)
+    with (config / "extensions.conf").open("a") as dialplan:
+        dialplan.write(extensions)
+    return ports, config, ca
 
 
 def talk(bob: Baresip, alice: Baresip, port: int) -> tuple[Path, Path]:
@@ -163,20 +173,10 @@ def relayed_packets(tmp_path: Path) -> tuple[int, int]:
 
 
 def test_srtp_call_over_tls_carries_the_tone_and_the_wire_only_ciphertext(tmp_path: Path) -> None:
-    ports = Ports()
-    ca, cert, key = make_certificates(tmp_path / "certs")
-    config = reference_config(
-        tmp_path / "config", ports, tls=(cert, key), extra_pjsip=sdes("alice", "bob")
-    )
+    ports, config, ca = tls_config(tmp_path, sdes("alice", "bob"))
     with ServerProcess(config, tmp_path / "state") as server:
-        alice = phone(
-            tmp_path / "alice", "alice", "alice101", port=ports.tls, transport="tls",
-            tone=ALICE_TONE, ca=ca, mediaenc="srtp-mand",
-        )  # fmt: skip
-        bob = phone(
-            tmp_path / "bob", "bob", "bob102", port=ports.tls, transport="tls",
-            tone=BOB_TONE, ca=ca, mediaenc="srtp-mand",
-        )  # fmt: skip
+        alice = phone(tmp_path, "alice", ports, ca, transport="tls", mediaenc="srtp-mand")
+        bob = phone(tmp_path, "bob", ports, ca, transport="tls", mediaenc="srtp-mand")
         wire = tmp_path / "wire.pcap"
         expression = ports_expression(alice.rtp_ports, bob.rtp_ports)
         with alice, bob, Capture(wire, expression):
@@ -201,18 +201,10 @@ def test_srtp_call_over_tls_carries_the_tone_and_the_wire_only_ciphertext(tmp_pa
 
 
 def test_an_srtp_phone_talks_to_a_plain_phone_through_the_relay(tmp_path: Path) -> None:
-    ports = Ports()
-    ca, cert, key = make_certificates(tmp_path / "certs")
-    config = reference_config(tmp_path / "config", ports, tls=(cert, key), extra_pjsip=sdes("bob"))
+    ports, config, ca = tls_config(tmp_path, sdes("bob"))
     with ServerProcess(config, tmp_path / "state") as server:
-        alice = phone(
-            tmp_path / "alice", "alice", "alice101", port=ports.udp, transport="udp",
-            tone=ALICE_TONE, ca=ca, mediaenc=None,
-        )  # fmt: skip
-        bob = phone(
-            tmp_path / "bob", "bob", "bob102", port=ports.tls, transport="tls",
-            tone=BOB_TONE, ca=ca, mediaenc="srtp-mand",
-        )  # fmt: skip
+        alice = phone(tmp_path, "alice", ports, ca, transport="udp", mediaenc=None)
+        bob = phone(tmp_path, "bob", ports, ca, transport="tls", mediaenc="srtp-mand")
         bob_wire, alice_wire = tmp_path / "bob.pcap", tmp_path / "alice.pcap"
         with (
             alice,
@@ -245,14 +237,7 @@ def test_sdes_over_udp_is_refused_with_488(tmp_path: Path) -> None:
     ports = Ports()
     config = reference_config(tmp_path / "config", ports, extra_pjsip=sdes("alice", "bob"))
     with ServerProcess(config, tmp_path / "state") as server:
-        result = run_sipp(
-            calls.caller(body=SRTP_OFFER, final=488),
-            tmp_path / "bob",
-            ports.udp,
-            user="bob",
-            password="bob102",
-            extra=("-s", "101", "-mp", str(free_port(pair=True))),
-        )
+        result = bob_calls(tmp_path, ports, calls.caller(body=SRTP_OFFER, final=488))
         assert result.returncode == 0, result.stderr
         assert result.last_response().startswith("SIP/2.0 488 ")
         call_id = re.search(r"^Call-ID: *(\S+)", result.messages, re.MULTILINE)
@@ -273,14 +258,7 @@ def test_sdes_over_udp_when_the_admin_allows_it(tmp_path: Path) -> None:
     config = reference_config(tmp_path / "config", ports, extra_pjsip=sdes("alice", "bob"))
     (config / "switchboard.conf").write_text("[security]\nsdes_over_plain_transport = yes\n")
     with ServerProcess(config, tmp_path / "state") as server:
-        result = run_sipp(
-            calls.caller(body=SRTP_OFFER, talk_ms=1500),
-            tmp_path / "bob",
-            ports.udp,
-            user="bob",
-            password="bob102",
-            extra=("-s", "101", "-mp", str(free_port(pair=True))),
-        )
+        result = bob_calls(tmp_path, ports, calls.caller(body=SRTP_OFFER, talk_ms=1500))
         assert result.returncode == 0, result.stderr
         server.wait_for('"type": "CallEnded"')
         log = server.log
@@ -296,23 +274,10 @@ def test_sdes_over_udp_when_the_admin_allows_it(tmp_path: Path) -> None:
 def test_optimistic_encrypts_the_leg_that_can_and_keeps_keys_off_udp(tmp_path: Path) -> None:
     """Both endpoints optimistic: bob (TLS, optional SRTP) gets SRTP; alice's leg is over
     UDP, so she is offered plain RTP, without keys, and the call still works."""
-    ports = Ports()
-    ca, cert, key = make_certificates(tmp_path / "certs")
-    config = reference_config(
-        tmp_path / "config",
-        ports,
-        tls=(cert, key),
-        extra_pjsip=sdes("alice", "bob", optimistic=True),
-    )
+    ports, config, ca = tls_config(tmp_path, sdes("alice", "bob", optimistic=True))
     with ServerProcess(config, tmp_path / "state") as server:
-        alice = phone(
-            tmp_path / "alice", "alice", "alice101", port=ports.udp, transport="udp",
-            tone=ALICE_TONE, ca=ca, mediaenc=None,
-        )  # fmt: skip
-        bob = phone(
-            tmp_path / "bob", "bob", "bob102", port=ports.tls, transport="tls",
-            tone=BOB_TONE, ca=ca, mediaenc="srtp",
-        )  # fmt: skip
+        alice = phone(tmp_path, "alice", ports, ca, transport="udp", mediaenc=None)
+        bob = phone(tmp_path, "bob", ports, ca, transport="tls", mediaenc="srtp")
         with alice, bob:
             alice_heard, bob_heard = talk(bob, alice, ports.tls)
         server.wait_for('"type": "CallEnded"')
@@ -327,14 +292,7 @@ def test_an_sdes_phone_registered_over_udp_is_not_dialled(tmp_path: Path) -> Non
     config = reference_config(tmp_path / "config", ports, extra_pjsip=sdes("alice"))
     with ServerProcess(config, tmp_path / "state") as server:
         calls.Phone(tmp_path / "alice", ports.udp, "alice", "alice101", free_port()).register()
-        result = run_sipp(
-            calls.caller(talk_ms=300),
-            tmp_path / "bob",
-            ports.udp,
-            user="bob",
-            password="bob102",
-            extra=("-s", "101", "-mp", str(free_port(pair=True))),
-        )
+        result = bob_calls(tmp_path, ports, calls.caller(talk_ms=300))
         assert result.returncode == 0, result.stderr  # VoiceMail(101) answered at once
         server.wait_for(
             r"not dialling endpoint 'alice' at sip:alice@127\.0\.0\.1:\d+\S*: "
@@ -342,31 +300,16 @@ def test_an_sdes_phone_registered_over_udp_is_not_dialled(tmp_path: Path) -> Non
         )
 
 
-def srtp_bob(tmp_path: Path, extensions: str = "") -> tuple[Ports, Path, Path]:
-    """A server where bob (SDES, over TLS) may call, with ``extensions`` added; its
-    ports, config folder and CA."""
-    ports = Ports()
-    ca, cert, key = make_certificates(tmp_path / "certs")
-    config = reference_config(
-        tmp_path / "config",
-        ports,
-        tls=(cert, key),
-        extra_pjsip=sdes("bob") + "[alice](+type=endpoint)\nmailboxes=101@default\n",
-    )
-    with (config / "extensions.conf").open("a") as dialplan:
-        dialplan.write(extensions)
-    return ports, config, ca
+BOB_SDES = sdes("bob") + "[alice](+type=endpoint)\nmailboxes=101@default\n"
+"""bob with SDES; alice's box lit by her phone's lamp (the reference warns otherwise)."""
 
 
 def test_echo_on_an_srtp_leg_returns_the_callers_audio(tmp_path: Path) -> None:
-    ports, config, ca = srtp_bob(
-        tmp_path, "\n[from-internal]\nexten=>600,1,Answer()\n same=>n,Echo()\n"
+    ports, config, ca = tls_config(
+        tmp_path, BOB_SDES, "\n[from-internal]\nexten=>600,1,Answer()\n same=>n,Echo()\n"
     )
     with ServerProcess(config, tmp_path / "state"):
-        bob = phone(
-            tmp_path / "bob", "bob", "bob102", port=ports.tls, transport="tls",
-            tone=BOB_TONE, ca=ca, mediaenc="srtp-mand",
-        )  # fmt: skip
+        bob = phone(tmp_path, "bob", ports, ca, transport="tls", mediaenc="srtp-mand")
         with bob:
             bob.wait_registered()
             bob.dial(f"sip:600@127.0.0.1:{ports.tls}")
@@ -415,13 +358,10 @@ def sent_for(phone: Baresip, seconds: float, timeout: float = 20) -> None:
 def test_voicemail_greets_and_records_an_srtp_caller(tmp_path: Path) -> None:
     """alice has no phone: VoiceMail(101) plays its greeting and beep to bob over SRTP and
     records what bob says, decrypted, into the mailbox."""
-    ports, config, ca = srtp_bob(tmp_path)
+    ports, config, ca = tls_config(tmp_path, BOB_SDES)
     beep = beep_frequency(config)
     with ServerProcess(config, tmp_path / "state") as server:
-        bob = phone(
-            tmp_path / "bob", "bob", "bob102", port=ports.tls, transport="tls",
-            tone=BOB_TONE, ca=ca, mediaenc="srtp-mand",
-        )  # fmt: skip
+        bob = phone(tmp_path, "bob", ports, ca, transport="tls", mediaenc="srtp-mand")
         with bob:
             bob.wait_registered()
             bob.dial(f"sip:101@127.0.0.1:{ports.tls}")
@@ -443,20 +383,10 @@ def test_hold_and_resume_keep_srtp_working(tmp_path: Path) -> None:
     its recording once a call was held, so the check is on packets: what alice's phone
     received and decrypted, as its RTCP counters say, and the relay's count, which only
     takes packets that pass its SRTP check.)"""
-    ports = Ports()
-    ca, cert, key = make_certificates(tmp_path / "certs")
-    config = reference_config(
-        tmp_path / "config", ports, tls=(cert, key), extra_pjsip=sdes("alice", "bob")
-    )
+    ports, config, ca = tls_config(tmp_path, sdes("alice", "bob"))
     with ServerProcess(config, tmp_path / "state") as server:
-        alice = phone(
-            tmp_path / "alice", "alice", "alice101", port=ports.tls, transport="tls",
-            tone=ALICE_TONE, ca=ca, mediaenc="srtp-mand",
-        )  # fmt: skip
-        bob = phone(
-            tmp_path / "bob", "bob", "bob102", port=ports.tls, transport="tls",
-            tone=BOB_TONE, ca=ca, mediaenc="srtp-mand",
-        )  # fmt: skip
+        alice = phone(tmp_path, "alice", ports, ca, transport="tls", mediaenc="srtp-mand")
+        bob = phone(tmp_path, "bob", ports, ca, transport="tls", mediaenc="srtp-mand")
         with alice, bob:
             alice.wait_registered()
             bob.wait_registered()
