@@ -45,8 +45,8 @@ KEY_LENGTHS: dict[str, tuple[int, int]] = {
 authenticated encryption first, the 32-bit tag (weakest) last."""
 
 SUITES = tuple(KEY_LENGTHS)
-SAVP_PROTOS = frozenset({"RTP/SAVP", "RTP/SAVPF"})
-"""The SDES-SRTP profiles (RFC 3711 §12, RFC 5124)."""
+SRTP_PROTOS = ("RTP/SAVP", "RTP/SAVPF")
+"""The SDES-SRTP profiles (RFC 3711 §14.2, RFC 5124)."""
 
 
 def key_length(suite: str) -> int:

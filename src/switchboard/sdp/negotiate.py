@@ -29,7 +29,7 @@ from enum import Enum
 from functools import lru_cache
 
 from switchboard.sdp.codecs import CODECS, TELEPHONE_EVENT, Codec, codec_for, codec_named
-from switchboard.sdp.crypto import SAVP_PROTOS, SrtpParameters, agreed_keys, choose
+from switchboard.sdp.crypto import SRTP_PROTOS, SrtpParameters, agreed_keys, choose
 from switchboard.sdp.errors import (
     GlareError,
     LocalOfferAnswerError,
@@ -318,7 +318,7 @@ def make_answer(
             if media.proto not in local.protos:
                 if reason == "no audio stream":
                     reason = f"unsupported transport {media.proto}"
-            elif crypto is None and media.proto in SAVP_PROTOS:
+            elif crypto is None and media.proto in SRTP_PROTOS:
                 reason = "no supported SRTP crypto suite"
             else:
                 result = _answer_media(offer, media, local, direction, crypto)
@@ -370,7 +370,7 @@ def negotiate_streams(
         if ours.crypto and theirs.crypto:
             offered, answered = (ours, theirs) if local_is_offerer else (theirs, ours)
             srtp = agreed_keys(offered.crypto, answered.crypto, local_is_offerer)
-        if srtp is None and (ours.proto in SAVP_PROTOS or theirs.proto in SAVP_PROTOS):
+        if srtp is None and (ours.proto in SRTP_PROTOS or theirs.proto in SRTP_PROTOS):
             raise OfferAnswerError(f"m={theirs.media}: SRTP without a matching a=crypto")
         streams.append(
             NegotiatedStream(

@@ -49,6 +49,7 @@ from switchboard.media.g711 import Law
 from switchboard.media.portpool import PortPool
 from switchboard.media.relay import LegName, MediaRelay
 from switchboard.media.srtp import fresh_crypto
+from switchboard.sdp.crypto import SRTP_PROTOS
 from switchboard.sdp.errors import SdpError
 from switchboard.sdp.model import Crypto, Direction, SessionDescription
 from switchboard.sdp.negotiate import PLAIN_PROTOS, HoldState, LocalMedia, OfferAnswer
@@ -116,8 +117,7 @@ and RTCP reports come every 5 s anyway."""
 ANSWERED_ELSEWHERE = Reason("SIP", 200, "Call completed elsewhere")
 """The Reason on the CANCEL of the other legs of a Dial that was answered (RFC 3326)."""
 
-SDES_PROTOS = ("RTP/SAVP", "RTP/SAVPF")
-OPTIMISTIC_PROTOS = ("RTP/AVP", "RTP/SAVP", "RTP/AVPF", "RTP/SAVPF")
+OPTIMISTIC_PROTOS = (*PLAIN_PROTOS, *SRTP_PROTOS)
 """``media_encryption_optimistic``: offer RTP/AVP with keys, accept SRTP or plain RTP."""
 ENCRYPTED_TRANSPORTS = ("tls", "wss")
 
@@ -857,7 +857,7 @@ class CallEngine:
         """A new leg's SRTP offer: fresh keys and the SRTP profiles, or none at all."""
         if endpoint.media_encryption != "sdes" or not self._keys_may_travel(peer):
             return (), PLAIN_PROTOS
-        protos = OPTIMISTIC_PROTOS if endpoint.media_encryption_optimistic else SDES_PROTOS
+        protos = OPTIMISTIC_PROTOS if endpoint.media_encryption_optimistic else SRTP_PROTOS
         return fresh_crypto(), protos
 
     def _local_host(self, peer: Peer) -> tuple[str, int]:
