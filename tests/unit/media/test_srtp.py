@@ -4,12 +4,15 @@ a peer's MKI taken out, and fresh keys per leg."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import struct
 
 import pytest
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from switchboard.media.rtcp import RtcpReceiverReport, RtcpReportBlock, parse_compound
 from switchboard.media.rtp import RtpPacket
@@ -125,3 +128,14 @@ def test_fresh_keys_for_every_suite_and_every_leg() -> None:
     keys = [usable_key(line) for line in first + second]
     assert all(key is not None for key in keys)
     assert len(set(keys)) == len(keys)
+
+
+@settings(max_examples=300)
+@given(st.binary(max_size=1600), st.sampled_from(SUITES), st.sampled_from([0, 4]))
+def test_any_datagram_is_unprotected_or_refused_with_an_srtp_failure(
+    data: bytes, suite: str, mki: int
+) -> None:
+    ours, _ = pair(suite, mki if "CM" in suite else 0)
+    for unprotect in (ours.unprotect, ours.unprotect_rtcp):
+        with contextlib.suppress(SrtpFailure):
+            unprotect(data)

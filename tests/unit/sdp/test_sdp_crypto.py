@@ -7,6 +7,8 @@ import base64
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from switchboard.sdp.crypto import (
     SUITES,
@@ -20,7 +22,7 @@ from switchboard.sdp.crypto import (
     offered_lines,
     usable_key,
 )
-from switchboard.sdp.errors import NotAcceptableError, OfferAnswerError
+from switchboard.sdp.errors import NotAcceptableError, OfferAnswerError, SdpError
 from switchboard.sdp.model import Crypto
 from switchboard.sdp.negotiate import LocalMedia, OfferAnswer
 from switchboard.sdp.parse import parse_sdp
@@ -237,3 +239,20 @@ def test_keys_never_appear_in_a_repr() -> None:
     for shown in (repr(stream), repr(oa.local_media), repr(stream.srtp), repr(oa.remote)):
         assert text not in shown and str(KEY_80) not in shown
         assert all(str(line.key_params[0].key_info) not in shown for line in OURS)
+
+
+@settings(max_examples=300)
+@given(
+    st.sampled_from([*SUITES, "F8_128_HMAC_SHA1_80", "AES_CM"]),
+    st.text(alphabet="ABCxyz019+/=|:^ ;", max_size=90),
+    st.sampled_from(["RTP/SAVP", "RTP/AVP"]),
+)
+def test_any_crypto_line_is_used_skipped_or_refused_never_a_crash(
+    suite: str, info: str, proto: str
+) -> None:
+    """Whatever a phone writes after the suite: a usable key, a skipped line, or a 400/488
+    answer; never another exception."""
+    try:
+        answered(offer(proto, f"1 {suite} inline:{info}"))
+    except SdpError as error:
+        assert error.status in (400, 488)
