@@ -503,6 +503,8 @@ def _media_encryption(config: Config, diags: Diagnostics) -> None:
             names = ", ".join(f"'{t.name}' ({t.protocol})" for t in usable)
             if config.security.sdes_over_plain_transport:
                 effect = "sends the SRTP keys in clear (sdes_over_plain_transport = yes)"
+            elif ep.media_encryption_optimistic:
+                effect = "would send the SRTP keys in clear: its calls use plain RTP instead"
             else:
                 effect = "would send the SRTP keys in clear: its calls are refused with 488"
             diags.warning(
