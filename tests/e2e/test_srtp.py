@@ -244,11 +244,30 @@ def test_sdes_over_udp_is_refused_with_488(tmp_path: Path) -> None:
         assert call_id is not None
         server.wait_for(
             rf"INVITE from endpoint 'bob' \(Call-ID {re.escape(call_id.group(1))}\) refused "
-            r"with 488: media_encryption=sdes over unencrypted UDP"
+            r"with 488: its offer carries SRTP keys \(a=crypto\) over unencrypted UDP"
         )
         log = server.log
     assert '"type": "CallStarted"' not in log
     assert SIPP_KEY not in log
+
+
+@pytest.mark.parametrize(
+    ("extra", "body", "why"),
+    [
+        ("", SRTP_OFFER.replace("RTP/SAVP", "RTP/AVP"), "its offer carries SRTP keys"),
+        (sdes("bob"), calls.sdp(0, 101), "media_encryption=sdes over unencrypted UDP"),
+    ],
+    ids=["keys offered to a plain endpoint", "sdes endpoint offering no keys"],
+)
+def test_keys_in_clear_are_refused_whoever_sends_them(
+    tmp_path: Path, extra: str, body: str, why: str
+) -> None:
+    ports = Ports()
+    config = reference_config(tmp_path / "config", ports, extra_pjsip=extra)
+    with ServerProcess(config, tmp_path / "state") as server:
+        result = bob_calls(tmp_path, ports, calls.caller(body=body, final=488))
+        assert result.returncode == 0, result.stderr
+        server.wait_for(rf"INVITE from endpoint 'bob' \(Call-ID \S+\) refused with 488: {why}")
 
 
 def test_sdes_over_udp_when_the_admin_allows_it(tmp_path: Path) -> None:

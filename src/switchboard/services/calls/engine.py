@@ -21,8 +21,9 @@ SRTP (``media_encryption=sdes``): each leg offers fresh keys (RTP/SAVP, or RTP/A
 ``a=crypto`` when ``media_encryption_optimistic``), and the relay protects and unprotects
 per leg, so an SRTP phone and a plain one can talk. Media with an SRTP leg stays anchored
 (no direct media). SDES keys travel in the SDP, so they never go over UDP or TCP: an
-INVITE from an SDES endpoint over such a transport gets 488, and such a contact is not
-dialled, unless switchboard.conf's ``[security] sdes_over_plain_transport`` allows it.
+INVITE whose offer carries ``a=crypto`` keys, or from an SDES endpoint, over such a
+transport gets 488, and an SDES endpoint's contact there is not dialled, unless
+switchboard.conf's ``[security] sdes_over_plain_transport`` allows it.
 """
 
 from __future__ import annotations
@@ -215,14 +216,14 @@ class CallEngine:
                 self._respond(event.key, request, error.status or 400, f"Bad SDP: {error}")
                 return
         keys = offer is not None and any(media.crypto for media in offer.media)
-        if self._keys_refused(endpoint, peer, offered=keys):
+        why = self._keys_refusal(endpoint, peer, offered=keys)
+        if why is not None:
             log.warning(
-                "INVITE from endpoint '%s' (Call-ID %s) refused with 488: media_encryption="
-                "sdes over unencrypted %s would expose the SRTP keys (use a TLS transport, "
-                "or allow it with [security] sdes_over_plain_transport = yes)",
+                "INVITE from endpoint '%s' (Call-ID %s) refused with 488: %s (use a TLS "
+                "transport, or allow it with [security] sdes_over_plain_transport = yes)",
                 endpoint.name,
                 request.call_id,
-                peer.transport.upper(),
+                why,
             )
             self._respond(event.key, request, 488, "SRTP keys need an encrypted transport")
             return
@@ -354,15 +355,15 @@ class CallEngine:
                 peer = Peer(
                     transport, contact.source_host, contact.source_port, contact.connection or None
                 )
-                if self._keys_refused(endpoint, peer, offered=False):
+                why = self._keys_refusal(endpoint, peer, offered=False)
+                if why is not None:
                     log.warning(
-                        "%s: not dialling endpoint '%s' at %s: media_encryption=sdes over "
-                        "unencrypted %s would expose the SRTP keys (use a TLS transport, or "
+                        "%s: not dialling endpoint '%s' at %s: %s (use a TLS transport, or "
                         "allow it with [security] sdes_over_plain_transport = yes)",
                         caller.name,
                         endpoint.name,
                         contact.uri,
-                        transport.upper(),
+                        why,
                     )
                     continue
                 far = relay.b if caller.media_leg is not relay.b else relay.a
@@ -845,13 +846,18 @@ class CallEngine:
             peer.transport in ENCRYPTED_TRANSPORTS or self.config.security.sdes_over_plain_transport
         )
 
-    def _keys_refused(self, endpoint: Endpoint, peer: Peer, *, offered: bool) -> bool:
-        """Whether a call with ``endpoint`` at ``peer`` must be refused: SDES that would put
-        keys on an unencrypted transport (an optimistic endpoint without ``a=crypto`` in
-        its offer falls back to plain RTP instead)."""
-        if endpoint.media_encryption != "sdes" or self._keys_may_travel(peer):
-            return False
-        return offered or not endpoint.media_encryption_optimistic
+    def _keys_refusal(self, endpoint: Endpoint, peer: Peer, *, offered: bool) -> str | None:
+        """Why a call with ``endpoint`` at ``peer`` must be refused, None if it need not:
+        SDES keys on an unencrypted transport, in the phone's offer (``offered``) or in
+        ours to an ``sdes`` endpoint (an optimistic one falls back to plain RTP instead)."""
+        if self._keys_may_travel(peer):
+            return None
+        where = f"unencrypted {peer.transport.upper()}"
+        if offered:
+            return f"its offer carries SRTP keys (a=crypto) over {where}"
+        if endpoint.media_encryption == "sdes" and not endpoint.media_encryption_optimistic:
+            return f"media_encryption=sdes over {where} would expose the SRTP keys"
+        return None
 
     def _sdes(self, endpoint: Endpoint, peer: Peer) -> tuple[tuple[Crypto, ...], tuple[str, ...]]:
         """A new leg's SRTP offer: fresh keys and the SRTP profiles, or none at all."""
