@@ -77,15 +77,19 @@ class Baresip:
         rtp_ports: tuple[int, int] | None = None,
         answermode: Literal["auto", "manual"] | None = None,
         audio_codecs: str | None = None,
+        mediaenc: str | None = None,
+        trace: bool = False,
     ) -> None:
         """``audio_source``: an 8 kHz mono WAV played as the microphone (longer than the call:
         baresip hangs up when it ends); ``record``: keep what the phone receives (see
-        :meth:`recorded_wav`); ``answermode`` and ``audio_codecs`` (``pcmu``, ``pcma``) are
-        added to the account line."""
+        :meth:`recorded_wav`); ``answermode``, ``audio_codecs`` (``pcmu``, ``pcma``) and
+        ``mediaenc`` (``srtp-mand``: SDES-SRTP, its module loaded) are added to the account
+        line; ``trace`` writes every SIP message (SDP included) to the phone's log."""
         self.folder = folder
         self.sip_port = sip_port
         self.ctrl_port = ctrl_port
         self.recordings = folder / "recordings"
+        self.rtp_ports = rtp_ports
         folder.mkdir(parents=True, exist_ok=True)
         lines = [
             "poll_method epoll",
@@ -117,6 +121,10 @@ class Baresip:
             lines.append(f"rtp_ports {rtp_ports[0]}-{rtp_ports[1]}")
         if cafile is not None:
             lines.append(f"sip_cafile {cafile}")
+        if mediaenc is not None:
+            lines.append("module srtp.so")
+            account += f";mediaenc={mediaenc}"
+        self.trace = trace
         if answermode is not None:
             account += f";answermode={answermode}"
         if audio_codecs is not None:
@@ -133,7 +141,15 @@ class Baresip:
     def start(self, timeout: float = 15) -> Baresip:
         assert BARESIP is not None, "baresip is not installed (apt-get install baresip-core)"
         self.process = subprocess.Popen(
-            [BARESIP, "-4", "-n", "127.0.0.1", "-f", str(self.folder)],
+            [
+                BARESIP,
+                "-4",
+                *(["-s"] if self.trace else []),
+                "-n",
+                "127.0.0.1",
+                "-f",
+                str(self.folder),
+            ],
             stdin=subprocess.DEVNULL,
             stdout=(self.folder / "stdout.log").open("wb"),
             stderr=subprocess.STDOUT,

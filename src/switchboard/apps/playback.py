@@ -176,7 +176,7 @@ def player_for(channel: Channel) -> RtpPlayer | None:
     call has no media the player can send."""
     leg = channel.media_leg
     codec = _law(channel)
-    transport = leg.rtp.transport if leg is not None else None
+    transport = leg.output if leg is not None else None
     if leg is None or transport is None:
         log.warning("%s: Playback: the call has no media relay", channel.name)
         return None

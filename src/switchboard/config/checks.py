@@ -510,10 +510,16 @@ def _media_encryption(config: Config, diags: Diagnostics) -> None:
         usable = _usable_transports(ep, transports)
         if usable and not any(t.encrypted for t in usable):
             names = ", ".join(f"'{t.name}' ({t.protocol})" for t in usable)
+            if config.security.sdes_over_plain_transport:
+                effect = "sends the SRTP keys in clear (sdes_over_plain_transport = yes)"
+            elif ep.media_encryption_optimistic:
+                effect = "would send the SRTP keys in clear: its calls use plain RTP instead"
+            else:
+                effect = "would send the SRTP keys in clear: its calls are refused with 488"
             diags.warning(
                 ep.where("media_encryption"),
                 f"endpoint '{ep.name}': media_encryption=sdes over unencrypted transport "
-                f"{names} sends the SRTP keys in clear",
+                f"{names} {effect}",
                 "add a TLS transport and set transport= to it",
             )
 

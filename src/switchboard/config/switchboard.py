@@ -12,6 +12,9 @@ log regexes). Optional; every option has a safe default.
     unauth_rate = 50        ; requests per second one address may send before it has
                             ;  authenticated once; beyond that they are dropped
     max_connections = 32    ; open TCP/TLS connections from one address
+    sdes_over_plain_transport = no  ; yes: let media_encryption=sdes calls (a=crypto,
+                            ;  SRTP keys in the SDP) use UDP/TCP, where anyone on the path
+                            ;  reads the keys; no: such INVITEs get 488
 
     [smtp]                  ; where voicemail emails go (voicemail.conf has no relay:
     host = localhost        ;  Asterisk pipes them to mailcmd, a local sendmail)
@@ -53,6 +56,7 @@ class SecurityConfig(ConfigObject):
     trusted: tuple[Network, ...] = ()
     unauth_rate: int = 50
     max_connections: int = 32
+    sdes_over_plain_transport: bool = False
 
 
 SECURITY = ObjectSpec(
@@ -65,6 +69,7 @@ SECURITY = ObjectSpec(
         "ban_max": to_int(0, 31536000),
         "unauth_rate": to_int(1, 1000000),
         "max_connections": to_int(1, 100000),
+        "sdes_over_plain_transport": to_bool,
     },
     {"trusted": ("trusted", _trusted)},
 )

@@ -35,7 +35,7 @@ import random
 import struct
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -48,6 +48,9 @@ from switchboard.media.g711 import (
     Law,
     encode_payload,
 )
+
+if TYPE_CHECKING:
+    from switchboard.media.relay import DatagramSink
 
 Address = tuple[Any, ...]
 Samples = npt.NDArray[np.int16]
@@ -214,7 +217,8 @@ def _known() -> str:
 
 class RtpPlayer:
     """Sends G.711 audio to a phone as one RTP stream of its own (SSRC, sequence numbers and
-    timestamps start at random) through an existing datagram ``transport``.
+    timestamps start at random) through an existing datagram ``transport`` (a relay leg's
+    output: on an SRTP leg it protects every packet).
 
     ``destination`` is called for each packet, so a relay leg's latched address is
     followed as it changes; while it returns None packets are skipped, not delayed.
@@ -222,7 +226,7 @@ class RtpPlayer:
 
     def __init__(
         self,
-        transport: asyncio.DatagramTransport,
+        transport: DatagramSink,
         destination: Callable[[], Address | None],
         *,
         payload_type: int,

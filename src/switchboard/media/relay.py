@@ -26,6 +26,15 @@ this phone until this phone's report about it arrives, less its DLSR (RFC 3550 Â
 relay standing in for the SR's sender). One timer per relay (``report_interval``) folds the
 batched statistics, ends DTMF digits whose end packets were lost, and fires the RTP timeout
 hook (``rtp_timeout``: no RTP from a leg for that many seconds).
+
+SRTP (:meth:`RelayLeg.secure`): a leg whose phone negotiated SDES keys gets its own receive
+protocol on its RTP socket (unprotect, then the plain path above) and its own output
+(protect, then ``sendto``). Everything that reaches that phone goes through
+:attr:`RelayLeg.output`, the relayed media of the other phone, its echo, a prompt from
+the player; everything from it is unprotected before the latch, the DTMF receiver or a
+recording sees it. That is the one place where SRTP happens, and a plain leg keeps the
+transport's own ``sendto`` and the unchanged protocol: no per-packet cost. SRTCP is
+unprotected and protected on the RTCP path the same way.
 """
 
 from __future__ import annotations
@@ -35,7 +44,7 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, Literal, Protocol, TypeVar, cast
 
 from switchboard.media.dtmf import DtmfEvent, DtmfReceiver, DtmfToneDetector
 from switchboard.media.errors import MediaError
@@ -50,7 +59,9 @@ from switchboard.media.rtcp import (
     parse_compound,
 )
 from switchboard.media.rtp import header_size, peek, translate_payload, with_payload_type
+from switchboard.media.srtp import SrtpContext, SrtpFailure
 from switchboard.media.stats import ReceiveStatistics, StreamQuality
+from switchboard.sdp.crypto import SrtpParameters
 
 LegName = Literal["a", "b"]
 Address = tuple[Any, ...]
@@ -62,6 +73,16 @@ _clock = time.monotonic
 _SR_HISTORY = 8
 _CAPTURED = ("captured", 0)
 """The destination a captured leg reports: its packets go to a sink, not a socket."""
+
+
+class DatagramSink(Protocol):
+    """Where packets to a phone go: a datagram transport, or the SRTP output around it."""
+
+    def sendto(self, data: bytes, addr: Address) -> None:
+        """Send one datagram to ``addr``."""
+
+    def is_closing(self) -> bool:
+        """Whether the socket is closing."""
 
 
 class _Destination:
@@ -174,6 +195,57 @@ class _RtpProtocol(asyncio.DatagramProtocol):
         """ICMP errors (a phone gone away): the RTP timeout deals with dead legs."""
 
 
+class _SrtpReceiver(asyncio.DatagramProtocol):
+    """The RTP socket of an SRTP leg: SRTCP (rtcp-mux) to the RTCP path, SRTP unprotected
+    and handed to the leg's plain protocol; a packet that fails counts as invalid."""
+
+    __slots__ = ("leg", "plain", "unprotect")
+
+    def __init__(self, leg: RelayLeg, context: SrtpContext) -> None:
+        """Unprotect with ``context``, then feed ``leg``'s RTP protocol."""
+        self.leg = leg
+        self.plain = leg.rtp
+        self.unprotect = context.unprotect
+
+    def datagram_received(self, data: bytes, addr: Address) -> None:
+        """Unprotect and relay one packet."""
+        if len(data) > 1 and 192 <= data[1] <= 223:
+            self.leg.rtcp_received(data, addr)
+            return
+        try:
+            data = self.unprotect(data)
+        except SrtpFailure:
+            self.plain.invalid += 1
+            return
+        self.plain.datagram_received(data, addr)
+
+    def error_received(self, exc: Exception) -> None:
+        """ICMP errors: as for plain RTP."""
+
+
+class _SrtpOutput:
+    """An SRTP leg's output: protect with the leg's key, then send from its socket."""
+
+    __slots__ = ("protect", "transport")
+
+    def __init__(self, transport: asyncio.DatagramTransport, context: SrtpContext) -> None:
+        """Protect with ``context``, send through ``transport``."""
+        self.transport = transport
+        self.protect = context.protect
+
+    def sendto(self, data: bytes, addr: Address) -> None:
+        """Send ``data`` as SRTP (a packet libsrtp refuses, too long, is dropped)."""
+        try:
+            packet = self.protect(data)
+        except SrtpFailure:
+            return
+        self.transport.sendto(packet, addr)
+
+    def is_closing(self) -> bool:
+        """Whether the socket is closing."""
+        return self.transport.is_closing()
+
+
 class _RtcpProtocol(asyncio.DatagramProtocol):
     """The RTCP socket of one leg: relays and reads reports (a few packets per second)."""
 
@@ -244,6 +316,10 @@ class RelayLeg:
         self.reported: RtcpReportBlock | None = None
         self.sr_forwarded: dict[int, float] = {}
         self.pair: PortPair | None = None
+        self.srtp_parameters: SrtpParameters | None = None
+        self.srtp: SrtpContext | None = None
+        self.output: DatagramSink | None = None
+        """Where everything for this leg's phone is sent (SRTP-protected on an SRTP leg)."""
         self.rtp = _RtpProtocol(self)
         self.rtcp = _RtcpProtocol(self)
         self.other: RelayLeg = self
@@ -283,11 +359,38 @@ class RelayLeg:
         # The other leg's protocol sends to this leg: through the latch, or to the SDP.
         self.other.rtp.target = self.latch if symmetric else _Destination(self.sdp_address)
 
+    def secure(self, parameters: SrtpParameters | None) -> None:
+        """Use SRTP with the negotiated ``parameters`` for this leg's phone (None: plain
+        RTP). The same parameters again change nothing (libsrtp's state is kept)."""
+        if parameters == self.srtp_parameters:
+            return
+        self.srtp_parameters = parameters
+        self.srtp = None if parameters is None else SrtpContext(parameters)
+        self._attach()
+
+    def _attach(self) -> None:
+        """Put this leg's receive protocol and output in place; whoever sent through the
+        old output (the other leg, an echo) sends through the new one."""
+        transport = self.rtp.transport
+        if transport is None:
+            return
+        old = self.output
+        if self.srtp is None:
+            self.output = transport
+            transport.set_protocol(self.rtp)
+        else:
+            self.output = _SrtpOutput(transport, self.srtp)
+            transport.set_protocol(_SrtpReceiver(self, self.srtp))
+        if old is not None:
+            for protocol in (self.other.rtp, self.rtp):
+                if protocol.sendto == old.sendto:
+                    protocol.sendto = self.output.sendto
+
     def mute(self, muted: bool) -> None:
         """Stop (or resume) relaying the other phone's media to this one, while a prompt
         plays to it from this leg's socket."""
-        transport = self.rtp.transport
-        self.other.rtp.sendto = _discard if muted or transport is None else transport.sendto
+        output = self.output
+        self.other.rtp.sendto = _discard if muted or output is None else output.sendto
 
     def capture(self, sink: Callable[[bytes], None] | None) -> None:
         """Hand every RTP packet this leg's phone sends to ``sink`` instead of relaying it
@@ -295,8 +398,8 @@ class RelayLeg:
         rtp = self.rtp
         other = self.other
         if sink is None:
-            transport = other.rtp.transport
-            rtp.sendto = _discard if transport is None else transport.sendto
+            output = other.output
+            rtp.sendto = _discard if output is None else output.sendto
             rtp.target = other.latch if other.symmetric else _Destination(other.sdp_address)
             return
         rtp.sendto = lambda data, _address: sink(data)
@@ -358,6 +461,12 @@ class RelayLeg:
         if addr != self.rtcp_address and (latched is None or addr[0] != latched[0]):
             self.rtcp_dropped += 1
             return
+        if self.srtp is not None:
+            try:
+                data = self.srtp.unprotect_rtcp(data)
+            except SrtpFailure:
+                self.rtcp_invalid += 1
+                return
         self.rtcp_address = addr
         self.rtcp_count += 1
         now = _clock()
@@ -384,8 +493,14 @@ class RelayLeg:
             address, transport = self.destination, self.rtp.transport
         else:
             address, transport = self.rtcp_address, self.rtcp.transport
-        if address is not None and transport is not None:
-            transport.sendto(data, address)
+        if address is None or transport is None:
+            return
+        if self.srtp is not None:
+            try:
+                data = self.srtp.protect_rtcp(data)
+            except SrtpFailure:
+                return
+        transport.sendto(data, address)
 
     def _report_received(self, block: RtcpReportBlock, now: float) -> None:
         """A report from this phone about the stream it receives (the other phone's)."""
@@ -484,9 +599,11 @@ class MediaRelay:
             self.close()
             raise
         for leg in (self.a, self.b):
-            transport = leg.other.rtp.transport
-            assert transport is not None
-            leg.rtp.sendto = transport.sendto
+            leg._attach()
+        for leg in (self.a, self.b):
+            output = leg.other.output
+            assert output is not None
+            leg.rtp.sendto = output.sendto
             leg.last_activity = _clock()
         self._timer = loop.call_later(self.report_interval, self._tick)
 
@@ -501,10 +618,9 @@ class MediaRelay:
     def echo(self, name: LegName) -> None:
         """Send what leg ``name``'s phone sends straight back to it (the Echo application)."""
         leg = self.leg(name)
-        transport = leg.rtp.transport
-        if transport is None:
+        if leg.output is None:
             raise MediaError("start() the relay first")
-        leg.rtp.sendto = transport.sendto
+        leg.rtp.sendto = leg.output.sendto
         leg.rtp.target = leg.latch if leg.symmetric else _Destination(leg.sdp_address)
 
     def report_dtmf(self, name: LegName, event: DtmfEvent) -> None:
@@ -541,6 +657,7 @@ class MediaRelay:
                     protocol.transport.close()
                     protocol.transport = None
             leg.rtp.sendto = _discard
+            leg.output = None
             if leg.pair is not None:
                 self.pool.release(leg.pair)
                 leg.pair = None

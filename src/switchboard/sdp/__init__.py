@@ -7,6 +7,7 @@ the call engine whether two legs need transcoding and who holds whom.
 """
 
 from switchboard.sdp.codecs import CODECS, Codec, asterisk_name, codec_for, codec_named
+from switchboard.sdp.crypto import SUITES, SrtpParameters
 from switchboard.sdp.errors import (
     GlareError,
     LocalOfferAnswerError,
@@ -30,6 +31,7 @@ from switchboard.sdp.parse import parse_sdp
 
 __all__ = [
     "CODECS",
+    "SUITES",
     "Codec",
     "Direction",
     "GlareError",
@@ -45,6 +47,7 @@ __all__ = [
     "SdpError",
     "SdpParseError",
     "SessionDescription",
+    "SrtpParameters",
     "asterisk_name",
     "codec_for",
     "codec_named",

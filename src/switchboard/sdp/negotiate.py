@@ -24,11 +24,12 @@ description changes and stays when we resend the same one (RFC 3264 §8).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from enum import Enum
 from functools import lru_cache
 
 from switchboard.sdp.codecs import CODECS, TELEPHONE_EVENT, Codec, codec_for, codec_named
+from switchboard.sdp.crypto import SRTP_PROTOS, SrtpParameters, agreed_keys, choose
 from switchboard.sdp.errors import (
     GlareError,
     LocalOfferAnswerError,
@@ -61,6 +62,10 @@ class HoldState(Enum):
     INACTIVE = "inactive"
 
 
+PLAIN_PROTOS = ("RTP/AVP", "RTP/AVPF")
+"""The plain RTP profiles (RFC 3551, RFC 4585)."""
+
+
 @dataclass(frozen=True, slots=True)
 class LocalMedia:
     """What our side of a session offers and accepts: address, RTP port, codec order."""
@@ -75,8 +80,12 @@ class LocalMedia:
     rtcp_mux: bool = False
     username: str = "-"
     session_name: str = "Switchboard"
-    protos: tuple[str, ...] = ("RTP/AVP", "RTP/AVPF")
+    protos: tuple[str, ...] = PLAIN_PROTOS
     """Transport protocols accepted in an answer; the first is the one offered."""
+    crypto: tuple[Crypto, ...] = field(default=(), repr=False)
+    """SDES: our ``a=crypto`` lines, one fresh key per suite in preference order (offered
+    as they are; an answer takes the offer's first usable suite). Empty: no SRTP, and an
+    offer's lines are ignored on a plain RTP profile."""
 
     @property
     def addrtype(self) -> str:
@@ -121,6 +130,8 @@ class NegotiatedStream:
     direction: Direction
     """Our direction: sendonly means we hold the peer, recvonly that it holds us."""
     remote_crypto: tuple[Crypto, ...] = ()
+    srtp: SrtpParameters | None = None
+    """The SDES keys both sides agreed on; None for plain RTP."""
 
     @property
     def hold_state(self) -> HoldState:
@@ -226,6 +237,7 @@ def make_offer(
         attributes.append(Attribute("ptime", str(local.ptime)))
     if local.rtcp_mux:
         attributes.append(Attribute("rtcp-mux"))
+    attributes.extend(Attribute("crypto", str(line)) for line in local.crypto)
     attributes.append(_direction_attribute(direction))
     media = Media(
         "audio", local.port, local.protos[0], tuple(formats), attributes=tuple(attributes)
@@ -239,9 +251,14 @@ def _reject(media: Media) -> Media:
 
 
 def _answer_media(
-    offer: SessionDescription, media: Media, local: LocalMedia, direction: Direction
+    offer: SessionDescription,
+    media: Media,
+    local: LocalMedia,
+    direction: Direction,
+    crypto: Crypto | None,
 ) -> Media | None:
-    """Our answer to one offered audio stream, or None when nothing in it is acceptable."""
+    """Our answer to one offered audio stream (with our ``crypto`` line, if SRTP was
+    agreed), or None when nothing in it is acceptable."""
     offered: dict[str, tuple[int, RtpMap]] = {}
     events: list[tuple[int, RtpMap]] = []
     for payload_type in media.payload_types:
@@ -275,6 +292,8 @@ def _answer_media(
         attributes.append(Attribute("ptime", str(local.ptime)))
     if local.rtcp_mux and media.rtcp_mux:
         attributes.append(Attribute("rtcp-mux"))
+    if crypto is not None:
+        attributes.append(Attribute("crypto", str(crypto)))
     answered = direction & effective_direction(offer, media).reverse()
     attributes.append(_direction_attribute(answered))
     formats = tuple(str(payload_type) for payload_type, _ in chosen)
@@ -295,11 +314,15 @@ def make_answer(
     for media in offer.media:
         result = None
         if not accepted and media.media == "audio" and media.port:
-            if media.proto in local.protos:
-                result = _answer_media(offer, media, local, direction)
+            crypto = choose(media.crypto, local.crypto) if local.crypto else None
+            if media.proto not in local.protos:
+                if reason == "no audio stream":
+                    reason = f"unsupported transport {media.proto}"
+            elif crypto is None and media.proto in SRTP_PROTOS:
+                reason = "no supported SRTP crypto suite"
+            else:
+                result = _answer_media(offer, media, local, direction, crypto)
                 reason = "no common codec"
-            elif reason == "no audio stream":
-                reason = f"unsupported transport {media.proto}"
         accepted = accepted or result is not None
         answered.append(_reject(media) if result is None else result)
     if not accepted:
@@ -343,6 +366,12 @@ def negotiate_streams(
         if theirs.rtcp is not None:
             rtcp_port = theirs.rtcp.port
         direction = local.direction_of(ours) & effective_direction(remote, theirs).reverse()
+        srtp = None
+        if ours.crypto and theirs.crypto:
+            offered, answered = (ours, theirs) if local_is_offerer else (theirs, ours)
+            srtp = agreed_keys(offered.crypto, answered.crypto, local_is_offerer)
+        if srtp is None and (ours.proto in SRTP_PROTOS or theirs.proto in SRTP_PROTOS):
+            raise OfferAnswerError(f"m={theirs.media}: SRTP without a matching a=crypto")
         streams.append(
             NegotiatedStream(
                 index=index,
@@ -358,6 +387,7 @@ def negotiate_streams(
                 ptime=theirs.ptime,
                 direction=direction,
                 remote_crypto=theirs.crypto,
+                srtp=srtp,
             )
         )
     return tuple(streams)

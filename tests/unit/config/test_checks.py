@@ -160,7 +160,24 @@ def test_sdes_over_plain_transport_only():
     sdes = [f for f in findings if "sdes" in f]
     assert sdes == [
         "pjsip.conf:12: warning: endpoint 'a': media_encryption=sdes over unencrypted transport "
-        "'udp' (udp) sends the SRTP keys in clear (add a TLS transport and set transport= to it)"
+        "'udp' (udp) would send the SRTP keys in clear: its calls are refused with 488 (add a "
+        "TLS transport and set transport= to it)"
+    ]
+    optimistic = pjsip.replace(
+        "media_encryption=sdes\n", "media_encryption=sdes\nmedia_encryption_optimistic=yes\n"
+    )
+    _, findings = load({"pjsip.conf": optimistic, "c": "cert"}, checks=True)
+    assert [f for f in findings if "keys in clear" in f] == [
+        "pjsip.conf:12: warning: endpoint 'a': media_encryption=sdes over unencrypted transport "
+        "'udp' (udp) would send the SRTP keys in clear: its calls use plain RTP instead (add a "
+        "TLS transport and set transport= to it)"
+    ]
+    allowed = {"switchboard.conf": "[security]\nsdes_over_plain_transport=yes\n"}
+    _, findings = load({"pjsip.conf": pjsip, "c": "cert", **allowed}, checks=True)
+    assert [f for f in findings if "sdes" in f and "keys in clear" in f] == [
+        "pjsip.conf:12: warning: endpoint 'a': media_encryption=sdes over unencrypted transport "
+        "'udp' (udp) sends the SRTP keys in clear (sdes_over_plain_transport = yes) (add a TLS "
+        "transport and set transport= to it)"
     ]
 
 

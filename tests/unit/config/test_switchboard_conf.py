@@ -54,3 +54,12 @@ def test_smtp_findings() -> None:
         "switchboard.conf:7: warning: switchboard.conf section [smpt] is not supported; ignored"
         " (did you mean 'smtp'?)",
     ]
+
+
+def test_sdes_over_plain_transport_is_off_unless_said() -> None:
+    config, _ = load({})
+    assert config.security.sdes_over_plain_transport is False
+    config, findings = load({"switchboard.conf": "[security]\nsdes_over_plain_transport = yes\n"})
+    assert findings == [] and config.security.sdes_over_plain_transport is True
+    _, findings = load({"switchboard.conf": "[security]\nsdes_over_plain_transport = maybe\n"})
+    assert len(findings) == 1 and "sdes_over_plain_transport" in findings[0]

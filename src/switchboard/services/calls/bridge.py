@@ -79,7 +79,9 @@ def plan(caller: NegotiatedStream, callee: NegotiatedStream) -> MediaPlan | None
 
 
 def point(leg: RelayLeg, stream: NegotiatedStream, symmetric: bool) -> None:
-    """Aim ``leg`` at the phone's RTP and RTCP addresses from its SDP."""
+    """Aim ``leg`` at the phone's RTP and RTCP addresses from its SDP, with the SRTP keys
+    it negotiated (or none)."""
+    leg.secure(stream.srtp)
     if stream.remote_address is None:
         leg.set_remote(None, symmetric=symmetric)
         return

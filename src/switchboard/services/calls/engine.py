@@ -16,6 +16,14 @@ Media is anchored by default: each call owns one :class:`MediaRelay`, leg ``a`` 
 caller and ``b`` for whoever answers. With ``direct_media=yes`` on both endpoints, one
 codec numbered alike on both sides and no NAT, both phones are re-INVITEd to send to each
 other once the call is bridged; the relay stays allocated for the call's duration.
+
+SRTP (``media_encryption=sdes``): each leg offers fresh keys (RTP/SAVP, or RTP/AVP with
+``a=crypto`` when ``media_encryption_optimistic``), and the relay protects and unprotects
+per leg, so an SRTP phone and a plain one can talk. Media with an SRTP leg stays anchored
+(no direct media). SDES keys travel in the SDP, so they never go over UDP or TCP: an
+INVITE whose offer carries ``a=crypto`` keys, or from an SDES endpoint, over such a
+transport gets 488, and an SDES endpoint's contact there is not dialled, unless
+switchboard.conf's ``[security] sdes_over_plain_transport`` allows it.
 """
 
 from __future__ import annotations
@@ -41,9 +49,11 @@ from switchboard.media.errors import MediaError
 from switchboard.media.g711 import Law
 from switchboard.media.portpool import PortPool
 from switchboard.media.relay import LegName, MediaRelay
+from switchboard.media.srtp import fresh_crypto
+from switchboard.sdp.crypto import SRTP_PROTOS
 from switchboard.sdp.errors import SdpError
-from switchboard.sdp.model import Direction, SessionDescription
-from switchboard.sdp.negotiate import HoldState, LocalMedia, OfferAnswer
+from switchboard.sdp.model import Crypto, Direction, SessionDescription
+from switchboard.sdp.negotiate import PLAIN_PROTOS, HoldState, LocalMedia, OfferAnswer
 from switchboard.sdp.parse import parse_sdp
 from switchboard.services.authenticate import EndpointAuthenticator
 from switchboard.services.calls.bridge import (
@@ -107,6 +117,10 @@ and RTCP reports come every 5 s anyway."""
 
 ANSWERED_ELSEWHERE = Reason("SIP", 200, "Call completed elsewhere")
 """The Reason on the CANCEL of the other legs of a Dial that was answered (RFC 3326)."""
+
+OPTIMISTIC_PROTOS = (*PLAIN_PROTOS, *SRTP_PROTOS)
+"""``media_encryption_optimistic``: offer RTP/AVP with keys, accept SRTP or plain RTP."""
+ENCRYPTED_TRANSPORTS = ("tls", "wss")
 
 _HOLD_DIRECTION = {
     HoldState.ACTIVE: Direction.SENDRECV,
@@ -209,6 +223,18 @@ class CallEngine:
             except SdpError as error:
                 self._respond(event.key, request, error.status or 400, f"Bad SDP: {error}")
                 return
+        keys = offer is not None and any(media.crypto for media in offer.media)
+        why = self._keys_refusal(endpoint, peer, offered=keys)
+        if why is not None:
+            log.warning(
+                "INVITE from endpoint '%s' (Call-ID %s) refused with 488: %s (use a TLS "
+                "transport, or allow it with [security] sdes_over_plain_transport = yes)",
+                endpoint.name,
+                request.call_id,
+                why,
+            )
+            self._respond(event.key, request, 488, "SRTP keys need an encrypted transport")
+            return
         now = self.loop.time()
         session = self.router.accept_invite(
             event,
@@ -337,6 +363,17 @@ class CallEngine:
                 peer = Peer(
                     transport, contact.source_host, contact.source_port, contact.connection or None
                 )
+                why = self._keys_refusal(endpoint, peer, offered=False)
+                if why is not None:
+                    log.warning(
+                        "%s: not dialling endpoint '%s' at %s: %s (use a TLS transport, or "
+                        "allow it with [security] sdes_over_plain_transport = yes)",
+                        caller.name,
+                        endpoint.name,
+                        contact.uri,
+                        why,
+                    )
+                    continue
                 far = relay.b if caller.media_leg is not relay.b else relay.a
                 leg = self._channel(endpoint, peer, inbound=False, port=far.port)
                 leg.offer_answer.local_media = replace(
@@ -695,9 +732,12 @@ class CallEngine:
 
     def _direct_media_allowed(self, caller: Channel, callee: Channel, media: MediaPlan) -> bool:
         """Asterisk's conditions: both endpoints allow it, the same codec numbered alike,
-        DTMF numbered alike, no NAT between either phone and us (media encryption, which
-        would also have to match, is not offered yet)."""
+        DTMF numbered alike, no NAT between either phone and us; and no SRTP on either leg
+        (each leg has its own keys: the relay decrypts and encrypts, so media stays
+        anchored)."""
         if not (caller.endpoint.direct_media and callee.endpoint.direct_media):
+            return False
+        if caller.streams[0].srtp is not None or callee.streams[0].srtp is not None:
             return False
         if not media.same_numbers:
             return False
@@ -785,11 +825,14 @@ class CallEngine:
     def _channel(self, endpoint: Endpoint, peer: Peer, *, inbound: bool, port: int = 0) -> Channel:
         sequence = next(self._sequence)
         name = f"PJSIP/{endpoint.name}-{sequence:08x}"
+        crypto, protos = self._sdes(endpoint, peer)
         media = LocalMedia(
             address=self._media_address(endpoint, peer),
             port=port,
             preferences=endpoint.codecs,
             telephone_event=endpoint.dtmf_mode in ("rfc4733", "auto", "auto_info"),
+            protos=protos,
+            crypto=crypto,
         )
         oa = OfferAnswer(media, str(random.getrandbits(31)), 1)
         channel = Channel(
@@ -804,6 +847,33 @@ class CallEngine:
         channel.started_at = time.time()
         self.channels[name] = channel
         return channel
+
+    def _keys_may_travel(self, peer: Peer) -> bool:
+        """Whether SDES keys may be sent to or taken from ``peer``: over TLS, or anywhere
+        when the admin allowed it."""
+        return (
+            peer.transport in ENCRYPTED_TRANSPORTS or self.config.security.sdes_over_plain_transport
+        )
+
+    def _keys_refusal(self, endpoint: Endpoint, peer: Peer, *, offered: bool) -> str | None:
+        """Why a call with ``endpoint`` at ``peer`` must be refused, None if it need not:
+        SDES keys on an unencrypted transport, in the phone's offer (``offered``) or in
+        ours to an ``sdes`` endpoint (an optimistic one falls back to plain RTP instead)."""
+        if self._keys_may_travel(peer):
+            return None
+        where = f"unencrypted {peer.transport.upper()}"
+        if offered:
+            return f"its offer carries SRTP keys (a=crypto) over {where}"
+        if endpoint.media_encryption == "sdes" and not endpoint.media_encryption_optimistic:
+            return f"media_encryption=sdes over {where} would expose the SRTP keys"
+        return None
+
+    def _sdes(self, endpoint: Endpoint, peer: Peer) -> tuple[tuple[Crypto, ...], tuple[str, ...]]:
+        """A new leg's SRTP offer: fresh keys and the SRTP profiles, or none at all."""
+        if endpoint.media_encryption != "sdes" or not self._keys_may_travel(peer):
+            return (), PLAIN_PROTOS
+        protos = OPTIMISTIC_PROTOS if endpoint.media_encryption_optimistic else SRTP_PROTOS
+        return fresh_crypto(), protos
 
     def _local_host(self, peer: Peer) -> tuple[str, int]:
         """Our address and port as ``peer`` reaches us over its transport."""
