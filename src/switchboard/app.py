@@ -16,6 +16,7 @@ from pathlib import Path
 
 from switchboard.api.commands import Commands, ServerView
 from switchboard.api.control import ControlServer
+from switchboard.api.http import ApiContext, HttpServer, build_app
 from switchboard.apps import playback, registry
 from switchboard.config.checks import check_config
 from switchboard.config.loader import Config, load_config
@@ -43,6 +44,7 @@ from switchboard.sip.transaction.timers import TimerValues
 from switchboard.sounds import default_sounds_dirs, missing_prompts, required_prompts
 from switchboard.store.cdr import SqlCdrStore
 from switchboard.store.contacts import SqlContactStore, sqlite_engine
+from switchboard.store.tokens import SqlTokenStore
 from switchboard.transport.stack import SipStack
 from switchboard.transport.tls import server_context
 
@@ -164,6 +166,8 @@ class Server:
         database = sqlite_engine(str(state_dir / "switchboard.db"))
         self.store = SqlContactStore(database)
         self.cdr_store = SqlCdrStore(database)
+        self.tokens = SqlTokenStore(database)
+        self.http: HttpServer | None = None
         self.location = LocationService(self.bus)
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
         self.stack: SipStack | None = None
@@ -258,7 +262,23 @@ class Server:
         )
         self.control = ControlServer(Commands(view), self.state_dir)
         await self.control.start()
+        await self._start_api(view)
         self._tasks.append(asyncio.create_task(self._housekeeping()))
+
+    async def _start_api(self, view: ServerView) -> None:
+        """The REST API, live events and /metrics, when http.conf enables them."""
+        if not self.config.http.enabled:
+            return
+        context = ApiContext(
+            view,
+            self.tokens,
+            self.cdr_store,
+            calls=self.calls,
+            voicemail=self.voicemail,
+            reload=getattr(self, "reload", None),
+        )
+        self.http = HttpServer(build_app(context), self.config.http)
+        await self.http.start()
 
     def _save_record(self, record: CallRecord) -> None:
         """Queue a CDR; housekeeping writes the queue in one transaction on the store's
@@ -318,6 +338,8 @@ class Server:
             task.cancel()
         if self.control is not None:
             await self.control.close()
+        if self.http is not None:
+            await self.http.close()
         if self.calls is not None:
             await self.calls.close()
         if self.voicemail is not None:

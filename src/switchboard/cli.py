@@ -71,6 +71,20 @@ def _parser() -> argparse.ArgumentParser:
     console.add_argument("--state-dir", type=Path, required=True, help="the server's state folder")
     console.add_argument("-x", dest="command_line", help="the command to run")
 
+    tokens = commands.add_parser(
+        "api-token",
+        help="create, list or revoke REST API tokens",
+        description=(
+            "Manage the tokens that open the REST API and the event WebSocket "
+            "(Authorization: Bearer TOKEN). 'create NAME' prints a new token once: only its "
+            "hash is kept, in the state folder's database. 'list' shows names and dates; "
+            "'revoke NAME' deletes one (effective at once, also on a running server)."
+        ),
+    )
+    tokens.add_argument("action", choices=("create", "list", "revoke"))
+    tokens.add_argument("name", nargs="?", help="the token's name (create, revoke)")
+    tokens.add_argument("--state-dir", type=Path, required=True, help="the server's state folder")
+
     cert = commands.add_parser(
         "tls-cert",
         help="make a CA and a TLS certificate (ast_tls_cert's flags and file names)",
@@ -219,6 +233,39 @@ def _console(state_dir: Path, command: str | None) -> int:
     return 0
 
 
+def _api_token(action: str, name: str | None, state_dir: Path) -> int:
+    """``api-token create|list|revoke``: the token store in the state folder's database."""
+    import time
+
+    from switchboard.store.contacts import sqlite_engine
+    from switchboard.store.tokens import SqlTokenStore, TokenExistsError
+
+    if action != "list" and not name:
+        print(f"api-token {action}: a NAME is required", file=sys.stderr)
+        return 2
+    state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    store = SqlTokenStore(sqlite_engine(str(state_dir / "switchboard.db")))
+    if action == "list":
+        for info in store.list():
+            created = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(info.created))
+            print(f"{info.name}  {created}")
+        return 0
+    assert name is not None
+    if action == "revoke":
+        if not store.revoke(name):
+            print(f"no token named {name!r}", file=sys.stderr)
+            return 1
+        print(f"revoked {name}")
+        return 0
+    try:
+        token = store.create(name)
+    except TokenExistsError as error:
+        print(error, file=sys.stderr)
+        return 1
+    print(token)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "check-config":
@@ -227,6 +274,8 @@ def main(argv: list[str] | None = None) -> int:
         return _tls_cert(args)
     if args.command == "cli":
         return _console(args.state_dir, args.command_line)
+    if args.command == "api-token":
+        return _api_token(args.action, args.name, args.state_dir)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -1,0 +1,119 @@
+"""The HTTP server of the REST API, the event WebSocket and /metrics: FastAPI served by
+uvicorn inside the PBX's own event loop (no thread, no process), at http.conf's address.
+
+Every route is a coroutine, so it runs on the loop and reads the live objects (location,
+channels, bans) without locks; blocking work (the spool, SQL) goes to the executors the
+services already own.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import uvicorn
+from fastapi import Depends, FastAPI
+
+from switchboard import __version__
+from switchboard.api import errors
+from switchboard.api.commands import ServerView
+from switchboard.api.tokens import require_token
+from switchboard.config.http import HttpConfig
+from switchboard.store.cdr import SqlCdrStore
+from switchboard.store.tokens import SqlTokenStore
+
+if TYPE_CHECKING:
+    from switchboard.services.calls.engine import CallEngine
+    from switchboard.services.voicemail.service import VoicemailService
+
+log = logging.getLogger(__name__)
+
+SHUTDOWN_GRACE = 2.0
+"""Seconds open HTTP connections get to finish when the server stops."""
+
+
+@dataclass(slots=True)
+class ApiContext:
+    """What the routes may use: the console's read model plus the services they act on."""
+
+    view: ServerView
+    tokens: SqlTokenStore
+    cdr_store: SqlCdrStore
+    calls: CallEngine | None = None
+    voicemail: VoicemailService | None = None
+    reload: Callable[[], object] | None = None
+    """``Server.reload`` once the server has one; without it POST /api/reload is 501."""
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+def build_app(context: ApiContext) -> FastAPI:
+    """The application: /api/* behind a token, /openapi.json open."""
+    from switchboard.api import routes_calls, routes_cdr, routes_pbx, routes_voicemail
+
+    app = FastAPI(
+        title="Switchboard",
+        version=__version__,
+        description="The REST API of the Switchboard IP-PBX. Every /api route needs "
+        "`Authorization: Bearer TOKEN` (`switchboard api-token create NAME`); errors are "
+        '`{"error": "..."}`.',
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.context = context
+    errors.install(app)
+    secured = [Depends(require_token)]
+    for module in (routes_pbx, routes_calls, routes_voicemail, routes_cdr):
+        app.include_router(
+            module.router, prefix="/api", dependencies=secured, responses=errors.ERROR_RESPONSES
+        )
+    return app
+
+
+class HttpServer:
+    """uvicorn's server, started and stopped by the composition root on the running loop."""
+
+    def __init__(self, app: FastAPI, config: HttpConfig) -> None:
+        self.app = app
+        self.config = config
+        self.server: uvicorn.Server | None = None
+        self.port = 0
+
+    async def start(self) -> None:
+        """Bind (OSError when the address is taken) and serve."""
+        host = self.config.bindaddr
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((host, self.config.bindport))
+            sock.listen(128)
+            sock.setblocking(False)
+        except OSError:
+            sock.close()
+            raise
+        self.port = sock.getsockname()[1]
+        config = uvicorn.Config(
+            self.app,
+            lifespan="off",
+            log_config=None,
+            access_log=False,
+            server_header=False,
+            date_header=False,
+            proxy_headers=False,
+            ws_max_size=65536,
+            timeout_graceful_shutdown=int(SHUTDOWN_GRACE),
+        )
+        config.load()
+        server = self.server = uvicorn.Server(config)
+        server.lifespan = config.lifespan_class(config)
+        await server.startup(sockets=[sock])
+        self._sock = sock
+        log.info("HTTP API listening on http://%s:%d/api/", host, self.port)
+
+    async def close(self) -> None:
+        if self.server is not None and self.server.started:
+            self.server.force_exit = False
+            await self.server.shutdown(sockets=[self._sock])

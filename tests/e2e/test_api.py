@@ -1,0 +1,114 @@
+"""The REST API of a running server, used as a CRM or an admin script would: tokens, the
+registrar's and the call engine's live state, actions, and JSON errors."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.e2e import calls
+from tests.e2e.api_client import Api, api_server
+from tests.e2e.conftest import run
+from tests.e2e.server import free_port
+from tests.e2e.test_calls import ANCHORED
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def api(tmp_path: Path):
+    with api_server(tmp_path, extra_pjsip=ANCHORED) as api:
+        yield api
+
+
+def poll(api: Api, path: str, condition, timeout: float = 10):
+    """GET ``path`` until ``condition(json)`` holds; fail at the deadline."""
+    deadline = time.monotonic() + timeout
+    body = None
+    while time.monotonic() < deadline:
+        body = api.client.get(path).json()
+        if condition(body):
+            return body
+        time.sleep(0.05)
+    raise AssertionError(f"{path}: condition not met; last answer {body}")
+
+
+def test_no_token_or_a_bad_one_gets_401_json(api: Api) -> None:
+    bare = httpx.get(f"{api.base}/api/endpoints")
+    assert bare.status_code == 401
+    assert bare.json() == {"error": "a valid API token is required (Authorization: Bearer TOKEN)"}
+    wrong = httpx.get(f"{api.base}/api/endpoints", headers={"Authorization": "Bearer sbt_nope"})
+    assert wrong.status_code == 401 and "error" in wrong.json()
+    assert httpx.get(f"{api.base}/openapi.json").status_code == 200
+
+
+def test_tokens_are_listed_and_revoked_at_once(tmp_path: Path, api: Api) -> None:
+    state = str(tmp_path / "state")
+    listed = run("api-token", "list", "--state-dir", state)
+    assert listed.stdout.split()[0] == "admin" and api.token not in listed.stdout
+    assert run("api-token", "create", "admin", "--state-dir", state).returncode == 1
+    assert api.client.get("/api/endpoints").status_code == 200
+    assert run("api-token", "revoke", "admin", "--state-dir", state).returncode == 0
+    assert api.client.get("/api/endpoints").status_code == 401
+    database = (tmp_path / "state" / "switchboard.db").read_bytes()
+    assert api.token.encode() not in database
+
+
+def test_errors_are_json_not_tracebacks(api: Api) -> None:
+    missing = api.client.get("/api/endpoints/nobody")
+    assert missing.status_code == 404 and missing.json() == {"error": "no endpoint 'nobody'"}
+    bad = api.client.get("/api/cdrs", params={"limit": "lots"})
+    assert bad.status_code == 422 and "limit" in bad.json()["error"]
+    unknown = api.client.get("/api/nothing-here")
+    assert unknown.status_code == 404 and unknown.json() == {"error": "Not Found"}
+    assert api.client.post("/api/reload").status_code in (200, 409, 501)
+
+
+def test_two_phones_and_a_call_show_in_the_api_and_the_call_is_hung_up(
+    tmp_path: Path, api: Api
+) -> None:
+    ports = api.ports
+    alice = calls.Phone(tmp_path / "alice", ports.udp, "alice", "alice101", free_port())
+    bob = calls.Phone(tmp_path / "bob", ports.udp, "bob", "bob102", free_port())
+    try:
+        alice.register()
+        bob.register()
+        contacts = api.client.get("/api/contacts").json()
+        assert sorted(c["endpoint"] for c in contacts) == ["alice", "bob"]
+        assert all(c["source_host"] == "127.0.0.1" and c["expires_in"] > 0 for c in contacts)
+        endpoints = {e["name"]: e for e in api.client.get("/api/endpoints").json()}
+        assert endpoints["alice"]["state"] == "Available" and endpoints["bob"]["contacts"] == 1
+        alice.start(calls.callee(answer_after_ms=100))
+        bye = '<recv request="BYE"/>\n' + calls.response("200 OK", tag=False)
+        bob.start(calls.caller(during_call=bye, ends_call=True), extra=("-s", "101"), name="bob")
+        channels = poll(
+            api, "/api/channels", lambda body: sum(c["state"] == "Up" for c in body) == 2
+        )
+        by_endpoint = {c["endpoint"]: c for c in channels}
+        assert by_endpoint["bob"]["peer"] == by_endpoint["alice"]["name"]
+        assert by_endpoint["bob"]["direction"] == "inbound" and by_endpoint["bob"]["exten"] == "101"
+        assert by_endpoint["alice"]["linkedid"] == by_endpoint["bob"]["uniqueid"]
+        detail = api.client.get("/api/endpoints/alice").json()
+        assert [c["aor"] for c in detail["contact_list"]] == ["alice"]
+        assert detail["channel_names"] == [by_endpoint["alice"]["name"]]
+        name = by_endpoint["bob"]["name"]
+        assert api.client.get(f"/api/channels/{name}").json()["name"] == name
+        hangup = api.client.delete(f"/api/channels/{name}")
+        assert hangup.status_code == 200, hangup.text
+        assert bob.wait()[0] == 0  # bob got the BYE
+        assert alice.wait()[0] == 0  # and so did alice
+        poll(api, "/api/channels", lambda body: body == [])
+        page = poll(api, "/api/cdrs", lambda body: body["total"] >= 1)
+        assert page["records"][0]["src"] == "bob" and page["records"][0]["dst"] == "101"
+        assert api.client.get("/api/cdrs", params={"src": "alice"}).json()["total"] == 0
+        csv = api.client.get("/api/cdrs.csv", params={"disposition": "ANSWERED"})
+        assert csv.headers["content-type"].startswith("text/csv")
+        rows = csv.text.splitlines()
+        assert rows[0].startswith("src,dst,") and rows[1].startswith("bob,101,")
+        assert api.client.delete(f"/api/channels/{name}").status_code == 404
+    finally:
+        alice.stop()
+        bob.stop()
