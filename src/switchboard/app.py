@@ -16,6 +16,7 @@ from pathlib import Path
 
 from switchboard.api.commands import Commands, ServerView
 from switchboard.api.control import ControlServer
+from switchboard.api.events_ws import EventFanout
 from switchboard.api.http import ApiContext, HttpServer, build_app
 from switchboard.apps import playback, registry
 from switchboard.config.checks import check_config
@@ -275,6 +276,7 @@ class Server:
             self.cdr_store,
             calls=self.calls,
             voicemail=self.voicemail,
+            fanout=EventFanout(self.bus),
             reload=getattr(self, "reload", None),
         )
         self.http = HttpServer(build_app(context), self.config.http)

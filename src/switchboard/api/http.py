@@ -20,6 +20,7 @@ from fastapi import Depends, FastAPI
 from switchboard import __version__
 from switchboard.api import errors
 from switchboard.api.commands import ServerView
+from switchboard.api.events_ws import EventFanout
 from switchboard.api.tokens import require_token
 from switchboard.config.http import HttpConfig
 from switchboard.store.cdr import SqlCdrStore
@@ -44,6 +45,8 @@ class ApiContext:
     cdr_store: SqlCdrStore
     calls: CallEngine | None = None
     voicemail: VoicemailService | None = None
+    fanout: EventFanout | None = None
+    """Live event listeners (the WebSocket, webhooks)."""
     reload: Callable[[], object] | None = None
     """``Server.reload`` once the server has one; without it POST /api/reload is 501."""
     extra: dict[str, object] = field(default_factory=dict)
@@ -51,7 +54,7 @@ class ApiContext:
 
 def build_app(context: ApiContext) -> FastAPI:
     """The application: /api/* behind a token, /openapi.json open."""
-    from switchboard.api import routes_calls, routes_cdr, routes_pbx, routes_voicemail
+    from switchboard.api import events_ws, routes_calls, routes_cdr, routes_pbx, routes_voicemail
 
     app = FastAPI(
         title="Switchboard",
@@ -69,6 +72,7 @@ def build_app(context: ApiContext) -> FastAPI:
         app.include_router(
             module.router, prefix="/api", dependencies=secured, responses=errors.ERROR_RESPONSES
         )
+    app.include_router(events_ws.router)
     return app
 
 

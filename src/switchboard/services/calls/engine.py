@@ -528,7 +528,11 @@ class CallEngine:
             return
         if channel.state is not LegState.RINGING:
             channel.state = LegState.RINGING
-            self.bus.publish(CallRinging(channel.linkedid, channel.name))
+            self.bus.publish(
+                CallRinging(
+                    channel.linkedid, channel.name, channel.caller_number, channel.caller_name
+                )
+            )
         channel.notify("ringing" if response.status == 180 else "progress")
 
     def _on_answer(self, channel: Channel, event: AnswerReceived) -> None:
@@ -865,6 +869,7 @@ class CallEngine:
             else caller.caller_number
         )
         name = state.caller_name if state is not None and state.caller_name else caller.caller_name
+        leg.caller_number, leg.caller_name = number, name
         host, port = self._local_host(peer)
         where = host_port(host, port)
         display = f'"{_clean_display(name)}" ' if name else ""
