@@ -16,8 +16,7 @@ from pathlib import Path
 
 from switchboard.api.commands import Commands, ServerView
 from switchboard.api.control import ControlServer
-from switchboard.api.events_ws import EventFanout
-from switchboard.api.http import ApiContext, HttpServer, build_app
+from switchboard.api.http import ApiContext, ApiService
 from switchboard.apps import playback, registry
 from switchboard.config.checks import check_config
 from switchboard.config.loader import Config, load_config
@@ -168,7 +167,7 @@ class Server:
         self.store = SqlContactStore(database)
         self.cdr_store = SqlCdrStore(database)
         self.tokens = SqlTokenStore(database)
-        self.http: HttpServer | None = None
+        self.api: ApiService | None = None
         self.location = LocationService(self.bus)
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
         self.stack: SipStack | None = None
@@ -267,20 +266,17 @@ class Server:
         self._tasks.append(asyncio.create_task(self._housekeeping()))
 
     async def _start_api(self, view: ServerView) -> None:
-        """The REST API, live events and /metrics, when http.conf enables them."""
-        if not self.config.http.enabled:
-            return
+        """Webhooks, and the REST API, live events and /metrics when http.conf enables them."""
         context = ApiContext(
             view,
             self.tokens,
             self.cdr_store,
             calls=self.calls,
             voicemail=self.voicemail,
-            fanout=EventFanout(self.bus),
             reload=getattr(self, "reload", None),
         )
-        self.http = HttpServer(build_app(context), self.config.http)
-        await self.http.start()
+        self.api = ApiService(context, self.config, self.bus)
+        await self.api.start()
 
     def _save_record(self, record: CallRecord) -> None:
         """Queue a CDR; housekeeping writes the queue in one transaction on the store's
@@ -340,8 +336,8 @@ class Server:
             task.cancel()
         if self.control is not None:
             await self.control.close()
-        if self.http is not None:
-            await self.http.close()
+        if self.api is not None:
+            await self.api.close()
         if self.calls is not None:
             await self.calls.close()
         if self.voicemail is not None:

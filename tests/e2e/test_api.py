@@ -91,6 +91,11 @@ def test_two_phones_and_a_call_show_in_the_api_and_the_call_is_hung_up(
         assert by_endpoint["bob"]["peer"] == by_endpoint["alice"]["name"]
         assert by_endpoint["bob"]["direction"] == "inbound" and by_endpoint["bob"]["exten"] == "101"
         assert by_endpoint["alice"]["linkedid"] == by_endpoint["bob"]["uniqueid"]
+        metrics = api.client.get("/metrics").text
+        assert "switchboard_registrations 2.0" in metrics
+        assert "switchboard_active_calls 1.0" in metrics
+        assert "switchboard_active_channels 2.0" in metrics
+        assert "switchboard_call_setup_seconds_count 1.0" in metrics
         detail = api.client.get("/api/endpoints/alice").json()
         assert [c["aor"] for c in detail["contact_list"]] == ["alice"]
         assert detail["channel_names"] == [by_endpoint["alice"]["name"]]
@@ -109,6 +114,9 @@ def test_two_phones_and_a_call_show_in_the_api_and_the_call_is_hung_up(
         rows = csv.text.splitlines()
         assert rows[0].startswith("src,dst,") and rows[1].startswith("bob,101,")
         assert api.client.delete(f"/api/channels/{name}").status_code == 404
+        metrics = api.client.get("/metrics").text
+        assert 'switchboard_calls_total{disposition="ANSWERED"} 1.0' in metrics
+        assert "switchboard_event_loop_lag_seconds_count" in metrics
     finally:
         alice.stop()
         bob.stop()

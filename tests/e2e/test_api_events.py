@@ -65,6 +65,8 @@ def test_call_ringing_arrives_with_the_callers_number_as_the_phone_rings(
             connect(url, open_timeout=5) as socket,
             connect(f"{api.ws_base}/api/events?token={api.token}", open_timeout=5) as everything,
         ):
+            metrics = api.client.get("/metrics").text
+            assert 'switchboard_event_listeners{role="websocket"} 2.0' in metrics
             alice.start(calls.callee(answer_after_ms=1000))
             bob.start(calls.caller(talk_ms=300), extra=("-s", "101"), name="bob")
             (rang_at, ringing), (_, ended) = frames(socket, 2)

@@ -37,11 +37,13 @@ def event_kinds() -> frozenset[str]:
 
 
 class Feed:
-    """One listener: the event types it wants (None: all) and its queue of JSON texts."""
+    """One listener: the event types it wants (None: all) and its queue of (type, JSON)."""
 
-    def __init__(self, kinds: frozenset[str] | None, size: int) -> None:
+    def __init__(self, kinds: frozenset[str] | None, size: int, role: str) -> None:
         self.kinds = kinds
-        self.queue: asyncio.Queue[str] = asyncio.Queue(size)
+        self.role = role
+        """``websocket`` or ``webhook``, for the metrics."""
+        self.queue: asyncio.Queue[tuple[str, str]] = asyncio.Queue(size)
         self.dropped = 0
 
 
@@ -55,8 +57,8 @@ class EventFanout:
         """Events lost by listeners that fell behind, since start-up."""
         self.unsubscribe = bus.subscribe(self._on_event)
 
-    def attach(self, kinds: Iterable[str] | None = None) -> Feed:
-        feed = Feed(frozenset(kinds) if kinds is not None else None, self.queue_size)
+    def attach(self, kinds: Iterable[str] | None = None, role: str = "websocket") -> Feed:
+        feed = Feed(frozenset(kinds) if kinds is not None else None, self.queue_size, role)
         self.feeds = [*self.feeds, feed]
         return feed
 
@@ -78,7 +80,7 @@ class EventFanout:
                 continue
             if text is None:
                 text = json.dumps(event.as_dict())
-            feed.queue.put_nowait(text)
+            feed.queue.put_nowait((kind, text))
 
 
 router = APIRouter()
@@ -129,7 +131,8 @@ async def events(websocket: WebSocket, token: str | None = None, types: str | No
 
 async def _pump(websocket: WebSocket, feed: Feed) -> None:
     while True:
-        await websocket.send_text(await feed.queue.get())
+        _kind, text = await feed.queue.get()
+        await websocket.send_text(text)
 
 
 async def _drain(websocket: WebSocket) -> None:

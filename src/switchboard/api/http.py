@@ -8,8 +8,10 @@ services already own.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -21,8 +23,12 @@ from switchboard import __version__
 from switchboard.api import errors
 from switchboard.api.commands import ServerView
 from switchboard.api.events_ws import EventFanout
+from switchboard.api.metrics import Metrics
 from switchboard.api.tokens import require_token
+from switchboard.api.webhooks import Webhooks
 from switchboard.config.http import HttpConfig
+from switchboard.config.loader import Config
+from switchboard.core.events import EventBus
 from switchboard.store.cdr import SqlCdrStore
 from switchboard.store.tokens import SqlTokenStore
 
@@ -47,6 +53,7 @@ class ApiContext:
     voicemail: VoicemailService | None = None
     fanout: EventFanout | None = None
     """Live event listeners (the WebSocket, webhooks)."""
+    metrics: Metrics | None = None
     reload: Callable[[], object] | None = None
     """``Server.reload`` once the server has one; without it POST /api/reload is 501."""
     extra: dict[str, object] = field(default_factory=dict)
@@ -54,7 +61,14 @@ class ApiContext:
 
 def build_app(context: ApiContext) -> FastAPI:
     """The application: /api/* behind a token, /openapi.json open."""
-    from switchboard.api import events_ws, routes_calls, routes_cdr, routes_pbx, routes_voicemail
+    from switchboard.api import (
+        events_ws,
+        metrics,
+        routes_calls,
+        routes_cdr,
+        routes_pbx,
+        routes_voicemail,
+    )
 
     app = FastAPI(
         title="Switchboard",
@@ -73,6 +87,7 @@ def build_app(context: ApiContext) -> FastAPI:
             module.router, prefix="/api", dependencies=secured, responses=errors.ERROR_RESPONSES
         )
     app.include_router(events_ws.router)
+    app.include_router(metrics.router)
     return app
 
 
@@ -121,3 +136,43 @@ class HttpServer:
         if self.server is not None and self.server.started:
             self.server.force_exit = False
             await self.server.shutdown(sockets=[self._sock])
+
+
+class ApiService:
+    """What the composition root starts for operators: webhooks always (when configured),
+    and the HTTP server (REST, /api/events, /metrics) when http.conf enables it."""
+
+    def __init__(self, context: ApiContext, config: Config, bus: EventBus) -> None:
+        self.context = context
+        self.config = config
+        self.bus = bus
+        fanout = context.fanout = EventFanout(bus)
+        self.webhooks = Webhooks(config.webhooks, fanout)
+        self.http: HttpServer | None = None
+        self._probe: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await self.webhooks.start()
+        if not self.config.http.enabled:
+            return
+        context = self.context
+        assert context.fanout is not None
+        context.metrics = Metrics(
+            self.bus,
+            time.monotonic,
+            location=context.view.location,
+            guard=context.view.guard,
+            calls=context.calls,
+            fanout=context.fanout,
+            webhooks=self.webhooks,
+        )
+        self.http = HttpServer(build_app(context), self.config.http)
+        await self.http.start()
+        self._probe = asyncio.create_task(context.metrics.probe_loop_lag())
+
+    async def close(self) -> None:
+        if self._probe is not None:
+            self._probe.cancel()
+        if self.http is not None:
+            await self.http.close()
+        await self.webhooks.close()
