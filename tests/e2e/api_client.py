@@ -43,13 +43,16 @@ def make_token(state: Path, name: str = "admin") -> str:
 
 @contextmanager
 def api_server(
-    tmp_path: Path, *, extra_pjsip: str = "", switchboard_conf: str = ""
+    tmp_path: Path, *, extra_pjsip: str = "", switchboard_conf: str = "", extensions: str = ""
 ) -> Iterator[Api]:
     """Start the server with the API on; yield an :class:`Api`; stop it."""
     ports = Ports()
     config = reference_config(tmp_path / "config", ports, extra_pjsip=extra_pjsip)
     port = free_port()
     http_conf(config, port)
+    if extensions:
+        with (config / "extensions.conf").open("a") as file:
+            file.write(extensions)
     if switchboard_conf:
         (config / "switchboard.conf").write_text(switchboard_conf)
     state = tmp_path / "state"

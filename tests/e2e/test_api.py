@@ -13,7 +13,7 @@ from tests.e2e import calls
 from tests.e2e.api_client import Api, api_server
 from tests.e2e.conftest import run
 from tests.e2e.server import free_port
-from tests.e2e.test_calls import ANCHORED
+from tests.e2e.test_calls import ANCHORED, CHARLIE
 
 pytestmark = pytest.mark.e2e
 
@@ -85,7 +85,9 @@ def test_two_phones_and_a_call_show_in_the_api_and_the_call_is_hung_up(
         bye = '<recv request="BYE"/>\n' + calls.response("200 OK", tag=False)
         bob.start(calls.caller(during_call=bye, ends_call=True), extra=("-s", "101"), name="bob")
         channels = poll(
-            api, "/api/channels", lambda body: sum(c["state"] == "Up" for c in body) == 2
+            api,
+            "/api/channels",
+            lambda body: sum(c["state"] == "Up" and c["peer"] != "" for c in body) == 2,
         )
         by_endpoint = {c["endpoint"]: c for c in channels}
         assert by_endpoint["bob"]["peer"] == by_endpoint["alice"]["name"]
@@ -120,3 +122,79 @@ def test_two_phones_and_a_call_show_in_the_api_and_the_call_is_hung_up(
     finally:
         alice.stop()
         bob.stop()
+
+
+def test_originate_rings_alice_and_connects_her_to_bob(tmp_path: Path, api: Api) -> None:
+    ports = api.ports
+    alice = calls.Phone(tmp_path / "alice", ports.udp, "alice", "alice101", free_port())
+    bob = calls.Phone(tmp_path / "bob", ports.udp, "bob", "bob102", free_port())
+    try:
+        bob.register()
+        unregistered = api.client.post("/api/calls", json={"endpoint": "alice", "exten": "102"})
+        assert unregistered.status_code == 409
+        assert unregistered.json() == {"error": "alice has no registered phone"}
+        alice.register()
+        for body, status in (
+            ({"endpoint": "nobody", "exten": "102"}, 404),
+            ({"endpoint": "alice", "exten": "999"}, 404),
+            ({"endpoint": "alice"}, 422),
+        ):
+            refused = api.client.post("/api/calls", json=body)
+            assert refused.status_code == status and "error" in refused.json(), refused.text
+        alice.start(calls.callee(answer_after_ms=200))
+        bob.start(calls.callee(answer_after_ms=200), name="bob")
+        placed = api.client.post("/api/calls", json={"endpoint": "alice", "exten": "102"})
+        assert placed.status_code == 202, placed.text
+        [leg] = placed.json()["channels"]
+        assert leg["endpoint"] == "alice" and leg["direction"] == "outbound"
+        channels = poll(
+            api,
+            "/api/channels",
+            lambda body: sum(c["state"] == "Up" and c["peer"] != "" for c in body) == 2,
+        )
+        by_endpoint = {c["endpoint"]: c for c in channels}
+        assert by_endpoint["alice"]["name"] == leg["name"]
+        assert by_endpoint["alice"]["peer"] == by_endpoint["bob"]["name"]
+        invites = [m for m in alice.messages() if m.first_line.startswith("INVITE")]
+        assert "<sip:102@" in (invites[0].header("From") or "")  # alice sees what she calls
+        bob_invite = next(m for m in bob.messages() if m.first_line.startswith("INVITE"))
+        assert "<sip:alice@" in (bob_invite.header("From") or "")
+        assert api.client.delete(f"/api/channels/{leg['name']}").status_code == 200
+        assert alice.wait()[0] == 0 and bob.wait()[0] == 0  # both got the BYE
+        poll(api, "/api/channels", lambda body: body == [])
+    finally:
+        alice.stop()
+        bob.stop()
+
+
+def test_blind_transfer_sends_alice_to_charlie(tmp_path: Path) -> None:
+    dial_charlie = "exten=>103,1,Dial(PJSIP/charlie,10)\n"
+    with api_server(tmp_path, extra_pjsip=ANCHORED + CHARLIE, extensions=dial_charlie) as api:
+        ports = api.ports
+        alice = calls.Phone(tmp_path / "alice", ports.udp, "alice", "alice101", free_port())
+        bob = calls.Phone(tmp_path / "bob", ports.udp, "bob", "bob102", free_port())
+        charlie = calls.Phone(tmp_path / "charlie", ports.udp, "charlie", "charlie103", free_port())
+        try:
+            alice.register()
+            charlie.register()
+            alice.start(calls.callee(answer_after_ms=100))
+            charlie.start(calls.callee(answer_after_ms=200, hangs_up_after_ms=500), name="c")
+            bye = '<recv request="BYE"/>\n' + calls.response("200 OK", tag=False)
+            bob.start(calls.caller(during_call=bye, ends_call=True), extra=("-s", "101"), name="b")
+            channels = poll(
+                api, "/api/channels", lambda body: sum(c["state"] == "Up" for c in body) == 2
+            )
+            bobs = next(c["name"] for c in channels if c["endpoint"] == "bob")
+            nowhere = api.client.post("/api/transfers", json={"channel": bobs, "exten": "555"})
+            assert nowhere.status_code == 404
+            moved = api.client.post("/api/transfers", json={"channel": bobs, "exten": "103"})
+            assert moved.status_code == 200, moved.text
+            assert bob.wait()[0] == 0  # bob's side ended with a BYE
+            status, seen = charlie.wait()
+            assert status == 0, seen
+            invite = next(m for m in seen if m.first_line.startswith("INVITE"))
+            assert "<sip:alice@" in (invite.header("From") or "")
+            assert alice.wait()[0] == 0  # charlie hung up, and alice got the BYE
+        finally:
+            for phone in (alice, bob, charlie):
+                phone.stop()
