@@ -9,6 +9,7 @@ services already own.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import socket
 import time
@@ -59,8 +60,9 @@ class ApiContext:
     extra: dict[str, object] = field(default_factory=dict)
 
 
-def build_app(context: ApiContext) -> FastAPI:
-    """The application: /api/* behind a token, /openapi.json open."""
+def build_app(context: ApiContext | None) -> FastAPI:
+    """The application: /api/* behind a token, /openapi.json open (None: an application
+    that only describes itself, for :func:`openapi_document`)."""
     from switchboard.api import (
         events_ws,
         metrics,
@@ -89,6 +91,12 @@ def build_app(context: ApiContext) -> FastAPI:
     app.include_router(events_ws.router)
     app.include_router(metrics.router)
     return app
+
+
+def openapi_document() -> str:
+    """The OpenAPI document as served at /openapi.json, as the JSON text kept in
+    docs/openapi.json."""
+    return json.dumps(build_app(None).openapi(), indent=2, sort_keys=True) + "\n"
 
 
 class HttpServer:

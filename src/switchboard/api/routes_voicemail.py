@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from switchboard.api.errors import ApiError
+from switchboard.api.errors import ApiError, ErrorBody
 from switchboard.api.routes_pbx import Done, context_of
 from switchboard.config.voicemail import Mailbox
 from switchboard.services.voicemail import formats
@@ -168,6 +168,7 @@ async def heard(request: Request, mailbox: str, msg_id: str) -> Done:
 @router.put(
     "/voicemail/{mailbox}/greetings/{kind}",
     response_model=Done,
+    responses={400: {"model": ErrorBody}, 413: {"model": ErrorBody}},
     openapi_extra={
         "requestBody": {
             "required": True,
