@@ -27,6 +27,7 @@ from switchboard.api.events_ws import EventFanout
 from switchboard.api.metrics import Metrics
 from switchboard.api.tokens import require_token
 from switchboard.api.webhooks import Webhooks
+from switchboard.api.ws_protocol import WireProtocol
 from switchboard.config.http import HttpConfig
 from switchboard.config.loader import Config
 from switchboard.core.events import EventBus
@@ -130,7 +131,9 @@ class HttpServer:
             server_header=False,
             date_header=False,
             proxy_headers=False,
+            ws=WireProtocol,
             ws_max_size=65536,
+            ws_per_message_deflate=False,
             timeout_graceful_shutdown=int(SHUTDOWN_GRACE),
         )
         config.load()

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from switchboard.api.events_ws import EventFanout, event_kinds
+from switchboard.api.events_ws import EventFanout, event_kinds, text_frame
 from switchboard.core.events import EventBus
 from switchboard.services.calls.events import CallEnded, CallRinging
 
@@ -57,3 +57,18 @@ def test_one_serialization_per_event_whatever_the_number_of_listeners(monkeypatc
 
 def test_event_kinds_include_the_call_events() -> None:
     assert {"CallRinging", "CallEnded", "ContactAdded", "SourceBanned"} <= event_kinds()
+
+
+@pytest.mark.parametrize(
+    ("size", "header"),
+    [
+        (0, b"\x81\x00"),
+        (125, b"\x81\x7d"),
+        (126, b"\x81\x7e\x00\x7e"),
+        (65535, b"\x81\x7e\xff\xff"),
+        (65536, b"\x81\x7f\x00\x00\x00\x00\x00\x01\x00\x00"),
+    ],
+)
+def test_text_frames_carry_rfc6455_lengths(size: int, header: bytes) -> None:
+    payload = b"x" * size
+    assert text_frame(payload) == header + payload
