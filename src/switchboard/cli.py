@@ -36,7 +36,9 @@ def _parser() -> argparse.ArgumentParser:
             "Ringing, Progress, Busy, Congestion, VoiceMail, VoiceMailMain and the "
             "built-ins); media is anchored in the relay or direct; blind and attended "
             "transfers; voicemail in Asterisk's spool layout with message lamps (MWI) and "
-            "email. Not yet: the G.722 and Opus codecs."
+            "email. With http.conf enabled: the REST API, live events over WebSocket and "
+            "Prometheus metrics; webhooks from switchboard.conf. Not yet: the G.722 and Opus "
+            "codecs, config reload from the API (501)."
         ),
     )
     serve_cmd.add_argument("--config-dir", type=Path, required=True, help="Asterisk config folder")
@@ -49,7 +51,8 @@ def _parser() -> argparse.ArgumentParser:
         "check-config",
         help="check a config folder and report problems as file:line",
         description=(
-            "Read pjsip.conf, extensions.conf, voicemail.conf and rtp.conf from a folder and "
+            "Read pjsip.conf, extensions.conf, voicemail.conf, rtp.conf, switchboard.conf and "
+            "http.conf from a folder and "
             "print one line per finding: 'file:line: error|warning: message (hint)'. "
             "Exit status 1 if there is any error, 0 if only warnings or nothing."
         ),

@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 QUEUE_SIZE = 1000
 """Events a queued listener (a webhook) may fall behind by before it loses some."""
 
-FLUSH_INTERVAL = 0.01
+FLUSH_INTERVAL = 0.02
 """Seconds WebSocket frames wait to be written together (the latency it adds)."""
 
 
