@@ -198,3 +198,10 @@ def test_blind_transfer_sends_alice_to_charlie(tmp_path: Path) -> None:
         finally:
             for phone in (alice, bob, charlie):
                 phone.stop()
+
+
+def test_check_config_reports_http_conf_errors_with_file_and_line(reference_copy: Path) -> None:
+    (reference_copy / "http.conf").write_text("[general]\nenabled=yes\nbindport=http\n")
+    result = run("check-config", "--config-dir", str(reference_copy))
+    assert result.returncode == 1
+    assert "http.conf:3: error: http 'general': bindport:" in result.stdout

@@ -72,6 +72,7 @@ def test_call_ringing_arrives_with_the_callers_number_as_the_phone_rings(
             (rang_at, ringing), (_, ended) = frames(socket, 2)
             assert bob.wait()[0] == 0 and alice.wait()[0] == 0
             kinds = [event["type"] for _, event in frames(everything, 5)]
+        assert api.token not in api.server.log  # the ?token= is not logged
         assert ringing["type"] == "CallRinging" and ended["type"] == "CallEnded"
         assert ringing["caller"] == "bob" and ringing["caller_name"] == "Bob"
         assert str(ringing["channel"]).startswith("PJSIP/alice-")

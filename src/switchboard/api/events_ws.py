@@ -3,10 +3,11 @@ WebSockets and the webhooks, so publishing never waits for a client.
 
 Each event is serialized at most once per publish, and only when some listener wants its
 type. A WebSocket served by our uvicorn protocol (:mod:`switchboard.api.ws_protocol`) gets
-the text frame built once for all of them, appended to its batch; every ``FLUSH_INTERVAL``
-each batch is written to its transport in one call: no task wakes up per event and
-nothing is re-encoded per listener. (Through the ASGI send path ten listeners cost 161 us
-of CPU per event, 13 % of a call's; a write per event and listener still cost 100 us.)
+the text frame built once for all of them, appended to its batch; each batch is written to
+its transport in one call, at once after a quiet spell, else ``FLUSH_INTERVAL`` after the
+previous write: no task wakes up per event and nothing is re-encoded per listener.
+(Through the ASGI send path ten listeners cost 161 us of CPU per event, 13 % of a call's;
+a write per event and listener still cost 100 us.)
 The transport's buffer is that listener's bounded queue: while it is over its limit the
 listener loses events (counted). Webhooks (and WebSockets under another server) get a
 bounded queue each, drained by their own task, with the same drop-and-count rule.
@@ -31,8 +32,10 @@ log = logging.getLogger(__name__)
 QUEUE_SIZE = 1000
 """Events a queued listener (a webhook) may fall behind by before it loses some."""
 
-FLUSH_INTERVAL = 0.02
-"""Seconds WebSocket frames wait to be written together (the latency it adds)."""
+FLUSH_INTERVAL = 0.025
+"""Seconds between two writes to a listener while events keep coming: the most latency
+batching adds (a quarter of the 100 ms a CRM is promised), for at most 40 writes a second
+per listener however busy the PBX is (bench/api_overhead.py)."""
 
 
 def event_kinds() -> frozenset[str]:
@@ -90,6 +93,7 @@ class EventFanout:
         """Events lost by listeners that fell behind, since start-up."""
         self.unsubscribe = bus.subscribe(self._on_event)
         self._flush_armed = False
+        self._last_flush = 0.0
 
     def attach(self, kinds: Iterable[str] | None = None, role: str = "websocket") -> Feed:
         feed = Feed(frozenset(kinds) if kinds is not None else None, self.queue_size, role)
@@ -121,8 +125,7 @@ class EventFanout:
                     frame = text_frame(text.encode())
                 feed.batch.append(frame)
                 if not self._flush_armed:
-                    self._flush_armed = True
-                    asyncio.get_running_loop().call_later(FLUSH_INTERVAL, self.flush)
+                    self._arm()
                 continue
             if feed.queue.full():
                 feed.dropped += 1
@@ -132,9 +135,22 @@ class EventFanout:
                 text = json.dumps(event.as_dict())
             feed.queue.put_nowait((kind, text))
 
+    def _arm(self) -> None:
+        """Flush at the next loop iteration after a quiet spell, else ``FLUSH_INTERVAL``
+        after the last flush: a lone event goes out at once, a busy PBX writes each
+        listener at most once per interval."""
+        self._flush_armed = True
+        loop = asyncio.get_running_loop()
+        delay = self._last_flush + FLUSH_INTERVAL - loop.time()
+        if delay > 0:
+            loop.call_later(delay, self.flush)
+        else:
+            loop.call_soon(self.flush)
+
     def flush(self) -> None:
         """Write each WebSocket's batch in one go; a backed-up listener loses its batch."""
         self._flush_armed = False
+        self._last_flush = asyncio.get_running_loop().time()
         for feed in self.feeds:
             if not isinstance(feed, WireFeed) or not feed.batch:
                 continue

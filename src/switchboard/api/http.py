@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import socket
 import time
 from collections.abc import Callable
@@ -39,6 +40,22 @@ if TYPE_CHECKING:
     from switchboard.services.voicemail.service import VoicemailService
 
 log = logging.getLogger(__name__)
+
+TOKEN_IN_QUERY = re.compile(r"(token=)[^&\s\"']+")
+
+
+class RedactTokens(logging.Filter):
+    """uvicorn logs each WebSocket's path with its query string, where ``?token=`` may
+    be: the token is replaced by ``***`` before the line is written."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and record.args:
+            record.args = tuple(
+                TOKEN_IN_QUERY.sub(r"\1***", arg) if isinstance(arg, str) else arg
+                for arg in record.args
+            )
+        return True
+
 
 SHUTDOWN_GRACE = 2.0
 """Seconds open HTTP connections get to finish when the server stops."""
@@ -137,6 +154,9 @@ class HttpServer:
             timeout_graceful_shutdown=int(SHUTDOWN_GRACE),
         )
         config.load()
+        uvicorn_log = logging.getLogger("uvicorn.error")
+        if not any(isinstance(f, RedactTokens) for f in uvicorn_log.filters):
+            uvicorn_log.addFilter(RedactTokens())
         server = self.server = uvicorn.Server(config)
         server.lifespan = config.lifespan_class(config)
         await server.startup(sockets=[sock])
