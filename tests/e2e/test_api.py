@@ -3,7 +3,9 @@ registrar's and the call engine's live state, actions, and JSON errors."""
 
 from __future__ import annotations
 
+import io
 import time
+from csv import DictReader
 from pathlib import Path
 
 import httpx
@@ -113,8 +115,11 @@ def test_two_phones_and_a_call_show_in_the_api_and_the_call_is_hung_up(
         assert api.client.get("/api/cdrs", params={"src": "alice"}).json()["total"] == 0
         csv = api.client.get("/api/cdrs.csv", params={"disposition": "ANSWERED"})
         assert csv.headers["content-type"].startswith("text/csv")
-        rows = csv.text.splitlines()
-        assert rows[0].startswith("src,dst,") and rows[1].startswith("bob,101,")
+        rows = list(DictReader(io.StringIO(csv.text)))
+        assert [(row["src"], row["dst"], row["disposition"]) for row in rows] == [
+            ("bob", "101", "ANSWERED")
+        ]
+        assert rows[0]["uniqueid"] == page["records"][0]["uniqueid"]
         assert api.client.delete(f"/api/channels/{name}").status_code == 404
         metrics = api.client.get("/metrics").text
         assert 'switchboard_calls_total{disposition="ANSWERED"} 1.0' in metrics

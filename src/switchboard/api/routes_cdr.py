@@ -1,5 +1,5 @@
-"""/api/cdrs: call detail records with filters and paging, and the same query as CSV
-(Asterisk's Master.csv column order for the fields both have)."""
+"""/api/cdrs: call detail records with filters and paging, and the same query as CSV (the
+``cdr`` table's columns, without the RTP quality ones)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 from switchboard.api.routes_pbx import context_of
-from switchboard.core.cdr import CallRecord, LegQuality
-from switchboard.store.cdr import CdrQuery
+from switchboard.core.cdr import CallRecord
+from switchboard.store.cdr import CDR_COLUMNS, CdrQuery
 
 router = APIRouter(tags=["cdr"])
 
@@ -25,78 +25,11 @@ CSV_MAX_ROWS = 100_000
 Disposition = Literal["", "ANSWERED", "NO ANSWER", "BUSY", "FAILED", "CONGESTION"]
 
 
-class Quality(BaseModel):
-    packets_received: int
-    packets_lost: int
-    loss: float
-    jitter_ms: float
-    rtt_ms: float | None
-    mos: float
-
-
-class Cdr(BaseModel):
-    """One call, with Asterisk's CDR field names; times are epoch seconds."""
-
-    uniqueid: str
-    linkedid: str
-    src: str
-    dst: str
-    dcontext: str
-    clid: str
-    channel: str
-    dstchannel: str
-    lastapp: str
-    lastdata: str
-    start: float
-    answer: float | None
-    end: float
-    duration: int
-    billsec: int
-    disposition: str
-    hangupcause: int
-    caller_quality: Quality | None
-    callee_quality: Quality | None
-
-
 class CdrPage(BaseModel):
     total: int
     offset: int
     limit: int
-    records: list[Cdr]
-
-
-CSV_FIELDS = (
-    "src",
-    "dst",
-    "dcontext",
-    "clid",
-    "channel",
-    "dstchannel",
-    "lastapp",
-    "lastdata",
-    "start",
-    "answer",
-    "end",
-    "duration",
-    "billsec",
-    "disposition",
-    "hangupcause",
-    "uniqueid",
-    "linkedid",
-)
-
-
-def _quality(quality: LegQuality | None) -> Quality | None:
-    return None if quality is None else Quality.model_validate(quality, from_attributes=True)
-
-
-def _cdr(record: CallRecord) -> Cdr:
-    fields = {name: getattr(record, name) for name in Cdr.model_fields if "quality" not in name}
-    return Cdr(
-        **fields,
-        caller_quality=_quality(record.caller_quality),
-        callee_quality=_quality(record.callee_quality),
-    )
+    records: list[CallRecord]
 
 
 class Filters(BaseModel):
@@ -120,7 +53,7 @@ async def list_cdrs(
 ) -> CdrPage:
     store = context_of(request).cdr_store
     total, records = await asyncio.to_thread(store.query, _where(filters), limit, offset)
-    return CdrPage(total=total, offset=offset, limit=limit, records=[_cdr(r) for r in records])
+    return CdrPage(total=total, offset=offset, limit=limit, records=records)
 
 
 @router.get(
@@ -138,9 +71,9 @@ async def export_cdrs(
     _total, records = await asyncio.to_thread(store.query, _where(filters), CSV_MAX_ROWS, offset)
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(CSV_FIELDS)
+    writer.writerow(CDR_COLUMNS)
     for record in records:
-        writer.writerow(["" if (v := getattr(record, f)) is None else v for f in CSV_FIELDS])
+        writer.writerow(["" if (v := getattr(record, f)) is None else v for f in CDR_COLUMNS])
     return Response(
         out.getvalue(),
         media_type="text/csv",

@@ -80,7 +80,7 @@ cdr_table = Table(
     Index("cdr_linkedid", "linkedid"),
 )
 
-_SCALAR_FIELDS = (
+CDR_COLUMNS: tuple[str, ...] = (
     *_TEXT_FIELDS,
     "start",
     "answer",
@@ -93,7 +93,7 @@ _SCALAR_FIELDS = (
 
 
 def _row(record: CallRecord) -> dict[str, Any]:
-    row: dict[str, Any] = {name: getattr(record, name) for name in _SCALAR_FIELDS}
+    row: dict[str, Any] = {name: getattr(record, name) for name in CDR_COLUMNS}
     for leg, quality in (("caller", record.caller_quality), ("callee", record.callee_quality)):
         for name, _kind in _QUALITY_FIELDS:
             row[f"{leg}_{name}"] = None if quality is None else getattr(quality, name)
@@ -108,7 +108,7 @@ def _quality(row: RowMapping, leg: str) -> LegQuality | None:
 
 def _record(row: RowMapping) -> CallRecord:
     return CallRecord(
-        **{name: row[name] for name in _SCALAR_FIELDS},
+        **{name: row[name] for name in CDR_COLUMNS},
         caller_quality=_quality(row, "caller"),
         callee_quality=_quality(row, "callee"),
     )
