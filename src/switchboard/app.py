@@ -282,6 +282,8 @@ class Server:
         """Queue a CDR; housekeeping writes the queue in one transaction on the store's
         thread (one SQL round per quarter second, not one thread hop per call)."""
         self._records.append(record)
+        if self.api is not None:
+            self.api.record(record)
 
     async def _listen(self, stack: SipStack, transport: Transport) -> None:
         host, port = transport.bind.host, transport.port

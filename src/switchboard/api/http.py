@@ -31,6 +31,7 @@ from switchboard.api.webhooks import Webhooks
 from switchboard.api.ws_protocol import WireProtocol
 from switchboard.config.http import HttpConfig
 from switchboard.config.loader import Config
+from switchboard.core.cdr import CallRecord
 from switchboard.core.events import EventBus
 from switchboard.store.cdr import SqlCdrStore
 from switchboard.store.tokens import SqlTokenStore
@@ -200,6 +201,11 @@ class ApiService:
         self.http = HttpServer(build_app(context), self.config.http)
         await self.http.start()
         self._probe = asyncio.create_task(context.metrics.probe_loop_lag())
+
+    def record(self, record: CallRecord) -> None:
+        """A finished call's record, for the RTP quality metrics."""
+        if self.context.metrics is not None:
+            self.context.metrics.record(record)
 
     async def close(self) -> None:
         if self._probe is not None:

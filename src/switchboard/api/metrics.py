@@ -1,6 +1,7 @@
 """Prometheus metrics at /metrics: live gauges read at scrape time (registrations, calls,
 bans, listeners), counters and histograms fed by the event bus (calls by disposition,
-call setup time) and by a probe of the event loop's lag.
+call setup time), by each call's record (RTP loss, jitter, MOS per leg) and by a probe of
+the event loop's lag.
 
 Nothing here runs per packet or per SIP message: the bus handler only takes the three
 call events, and the gauges cost nothing until Prometheus asks.
@@ -19,6 +20,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
 
+from switchboard.core.cdr import CallRecord
 from switchboard.core.events import Event, EventBus
 from switchboard.services.calls.events import CallEnded, CallRinging, CallStarted
 
@@ -34,6 +36,9 @@ LAG_PROBE_INTERVAL = 0.5
 
 SETUP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 LAG_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
+LOSS_BUCKETS = (0.0, 0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5)
+JITTER_BUCKETS = (1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 50.0, 100.0)
+MOS_BUCKETS = (1.5, 2.0, 2.5, 3.0, 3.5, 3.8, 4.0, 4.2, 4.4)
 PENDING_SETUPS_MAX = 10_000
 """Calls whose setup time is being measured at once; beyond that new ones are not timed."""
 
@@ -77,6 +82,27 @@ class Metrics:
             buckets=LAG_BUCKETS,
             registry=self.registry,
         )
+        self.rtp_loss = Histogram(
+            "switchboard_rtp_loss_ratio",
+            "RTP packets lost over a call, per leg (from the call's record)",
+            ["leg"],
+            buckets=LOSS_BUCKETS,
+            registry=self.registry,
+        )
+        self.rtp_jitter = Histogram(
+            "switchboard_rtp_jitter_ms",
+            "RFC 3550 interarrival jitter at the end of a call, per leg",
+            ["leg"],
+            buckets=JITTER_BUCKETS,
+            registry=self.registry,
+        )
+        self.rtp_mos = Histogram(
+            "switchboard_rtp_mos",
+            "Estimated MOS of a call, per leg",
+            ["leg"],
+            buckets=MOS_BUCKETS,
+            registry=self.registry,
+        )
         self.registry.register(_Live(self))
         self._started: dict[str, float] = {}
         self.unsubscribe = bus.subscribe(self._on_event, (CallStarted, CallRinging, CallEnded))
@@ -92,6 +118,15 @@ class Metrics:
         elif isinstance(event, CallEnded):
             self._started.pop(event.uniqueid, None)
             self.calls_total.labels(event.disposition).inc()
+
+    def record(self, record: CallRecord) -> None:
+        """A finished call's RTP quality, for each leg that had media."""
+        for leg, quality in (("caller", record.caller_quality), ("callee", record.callee_quality)):
+            if quality is None:
+                continue
+            self.rtp_loss.labels(leg).observe(quality.loss)
+            self.rtp_jitter.labels(leg).observe(quality.jitter_ms)
+            self.rtp_mos.labels(leg).observe(quality.mos)
 
     async def probe_loop_lag(self) -> None:
         """Forever: sleep a fixed interval and record how late the wake-up was."""
