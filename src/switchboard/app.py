@@ -16,6 +16,7 @@ from pathlib import Path
 
 from switchboard.api.commands import Commands, ServerView
 from switchboard.api.control import ControlServer
+from switchboard.api.http import ApiContext, ApiService
 from switchboard.apps import playback, registry
 from switchboard.config.checks import check_config
 from switchboard.config.diff import REMOVED, Change, ReloadReport, diff_configs, needs_restart
@@ -46,6 +47,7 @@ from switchboard.sip.transaction.timers import TimerValues
 from switchboard.sounds import default_sounds_dirs, missing_prompts, required_prompts
 from switchboard.store.cdr import SqlCdrStore
 from switchboard.store.contacts import SqlContactStore, sqlite_engine
+from switchboard.store.tokens import SqlTokenStore
 from switchboard.transport.stack import SipStack
 from switchboard.transport.tls import certificate_digest, reload_certificate, server_context
 
@@ -168,6 +170,8 @@ class Server:
         database = sqlite_engine(str(state_dir / "switchboard.db"))
         self.store = SqlContactStore(database)
         self.cdr_store = SqlCdrStore(database)
+        self.tokens = SqlTokenStore(database)
+        self.api: ApiService | None = None
         self.location = LocationService(self.bus)
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
         self.stack: SipStack | None = None
@@ -272,12 +276,28 @@ class Server:
         )
         self.control = ControlServer(Commands(view), self.state_dir)
         await self.control.start()
+        await self._start_api(view)
         self._tasks.append(asyncio.create_task(self._housekeeping()))
+
+    async def _start_api(self, view: ServerView) -> None:
+        """Webhooks, and the REST API, live events and /metrics when http.conf enables them."""
+        context = ApiContext(
+            view,
+            self.tokens,
+            self.cdr_store,
+            calls=self.calls,
+            voicemail=self.voicemail,
+            reload=getattr(self, "reload", None),
+        )
+        self.api = ApiService(context, self.config, self.bus)
+        await self.api.start()
 
     def _save_record(self, record: CallRecord) -> None:
         """Queue a CDR; housekeeping writes the queue in one transaction on the store's
         thread (one SQL round per quarter second, not one thread hop per call)."""
         self._records.append(record)
+        if self.api is not None:
+            self.api.record(record)
 
     async def _listen(self, stack: SipStack, transport: Transport) -> None:
         host, port = transport.bind.host, transport.port
@@ -477,6 +497,8 @@ class Server:
             task.cancel()
         if self.control is not None:
             await self.control.close()
+        if self.api is not None:
+            await self.api.close()
         if self.calls is not None:
             await self.calls.close()
         if self.voicemail is not None:

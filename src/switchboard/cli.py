@@ -37,7 +37,9 @@ def _parser() -> argparse.ArgumentParser:
             "Ringing, Progress, Busy, Congestion, VoiceMail, VoiceMailMain and the "
             "built-ins); media is anchored in the relay or direct; blind and attended "
             "transfers; voicemail in Asterisk's spool layout with message lamps (MWI) and "
-            "email. Not yet: the G.722 and Opus codecs."
+            "email. With http.conf enabled: the REST API, live events over WebSocket and "
+            "Prometheus metrics; webhooks from switchboard.conf. Not yet: the G.722 and Opus "
+            "codecs, config reload from the API (501)."
         ),
     )
     serve_cmd.add_argument("--config-dir", type=Path, required=True, help="Asterisk config folder")
@@ -57,7 +59,8 @@ def _parser() -> argparse.ArgumentParser:
         "check-config",
         help="check a config folder and report problems as file:line",
         description=(
-            "Read pjsip.conf, extensions.conf, voicemail.conf and rtp.conf from a folder and "
+            "Read pjsip.conf, extensions.conf, voicemail.conf, rtp.conf, switchboard.conf and "
+            "http.conf from a folder and "
             "print one line per finding: 'file:line: error|warning: message (hint)'. "
             "Exit status 1 if there is any error, 0 if only warnings or nothing."
         ),
@@ -81,6 +84,20 @@ def _parser() -> argparse.ArgumentParser:
     )
     console.add_argument("--state-dir", type=Path, required=True, help="the server's state folder")
     console.add_argument("-x", dest="command_line", help="the command to run")
+
+    tokens = commands.add_parser(
+        "api-token",
+        help="create, list or revoke REST API tokens",
+        description=(
+            "Manage the tokens that open the REST API and the event WebSocket "
+            "(Authorization: Bearer TOKEN). 'create NAME' prints a new token once: only its "
+            "hash is kept, in the state folder's database. 'list' shows names and dates; "
+            "'revoke NAME' deletes one (effective at once, also on a running server)."
+        ),
+    )
+    tokens.add_argument("action", choices=("create", "list", "revoke"))
+    tokens.add_argument("name", nargs="?", help="the token's name (create, revoke)")
+    tokens.add_argument("--state-dir", type=Path, required=True, help="the server's state folder")
 
     cert = commands.add_parser(
         "tls-cert",
@@ -268,6 +285,39 @@ def _log_handler(log_format: str) -> logging.Handler:
     return handler
 
 
+def _api_token(action: str, name: str | None, state_dir: Path) -> int:
+    """``api-token create|list|revoke``: the token store in the state folder's database."""
+    import time
+
+    from switchboard.store.contacts import sqlite_engine
+    from switchboard.store.tokens import SqlTokenStore, TokenExistsError
+
+    if action != "list" and not name:
+        print(f"api-token {action}: a NAME is required", file=sys.stderr)
+        return 2
+    state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    store = SqlTokenStore(sqlite_engine(str(state_dir / "switchboard.db")))
+    if action == "list":
+        for info in store.list():
+            created = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(info.created))
+            print(f"{info.name}  {created}")
+        return 0
+    assert name is not None
+    if action == "revoke":
+        if not store.revoke(name):
+            print(f"no token named {name!r}", file=sys.stderr)
+            return 1
+        print(f"revoked {name}")
+        return 0
+    try:
+        token = store.create(name)
+    except TokenExistsError as error:
+        print(error, file=sys.stderr)
+        return 1
+    print(token)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "check-config":
@@ -276,6 +326,8 @@ def main(argv: list[str] | None = None) -> int:
         return _tls_cert(args)
     if args.command == "cli":
         return _console(args.state_dir, args.command_line)
+    if args.command == "api-token":
+        return _api_token(args.action, args.name, args.state_dir)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         handlers=[_log_handler(args.log_format)],

@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from switchboard.config.extensions import ExtensionsConfig, load_extensions
+from switchboard.config.http import HttpConfig, default_http, load_http
 from switchboard.config.ini import DEFAULT_MAX_BYTES, ConfigReader, ConfigSource
 from switchboard.config.pjsip import PjsipConfig, load_pjsip
 from switchboard.config.rtp import RtpConfig, load_rtp
 from switchboard.config.switchboard import (
     SecurityConfig,
     SmtpConfig,
+    WebhookConfig,
     default_security,
     default_smtp,
     load_switchboard,
@@ -29,6 +31,8 @@ class Config:
     rtp: RtpConfig = field(default_factory=lambda: load_rtp(None, Diagnostics()))
     security: SecurityConfig = field(default_factory=default_security)
     smtp: SmtpConfig = field(default_factory=default_smtp)
+    webhooks: list[WebhookConfig] = field(default_factory=list)
+    http: HttpConfig = field(default_factory=default_http)
     files: list[str] = field(default_factory=list)
     failed: set[str] = field(default_factory=set)
     """Files that could not be read: checks that compare against them are skipped."""
@@ -37,8 +41,8 @@ class Config:
 def load_config(
     source: ConfigSource, diags: Diagnostics, max_bytes: int = DEFAULT_MAX_BYTES
 ) -> Config:
-    """Read pjsip.conf and extensions.conf (required); voicemail.conf, rtp.conf and
-    switchboard.conf (optional)."""
+    """Read pjsip.conf and extensions.conf (required); voicemail.conf, rtp.conf,
+    switchboard.conf and http.conf (optional)."""
     reader = ConfigReader(source, diags, max_bytes)
     config = Config()
     pjsip = reader.read("pjsip.conf")
@@ -61,7 +65,12 @@ def load_config(
     settings = load_switchboard(own, diags)
     config.security = settings.security
     config.smtp = settings.smtp
+    config.webhooks = settings.webhooks
     if own is not None:
         config.files += own.files
+    http = reader.read("http.conf", required=False)
+    config.http = load_http(http, diags)
+    if http is not None:
+        config.files += http.files
     config.failed = reader.failed
     return config

@@ -26,6 +26,14 @@ log regexes). Optional; every option has a safe default.
     retry_delay = 30        ; seconds before the first retry, doubled at each failure ...
     retry_max = 3600        ; ... up to this
     attempts = 24           ; then the email is given up (moved to outbox/failed/)
+
+    [webhook crm]           ; POST each matching domain event as JSON to a URL
+    url = https://crm.example.com/pbx-events
+    events = CallRinging,CallEnded   ; event types (all when absent)
+    secret = s3cret         ; HMAC-SHA256 key: X-Switchboard-Signature: sha256=<hex>
+    timeout = 5             ; seconds per attempt
+    attempts = 5            ; tries per event, 1 s apart then doubling up to retry_max
+    retry_max = 60
 """
 
 from __future__ import annotations
@@ -33,7 +41,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 
-from switchboard.config.ini import ConfigFile
+from switchboard.config.ini import ConfigFile, Section
 from switchboard.config.objects import ConfigObject, ObjectBuilder, ObjectSpec
 from switchboard.config.values import to_bool, to_float, to_int, to_list, to_network, to_text
 from switchboard.diagnostics import Diagnostics, Location, did_you_mean
@@ -112,6 +120,49 @@ SMTP = ObjectSpec(
 )
 
 
+def _url(text: str) -> str:
+    """An http:// or https:// URL with a host."""
+    scheme, sep, rest = text.strip().partition("://")
+    if not sep or scheme.lower() not in ("http", "https") or not rest or rest[0] == "/":
+        raise ValueError(f"expected an http:// or https:// URL, found {text!r}")
+    return text.strip()
+
+
+@dataclass(slots=True, repr=False)
+class WebhookConfig(ConfigObject):
+    """One ``[webhook NAME]`` section: where to POST which events, and the signing key
+    (left out of the repr)."""
+
+    url: str = ""
+    events: tuple[str, ...] = ()
+    secret: str = field(default="", repr=False)
+    timeout: float = 5.0
+    attempts: int = 5
+    retry_delay: float = 1.0
+    retry_max: float = 60.0
+
+    def __repr__(self) -> str:
+        return f"WebhookConfig({self.name}: {self.url}, events={self.events})"
+
+
+WEBHOOK = ObjectSpec(
+    "webhook",
+    WebhookConfig,
+    {
+        "url": _url,
+        "events": to_list,
+        "secret": to_text,
+        "timeout": to_float(0.1),
+        "attempts": to_int(1, 1000),
+        "retry_delay": to_float(0.01),
+        "retry_max": to_float(0.01),
+    },
+)
+
+WEBHOOK_PREFIX = "webhook "
+"""Webhook sections are named ``[webhook NAME]``."""
+
+
 def default_security() -> SecurityConfig:
     return SecurityConfig("security", Location("switchboard.conf", 0))
 
@@ -126,6 +177,7 @@ class SwitchboardConfig:
 
     security: SecurityConfig = field(default_factory=default_security)
     smtp: SmtpConfig = field(default_factory=default_smtp)
+    webhooks: list[WebhookConfig] = field(default_factory=list)
 
 
 def load_switchboard(conf: ConfigFile | None, diags: Diagnostics) -> SwitchboardConfig:
@@ -143,11 +195,13 @@ def load_switchboard(conf: ConfigFile | None, diags: Diagnostics) -> Switchboard
             smtp = builder.build(section, SMTP, frozenset())
             assert isinstance(smtp, SmtpConfig)
             result.smtp = smtp
+        elif section.name.startswith(WEBHOOK_PREFIX) and section.name[len(WEBHOOK_PREFIX) :]:
+            _webhook(builder, section, result, diags)
         else:
             diags.warning(
                 section.location,
                 f"{conf.name} section [{section.name}] is not supported; ignored",
-                did_you_mean(section.name, ["security", "smtp"]),
+                did_you_mean(section.name, ["security", "smtp", "webhook"]),
             )
     smtp = result.smtp
     if bool(smtp.username) != bool(smtp.password):
@@ -162,3 +216,26 @@ def load_switchboard(conf: ConfigFile | None, diags: Diagnostics) -> Switchboard
             "every retry waits retry_delay",
         )
     return result
+
+
+def _webhook(
+    builder: ObjectBuilder, section: Section, result: SwitchboardConfig, diags: Diagnostics
+) -> None:
+    """One ``[webhook NAME]`` section; a webhook without a URL is an error."""
+    hook = builder.build(section, WEBHOOK, frozenset())
+    assert isinstance(hook, WebhookConfig)
+    hook.name = section.name[len(WEBHOOK_PREFIX) :].strip()
+    if not hook.url:
+        if "url" not in hook.options:
+            diags.error(section.location, f"webhook '{hook.name}': url= is required")
+        return
+    if any(other.name == hook.name for other in result.webhooks):
+        diags.error(section.location, f"webhook '{hook.name}' is defined twice")
+        return
+    if not hook.secret:
+        diags.warning(
+            section.location,
+            f"webhook '{hook.name}': no secret=; its requests are not signed",
+            "set secret= so the receiver can check X-Switchboard-Signature",
+        )
+    result.webhooks.append(hook)

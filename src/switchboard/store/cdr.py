@@ -14,6 +14,7 @@ in one transaction.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
@@ -79,7 +80,7 @@ cdr_table = Table(
     Index("cdr_linkedid", "linkedid"),
 )
 
-_SCALAR_FIELDS = (
+CDR_COLUMNS: tuple[str, ...] = (
     *_TEXT_FIELDS,
     "start",
     "answer",
@@ -92,7 +93,7 @@ _SCALAR_FIELDS = (
 
 
 def _row(record: CallRecord) -> dict[str, Any]:
-    row: dict[str, Any] = {name: getattr(record, name) for name in _SCALAR_FIELDS}
+    row: dict[str, Any] = {name: getattr(record, name) for name in CDR_COLUMNS}
     for leg, quality in (("caller", record.caller_quality), ("callee", record.callee_quality)):
         for name, _kind in _QUALITY_FIELDS:
             row[f"{leg}_{name}"] = None if quality is None else getattr(quality, name)
@@ -107,10 +108,23 @@ def _quality(row: RowMapping, leg: str) -> LegQuality | None:
 
 def _record(row: RowMapping) -> CallRecord:
     return CallRecord(
-        **{name: row[name] for name in _SCALAR_FIELDS},
+        **{name: row[name] for name in CDR_COLUMNS},
         caller_quality=_quality(row, "caller"),
         callee_quality=_quality(row, "callee"),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class CdrQuery:
+    """Filters for :meth:`SqlCdrStore.query`; empty or None means any."""
+
+    src: str = ""
+    dst: str = ""
+    disposition: str = ""
+    since: float | None = None
+    """Calls that started at or after this epoch second."""
+    until: float | None = None
+    """Calls that started before this epoch second."""
 
 
 class SqlCdrStore:
@@ -143,3 +157,29 @@ class SqlCdrStore:
         """How many records the table holds."""
         with self.engine.connect() as connection:
             return int(connection.execute(select(func.count()).select_from(cdr_table)).scalar_one())
+
+    def query(self, where: CdrQuery, limit: int, offset: int = 0) -> tuple[int, list[CallRecord]]:
+        """(how many records match, one page of them newest first)."""
+        conditions = []
+        if where.src:
+            conditions.append(cdr_table.c.src == where.src)
+        if where.dst:
+            conditions.append(cdr_table.c.dst == where.dst)
+        if where.disposition:
+            conditions.append(cdr_table.c.disposition == where.disposition)
+        if where.since is not None:
+            conditions.append(cdr_table.c.start >= where.since)
+        if where.until is not None:
+            conditions.append(cdr_table.c.start < where.until)
+        total = select(func.count()).select_from(cdr_table).where(*conditions)
+        page = (
+            select(cdr_table)
+            .where(*conditions)
+            .order_by(cdr_table.c.start.desc(), cdr_table.c.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        with self.engine.connect() as connection:
+            count = int(connection.execute(total).scalar_one())
+            rows = connection.execute(page).mappings().all()
+        return count, [_record(row) for row in rows]

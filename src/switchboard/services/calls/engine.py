@@ -48,7 +48,7 @@ from switchboard.media.dtmf import DtmfEnded, DtmfEvent
 from switchboard.media.errors import MediaError
 from switchboard.media.g711 import Law
 from switchboard.media.portpool import PortPool
-from switchboard.media.relay import LegName, MediaRelay
+from switchboard.media.relay import LegName, MediaRelay, RelayLeg
 from switchboard.media.srtp import fresh_crypto
 from switchboard.sdp.crypto import SRTP_PROTOS
 from switchboard.sdp.errors import SdpError
@@ -343,17 +343,51 @@ class CallEngine:
     def originate(self, caller: Channel, endpoint_name: str, listener: Listener) -> list[Channel]:
         """INVITE every registered contact of ``endpoint_name`` on behalf of ``caller``;
         the legs report to ``listener``. Empty when it has no contact (CHANUNAVAIL)."""
-        endpoint = self.pjsip.endpoints.get(endpoint_name)
         relay = caller.relay
-        if endpoint is None or relay is None:
+        if endpoint_name not in self.pjsip.endpoints or relay is None:
             log.warning("%s: no endpoint %r to dial", caller.name, endpoint_name)
             return []
-        caller_codec = (
-            caller.streams[0].codecs[0] if caller.streams and caller.streams[0].codecs else None
+        state = caller.dialplan
+        number = (
+            state.caller_number
+            if state is not None and state.caller_number
+            else caller.caller_number
         )
-        preferences = callee_preferences(caller_codec, endpoint.codecs)
+        name = state.caller_name if state is not None and state.caller_name else caller.caller_name
+        codec = caller.streams[0].codecs[0] if caller.streams and caller.streams[0].codecs else None
+        far = relay.b if caller.media_leg is not relay.b else relay.a
+        return self.dial(
+            endpoint_name,
+            listener,
+            relay=relay,
+            far=far,
+            preferences=callee_preferences(codec, self.pjsip.endpoints[endpoint_name].codecs),
+            linkedid=caller.uniqueid,
+            caller_id=(number, name),
+            who=caller.name,
+        )
+
+    def dial(
+        self,
+        endpoint_name: str,
+        listener: Listener,
+        *,
+        relay: MediaRelay,
+        far: RelayLeg,
+        preferences: tuple[str, ...],
+        linkedid: str | None,
+        caller_id: tuple[str, str],
+        who: str = "",
+    ) -> list[Channel]:
+        """INVITE every registered contact of ``endpoint_name`` with media on ``far``,
+        showing ``caller_id`` (number, name); a Dial's legs (``originate``) or a call the
+        API originates (``linkedid`` None: each leg is a call of its own)."""
+        endpoint = self.pjsip.endpoints.get(endpoint_name)
+        if endpoint is None:
+            log.warning("%s: no endpoint %r to dial", who, endpoint_name)
+            return []
         if not preferences:
-            log.warning("%s: %s shares no codec with the caller", caller.name, endpoint.name)
+            log.warning("%s: %s shares no codec with the caller", who, endpoint.name)
             return []
         now = self.loop.time()
         legs: list[Channel] = []
@@ -368,22 +402,22 @@ class CallEngine:
                     log.warning(
                         "%s: not dialling endpoint '%s' at %s: %s (use a TLS transport, or "
                         "allow it with [security] sdes_over_plain_transport = yes)",
-                        caller.name,
+                        who,
                         endpoint.name,
                         contact.uri,
                         why,
                     )
                     continue
-                far = relay.b if caller.media_leg is not relay.b else relay.a
                 leg = self._channel(endpoint, peer, inbound=False, port=far.port)
                 leg.offer_answer.local_media = replace(
                     leg.offer_answer.local_media, preferences=preferences
                 )
                 leg.relay, leg.media_leg, leg.listener = relay, far, listener
-                leg.linkedid = caller.uniqueid
+                leg.linkedid = linkedid or leg.uniqueid
+                leg.caller_number, leg.caller_name = caller_id
                 config = self._session_config(endpoint, peer)
                 request = self._dial_request(
-                    caller, endpoint=endpoint, uri=contact.uri, peer=peer, config=config, leg=leg
+                    endpoint=endpoint, uri=contact.uri, peer=peer, config=config, leg=leg
                 )
                 leg.invite = self.router.invite(
                     request, peer, now, config=config, random=random.random
@@ -573,7 +607,11 @@ class CallEngine:
             return
         if channel.state is not LegState.RINGING:
             channel.state = LegState.RINGING
-            self.bus.publish(CallRinging(channel.linkedid, channel.name))
+            self.bus.publish(
+                CallRinging(
+                    channel.linkedid, channel.name, channel.caller_number, channel.caller_name
+                )
+            )
         channel.notify("ringing" if response.status == 180 else "progress")
 
     def _on_answer(self, channel: Channel, event: AnswerReceived) -> None:
@@ -927,7 +965,6 @@ class CallEngine:
 
     def _dial_request(
         self,
-        caller: Channel,
         *,
         endpoint: Endpoint,
         uri: str,
@@ -935,15 +972,10 @@ class CallEngine:
         config: SessionConfig,
         leg: Channel,
     ) -> SipRequest:
+        """The INVITE of a dialled leg, showing the leg's caller ID."""
         from switchboard.sip.session_uac import new_invite
 
-        state = caller.dialplan
-        number = (
-            state.caller_number
-            if state is not None and state.caller_number
-            else caller.caller_number
-        )
-        name = state.caller_name if state is not None and state.caller_name else caller.caller_name
+        number, name = leg.caller_number, leg.caller_name
         host, port = self._local_host(peer)
         where = host_port(host, port)
         display = f'"{_clean_display(name)}" ' if name else ""

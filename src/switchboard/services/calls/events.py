@@ -20,10 +20,13 @@ class CallStarted(Event):
 
 @dataclass(frozen=True, slots=True)
 class CallRinging(Event):
-    """A dialled channel rings (its phone sent 180 or 183)."""
+    """A dialled channel rings (its phone sent 180 or 183); ``caller`` is the calling
+    number it shows (what a CRM looks up), ``caller_name`` the name."""
 
     uniqueid: str
     channel: str
+    caller: str = ""
+    caller_name: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -55,6 +55,11 @@ class Transfers:
         exten, replaces = target
         if replaces is not None:
             return self._attended(channel, replaces)
+        return self.blind(channel, exten)
+
+    def blind(self, channel: Channel, exten: str) -> int:
+        """Send the phone bridged to ``channel`` to ``exten`` in ``channel``'s context (a
+        REFER without Replaces, or the API): 202, 404 (no such extension) or 503."""
         transferee = channel.bridged
         owner = channel if channel.inbound else transferee
         if transferee is None or owner is None or owner.transfer is None or owner.transfer.done():
@@ -64,7 +69,7 @@ class Transfers:
         if found is None or 1 not in found[1].steps:
             return 404
         if owner is channel:
-            self._adopt(transferee, context, exten)
+            self.adopt(transferee, context, exten)
             owner.transfer.set_result(Transfer("away"))
         else:
             owner.transfer.set_result(Transfer("goto", f"{context},{exten},1"))
@@ -204,9 +209,10 @@ class Transfers:
                 content_type="message/sipfrag;version=2.0",
             )
 
-    def _adopt(self, leg: Channel, context: str, exten: str) -> None:
-        """Give a dialled leg a dialplan of its own (it was transferred to ``exten``); it
-        takes over the call's relay, since the caller's side is about to end."""
+    def adopt(self, leg: Channel, context: str, exten: str) -> None:
+        """Give a dialled leg a dialplan of its own (it was transferred to ``exten``, or
+        answered a call the API originated); it takes over the call's relay, since the
+        caller's side (if any) is about to end."""
         owner = leg.bridged
         if owner is not None:
             leg.relay, owner.relay = owner.relay, None
