@@ -287,7 +287,7 @@ class Server:
             self.cdr_store,
             calls=self.calls,
             voicemail=self.voicemail,
-            reload=getattr(self, "reload", None),
+            reload=self.reload,
         )
         self.api = ApiService(context, self.config, self.bus)
         await self.api.start()

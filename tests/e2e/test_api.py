@@ -66,7 +66,30 @@ def test_errors_are_json_not_tracebacks(api: Api) -> None:
     assert bad.status_code == 422 and "limit" in bad.json()["error"]
     unknown = api.client.get("/api/nothing-here")
     assert unknown.status_code == 404 and unknown.json() == {"error": "Not Found"}
-    assert api.client.post("/api/reload").status_code in (200, 409, 501)
+
+
+def test_reload_applies_a_change_and_keeps_the_running_config_on_errors(
+    tmp_path: Path, api: Api
+) -> None:
+    config = tmp_path / "config"
+    with (config / "pjsip.conf").open("a") as file:
+        file.write("\n[carol](endpoint_internal)\ncontext=interne\n")
+    applied = api.client.post("/api/reload")
+    assert applied.status_code == 200, applied.text
+    assert applied.json()["ok"] is True
+    assert any("carol" in change for change in applied.json()["changes"])
+    assert "carol" in {e["name"] for e in api.client.get("/api/endpoints").json()}
+    extensions = config / "extensions.conf"
+    lines = extensions.read_text().splitlines()
+    extensions.write_text("\n".join([*lines, "exten=>777,1,Dial(PJSIP/nobody", ""]))
+    refused = api.client.post("/api/reload")
+    assert refused.status_code == 409, refused.text
+    body = refused.json()
+    assert body["ok"] is False
+    assert any(
+        d.startswith(f"extensions.conf:{len(lines) + 1}: error:") for d in body["diagnostics"]
+    )
+    assert "carol" in {e["name"] for e in api.client.get("/api/endpoints").json()}
 
 
 def test_two_phones_and_a_call_show_in_the_api_and_the_call_is_hung_up(

@@ -14,7 +14,7 @@ import logging
 import re
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -29,6 +29,7 @@ from switchboard.api.metrics import Metrics
 from switchboard.api.tokens import require_token
 from switchboard.api.webhooks import Webhooks
 from switchboard.api.ws_protocol import WireProtocol
+from switchboard.config.diff import ReloadReport
 from switchboard.config.http import HttpConfig
 from switchboard.config.loader import Config
 from switchboard.core.cdr import CallRecord
@@ -74,8 +75,8 @@ class ApiContext:
     fanout: EventFanout | None = None
     """Live event listeners (the WebSocket, webhooks)."""
     metrics: Metrics | None = None
-    reload: Callable[[], object] | None = None
-    """``Server.reload`` once the server has one; without it POST /api/reload is 501."""
+    reload: Callable[[], Awaitable[ReloadReport]] | None = None
+    """``Server.reload``: re-read the config folder (POST /api/reload)."""
     extra: dict[str, object] = field(default_factory=dict)
 
 

@@ -3,7 +3,6 @@ guard's live state, read from the same :class:`ServerView` the console uses."""
 
 from __future__ import annotations
 
-import inspect
 import time
 
 from fastapi import APIRouter, Request
@@ -169,21 +168,33 @@ async def unban(request: Request, source: str) -> Done:
     return Done(message=f"{source} is no longer banned")
 
 
+class ReloadOutcome(BaseModel):
+    """What ``core reload`` did: the changes applied, what needs a restart, the check's
+    findings (``file:line: severity: message``)."""
+
+    ok: bool
+    changes: list[str]
+    not_applied: list[str]
+    diagnostics: list[str]
+
+
 @router.post(
     "/reload",
-    response_model=Done,
-    responses={501: {"model": ErrorBody}, 409: {"model": ErrorBody}},
-    summary="Re-read the config folder (core reload)",
+    response_model=ReloadOutcome,
+    responses={409: {"model": ReloadOutcome}, 501: {"model": ErrorBody}},
+    summary="Re-read the config folder (core reload); 409 keeps the running config",
 )
-async def reload(request: Request) -> Done | JSONResponse:
+async def reload(request: Request) -> ReloadOutcome | JSONResponse:
     context = context_of(request)
     if context.reload is None:
-        raise ApiError(501, "reload is not available in this version")
-    outcome = context.reload()
-    if inspect.isawaitable(outcome):
-        outcome = await outcome
-    ok = getattr(outcome, "ok", True)
-    report = str(getattr(outcome, "report", outcome) or "reloaded")
-    if not ok:
-        raise ApiError(409, report)
-    return Done(message=report)
+        raise ApiError(501, "this server cannot reload")
+    report = await context.reload()
+    outcome = ReloadOutcome(
+        ok=report.ok,
+        changes=report.changes,
+        not_applied=report.not_applied,
+        diagnostics=report.diagnostics,
+    )
+    if not report.ok:
+        return JSONResponse(outcome.model_dump(), status_code=409)
+    return outcome
