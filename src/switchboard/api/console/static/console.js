@@ -368,7 +368,7 @@
         if (text !== undefined) node.textContent = text;
         return node;
       };
-      const width = 720;
+      const width = Math.max(280, Math.round($("#chart").clientWidth - 16));
       const height = 200;
       const left = 28;
       const bottom = 22;
@@ -380,21 +380,21 @@
           minute: "2-digit",
         });
       const busiest = counts.indexOf(Math.max(...counts));
+      const sum = counts.reduce((a, b) => a + b, 0);
       const summary =
-        `${counts.reduce((a, b) => a + b, 0)} calls in ${counts.length} hours` +
+        `${sum} ${sum === 1 ? "call" : "calls"} in ${counts.length} hours` +
         (Math.max(...counts) ? `; busiest hour ${hourLabel(busiest)} with ${counts[busiest]}` : "");
       const chartNode = svg("svg", {
         viewBox: `0 0 ${width} ${height}`,
         role: "img",
         "aria-label": `Calls per hour: ${summary}`,
-        preserveAspectRatio: "none",
       });
       chartNode.append(
         svg("line", { class: "axis", x1: left, y1: height - bottom, x2: width, y2: height - bottom }),
         svg("text", { x: 0, y: 12 }, String(peak)),
         svg("text", { x: 0, y: height - bottom }, "0"),
       );
-      const labelEvery = Math.ceil(counts.length / 8);
+      const labelEvery = Math.ceil(counts.length / Math.max(1, Math.floor(width / 90)));
       counts.forEach((count, index) => {
         const barHeight = ((height - bottom - 16) * count) / peak;
         const bar = svg("rect", {
@@ -407,9 +407,10 @@
         });
         bar.append(svg("title", {}, `${hourLabel(index)}: ${count} calls`));
         chartNode.append(bar);
-        if (index % labelEvery === 0) {
+        const middle = left + (index + 0.5) * step;
+        if (index % labelEvery === 0 && middle > left + 24 && middle < width - 24) {
           chartNode.append(
-            svg("text", { x: left + index * step, y: height - 6 }, hourLabel(index)),
+            svg("text", { x: middle, y: height - 6, "text-anchor": "middle" }, hourLabel(index)),
           );
         }
       });
