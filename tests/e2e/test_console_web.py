@@ -114,6 +114,7 @@ def test_admin_sees_a_call_appear_and_go_on_the_live_dashboard(
         expect(page.locator("#calls-empty")).to_be_hidden()
         shot(page, "dashboard-call-up")
 
+        page.on("dialog", lambda dialog: dialog.accept())
         page.get_by_role("button", name="Hang up the call from bob").click()
         assert bob.wait()[0] == 0
         assert alice.wait()[0] == 0
@@ -132,6 +133,9 @@ def test_admin_sees_a_call_appear_and_go_on_the_live_dashboard(
         expect(page.locator("#records tbody tr")).to_have_count(1)
         expect(page.locator("#chart svg rect.bar-rect[data-count='1']")).to_have_count(1)
         shot(page, "cdr-search")
+        page.get_by_role("link", name="Voicemail").click()
+        expect(page.get_by_label("Mailbox")).to_contain_text("101@default alice")
+        expect(page.locator("#messages-empty")).to_be_visible()
         page.set_viewport_size(PHONE)
         page.get_by_role("link", name="Dashboard").click()
         expect(page.locator("#live-text")).to_contain_text("Live")
@@ -151,6 +155,7 @@ def test_a_mailbox_user_plays_and_deletes_a_message_on_a_phone_screen(
     page = open_page(browser, viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
     try:
         page.goto(f"{api.base}/login")
+        shot(page, "login-phone")
         page.get_by_label("Mailbox number").fill("101")
         page.get_by_label("PIN").fill("0000")
         page.locator("#pin-login button[type=submit]").click()
@@ -188,6 +193,9 @@ def test_a_mailbox_user_plays_and_deletes_a_message_on_a_phone_screen(
         expect(page.locator("#messages-empty")).to_be_visible()
         assert list(inbox(tmp_path).glob("msg*")) == []
         shot(page, "voicemail-phone-empty")
+        page.get_by_role("button", name="Log out").click()
+        expect(page).to_have_url(f"{api.base}/login")
+        assert page.request.get(f"{api.base}/api/voicemail/101/messages").status == 401
     finally:
         page.context.close()
 

@@ -143,12 +143,14 @@ async def voicemail_page(request: Request) -> Response:
     return _render(request, "voicemail", "Voicemail", session)
 
 
+def _client(request: Request) -> str:
+    return request.client.host if request.client is not None else "unknown"
+
+
 def _refuse(request: Request, kind: str, detail: str) -> None:
     """Count a failed login against the client's address."""
-    context = _context(request)
-    guard = context.view.guard
-    host = request.client.host if request.client is not None else "unknown"
-    guard.offence(host, kind, detail, guard.clock())
+    guard = _context(request).view.guard
+    guard.offence(_client(request), kind, detail, guard.clock())
 
 
 @router.post("/console/login")
@@ -158,7 +160,7 @@ async def login(request: Request, form: Login) -> JSONResponse:
         raise ApiError(403, f"log in from the console (the {CONSOLE_HEADER} header is missing)")
     context = _context(request)
     guard = context.view.guard
-    host = request.client.host if request.client is not None else "unknown"
+    host = _client(request)
     if not guard.admits(host, guard.clock()):
         raise ApiError(403, "too many failed logins from this address; try again later")
     signer: SessionSigner = request.app.state.sessions

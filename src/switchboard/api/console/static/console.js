@@ -196,7 +196,8 @@
 
   function dashboard() {
     let fetchedAt = performance.now();
-    const hangup = async (name) => {
+    const hangup = async (name, caller) => {
+      if (!confirm(`Hang up the call from ${caller}?`)) return;
       try {
         await api(`/api/channels/${encodeURIComponent(name)}`, { method: "DELETE" });
       } catch (error) {
@@ -232,7 +233,7 @@
                 type: "button",
                 class: "danger",
                 "aria-label": `Hang up the call from ${caller}`,
-                onclick: () => hangup(first.name),
+                onclick: () => hangup(first.name, caller),
               },
               "Hang up",
             ),
