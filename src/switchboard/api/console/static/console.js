@@ -72,7 +72,10 @@
         ),
       ),
     );
-    if (emptyId) $(`#${emptyId}`).hidden = rows.length > 0;
+    if (emptyId) {
+      $(`#${emptyId}`).hidden = rows.length > 0;
+      table.closest(".scroll").hidden = rows.length === 0;
+    }
   }
 
   const stateCell = (text) => ({
