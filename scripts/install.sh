@@ -12,7 +12,9 @@ packages=(python3 python3-venv python3-dev gcc libsndfile1)
 # the en, en_US, fr and fr_CA links to the recorded sets (they are only recommended).
 packages+=(asterisk-core-sounds-en-gsm asterisk-core-sounds-en asterisk-core-sounds-fr-gsm asterisk-core-sounds-fr)
 if [ "$mode" = test ]; then
-    packages+=(sip-tester baresip-core linphone-cli tcpdump)
+    # Debian's Chromium for the web console's browser tests (Playwright drives it; its own
+    # browser download is never used).
+    packages+=(sip-tester baresip-core linphone-cli tcpdump chromium)
 fi
 
 missing=()

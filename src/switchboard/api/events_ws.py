@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse
 
+from switchboard.api.sessions import same_origin, session_of
 from switchboard.api.tokens import bearer_token, token_name
 from switchboard.api.ws_protocol import Wire, wire_of
 from switchboard.core.events import Event, EventBus
@@ -182,7 +183,7 @@ async def events(websocket: WebSocket, token: str | None = None, types: str | No
     ``?types=A,B`` keeps only those; the token comes as ``?token=`` or a Bearer header."""
     context = websocket.app.state.context
     given = token or bearer_token(websocket.headers.get("authorization"))
-    if token_name(context.tokens, given) is None:
+    if token_name(context.tokens, given) is None and not _console_admin(websocket):
         await websocket.send_denial_response(
             JSONResponse({"error": "a valid API token is required (?token= or Bearer)"}, 401)
         )
@@ -215,6 +216,12 @@ async def events(websocket: WebSocket, token: str | None = None, types: str | No
                 log.debug("event listener ended: %s", task.exception())
     finally:
         fanout.detach(feed)
+
+
+def _console_admin(websocket: WebSocket) -> bool:
+    """An admin's console session, opened from this server's own pages."""
+    session = session_of(websocket)
+    return session is not None and session.role == "admin" and same_origin(websocket)
 
 
 async def _pump(websocket: WebSocket, feed: Feed) -> None:

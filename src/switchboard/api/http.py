@@ -26,7 +26,7 @@ from switchboard.api import errors
 from switchboard.api.commands import ServerView
 from switchboard.api.events_ws import EventFanout
 from switchboard.api.metrics import Metrics
-from switchboard.api.tokens import require_token
+from switchboard.api.tokens import require_caller
 from switchboard.api.webhooks import Webhooks
 from switchboard.api.ws_protocol import WireProtocol
 from switchboard.config.diff import ReloadReport
@@ -88,6 +88,7 @@ def build_app(context: ApiContext | None) -> FastAPI:
         metrics,
         routes_calls,
         routes_cdr,
+        routes_console,
         routes_pbx,
         routes_voicemail,
     )
@@ -103,13 +104,14 @@ def build_app(context: ApiContext | None) -> FastAPI:
     )
     app.state.context = context
     errors.install(app)
-    secured = [Depends(require_token)]
+    secured = [Depends(require_caller)]
     for module in (routes_pbx, routes_calls, routes_voicemail, routes_cdr):
         app.include_router(
             module.router, prefix="/api", dependencies=secured, responses=errors.ERROR_RESPONSES
         )
     app.include_router(events_ws.router)
     app.include_router(metrics.router)
+    routes_console.install(app)
     return app
 
 

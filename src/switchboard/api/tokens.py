@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from switchboard.api.errors import ApiError
+from switchboard.api.sessions import CONSOLE_HEADER, SAFE_METHODS, owns_mailbox, session_of
 from switchboard.store.tokens import SqlTokenStore
 
 bearer = HTTPBearer(auto_error=False, description="A token from `switchboard api-token create`")
@@ -37,3 +38,24 @@ async def require_token(
     if name is None:
         raise ApiError(401, "a valid API token is required (Authorization: Bearer TOKEN)")
     return name
+
+
+async def require_caller(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+) -> str:
+    """A Bearer token's name (checked exactly as :func:`require_token`), or else the web
+    console's session: an admin's anywhere, a mailbox user's only on routes of their own
+    mailbox (403 elsewhere); by cookie, changes need the console header (CSRF)."""
+    if credentials is not None:
+        return await require_token(request, credentials)
+    session = session_of(request)
+    if session is None:
+        raise ApiError(401, "a valid API token is required (Authorization: Bearer TOKEN)")
+    if request.method not in SAFE_METHODS and request.headers.get(CONSOLE_HEADER) != "1":
+        raise ApiError(403, f"changes from the console need the {CONSOLE_HEADER} header")
+    if session.role == "admin":
+        return f"console:{session.subject}"
+    mailbox = request.path_params.get("mailbox")
+    if mailbox is None or not owns_mailbox(request, session, str(mailbox)):
+        raise ApiError(403, "this session may only use its own mailbox")
+    return f"mailbox:{session.subject}"
