@@ -212,6 +212,8 @@ class Server:
         guard = self.guard = Guard(self.config.security, self.bus, loop.time, trusted)
         stack.admits = guard.admits
         stack.max_connections = self.config.security.max_connections
+        stack.max_transactions = self.config.security.max_transactions
+        stack.trusted = guard.is_trusted
         stack.offence = guard.malformed
         stack.prefilter = router.prefilter
         router.guard = guard
@@ -421,6 +423,7 @@ class Server:
             self.guard.reconfigure(new.security, trusted)
         if self.stack is not None:
             self.stack.max_connections = new.security.max_connections
+            self.stack.max_transactions = new.security.max_transactions
         if self.qualifier is not None:
             self.qualifier.pjsip = pjsip
         if self.mwi is not None:

@@ -4,6 +4,7 @@ registrar's and the call engine's live state, actions, and JSON errors."""
 from __future__ import annotations
 
 import io
+import re
 import time
 from csv import DictReader
 from pathlib import Path
@@ -147,6 +148,15 @@ def test_two_phones_and_a_call_show_in_the_api_and_the_call_is_hung_up(
         metrics = api.client.get("/metrics").text
         assert 'switchboard_calls_total{disposition="ANSWERED"} 1.0' in metrics
         assert "switchboard_event_loop_lag_seconds_count" in metrics
+        counted = {
+            name: float(value)
+            for name, value in re.findall(r"^switchboard_sip_(\w+\{[^}]*\}) (\S+)$", metrics, re.M)
+        }
+        assert counted['requests_total{direction="in",method="INVITE"}'] >= 1
+        assert counted['requests_total{direction="out",method="INVITE"}'] >= 1
+        assert counted['requests_total{direction="out",method="BYE"}'] >= 2
+        assert counted['responses_total{code="401",direction="out"}'] >= 3
+        assert counted['responses_total{code="200",direction="in"}'] >= 3
     finally:
         alice.stop()
         bob.stop()

@@ -4,6 +4,7 @@ threshold, legitimate users not; and no secret of a whole session reaches the lo
 from __future__ import annotations
 
 import re
+import socket
 import time
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from tests.e2e.conftest import run
 from tests.e2e.rtp_phone import RtpPhone
 from tests.e2e.server import Ports, ServerProcess, free_port, reference_config
 from tests.e2e.sipp import register_scenario, run_sipp
+from tests.e2e.sipwire import header_of, options_request, status_of
 from tests.e2e.test_voicemail_menus import hang_up_with_hash, keys, login, until
 from tests.e2e.voicemail_calls import LAMP, call
 
@@ -176,3 +178,33 @@ def test_a_whole_session_leaves_no_secret_in_the_log(tmp_path: Path):
         assert not whole.search(log), f"PIN {pin} is in the server log"
         assert not whole.search(console), f"PIN {pin} is in the console's answers"
         assert pin not in typed, f"PIN {pin} can be read from the logged key presses"
+
+
+def test_a_source_over_its_transaction_limit_gets_503_and_others_are_served(tmp_path: Path):
+    ports = Ports()
+    config = reference_config(tmp_path / "config", ports)
+    (config / "switchboard.conf").write_text("[security]\nmax_transactions=5\n")
+    with (
+        ServerProcess(config, tmp_path / "state"),
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as flood,
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as other,
+    ):
+        flood.bind(("127.0.0.3", 0))
+        other.bind(("127.0.0.4", 0))
+        server = ("127.0.0.1", ports.udp)
+        requests = [options_request("udp", flood.getsockname(), f"limit-{n}") for n in range(8)]
+        answers = []
+        for request in requests:  # one at a time: each UDP transaction lives 32 s after it
+            flood.sendto(request, server)
+            answers.append(_answer(flood))
+        assert [status_of(a) for a in answers] == [200] * 5 + [503] * 3
+        assert all(header_of(a.split(b"\r\n\r\n")[0], b"retry-after") == b"5" for a in answers[5:])
+        flood.sendto(requests[0], server)  # a retransmission still gets its answer
+        assert status_of(_answer(flood)) == 200
+        other.sendto(options_request("udp", other.getsockname(), "limit-other"), server)
+        assert status_of(_answer(other)) == 200
+
+
+def _answer(sock: socket.socket) -> bytes:
+    sock.settimeout(5)
+    return sock.recv(65535)

@@ -200,6 +200,7 @@ class ApiService:
             calls=context.calls,
             fanout=context.fanout,
             webhooks=self.webhooks,
+            sip_messages=context.calls.stack.messages if context.calls is not None else None,
         )
         self.http = HttpServer(build_app(context), self.config.http)
         await self.http.start()

@@ -56,8 +56,10 @@ class Metrics:
         calls: CallEngine | None,
         fanout: EventFanout,
         webhooks: Webhooks | None = None,
+        sip_messages: dict[tuple[str, str], int] | None = None,
     ) -> None:
         self.clock = clock
+        self.sip_messages = sip_messages if sip_messages is not None else {}
         self.location = location
         self.guard = guard
         self.calls = calls
@@ -177,6 +179,21 @@ class _Live(Collector):
             for outcome in ("delivered", "retried", "failed"):
                 deliveries.add_metric([hook.config.name, outcome], hook.outcomes[outcome])
         yield deliveries
+        requests = CounterMetricFamily(
+            "switchboard_sip_requests",
+            "SIP requests received and sent, by method (retransmissions included)",
+            labels=["direction", "method"],
+        )
+        responses = CounterMetricFamily(
+            "switchboard_sip_responses",
+            "SIP responses received and sent, by status code (retransmissions included)",
+            labels=["direction", "code"],
+        )
+        for (direction, what), count in sorted(m.sip_messages.items()):
+            family = responses if what.isdigit() else requests
+            family.add_metric([direction, what], count)
+        yield requests
+        yield responses
 
     def describe(self) -> Iterator[Metric]:
         return iter(())

@@ -12,6 +12,8 @@ log regexes). Optional; every option has a safe default.
     unauth_rate = 50        ; requests per second one address may send before it has
                             ;  authenticated once; beyond that they are dropped
     max_connections = 32    ; open TCP/TLS connections from one address
+    max_transactions = 500  ; live SIP server transactions from one address; beyond
+                            ;  that, new requests get 503 with Retry-After (trusted: no limit)
     sdes_over_plain_transport = no  ; yes: let media_encryption=sdes calls (a=crypto,
                             ;  SRTP keys in the SDP) use UDP/TCP, where anyone on the path
                             ;  reads the keys; no: such INVITEs get 488
@@ -64,6 +66,7 @@ class SecurityConfig(ConfigObject):
     trusted: tuple[Network, ...] = ()
     unauth_rate: int = 50
     max_connections: int = 32
+    max_transactions: int = 500
     sdes_over_plain_transport: bool = False
 
 
@@ -77,6 +80,7 @@ SECURITY = ObjectSpec(
         "ban_max": to_int(0, 31536000),
         "unauth_rate": to_int(1, 1000000),
         "max_connections": to_int(1, 100000),
+        "max_transactions": to_int(1, 1000000),
         "sdes_over_plain_transport": to_bool,
     },
     {"trusted": ("trusted", _trusted)},

@@ -45,6 +45,8 @@ class _Requested:
     text: str
     expires: int
     existing: Contact | None
+    secure: bool
+    """``sips:`` or ``transport=tls`` as the phone sent it: to be reached over TLS only."""
 
 
 @dataclass(slots=True)
@@ -95,6 +97,8 @@ class Registrar:
             requested = self._requested(attempt, aor, header_expires, current)
         except SipError:
             return self._reject(attempt, 400, "bad Contact")
+        if source.transport != "tls" and any(r.expires and r.secure for r in requested):
+            return self._reject(attempt, 403, f"a TLS-only contact over {source.transport}")
         touched = {id(r.existing) for r in requested if r.existing is not None}
         added = sum(1 for r in requested if r.existing is None and r.expires)
         deleted = sum(1 for r in requested if r.existing is not None and not r.expires)
@@ -131,12 +135,13 @@ class Registrar:
             if not value.uri.lower().startswith(("sip:", "sips:")):
                 continue
             uri = SipUri.parse(value.uri)
+            secure = _secure(uri)
             if attempt.endpoint.rewrite_contact:
                 uri = _rewritten(uri, attempt.source)
             expires = _clamp(aor, _contact_expires(value, header_expires, aor))
             text = str(uri)
             existing = next((c for c in current if _same_uri(c.uri, text, uri)), None)
-            result.append(_Requested(uri, text, expires, existing))
+            result.append(_Requested(uri, text, expires, existing, secure))
         return result
 
     def _apply(self, attempt: _Attempt, requested: list[_Requested]) -> None:
@@ -172,6 +177,14 @@ class Registrar:
             )
         )
         return make_response(attempt.request, status, to_tag=_tag(attempt.request))
+
+
+def _secure(uri: SipUri) -> bool:
+    """A contact that must only be reached over TLS: ``sips:`` or ``transport=tls``."""
+    transport = uri.params.get("transport")
+    return uri.scheme.lower() == "sips" or (
+        isinstance(transport, str) and transport.lower() == "tls"
+    )
 
 
 def address_of_record_problem(request: SipRequest) -> str | None:

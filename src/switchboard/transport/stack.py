@@ -48,6 +48,9 @@ statelessly, True to drop it, or False to go through the transaction layer."""
 Trace = Callable[[bool, bytes, Peer], None]
 """(outgoing, the message's bytes, the peer): every message in and out (SIP trace)."""
 
+TRANSACTIONS_RETRY_AFTER = 5
+"""Seconds a source over its transaction limit is asked to wait (Retry-After)."""
+
 TIMER_TICK = 0.01
 """Seconds: transaction timers fire on multiples of this, at most this late."""
 
@@ -71,10 +74,17 @@ class SipStack:
         self.user: TransactionUser | None = None
         self.admits: Admission = lambda _host, _now: True
         self.max_connections = 32
+        self.max_transactions = 500
+        """Live server transactions one untrusted address may hold; past it, new requests
+        get 503 with Retry-After, statelessly."""
+        self.trusted: Callable[[str], bool] = lambda _host: False
         """Open TCP/TLS connections allowed from one address; more are closed at once."""
         self.offence: OffenceReport = lambda _host, _detail, _now: None
         self.prefilter: Prefilter = lambda _request, _peer: False
         self.trace: Trace | None = None
+        self.messages: dict[tuple[str, str], int] = {}
+        """SIP messages by (``in``/``out``, method or status code), retransmissions and
+        stateless answers included: the counters ``/metrics`` shows."""
         """Set while ``pjsip set logger on``: sees every message (one test when unset)."""
         self.udp: list[UdpTransport] = []
         self.servers: list[asyncio.Server] = []
@@ -175,7 +185,10 @@ class SipStack:
         self.offence(peer.host, f"malformed message: {error.reason}", self.loop.time())
 
     def _handle(self, message: SipRequest | SipResponse, peer: Peer, now: float) -> None:
+        messages = self.messages
         if isinstance(message, SipRequest):
+            key = ("in", message.method)
+            messages[key] = messages.get(key, 0) + 1
             try:
                 message.validate()
             except RemoteProtocolError as error:
@@ -187,7 +200,17 @@ class SipStack:
                 if isinstance(settled, SipResponse):
                     self._send(settled.serialize(), peer)
                 return
+            if (
+                self.layer.servers_per_host.get(peer.host, 0) >= self.max_transactions
+                and message.method not in ("ACK", "CANCEL")
+                and not self.layer.has_server(message)
+                and not self.trusted(peer.host)
+            ):
+                self._busy(message, peer)
+                return
         else:
+            key = ("in", str(message.status))
+            messages[key] = messages.get(key, 0) + 1
             try:
                 message.validate()
             except RemoteProtocolError:
@@ -195,6 +218,18 @@ class SipStack:
                 return
         self.layer.receive(message, peer, now)
         self._pump()
+
+    def _busy(self, request: SipRequest, peer: Peer) -> None:
+        """503 for a request over the per-source transaction limit (RFC 3261 §21.5.4)."""
+        response = make_response(request, 503, to_tag=secrets.token_hex(4))
+        response.headers.add("Retry-After", str(TRANSACTIONS_RETRY_AFTER))
+        self._send(response.serialize(), peer)
+        log.info(
+            "%s has %d transactions open; %s answered 503",
+            peer.host,
+            self.max_transactions,
+            request.method,
+        )
 
     def _reject(
         self, error: RemoteProtocolError, peer: Peer, send: Callable[[bytes], None]
@@ -227,11 +262,18 @@ class SipStack:
 
     def _send_from(self, udp: UdpTransport, data: bytes, peer: Peer) -> None:
         """A stateless answer from the socket the request came in on."""
+        self._count_out(data)
         if self.trace is not None:
             self.trace(True, data, peer)
         udp.send(data, peer)
 
+    def _count_out(self, data: bytes) -> None:
+        """Count a message sent, by status code (``SIP/2.0 200 ...``) or method."""
+        key = ("out", (data[8:11] if data[:4] == b"SIP/" else data[: data.find(b" ")]).decode())
+        self.messages[key] = self.messages.get(key, 0) + 1
+
     def _send(self, data: bytes, peer: Peer) -> None:
+        self._count_out(data)
         if self.trace is not None:
             self.trace(True, data, peer)
         if peer.transport == "udp":

@@ -78,3 +78,24 @@ def test_rtp_quality_comes_from_the_records_of_legs_with_media() -> None:
     assert 'switchboard_rtp_jitter_ms_sum{leg="caller"} 3.5' in text
     assert 'switchboard_rtp_mos_bucket{le="4.4",leg="caller"} 1.0' in text
     assert 'leg="callee"' not in text
+
+
+def test_sip_messages_are_counted_by_method_and_by_status_code() -> None:
+    bus = EventBus()
+    counts = {("in", "REGISTER"): 3, ("out", "401"): 2, ("out", "200"): 1, ("out", "NOTIFY"): 1}
+    metrics = Metrics(
+        bus,
+        lambda: 0.0,
+        location=LocationService(bus),
+        guard=Guard(default_security(), bus, lambda: 0.0),
+        calls=None,
+        fanout=EventFanout(bus),
+        sip_messages=counts,
+    )
+    text = metrics.render().decode()
+    assert 'switchboard_sip_requests_total{direction="in",method="REGISTER"} 3.0' in text
+    assert 'switchboard_sip_requests_total{direction="out",method="NOTIFY"} 1.0' in text
+    assert 'switchboard_sip_responses_total{code="401",direction="out"} 2.0' in text
+    assert 'switchboard_sip_responses_total{code="200",direction="out"} 1.0' in text
+    counts[("in", "REGISTER")] += 1  # read when scraped
+    assert 'method="REGISTER"} 4.0' in metrics.render().decode()

@@ -200,6 +200,30 @@ class TestRegistrar:
         assert (added.aor, added.expires, added.source) == ("alice", 3600, "udp:192.0.2.10:5062")
         assert location.contacts("alice") == []
 
+    @pytest.mark.parametrize(
+        "contact",
+        ["<sips:alice@192.0.2.10:5061>", "<sip:alice@192.0.2.10:5061;transport=TLS>"],
+    )
+    def test_a_tls_only_contact_binds_over_tls_only(self, bus, contact):
+        registrar, location = self.make(bus)
+        recorder = Recorder(bus)
+        alice = self.endpoint(registrar)
+        for transport in ("udp", "tcp"):
+            source = Peer(transport, "192.0.2.10", 5062)  # type: ignore[arg-type]
+            refused = registrar.register(register(contact=contact), alice, source, NOW)
+            assert refused.status == 403
+        assert [e.reason for e in recorder.of(RegistrationRejected)] == [
+            "a TLS-only contact over udp",
+            "a TLS-only contact over tcp",
+        ]
+        assert location.contacts("alice") == []
+        tls = Peer("tls", "192.0.2.10", 50611)
+        assert registrar.register(register(contact=contact), alice, tls, NOW).status == 200
+        assert len(location.contacts("alice")) == 1
+        unregister = register(contact=contact, expires=0, cseq=2)
+        assert registrar.register(unregister, alice, SOURCE, NOW).status == 200  # removal: allowed
+        assert location.contacts("alice") == []
+
     def test_expiry_clamping_and_contact_parameter(self, bus):
         registrar, _ = self.make(bus)
         alice = self.endpoint(registrar)

@@ -74,6 +74,8 @@ class TransactionLayer:
         """Answer each new INVITE with 100 Trying at once (§17.2.1), so it stops retransmitting."""
         self._clients: dict[TransactionKey, ClientTransaction] = {}
         self._servers: dict[TransactionKey, ServerTransaction] = {}
+        self.servers_per_host: dict[str, int] = {}
+        """Live server transactions by the source host that started them (per-source limits)."""
         self._heap: list[tuple[float, int, Transaction, Input]] = []
         self._seq = 0
         self._outbox: list[tuple[bytes, Peer]] = []
@@ -123,6 +125,8 @@ class TransactionLayer:
         else:
             transaction = ServerNonInviteTransaction(self, key, request, peer, self._timers(peer))
         self._servers[key] = transaction
+        per_host = self.servers_per_host
+        per_host[peer.host] = per_host.get(peer.host, 0) + 1
         transaction.start(now)
         if method == "CANCEL":
             invite = self._match(request, "INVITE")
@@ -136,6 +140,10 @@ class TransactionLayer:
             if timestamp is not None:
                 trying.headers.add("Timestamp", timestamp)
             transaction.process(Input.SEND_1XX, now, trying)
+
+    def has_server(self, request: SipRequest) -> bool:
+        """Whether ``request`` belongs to a live server transaction (a retransmission)."""
+        return self._server_key(request, request.method) in self._servers
 
     def _match(self, request: SipRequest, method: str) -> ServerTransaction | None:
         """The server transaction ``request`` (ACK or CANCEL) refers to, of ``method``."""
@@ -298,6 +306,12 @@ class TransactionLayer:
             table = self._clients
         else:
             table = self._servers
+            host = transaction.peer.host
+            left = self.servers_per_host.get(host, 0) - 1
+            if left > 0:
+                self.servers_per_host[host] = left
+            else:
+                self.servers_per_host.pop(host, None)
         # A transaction displaced by RFC 2543 matching (same key, other To tag) ends silently.
         if table.get(transaction.key) is transaction:
             del table[transaction.key]

@@ -12,6 +12,7 @@ from switchboard.sip.peer import Peer
 from switchboard.sip.transaction import (
     MAGIC_COOKIE,
     Input,
+    RequestReceived,
     State,
     TransactionFailed,
     TransactionTerminated,
@@ -163,3 +164,22 @@ def test_transport_failure_fails_the_transactions_bound_to_that_peer() -> None:
     assert events[2:] == [TransactionFailed(served, None), TransactionTerminated(served)]
     assert layer.state_of(on_other) is State.TRYING and len(layer) == 1
     assert layer.transport_failed(TCP, 2.0) == 0
+
+
+def test_server_transactions_are_counted_per_source_host_until_they_end() -> None:
+    layer = new_layer()
+    other = Peer("udp", "192.0.2.99", 5060)
+    first = make_request("OPTIONS", branch="z9hG4bK1")
+    layer.receive(first, UDP, 0.0)
+    layer.receive(make_request("OPTIONS", branch="z9hG4bK2"), UDP, 0.0)
+    layer.receive(make_request("OPTIONS", branch="z9hG4bK3"), other, 0.0)
+    layer.receive(first, UDP, 0.1)  # a retransmission: no new transaction
+    assert layer.servers_per_host == {"192.0.2.10": 2, "192.0.2.99": 1}
+    assert layer.has_server(first) and not layer.has_server(make_request(branch="z9hG4bK4"))
+    received = [e for e in drain_events(layer) if isinstance(e, RequestReceived)]
+    assert len(received) == 3
+    for event in received:
+        layer.send_response(event.key, make_response(event.request, 200, to_tag="t"), 0.2)
+    layer.handle_timer(0.2 + layer.timers.T1 * 64 + 1)  # Timer J: the transactions end
+    assert layer.servers_per_host == {}
+    assert not layer.has_server(first)
