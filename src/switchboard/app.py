@@ -257,7 +257,7 @@ class Server:
             stack.send_request,
             stack.local_address,
             counts=self.voicemail.counts,
-            defer=loop.call_soon,
+            defer=stack.after_sending,
         )
         self.voicemail.on_change = self.mwi.mailbox_changed
         self.mwi.notify_all()

@@ -39,13 +39,11 @@ Content-Length: 0
 """
 
 
-BARRIER = _options(9) + _options(10)
-"""Two OPTIONS round trips after the REGISTER's 200. The server sends the unsolicited NOTIFY
-from a callback it schedules while answering the REGISTER; that callback runs before the
-server next polls its socket, but the first OPTIONS may already have been read in the same
-batch as the REGISTER. The second OPTIONS is sent only once the first one's answer is
-back, so it is read in a later poll, after the NOTIFY went out; loopback UDP keeps order,
-so by its answer SIPp has the NOTIFY and has answered it. A causal barrier, not a sleep."""
+BARRIER = _options(9)
+"""An OPTIONS round trip after the REGISTER's 200: the server sends the unsolicited NOTIFY
+right after that 200, before it reads another datagram (``SipStack.after_sending``), so by
+the OPTIONS' answer the NOTIFY has arrived (loopback UDP keeps order) and SIPp has answered
+it. A causal barrier, not a sleep."""
 
 
 def _subscribe(cseq: int, expires: int, *, auth: bool, in_dialog: bool) -> str:

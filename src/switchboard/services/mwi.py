@@ -56,7 +56,7 @@ log = logging.getLogger(__name__)
 Counts = Callable[[str], tuple[int, int]]
 """(new, old) messages of a mailbox named ``box@context``."""
 Defer = Callable[[Callable[[], None]], object]
-"""Run a callable once the current event is handled (``loop.call_soon``)."""
+"""Run a callable once what the current message caused is sent (``SipStack.after_sending``)."""
 Reply = Callable[[SipResponse], None]
 
 ALLOW_EVENTS = EVENT_PACKAGE

@@ -96,6 +96,7 @@ class SipStack:
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
         self._pumping = False
+        self._after: list[Callable[[], None]] = []
 
     async def listen_udp(self, name: str, host: str, port: int) -> Listener:
         _, protocol = await self.loop.create_datagram_endpoint(
@@ -343,6 +344,13 @@ class SipStack:
             self._pumping = False
         for data, peer in self.layer.datagrams_to_send():
             self._send(data, peer)
+        if self._after:
+            callbacks, self._after = self._after, []
+            for callback in callbacks:
+                try:
+                    callback()
+                except Exception:
+                    log.exception("callback after sending failed")
         deadline = self.layer.next_deadline()
         if deadline is None:
             if self._timer is not None:
@@ -357,6 +365,15 @@ class SipStack:
                     self._timer.cancel()
                 self._timer = self.loop.call_at(wake_at, self._on_timer)
                 self._timer_at = wake_at
+
+    def after_sending(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once what the message being handled caused has been sent (at
+        once outside any message): a NOTIFY that must follow the 200 of the REGISTER that
+        caused it, before the next datagram is even read."""
+        if self._pumping:
+            self._after.append(callback)
+        else:
+            callback()
 
     def _on_timer(self) -> None:
         self._timer = None
