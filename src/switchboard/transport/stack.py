@@ -270,7 +270,14 @@ class SipStack:
 
     def _count_out(self, data: bytes) -> None:
         """Count a message sent, by status code (``SIP/2.0 200 ...``) or method."""
-        key = ("out", (data[8:11] if data[:4] == b"SIP/" else data[: data.find(b" ")]).decode())
+        if data[:4] == b"SIP/":
+            what = data[8:11]
+        else:
+            space = data.find(b" ", 0, 32)
+            if space < 0:
+                return
+            what = data[:space]
+        key = ("out", what.decode("ascii", "replace"))
         self.messages[key] = self.messages.get(key, 0) + 1
 
     def _send(self, data: bytes, peer: Peer) -> None:
