@@ -469,7 +469,10 @@ class Server:
 
     async def _housekeeping(self) -> None:
         """Expire contacts and write changes behind, a few times a second. Changes are
-        taken on the loop's thread; only the SQL runs on the store's thread."""
+        taken on the loop's thread; only the SQL runs on the store's thread. The writes are
+        shielded: a stop cancels this task, and a batch already taken from the queues but
+        not yet started on the thread would otherwise be cancelled with it and lost (the
+        stop waits for the thread before its own final flush)."""
         loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(HOUSEKEEPING_INTERVAL)
@@ -480,10 +483,13 @@ class Server:
                 self.mwi.tick()
             upserts, deletes = self.location.take_changes()
             if upserts or deletes:
-                await loop.run_in_executor(self.executor, self.store.save, upserts, deletes)
+                saved = loop.run_in_executor(self.executor, self.store.save, upserts, deletes)
+                await asyncio.shield(saved)
             records, self._records = self._records, []
             if records:
-                await loop.run_in_executor(self.executor, self.cdr_store.save, records)
+                await asyncio.shield(
+                    loop.run_in_executor(self.executor, self.cdr_store.save, records)
+                )
 
     def _flush(self) -> None:
         """Write what is left; only once the store thread has finished, so that an older
