@@ -16,8 +16,9 @@ import os
 import re
 import shutil
 import subprocess
-import time
 from pathlib import Path
+
+from tests.e2e.server import poll_log
 
 LINPHONEC = shutil.which("linphonec")
 
@@ -60,15 +61,9 @@ class Linphone:
 
     def wait_for(self, pattern: str, timeout: float = 20) -> re.Match[str]:
         """Poll the phone's log until ``pattern`` (a regex) appears; fail at the deadline."""
-        deadline = time.monotonic() + timeout
-        regex = re.compile(pattern)
-        while time.monotonic() < deadline:
-            match = regex.search(self.log)
-            if match:
-                return match
-            if self.process is not None and self.process.poll() is not None:
-                break
-            time.sleep(0.05)
+        match = poll_log(lambda: self.log, self.process, pattern, timeout, 0.05)
+        if match is not None:
+            return match
         raise AssertionError(f"{pattern!r} not in linphone's log:\n{self.log[-4000:]}")
 
     def stop(self) -> None:

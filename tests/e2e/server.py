@@ -11,8 +11,10 @@ import socket
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from tests.e2e.conftest import REFERENCE, switchboard_command
 
@@ -124,16 +126,10 @@ class ServerProcess:
 
     def wait_for(self, pattern: str, timeout: float = 20) -> re.Match[str]:
         """Poll the log until ``pattern`` (a regex) appears; fail at the deadline."""
-        deadline = time.monotonic() + timeout
-        regex = re.compile(pattern)
-        while time.monotonic() < deadline:
-            match = regex.search(self.log)
-            if match:
-                return match
-            if self.process is not None and self.process.poll() is not None:
-                break
-            time.sleep(0.02)
-        raise AssertionError(f"{pattern!r} not in the server log:\n{self.log}")
+        match = poll_log(lambda: self.log, self.process, pattern, timeout, 0.02)
+        if match is None:
+            raise AssertionError(f"{pattern!r} not in the server log:\n{self.log}")
+        return match
 
     def stop(self) -> int:
         assert self.process is not None
@@ -154,3 +150,24 @@ class ServerProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def poll_log(
+    read: Callable[[], str],
+    process: subprocess.Popen[Any] | None,
+    pattern: str,
+    timeout: float,
+    interval: float,
+) -> re.Match[str] | None:
+    """Read a process's log until ``pattern`` (a regex) appears, the process ends or the
+    deadline passes; the match, or None."""
+    deadline = time.monotonic() + timeout
+    regex = re.compile(pattern)
+    while time.monotonic() < deadline:
+        match = regex.search(read())
+        if match:
+            return match
+        if process is not None and process.poll() is not None:
+            break
+        time.sleep(interval)
+    return None
