@@ -98,6 +98,38 @@ VOICEMAIL_PROMPTS: tuple[str, ...] = (
     "vm-reenterpassword",
     "vm-passchanged",
     "vm-mismatch",
+    "vm-rec-temp",
+    "vm-tmpexists",
+    "vm-tempgreeting2",
+    "vm-tempremoved",
+    "vm-torerecord",
+    "vm-invalid-password",
+    "vm-pls-try-again",
+    # The message menu, forwarding.
+    "vm-advopts",
+    "vm-savemessage",
+    "vm-toforward",
+    "vm-duration",
+    "vm-minutes",
+    "vm-for",
+    "vm-tocancel",
+    "vm-extension",
+    "pbx-invalid",
+    "vm-forwardoptions",
+    "vm-msgforwarded",
+    # Advanced options: reply, call back, dial out, leave a message.
+    "vm-tocallback",
+    "vm-tomakecall",
+    "vm-leavemsg",
+    "vm-num-i-have",
+    "vm-tocallnum",
+    "vm-calldiffnum",
+    "vm-star-cancel",
+    "vm-nonumber",
+    "vm-toenternumber",
+    "vm-enter-num-to-call",
+    "vm-then-pound",
+    "vm-nobox",
 )
 """The prompts ``VoiceMail`` and ``VoiceMailMain`` play, by their Asterisk names; every
 one is in both Debian sets and in the built-in set."""
@@ -117,6 +149,7 @@ NUMBER_PROMPTS: dict[str, tuple[str, ...]] = {
         "digits/thousand",
         "digits/million",
         "digits/et",
+        "digits/1F",  # "une": hours are feminine ("vingt et une heures")
     ),
 }
 """Per language, the ``digits/`` files :func:`~switchboard.media.saynumber.say_number`
