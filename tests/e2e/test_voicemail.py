@@ -24,6 +24,8 @@ from tests.e2e.voicemail_calls import (
     call,
     inbox,
     leave_message,
+    prompt_audio,
+    said_in_order,
 )
 
 pytestmark = pytest.mark.e2e
@@ -112,6 +114,8 @@ def test_alice_hears_her_message_from_199_and_deletes_it(tmp_path: Path, pbx) ->
         time.sleep(3.0)  # "vous avez un nouveau message", then the menu
         keys(phone, "1")
         assert phone.wait_for_tone(MESSAGE_TONE, timeout=20, seconds=2.0), "message not heard"
+        with phone._lock:
+            heard = b"".join(phone.heard_payloads)
         keys(phone, "7")
         time.sleep(2.0)
         keys(phone, "#")
@@ -120,6 +124,10 @@ def test_alice_hears_her_message_from_199_and_deletes_it(tmp_path: Path, pbx) ->
     finally:
         alice.stop()
         phone.close()
+    # The count was said: "vous avez" "un" "nouveau" "message", each prompt's audio whole.
+    count = ["vm-youhave", "digits/1", "vm-INBOX", "vm-message"]
+    assert said_in_order(heard, [prompt_audio(tmp_path / "config", name) for name in count])
+    assert not said_in_order(heard, [prompt_audio(tmp_path / "config", "digits/2")])
     assert lamp.waiting("no"), lamp.seen
     assert server.wait_for(r'"new": 0, "old": 0, "type": "VoicemailChanged"')
     leftovers = list((tmp_path / "state" / "voicemail" / "default" / "101").rglob("msg*"))

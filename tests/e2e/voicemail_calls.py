@@ -29,6 +29,25 @@ def beep_frequency(config: Path) -> float:
     return float(spectrum.argmax() * 8000 / len(samples))
 
 
+def prompt_audio(config: Path, name: str, language: str = "fr") -> bytes:
+    """The µ-law bytes the server sends for prompt ``name``: the file it finds, as it reads
+    it (the player sends them unchanged, 160 to a packet)."""
+    path = find_sound(name, language, "ulaw", default_sounds_dirs(config))
+    assert path is not None, name
+    return read_sound(path, "ulaw")
+
+
+def said_in_order(heard: bytes, prompts: list[bytes]) -> bool:
+    """Whether every prompt arrived whole, one after the other, in ``heard``."""
+    at = 0
+    for audio in prompts:
+        found = heard.find(audio, at)
+        if found < 0:
+            return False
+        at = found + len(audio)
+    return True
+
+
 LAMP = "[alice](+type=endpoint)\nmailboxes=101@default\n"
 """The reference warns that alice's phone has no message lamp; tests give it one."""
 

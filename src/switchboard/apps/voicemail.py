@@ -5,8 +5,10 @@ As Asterisk 21's ``leave_voicemail``: the channel is answered; a full box says s
 ``b`` the busy one (the box's own recording, else "the person at extension 101 is
 unavailable" built from prompts), a recorded ``temp`` greeting wins over both, and
 without either option only a ``temp`` greeting plays; ``s`` skips the instructions
-(``vm-intro``). During the greeting ``#`` skips to the beep and ``0`` leaves for the ``o``
-extension when ``operator=yes``. The beep, then the recording: until ``#``, the caller
+(``vm-intro``). With several boxes (``101&102``) the first one's greeting plays and the
+message is left in each box that has room. During the greeting ``#`` skips to the beep
+and ``0`` leaves for the ``o`` extension (of ``exitcontext`` when set) when
+``operator=yes``. The beep, then the recording: until ``#``, the caller
 hanging up, or ``maxsecs`` (0: the safety cap of :data:`RECORDING_CAP`). A message shorter
 than ``minsecs`` is discarded. With ``review=yes``, ``#`` leads to "1 to accept, 2 to
 listen, 3 to re-record". A caller who hangs up still leaves the message. ``VMSTATUS`` is
@@ -48,18 +50,35 @@ async def run(channel: Channel, args: str) -> Outcome:
     parts = separate_args(args)
     boxes = [b.strip() for b in (parts[0] if parts else "").split("&") if b.strip()]
     options = parts[1] if len(parts) > 1 else ""
-    mailbox = service.mailbox(boxes[0]) if service is not None and boxes else None
-    if service is None or mailbox is None:
+    found = [service.mailbox(box) for box in boxes] if service is not None else []
+    if service is None or not found or found[0] is None:
         log.warning("%s: VoiceMail: no mailbox %r in voicemail.conf", channel.name, args)
         return Continue(_status("FAILED"))
+    return await leave(channel, service, [m for m in found if m is not None], options)
+
+
+async def leave(
+    channel: Channel,
+    service: VoicemailService,
+    mailboxes: list[Mailbox],
+    options: str,
+    *,
+    goodbye: bool = True,
+    prompts: Prompter | None = None,
+) -> Outcome:
+    """``leave_voicemail`` for the first of ``mailboxes`` (and copies to the others); also
+    what VoiceMailMain's reply and "leave a message" run, with its prompter and no goodbye."""
+    mailbox = mailboxes[0]
     channel.engine.answer(channel)
-    prompts = Prompter(channel)
+    prompts = prompts or Prompter(channel)
     if service.full(mailbox):
         await prompts.play("vm-mailboxfull")
         return Continue(_status("FAILED"))
     key = await _greet(service, mailbox, prompts, options)
     if key == "0" and service.general.operator:
-        return Goto("o,1", _status("USEREXIT"))
+        exit_context = mailbox.setting("exitcontext", service.general.exitcontext)
+        target = f"{exit_context},o,1" if exit_context else "o,1"
+        return Goto(target, _status("USEREXIT"))
     if key is None and "s" not in options:
         key = await prompts.play("vm-intro", stop_on="#")
     await prompts.play("beep")
@@ -67,7 +86,7 @@ async def run(channel: Channel, args: str) -> Outcome:
     long_enough = len(samples) / 8000 >= max(service.general.minsecs, 0.001)
     if long_enough and by_key and service.general.review and not channel.hung_up:
         samples = await _review(channel, service, prompts, samples)
-    return await _store(channel, service, mailbox, prompts, samples)
+    return await _store(channel, service, mailboxes, prompts, samples, goodbye=goodbye)
 
 
 async def _greet(
@@ -116,9 +135,11 @@ async def _review(
 async def _store(
     channel: Channel,
     service: VoicemailService,
-    mailbox: Mailbox,
+    mailboxes: list[Mailbox],
     prompts: Prompter,
     samples: np.ndarray,
+    *,
+    goodbye: bool,
 ) -> Outcome:
     """Keep the message unless it is too short; thank the caller if still there."""
     duration = len(samples) / 8000
@@ -128,35 +149,41 @@ async def _store(
     state = channel.dialplan
     number, name = channel.caller_number, channel.caller_name
     now = time.time()
-    info = MessageInfo(
-        origmailbox=mailbox.box,
-        context=state.context if state is not None else channel.endpoint.context,
-        macrocontext="",
-        exten=channel.exten,
-        rdnis="unknown",
-        priority=state.priority if state is not None else 1,
-        callerchan=channel.name,
-        callerid=f'"{name}" <{number}>' if name else f"<{number}>",
-        origdate=time.strftime("%a %b %d %I:%M:%S %p UTC %Y", time.gmtime(now)),
-        origtime=int(now),
-        category="",
-        msg_id=make_msg_id(int(now)),
-        flag="",
-        duration=round(duration),
-    )
-    message = await service.deposit(mailbox, samples, info)
-    if message is None:
+    stored = 0
+    for mailbox in mailboxes:
+        info = MessageInfo(
+            origmailbox=mailbox.box,
+            context=state.context if state is not None else channel.endpoint.context,
+            macrocontext="",
+            exten=channel.exten,
+            rdnis="unknown",
+            priority=state.priority if state is not None else 1,
+            callerchan=channel.name,
+            callerid=f'"{name}" <{number}>' if name else f"<{number}>",
+            origdate=time.strftime("%a %b %d %I:%M:%S %p UTC %Y", time.gmtime(now)),
+            origtime=int(now),
+            category="",
+            msg_id=make_msg_id(int(now)),
+            flag="",
+            duration=round(duration),
+        )
+        message = await service.deposit(mailbox, samples, info)
+        if message is None:
+            log.info("%s: VoiceMail: %s is full, no copy left", channel.name, mailbox.address)
+            continue
+        stored += 1
+        log.info(
+            "%s: VoiceMail: message %d for %s (%.1f s)",
+            channel.name,
+            message.number,
+            mailbox.address,
+            duration,
+        )
+    if not stored:
         return Continue(_status("FAILED"))
-    log.info(
-        "%s: VoiceMail: message %d for %s (%.1f s)",
-        channel.name,
-        message.number,
-        mailbox.address,
-        duration,
-    )
     if not channel.hung_up:
         with contextlib.suppress(asyncio.CancelledError):
-            await prompts.play("vm-msgsaved", "vm-goodbye")
+            await prompts.play("vm-msgsaved", *(["vm-goodbye"] if goodbye else []))
     return (
         Continue(_status("SUCCESS"))
         if not channel.hung_up

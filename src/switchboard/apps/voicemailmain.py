@@ -11,8 +11,13 @@ the password. Then "you have N new and M old messages", and the main menu:
   ``sayduration=yes``: the length when at least ``saydurationm`` minutes), ``1`` skips it;
 - ``2`` changes folder: "vm-changeto", the folders 0-4 (INBOX, Old, Work, Family,
   Friends; 5-9 are Cust1-5) said one after the other, a digit picks one, ``#`` cancels;
-- ``3`` advanced options: ``3`` the envelope of the current message; ``1`` reply, ``2``
-  call back, ``4`` dial out, ``5`` leave a message are answered "vm-sorry"; ``*`` back;
+- ``3`` advanced options: ``1`` replies to the current message's sender (a message left
+  in the box of the caller ID's number, "vm-nobox" when there is none); ``2`` calls the
+  sender back in the ``callback=`` context (``1`` that number, ``2`` another one when
+  ``dialout=`` is set); ``3`` the envelope; ``4`` dials a typed number in the ``dialout=``
+  context; ``5`` leaves a message in other boxes (``sendvoicemail=yes``); what is not
+  configured is answered "vm-sorry"; ``*`` back. A call back or dial out leaves
+  VoiceMailMain for ``<context>,<number>,1`` of the dialplan, as Asterisk's ``dialout``;
 - ``7`` deletes (or undeletes) the current message, ``8`` forwards it to other boxes
   (typed by DTMF, ``*`` between several; ``1`` records an introduction before it, ``2``
   sends it as is), ``9`` saves it to a folder (0-9) — the original is deleted;
@@ -40,11 +45,12 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
+from switchboard.apps import voicemail
 from switchboard.apps.prompts import Prompter
 from switchboard.apps.recording import record
 from switchboard.config.voicemail import Mailbox, VoicemailGeneral
 from switchboard.dialplan.appargs import separate_args
-from switchboard.dialplan.interpreter import Hangup, Outcome
+from switchboard.dialplan.interpreter import Goto, Hangup, Outcome
 from switchboard.media.saynumber import say_digits, say_number, you_have_messages
 from switchboard.services.calls.channel import Channel
 from switchboard.services.voicemail.service import VoicemailLoginFailed, VoicemailService
@@ -94,7 +100,7 @@ async def run(channel: Channel, args: str) -> Outcome:
             task.uncancel()
     finally:
         await service.tidy(mailbox, session.deleted, session.heard)
-    return Hangup()
+    return Goto(session.exit_to) if session.exit_to is not None else Hangup()
 
 
 @contextlib.contextmanager
@@ -245,22 +251,14 @@ class Envelope:
     duration_minutes: int = 2
 
 
-_TRUE = {"yes", "true", "y", "t", "1", "on"}
-
-
 def envelope_for(mailbox: Mailbox, general: VoicemailGeneral) -> Envelope:
     """``envelope``, ``saycid``, ``sayduration``, ``saydurationm``: the mailbox's own
     options win over ``[general]``."""
-
-    def flag(name: str, default: bool) -> bool:
-        value = mailbox.options.get(name)
-        return default if value is None else value.strip().lower() in _TRUE
-
     minutes = mailbox.options.get("saydurationm", "").strip()
     return Envelope(
-        datetime=flag("envelope", general.envelope),
-        callerid=flag("saycid", general.saycid),
-        duration=flag("sayduration", general.sayduration),
+        datetime=mailbox.flag("envelope", general.envelope),
+        callerid=mailbox.flag("saycid", general.saycid),
+        duration=mailbox.flag("sayduration", general.sayduration),
         duration_minutes=int(minutes) if minutes.isdigit() else 2,
     )
 
@@ -300,6 +298,8 @@ class _Session:
         self.starting = True
         self.heard: list[Message] = []
         self.deleted: list[Message] = []
+        self.exit_to: str | None = None
+        """Where the dialplan goes on when the user called out (``context,number,1``)."""
 
     # --- state ---
 
@@ -355,6 +355,8 @@ class _Session:
             if key == "#":
                 break
             key = await self.command(key)
+            if self.exit_to is not None:
+                return
         await self.play("vm-goodbye", stop_on="")
 
     def instructions(self) -> list[str]:
@@ -519,20 +521,33 @@ class _Session:
     # --- advanced options ---
 
     async def advanced(self) -> str | None:
-        """``3``: reply, call back, envelope, dial out, leave a message; ``*`` returns.
-        Only the envelope is offered here; the others are answered "vm-sorry"."""
+        """``3``: the advanced options menu (``vm_execmain`` case 3); ``*`` returns."""
         selected = bool(self.messages) and not self.starting
+        general = self.service.general
+        callback = self.mailbox.setting("callback", general.callback)
+        dialout = self.mailbox.setting("dialout", general.dialout)
+        sends = self.mailbox.flag("sendvoicemail", general.sendvoicemail)
         key: str | None = None
         timeouts = 0
         while True:
             if key is None:
-                names = ["vm-toreply", "vm-tohearenv"] if selected else []
+                names = ["vm-toreply"] if selected else []
+                names += ["vm-tocallback"] if selected and callback else []
+                names += ["vm-tohearenv"] if selected else []
+                names += ["vm-tomakecall"] if dialout else []
+                names += ["vm-leavemsg"] if sends else []
                 key = await self.ask(*names, "vm-starmain")
                 if key is None:
                     timeouts += 1
                     if timeouts > 3:
                         return None
                     continue
+            if key == "1" and selected:
+                await self.reply(self.messages[self.current])
+                return None
+            if key == "2" and selected and callback:
+                await self.call_back(self.messages[self.current], callback, dialout)
+                return None
             if key == "3" and selected:
                 message = self.messages[self.current]
                 when = datetime.fromtimestamp(message.info.origtime).astimezone()
@@ -540,6 +555,12 @@ class _Session:
                 said = received_prompts(when, now, self.language)
                 said += callerid_prompts(message.info.callerid, self.language)
                 await self.play(*said, stop_on="")
+                return None
+            if key == "4" and dialout:
+                await self.dial_out(dialout)
+                return None
+            if key == "5" and sends:
+                await self.leave_message()
                 return None
             if key in "12345":
                 await self.play("vm-sorry", stop_on="")
@@ -550,29 +571,89 @@ class _Session:
                 return "#"
             key = None
 
+    async def reply(self, message: Message) -> None:
+        """``1``: leave a message in the box of the sender's number (this box's context),
+        as a caller would (``vm-intro``, beep, record, review); "vm-nonumber" when the
+        caller ID has no number, "vm-nobox" when that number has no box."""
+        self.starting = False
+        number = caller_number(message.info.callerid)
+        if not number:
+            await self.play("vm-nonumber", stop_on="")
+            return
+        target = self.service.mailbox(number, self.mailbox.context)
+        if target is None:
+            log.info("%s: VoiceMailMain: no mailbox %s to reply to", self.channel.name, number)
+            await self.play("vm-nobox", stop_on="")
+            return
+        log.info("%s: VoiceMailMain: reply to %s", self.channel.name, target.address)
+        await voicemail.leave(
+            self.channel, self.service, [target], "", goodbye=False, prompts=self.prompts
+        )
+
+    async def call_back(self, message: Message, callback: str, dialout: str) -> None:
+        """``2``: "the number I have is ..., press 1 to call it" (``2`` another number when
+        ``dialout=`` is set, ``*`` cancels); calling leaves for ``callback,number,1``."""
+        self.starting = False
+        number = caller_number(message.info.callerid)
+        for _ in range(4):
+            if number:
+                names = ["vm-num-i-have", *say_digits(number, self.language), "vm-tocallnum"]
+                names += ["vm-calldiffnum"] if dialout else []
+            else:
+                names = ["vm-nonumber", *(["vm-toenternumber"] if dialout else [])]
+            key = await self.ask(*names, "vm-star-cancel", stop_on=DIGITS + "*")
+            if key == "1" and number:
+                self.call(callback, number)
+                return
+            if key in ("1", "2"):
+                if dialout:
+                    await self.dial_out(dialout)
+                else:
+                    await self.play("vm-sorry", stop_on="")
+                return
+            if key == "*":
+                return
+            if key is not None:
+                await self.play("vm-sorry", stop_on="")
+
+    async def dial_out(self, context: str) -> None:
+        """``4`` (``dialout``): "enter the number to call, then press pound; star cancels";
+        the number leads to ``context,number,1``. Three silences give up."""
+        for _ in range(3):
+            key = await self.ask(
+                "vm-enter-num-to-call", "vm-then-pound", "vm-star-cancel", stop_on=DIGITS + "*#"
+            )
+            if key == "*":
+                return
+            if key is None:
+                continue
+            number = await self.prompts.read(first=key, timeout=6.0, limit=40)
+            if number and "*" not in number:
+                self.call(context, number)
+            return
+
+    def call(self, context: str, number: str) -> None:
+        """Leave VoiceMailMain for ``context,number,1`` (the session ends there)."""
+        log.info("%s: VoiceMailMain: calling %s in context %s", self.channel.name, number, context)
+        self.exit_to = f"{context},{number},1"
+
+    async def leave_message(self) -> None:
+        """``5`` (``sendvoicemail=yes``): boxes typed as for a forward, then a new message
+        recorded for them (``forward_message`` with ``is_new_message``)."""
+        targets = await self.ask_boxes()
+        if targets:
+            await voicemail.leave(
+                self.channel, self.service, targets, "", goodbye=False, prompts=self.prompts
+            )
+
     # --- forwarding ---
 
     async def forward(self) -> str | None:
-        """``8``: ``forward_message``: "extension", boxes typed with ``*`` between them and
-        ``#`` (not one's own box; "pbx-invalid" and again), then ``vm_forwardoptions``."""
+        """``8``: ``forward_message``: the boxes (:meth:`ask_boxes`), then
+        ``vm_forwardoptions``."""
         if not self.messages:
             return await self.play("vm-nomore")
-        targets: list[Mailbox] = []
-        for _ in range(3):
-            key = await self.play("vm-extension", stop_on=DIGITS + "*#")
-            typed = await self.prompts.read(first=key, timeout=2.0, first_timeout=10.0)
-            if not typed:
-                continue
-            targets = []
-            for box in typed.split("*"):
-                target = self.service.mailbox(box, self.mailbox.context) if box else None
-                if target is None or target.address == self.mailbox.address:
-                    targets = []
-                    break
-                targets.append(target)
-            if targets:
-                break
-            await self.play("pbx-invalid", stop_on="")
+        targets = await self.ask_boxes()
         if not targets:
             return None
         intro = await self.forward_options()
@@ -594,6 +675,26 @@ class _Session:
                     target.address,
                 )
         return await self.play("vm-msgforwarded" if sent else "vm-mailboxfull")
+
+    async def ask_boxes(self) -> list[Mailbox]:
+        """ "extension", boxes typed with ``*`` between them and ``#`` (not one's own box;
+        "pbx-invalid" and again, three times); none when the user gives up."""
+        for _ in range(3):
+            key = await self.play("vm-extension", stop_on=DIGITS + "*#")
+            typed = await self.prompts.read(first=key, timeout=2.0, first_timeout=10.0)
+            if not typed:
+                continue
+            targets: list[Mailbox] = []
+            for box in typed.split("*"):
+                target = self.service.mailbox(box, self.mailbox.context) if box else None
+                if target is None or target.address == self.mailbox.address:
+                    targets = []
+                    break
+                targets.append(target)
+            if targets:
+                return targets
+            await self.play("pbx-invalid", stop_on="")
+        return []
 
     async def forward_options(self) -> np.ndarray | None:
         """``vm_forwardoptions``: ``1`` records an introduction (after the beep, until

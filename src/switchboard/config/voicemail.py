@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from switchboard.config.catalog import VOICEMAIL_GENERAL_OPTIONS, VOICEMAIL_MAILBOX_OPTIONS
 from switchboard.config.ini import ConfigFile, Item
 from switchboard.config.objects import ConfigObject, ObjectBuilder, ObjectSpec
-from switchboard.config.values import to_bool, to_int, to_text
+from switchboard.config.values import TRUE_WORDS, to_bool, to_int, to_text
 from switchboard.diagnostics import Diagnostics, Location, did_you_mean
 
 _MAILBOX_OPTIONS_LOWER = frozenset(o.lower() for o in VOICEMAIL_MAILBOX_OPTIONS)
@@ -56,6 +56,9 @@ class VoicemailGeneral(ConfigObject):
     charset: str = "ISO-8859-1"
     skipms: int = 3000
     sendvoicemail: bool = False
+    callback: str = ""
+    dialout: str = ""
+    exitcontext: str = ""
     forcename: bool = False
     forcegreetings: bool = False
     tz: str = ""
@@ -97,6 +100,9 @@ GENERAL = ObjectSpec(
         "charset": to_text,
         "skipms": to_int(0),
         "sendvoicemail": to_bool,
+        "callback": to_text,
+        "dialout": to_text,
+        "exitcontext": to_text,
         "forcename": to_bool,
         "forcegreetings": to_bool,
         "tz": to_text,
@@ -129,6 +135,18 @@ class Mailbox:
     @property
     def address(self) -> str:
         return f"{self.box}@{self.context}"
+
+    def setting(self, name: str, default: str) -> str:
+        """The box's own ``name=`` option (``callback``, ``dialout``, ``exitcontext``) over
+        the ``[general]`` value ``default``."""
+        value = self.options.get(name)
+        return default if value is None else value.strip()
+
+    def flag(self, name: str, default: bool) -> bool:
+        """The box's own yes/no option ``name`` over the ``[general]`` value ``default``;
+        a word that is neither counts as no, as Asterisk's ``ast_true``."""
+        value = self.options.get(name)
+        return default if value is None else value.strip().lower() in TRUE_WORDS
 
 
 @dataclass(slots=True)

@@ -53,6 +53,24 @@ def test_mailbox_fields_options_zonemessages_and_aliases():
     assert "aliases" not in vm.mailboxes
 
 
+def test_call_back_dial_out_and_exit_contexts_with_a_mailbox_s_own_options():
+    text = (
+        "[general]\ncallback=fromvm\ndialout=outbound\nsendvoicemail=yes\n"
+        "[default]\n101 => 1234,alice,,,callback=alice-back|sendvoicemail=no\n102 => 1234\n"
+    )
+    config, findings = load({"voicemail.conf": text})
+    assert findings == []
+    general = config.voicemail.general
+    assert (general.callback, general.dialout, general.exitcontext) == ("fromvm", "outbound", "")
+    alice, bob = config.voicemail.mailbox("101"), config.voicemail.mailbox("102")
+    assert alice is not None and bob is not None
+    assert alice.setting("callback", general.callback) == "alice-back"
+    assert bob.setting("callback", general.callback) == "fromvm"
+    assert alice.setting("dialout", general.dialout) == "outbound"
+    assert alice.flag("sendvoicemail", general.sendvoicemail) is False
+    assert bob.flag("sendvoicemail", general.sendvoicemail) is True
+
+
 def test_voicemail_errors():
     text = (
         "[general]\nformat=wav49|mp3\nminsecs=10\nmaxsecs=5\n"
