@@ -1,6 +1,7 @@
 """VoiceMailMain's advanced options (``3``) on the reference config: alice replies to bob's
-message, calls him back, dials out and leaves him a message. SIPp carries alice's
-signalling (and bob's phone when he is called), a Python RTP phone alice's media."""
+message, calls him back, dials out and leaves him a message; and ``VoiceMail(101&102)``
+leaves one message in both boxes. SIPp carries the signalling (and bob's phone when he is
+called), a Python RTP phone the media."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from tests.e2e.test_voicemail_menus import (
     tone_in,
     until,
 )
-from tests.e2e.voicemail_calls import LAMP, MESSAGE_TONE, beep_frequency, call
+from tests.e2e.voicemail_calls import LAMP, MESSAGE_TONE, beep_frequency, call, leave_message
 
 pytestmark = pytest.mark.e2e
 
@@ -194,3 +195,19 @@ def test_what_is_not_configured_is_answered_sorry(tmp_path: Path) -> None:
             alice.stop()
             phone.close()
         assert "VoiceMailMain: calling" not in server.log
+
+
+def test_a_message_for_two_boxes_is_left_in_both(tmp_path: Path) -> None:
+    ports = Ports()
+    config = reference_config(tmp_path / "config", ports, extra_pjsip=LAMP)
+    dialplan = config / "extensions.conf"
+    dialplan.write_text(dialplan.read_text().replace("VoiceMail(101)", "VoiceMail(101&102)"))
+    with ServerProcess(config, tmp_path / "state"):
+        leave_message(tmp_path, ports, "both", 2.0, beep_frequency(config))
+    for box in ("101", "102"):
+        folder = box_dir(tmp_path, box) / "INBOX"
+        assert until((folder / "msg0000.txt").exists), f"nothing in {box}"
+        assert f"origmailbox={box}\n" in (folder / "msg0000.txt").read_text()
+        for path in folder.glob("msg0000.*"):
+            if path.suffix != ".txt":
+                assert 1.6 <= tone_in(path, MESSAGE_TONE) <= 2.2, path
