@@ -30,6 +30,7 @@ from switchboard.media.portpool import PortPool
 from switchboard.services.acl import Acls
 from switchboard.services.authenticate import EndpointAuthenticator
 from switchboard.services.calls.engine import CallEngine
+from switchboard.services.calls.events import CallQuality
 from switchboard.services.calls.pbx import run_channel
 from switchboard.services.location import ContactRefreshed, LocationService
 from switchboard.services.mwi import MessageWaiting
@@ -138,10 +139,11 @@ trace_log = logging.getLogger("switchboard.sip.trace")
 def _log_event(event: Event) -> None:
     """Every domain event as one JSON line (the API's live stream comes with its issue).
 
-    Refreshes are the bulk of a registrar's traffic and change nothing, so they are logged
-    at debug level; building the line is skipped when nobody would see it.
+    Refreshes are the bulk of a registrar's traffic and change nothing, and every call in
+    progress reports its quality every few seconds, so those two are logged at debug
+    level; building the line is skipped when nobody would see it.
     """
-    level = logging.DEBUG if isinstance(event, ContactRefreshed) else logging.INFO
+    level = logging.DEBUG if isinstance(event, ContactRefreshed | CallQuality) else logging.INFO
     if events_log.isEnabledFor(level):
         events_log.log(level, "%s", json.dumps(event.as_dict(), sort_keys=True))
 

@@ -6,6 +6,7 @@ page's audio player and deletes it. Screenshots go to ``test-artifacts/console/`
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from websockets.sync.client import connect
 from tests.e2e import calls
 from tests.e2e.api_client import Api, api_server
 from tests.e2e.conftest import ROOT
+from tests.e2e.rtp_phone import RtpPhone
 from tests.e2e.server import free_port
 from tests.e2e.test_calls import ANCHORED
 from tests.e2e.voicemail_calls import beep_frequency, inbox, leave_message
@@ -78,19 +80,25 @@ def open_page(browser: Browser, **options: object) -> Page:
     return context.new_page()
 
 
+def admin_dashboard(browser: Browser, api: Api) -> Page:
+    """A desktop-sized page logged in with the API token, on the live dashboard."""
+    page = open_page(browser, viewport={"width": 1280, "height": 900})
+    page.goto(f"{api.base}/")
+    expect(page).to_have_url(f"{api.base}/login")
+    page.get_by_label("API token").fill(api.token)
+    page.locator("#token-login button[type=submit]").click()
+    expect(page).to_have_url(f"{api.base}/dashboard")
+    expect(page.locator("#live-text")).to_contain_text("Live")
+    return page
+
+
 def test_admin_sees_a_call_appear_and_go_on_the_live_dashboard(
     tmp_path: Path, api: Api, browser: Browser
 ) -> None:
     alice = calls.Phone(tmp_path / "alice", api.ports.udp, "alice", "alice101", free_port())
     bob = calls.Phone(tmp_path / "bob", api.ports.udp, "bob", "bob102", free_port())
-    page = open_page(browser, viewport={"width": 1280, "height": 900})
+    page = admin_dashboard(browser, api)
     try:
-        page.goto(f"{api.base}/")
-        expect(page).to_have_url(f"{api.base}/login")
-        page.get_by_label("API token").fill(api.token)
-        page.locator("#token-login button[type=submit]").click()
-        expect(page).to_have_url(f"{api.base}/dashboard")
-        expect(page.locator("#live-text")).to_contain_text("Live")
         page.evaluate("window.stillTheSamePage = true")
 
         alice.register()
@@ -145,6 +153,50 @@ def test_admin_sees_a_call_appear_and_go_on_the_live_dashboard(
         page.context.close()
         alice.stop()
         bob.stop()
+
+
+def test_the_dashboard_shows_a_call_s_audio_quality_while_it_lasts(
+    tmp_path: Path, api: Api, browser: Browser
+) -> None:
+    alice = calls.Phone(tmp_path / "alice", api.ports.udp, "alice", "alice101", free_port())
+    bob = calls.Phone(tmp_path / "bob", api.ports.udp, "bob", "bob102", free_port())
+    speaker = RtpPhone()
+    page = admin_dashboard(browser, api)
+    try:
+        alice.register()
+        alice.start(calls.callee(answer_after_ms=100), timeout=60)
+        bye = '<recv request="BYE"/>\n' + calls.response("200 OK", tag=False)
+        bob.start(
+            calls.caller(body=speaker.sdp(), during_call=bye, ends_call=True),
+            extra=("-s", "101", "-recv_timeout", "60000"),
+            timeout=60,
+            name="bob",
+        )
+        call = page.locator("#calls tbody tr")
+        expect(call.locator("td").nth(2)).to_have_text("Up")
+        quality = call.locator("td.quality")
+        expect(quality).to_have_text("\u2013")  # no audio yet (an en dash)
+        answer = next(m.text for m in bob.messages() if m.first_line.startswith("SIP/2.0 200"))
+        port = re.search(r"m=audio (\d+)", answer)
+        assert port is not None
+        speaker.remote = ("127.0.0.1", int(port.group(1)))
+        speaker.say(1000, 6.0)  # bob talks; the relay reports every 5 s, alice is silent
+        # Only a CallQuality event over the WebSocket changes the cell now (no call event
+        # comes to make the page fetch the channels again).
+        expect(quality).to_have_text(re.compile(r"^4\.\d \(0\.0 %, \d+ ms\) / \u2013$"))
+        expect(quality).to_have_class(re.compile("quality-good"))
+        caller = next(c for c in api.client.get("/api/channels").json() if c["quality"])
+        assert caller["quality"]["caller_mos"] >= 4.0 and caller["quality"]["callee_mos"] == -1
+        shot(page, "dashboard-call-quality")
+        page.on("dialog", lambda dialog: dialog.accept())
+        page.get_by_role("button", name="Hang up the call from bob").click()
+        assert bob.wait()[0] == 0
+        assert alice.wait()[0] == 0
+    finally:
+        page.context.close()
+        alice.stop()
+        bob.stop()
+        speaker.close()
 
 
 def test_a_mailbox_user_plays_and_deletes_a_message_on_a_phone_screen(

@@ -13,6 +13,7 @@ import pytest
 from tests.e2e import calls
 from tests.e2e.rtp_phone import RtpPhone
 from tests.e2e.server import Ports, ServerProcess, free_port, reference_config
+from tests.e2e.test_calls import ANCHORED
 from tests.e2e.test_voicemail_menus import (
     box_dir,
     forget,
@@ -28,8 +29,6 @@ from tests.e2e.voicemail_calls import LAMP, MESSAGE_TONE, beep_frequency, call, 
 pytestmark = pytest.mark.e2e
 
 REPLY_TONE = 660
-ANCHORED = "[alice](+type=endpoint)\ndirect_media=no\n[bob](+type=endpoint)\ndirect_media=no\n"
-"""No re-INVITEs once bob answers a call back: neither SIPp scenario expects one."""
 
 
 def start(tmp_path: Path, general: str = ""):  # type: ignore[no-untyped-def]

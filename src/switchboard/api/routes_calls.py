@@ -12,9 +12,35 @@ from switchboard.api.errors import ApiError, ErrorBody
 from switchboard.api.routes_pbx import Done, context_of
 from switchboard.services.calls.channel import Channel
 from switchboard.services.calls.engine import CallEngine
+from switchboard.services.calls.events import CallQuality
 from switchboard.services.calls.originate import OriginateError, originate
+from switchboard.services.calls.quality import quality_of
 
 router = APIRouter(tags=["calls"])
+
+
+class CallQualityInfo(BaseModel):
+    """What the relay received from each phone: MOS estimate (1..4.5), loss (0..1),
+    jitter (ms); -1 while that phone has sent nothing. Also pushed every few seconds as the
+    ``CallQuality`` event."""
+
+    caller_mos: float
+    caller_loss: float
+    caller_jitter_ms: float
+    callee_mos: float
+    callee_loss: float
+    callee_jitter_ms: float
+
+    @classmethod
+    def of(cls, event: CallQuality) -> CallQualityInfo:
+        return cls(
+            caller_mos=event.caller_mos,
+            caller_loss=event.caller_loss,
+            caller_jitter_ms=event.caller_jitter_ms,
+            callee_mos=event.callee_mos,
+            callee_loss=event.callee_loss,
+            callee_jitter_ms=event.callee_jitter_ms,
+        )
 
 
 class ChannelInfo(BaseModel):
@@ -34,9 +60,12 @@ class ChannelInfo(BaseModel):
     started_at: float
     answered_at: float | None
     duration: int
+    quality: CallQualityInfo | None = None
+    """The call's RTP so far, on the channel that holds its media relay (the caller's)."""
 
 
 def channel_info(channel: Channel, now: float) -> ChannelInfo:
+    measured = quality_of(channel)
     return ChannelInfo(
         name=channel.name,
         uniqueid=channel.uniqueid,
@@ -52,6 +81,7 @@ def channel_info(channel: Channel, now: float) -> ChannelInfo:
         started_at=channel.started_at,
         answered_at=channel.answered_at,
         duration=int(now - channel.started_at) if channel.started_at else 0,
+        quality=CallQualityInfo.of(measured) if measured is not None else None,
     )
 
 

@@ -134,7 +134,10 @@ async def list_messages(request: Request, mailbox: str, folder: str = "INBOX") -
 async def download(request: Request, mailbox: str, folder: str, msg_id: str) -> Response:
     service, box = _mailbox(request, mailbox)
     message = await _message(service, box, folder, msg_id)
-    samples = await service.samples(message)
+    try:
+        samples = await service.samples(message)
+    except formats.SpoolError:  # deleted between the look-up and the read
+        raise ApiError(404, f"message {msg_id} is no longer in {folder}") from None
     data = await asyncio.to_thread(formats.encode_wav, samples)
     return Response(
         data,

@@ -74,6 +74,7 @@ from switchboard.services.calls.events import (
     CallStarted,
     DtmfReceived,
 )
+from switchboard.services.calls.quality import QualityReporter
 from switchboard.services.calls.records import call_record
 from switchboard.services.calls.transfers import Transfers
 from switchboard.services.location import LocationService
@@ -181,6 +182,8 @@ class CallEngine:
         """The mailboxes, for the voicemail applications (set by the composition)."""
         self.on_call_ended: Callable[[CallRecord], None] | None = None
         """Takes the CDR of each finished call (the store saves it)."""
+        self.quality = QualityReporter(self.channels, bus, self.loop)
+        self.quality.start()
 
     def reconfigure(self, config: Config) -> None:
         """Take a reloaded configuration: new calls see its endpoints and dialplan; calls
@@ -1038,6 +1041,7 @@ class CallEngine:
             await asyncio.wait(tasks, timeout=2)
         if self._timer is not None:
             self._timer.cancel()
+        self.quality.stop()
 
     def __len__(self) -> int:
         """Channels alive."""

@@ -70,6 +70,22 @@ class CallEnded(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class CallQuality(Event):
+    """An anchored call's audio so far, every few seconds while it lasts: what the relay
+    received from the caller's and the callee's phone (MOS estimate 1..4.5, loss 0..1,
+    RFC 3550 jitter in ms; -1 while that phone has sent nothing)."""
+
+    uniqueid: str
+    channel: str
+    caller_mos: float
+    caller_loss: float
+    caller_jitter_ms: float
+    callee_mos: float
+    callee_loss: float
+    callee_jitter_ms: float
+
+
+@dataclass(frozen=True, slots=True)
 class DtmfReceived(Event):
     """An RFC 4733 digit from ``channel``'s phone, seen by the relay."""
 

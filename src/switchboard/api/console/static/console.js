@@ -175,6 +175,19 @@
     return `${q.mos.toFixed(1)} · ${(q.loss * 100).toFixed(1)} % · ${q.jitter_ms.toFixed(1)} ms`;
   }
 
+  /** A call's live audio (a channel's quality, or a CallQuality event): each side's MOS,
+   * its loss and jitter in the title; "–" for a side that sent nothing yet. */
+  function liveQuality(q) {
+    if (!q) return { text: "–", class: "quality" };
+    const side = (mos, loss, jitter) =>
+      mos < 0 ? "–" : `${mos.toFixed(1)} (${(loss * 100).toFixed(1)} %, ${jitter.toFixed(0)} ms)`;
+    const caller = side(q.caller_mos, q.caller_loss, q.caller_jitter_ms);
+    const callee = side(q.callee_mos, q.callee_loss, q.callee_jitter_ms);
+    const worst = Math.min(...[q.caller_mos, q.callee_mos].filter((mos) => mos >= 0));
+    const grade = worst >= 4 ? "good" : worst >= 3.6 ? "fair" : "poor";
+    return { text: `${caller} / ${callee}`, class: `quality quality-${grade}` };
+  }
+
   // --- pages -------------------------------------------------------------------------
 
   function login() {
@@ -229,6 +242,7 @@
             first.exten || first.peer || "",
             stateCell(up ? "Up" : first.state),
             el("span", { class: "duration", "data-base": seconds }, duration(seconds)),
+            liveQuality((legs.find((leg) => leg.quality) || {}).quality),
             legs.map((leg) => leg.name).join(", "),
             el(
               "button",
@@ -287,7 +301,16 @@
         cell.textContent = duration(Number(cell.dataset.base) + elapsed);
       }
     }, 1000);
-    liveEvents([...CALL_EVENTS, ...CONTACT_EVENTS], (event) => {
+    const showQuality = (event) => {
+      const row = document.querySelector(`#calls tr[data-call="${CSS.escape(event.uniqueid)}"]`);
+      const cell = row && row.querySelector("td.quality");
+      if (!cell) return;
+      const shown = liveQuality(event);
+      cell.textContent = shown.text;
+      cell.className = shown.class;
+    };
+    liveEvents([...CALL_EVENTS, ...CONTACT_EVENTS, "CallQuality"], (event) => {
+      if (event && event.type === "CallQuality") return showQuality(event);
       refreshCalls();
       if (event === null) refreshRecent();
       // CDRs are written in batches a moment after the call ends.
