@@ -366,6 +366,8 @@ class Server:
                 lines.append(f"transport {transport.name}: certificate reloaded")
             if self.mwi is not None:
                 self.mwi.endpoints_changed(_lamps_changed(changes, new))
+            if self.api is not None and any(c.kind == "webhook" for c in changes):
+                await self.api.webhooks.reconfigure(new.webhooks)
             removed = {c.name for c in changes if c.kind == "aor" and c.action == REMOVED}
             dropped = self._drop_contacts(removed)
             if dropped:

@@ -1,9 +1,10 @@
-"""Webhooks from switchboard.conf: a real aiohttp receiver gets signed events, and a
-delivery it refuses with 500 is tried again."""
+"""Webhooks from switchboard.conf: a real aiohttp receiver gets signed events, a delivery
+it refuses with 500 is tried again, and a reload moves, adds and removes hooks."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import json
@@ -48,9 +49,10 @@ class Receiver:
             time.sleep(0.02)
 
 
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    found = Receiver(free_port())
+@contextlib.contextmanager
+def running_receiver(fail_first: int) -> Iterator[Receiver]:
+    """A :class:`Receiver` listening on a free port until the block ends."""
+    found = Receiver(free_port(), fail_first)
     loop = asyncio.new_event_loop()
     app = web.Application()
     app.router.add_post("/hook", found.handle)
@@ -66,6 +68,12 @@ def receiver() -> Iterator[Receiver]:
         thread.join(timeout=5)
         loop.run_until_complete(runner.cleanup())
         loop.close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with running_receiver(fail_first=1) as found:
+        yield found
 
 
 def test_a_crm_receives_signed_events_and_a_refused_delivery_is_retried(
@@ -104,3 +112,37 @@ def test_a_crm_receives_signed_events_and_a_refused_delivery_is_retried(
     assert len(receiver.requests) == 3  # CallStarted, CallEnded, ... were not asked for
     assert 'switchboard_webhook_deliveries_total{outcome="retried",webhook="crm"} 1.0' in metrics
     assert 'switchboard_webhook_deliveries_total{outcome="delivered",webhook="crm"} 2.0' in metrics
+
+
+def test_a_reload_moves_a_hook_adds_one_and_removes_one(tmp_path: Path) -> None:
+    with (
+        running_receiver(0) as before,
+        running_receiver(0) as moved,
+        running_receiver(0) as added,
+        running_receiver(0) as removed,
+    ):
+
+        def hook(name: str, target: Receiver) -> str:
+            return f"[webhook {name}]\nurl=http://127.0.0.1:{target.port}/hook\n"
+
+        conf = hook("crm", before) + "events=ContactAdded\n" + hook("old", removed)
+        with api_server(tmp_path, switchboard_conf=conf) as api:
+            alice = calls.Phone(tmp_path / "alice", api.ports.udp, "alice", "alice101", free_port())
+            alice.register()
+            before.wait_for(1)
+            removed.wait_for(1)
+            new_conf = hook("crm", moved) + "events=ContactAdded\n" + hook("audit", added)
+            (api.server.config_dir / "switchboard.conf").write_text(new_conf)
+            answer = api.client.post("/api/reload")
+            assert answer.status_code == 200, answer.text
+            changes = set(answer.json()["changes"])
+            expected = {"webhook crm changed: url", "webhook audit added", "webhook old removed"}
+            assert expected <= changes, changes
+            bob = calls.Phone(tmp_path / "bob", api.ports.udp, "bob", "bob102", free_port())
+            bob.register()
+            moved.wait_for(1)
+            added.wait_for(1)
+        assert json.loads(moved.requests[0][1])["aor"] == "bob"
+        assert any(json.loads(body)["aor"] == "bob" for _, body in added.requests)
+        assert len(before.requests) == 1 and json.loads(before.requests[0][1])["aor"] == "alice"
+        assert all(json.loads(body).get("aor") != "bob" for _, body in removed.requests)

@@ -40,6 +40,7 @@ class Webhook:
     def __init__(self, config: WebhookConfig, feed: Feed) -> None:
         self.config = config
         self.feed = feed
+        self.task: asyncio.Task[None] | None = None
         self.outcomes: Counter[str] = Counter()
         """Deliveries by outcome: ``delivered``, ``retried`` (attempts that failed and were
         tried again), ``failed`` (given up)."""
@@ -96,40 +97,68 @@ class Webhook:
 
 
 class Webhooks:
-    """Every configured hook, started and stopped with the server."""
+    """Every configured hook, started and stopped with the server, changed on reload."""
 
     def __init__(self, configs: Iterable[WebhookConfig], fanout: EventFanout) -> None:
-        known = event_kinds()
-        self.hooks: list[Webhook] = []
-        for config in configs:
-            unknown = sorted(set(config.events) - known)
-            if unknown:
-                log.warning(
-                    "webhook %s: no event is named %s (%s)",
-                    config.name,
-                    ", ".join(unknown),
-                    config.where("events"),
-                )
-            feed = fanout.attach(config.events or None, role="webhook")
-            self.hooks.append(Webhook(config, feed))
         self.fanout = fanout
+        self.hooks: list[Webhook] = [self._hook(config) for config in configs]
         self.session: aiohttp.ClientSession | None = None
-        self.tasks: list[asyncio.Task[None]] = []
+
+    def _hook(self, config: WebhookConfig) -> Webhook:
+        _warn_unknown(config)
+        return Webhook(config, self.fanout.attach(config.events or None, role="webhook"))
 
     async def start(self) -> None:
-        if not self.hooks:
-            return
-        self.session = aiohttp.ClientSession()
-        self.tasks = [
-            asyncio.create_task(hook.run(self.session), name=f"webhook {hook.config.name}")
-            for hook in self.hooks
-        ]
+        for hook in self.hooks:
+            self._run(hook)
+
+    def _run(self, hook: Webhook) -> None:
+        if self.session is None:
+            self.session = aiohttp.ClientSession()
+        hook.task = asyncio.create_task(hook.run(self.session), name=f"webhook {hook.config.name}")
+
+    async def reconfigure(self, configs: Iterable[WebhookConfig]) -> None:
+        """A reloaded switchboard.conf: a hook still named takes its new URL, secret,
+        retries and event types at once and keeps the events queued for it; a new hook
+        starts; a removed one stops (what it still had queued is dropped)."""
+        wanted = {config.name: config for config in configs}
+        kept: list[Webhook] = []
+        for hook in self.hooks:
+            config = wanted.pop(hook.config.name, None)
+            if config is None:
+                await self._stop(hook)
+                continue
+            if config != hook.config:
+                _warn_unknown(config)
+                hook.config = config
+                hook.feed.kinds = frozenset(config.events) if config.events else None
+            kept.append(hook)
+        for config in wanted.values():
+            hook = self._hook(config)
+            kept.append(hook)
+            self._run(hook)
+        self.hooks = kept
+
+    async def _stop(self, hook: Webhook) -> None:
+        self.fanout.detach(hook.feed)
+        if hook.task is not None:
+            hook.task.cancel()
+            await asyncio.gather(hook.task, return_exceptions=True)
 
     async def close(self) -> None:
-        for task in self.tasks:
-            task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
         for hook in self.hooks:
-            self.fanout.detach(hook.feed)
+            await self._stop(hook)
         if self.session is not None:
             await self.session.close()
+
+
+def _warn_unknown(config: WebhookConfig) -> None:
+    """Say which of a hook's event types no event has (a typo would never fire)."""
+    unknown = sorted(set(config.events) - event_kinds())
+    if unknown:
+        log.warning(
+            "webhook %s: no event is named %s (%s)",
+            config.name,
+            ", ".join(unknown),
+            config.where("events"),
+        )

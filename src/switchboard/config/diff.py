@@ -157,6 +157,10 @@ def diff_configs(old: Config, new: Config) -> list[Change]:
     changes += _single("rtp", old.rtp, new.rtp)
     changes += _single("security", old.security, new.security)
     changes += _single("smtp", old.smtp, new.smtp)
+    changes += _compare(
+        "webhook", {h.name: h for h in old.webhooks}, {h.name: h for h in new.webhooks}
+    )
+    changes += _single("http", old.http, new.http)
     return changes
 
 
@@ -199,6 +203,8 @@ def needs_restart(change: Change) -> str | None:
         fields_ = sorted(RTP_RESTART_FIELDS.intersection(change.details))
         if fields_:
             return f"rtp.conf: {', '.join(fields_)} changed: needs a restart"
+    elif change.kind == "http":
+        return "http.conf changed: the HTTP server (API, console, /metrics) needs a restart"
     elif change.kind == "voicemail general":
         fields_ = sorted(VOICEMAIL_RESTART_FIELDS.intersection(change.details))
         if fields_:

@@ -180,3 +180,25 @@ def test_single_sections_globals_and_context_extras() -> None:
         "context from-internal changed: ignorepat changed, switches changed",
         "dialplan globals changed: TRUNK",
     ]
+
+
+def test_webhooks_by_name_and_http_conf_which_needs_a_restart() -> None:
+    hook = "[webhook crm]\nurl=http://127.0.0.1:9000/hook\nevents=CallRinging\nsecret=s3cret-a\n"
+    files = {"pjsip.conf": PJSIP, "extensions.conf": EXTENSIONS, "switchboard.conf": hook}
+    old, _ = load(files)
+    moved = hook.replace("9000", "9001").replace("s3cret-a", "s3cret-b")
+    extra = "[webhook audit]\nurl=http://127.0.0.1:9002/all\n"
+    http = "[general]\nenabled=yes\nbindport=8089\n"
+    new, _ = load({**files, "switchboard.conf": moved + extra, "http.conf": http})
+    changes = diff_configs(old, new)
+    assert [str(change) for change in changes] == [
+        "webhook crm changed: url, secret",
+        "webhook audit added",
+        "http changed: enabled, bindport",
+    ]
+    assert "s3cret" not in "\n".join(str(change) for change in changes)
+    assert [needs_restart(change) for change in changes] == [
+        None,
+        None,
+        "http.conf changed: the HTTP server (API, console, /metrics) needs a restart",
+    ]
