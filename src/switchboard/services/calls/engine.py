@@ -286,8 +286,8 @@ class CallEngine:
             rtp_timeout=float(channel.endpoint.rtp_timeout),
             dtmf_timeout=self.config.rtp.dtmftimeout / 8000,
             report_interval=RELAY_REPORT_INTERVAL,
-            on_dtmf=lambda leg, event: self._dtmf(channel, leg, event),
-            on_timeout=lambda leg: self._rtp_timeout(channel, leg),
+            on_dtmf=lambda leg, event: self.on_relay_dtmf(channel, leg, event),
+            on_timeout=lambda leg: self.on_rtp_timeout(channel, leg),
         )
         try:
             await relay.start()
@@ -307,7 +307,7 @@ class CallEngine:
             channel.streams = oa.streams
             if channel.streams:
                 point(relay.a, channel.streams[0], channel.endpoint.rtp_symmetric)
-                relay.a.set_telephone_event(self._event_types(channel)[0])
+                relay.a.set_telephone_event(self.event_types(channel)[0])
                 relay.a.detect_tones(*self._inband(channel))
         return 0
 
@@ -443,8 +443,8 @@ class CallEngine:
                     caller.media_leg,
                     callee.media_leg,
                     media,
-                    self._event_types(caller),
-                    self._event_types(callee),
+                    self.event_types(caller),
+                    self.event_types(callee),
                 )
                 callee.media_leg.detect_tones(*self._inband(callee))
                 joined = True
@@ -641,8 +641,8 @@ class CallEngine:
             one.media_leg,
             other.media_leg,
             media,
-            self._event_types(one),
-            self._event_types(other),
+            self.event_types(one),
+            self.event_types(other),
         )
 
     def _on_terminated(self, channel: Channel, event: DialogTerminated) -> None:
@@ -750,7 +750,7 @@ class CallEngine:
 
     # -- media ----------------------------------------------------------------------------
 
-    def _event_types(self, channel: Channel) -> tuple[int | None, int | None]:
+    def event_types(self, channel: Channel) -> tuple[int | None, int | None]:
         """(what the phone sends DTMF with, what it expects DTMF with)."""
         stream = channel.streams[0] if channel.streams else None
         expects = stream.telephone_event if stream is not None else None
@@ -782,7 +782,7 @@ class CallEngine:
             return False
         if not media.same_numbers:
             return False
-        ours, theirs = self._event_types(caller), self._event_types(callee)
+        ours, theirs = self.event_types(caller), self.event_types(callee)
         if ours not in (theirs, theirs[::-1]):
             return False
         return not (self._behind_nat(caller) or self._behind_nat(callee))
@@ -816,7 +816,7 @@ class CallEngine:
                 log.info("%s: no direct media: %s", here.name, error)
                 oa.rollback()
 
-    def _dtmf(self, owner: Channel, leg: LegName, event: DtmfEvent) -> None:
+    def on_relay_dtmf(self, owner: Channel, leg: LegName, event: DtmfEvent) -> None:
         """A digit from one of the relay's phones: to the application listening on that
         leg (``channel.digits``), and on the bus."""
         if not isinstance(event, DtmfEnded):
@@ -842,7 +842,8 @@ class CallEngine:
         if not channel.secret_digits:
             self.bus.publish(DtmfReceived(channel.linkedid, channel.name, digit, duration_ms))
 
-    def _rtp_timeout(self, channel: Channel, leg: LegName) -> None:
+    def on_rtp_timeout(self, channel: Channel, leg: LegName) -> None:
+        """The relay heard nothing from one phone for ``rtp_timeout``: hang the call up."""
         log.info(
             "%s: no RTP from leg %s for %s s; hanging up",
             channel.name,

@@ -59,11 +59,11 @@ async def originate(
 
     def on_dtmf(leg: LegName, event: DtmfEvent) -> None:
         if answered:
-            engine._dtmf(answered[0], leg, event)
+            engine.on_relay_dtmf(answered[0], leg, event)
 
     def on_timeout(leg: LegName) -> None:
         if answered:
-            engine._rtp_timeout(answered[0], leg)
+            engine.on_rtp_timeout(answered[0], leg)
 
     relay = MediaRelay(
         engine.pool,
@@ -145,7 +145,7 @@ async def _until_answered(
                 answered.append(leg)
                 if leg.streams:
                     point(relay.a, leg.streams[0], leg.endpoint.rtp_symmetric)
-                    relay.a.set_telephone_event(engine._event_types(leg)[0])
+                    relay.a.set_telephone_event(engine.event_types(leg)[0])
                 log.info("%s answered; running %s,%s,1", leg.name, context, exten)
                 engine.transfers.adopt(leg, context, exten)
                 return
