@@ -236,7 +236,12 @@ class Server:
         cleaned = await loop.run_in_executor(self.executor, spool.cleanup)
         if cleaned:
             log.info("voicemail: removed %d files left by an interrupted recording", cleaned)
-        calls.voicemail = self.voicemail = VoicemailService(self.config.voicemail, spool, self.bus)
+        calls.voicemail = self.voicemail = VoicemailService(
+            self.config.voicemail,
+            spool,
+            self.bus,
+            recording_cap=float(self.config.voicemail_limits.recording_cap),
+        )
         self.mailer = Mailer(
             self.state_dir / "voicemail" / "outbox",
             self.config.smtp,
@@ -437,6 +442,7 @@ class Server:
         if self.voicemail is not None:
             self.voicemail.config = new.voicemail
             self.voicemail.general = new.voicemail.general
+            self.voicemail.recording_cap = float(new.voicemail_limits.recording_cap)
         if self.mailer is not None:
             self.mailer.reconfigure(new.smtp, new.voicemail)
         if self.view is not None:

@@ -1,6 +1,7 @@
 """VoiceMailMain's advanced options (``3``) on the reference config: alice replies to bob's
-message, calls him back, dials out and leaves him a message; and ``VoiceMail(101&102)``
-leaves one message in both boxes. SIPp carries the signalling (and bob's phone when he is
+message, calls him back, dials out and leaves him a message; ``VoiceMail(101&102)``
+leaves one message in both boxes; switchboard.conf's ``recording_cap`` ends a message when
+voicemail.conf sets no limit. SIPp carries the signalling (and bob's phone when he is
 called), a Python RTP phone the media."""
 
 from __future__ import annotations
@@ -210,3 +211,26 @@ def test_a_message_for_two_boxes_is_left_in_both(tmp_path: Path) -> None:
         for path in folder.glob("msg0000.*"):
             if path.suffix != ".txt":
                 assert 1.6 <= tone_in(path, MESSAGE_TONE) <= 2.2, path
+
+
+def test_a_message_stops_at_the_recording_cap_when_maxsecs_is_0(tmp_path: Path) -> None:
+    ports = Ports()
+    config = reference_config(tmp_path / "config", ports, extra_pjsip=LAMP)
+    (config / "switchboard.conf").write_text("[voicemail]\nrecording_cap=10\n")
+    with ServerProcess(config, tmp_path / "state"):
+        phone = RtpPhone()
+        bob = call(tmp_path, ports, "cap", "101", phone)
+        try:
+            assert phone.wait_for_tone(beep_frequency(config), timeout=40), "no beep"
+            phone.say(MESSAGE_TONE, 13.0)  # never presses #: the cap ends the recording
+            status, _ = bob.wait(timeout=40)
+            assert status == 0  # saved, goodbye, and the PBX hung up
+        finally:
+            bob.stop()
+            phone.close()
+    folder = box_dir(tmp_path) / "INBOX"
+    assert until((folder / "msg0000.txt").exists)
+    assert "duration=10\n" in (folder / "msg0000.txt").read_text()
+    for path in folder.glob("msg0000.*"):
+        if path.suffix != ".txt":
+            assert 9.4 <= tone_in(path, MESSAGE_TONE) <= 10.1, path

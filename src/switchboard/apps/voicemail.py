@@ -8,8 +8,8 @@ without either option only a ``temp`` greeting plays; ``s`` skips the instructio
 (``vm-intro``). With several boxes (``101&102``) the first one's greeting plays and the
 message is left in each box that has room. During the greeting ``#`` skips to the beep
 and ``0`` leaves for the ``o`` extension (of ``exitcontext`` when set) when
-``operator=yes``. The beep, then the recording: until ``#``, the caller
-hanging up, or ``maxsecs`` (0: the safety cap of :data:`RECORDING_CAP`). A message shorter
+``operator=yes``. The beep, then the recording: until ``#``, the caller hanging up, or
+``maxsecs`` (0: the safety cap, switchboard.conf's ``recording_cap``). A message shorter
 than ``minsecs`` is discarded. With ``review=yes``, ``#`` leads to "1 to accept, 2 to
 listen, 3 to re-record". A caller who hangs up still leaves the message. ``VMSTATUS`` is
 SUCCESS, USEREXIT or FAILED.

@@ -12,9 +12,11 @@ from switchboard.config.rtp import RtpConfig, load_rtp
 from switchboard.config.switchboard import (
     SecurityConfig,
     SmtpConfig,
+    VoicemailLimits,
     WebhookConfig,
     default_security,
     default_smtp,
+    default_voicemail_limits,
     load_switchboard,
 )
 from switchboard.config.voicemail import VoicemailConfig, load_voicemail
@@ -31,6 +33,7 @@ class Config:
     rtp: RtpConfig = field(default_factory=lambda: load_rtp(None, Diagnostics()))
     security: SecurityConfig = field(default_factory=default_security)
     smtp: SmtpConfig = field(default_factory=default_smtp)
+    voicemail_limits: VoicemailLimits = field(default_factory=default_voicemail_limits)
     webhooks: list[WebhookConfig] = field(default_factory=list)
     http: HttpConfig = field(default_factory=default_http)
     files: list[str] = field(default_factory=list)
@@ -65,6 +68,7 @@ def load_config(
     settings = load_switchboard(own, diags)
     config.security = settings.security
     config.smtp = settings.smtp
+    config.voicemail_limits = settings.voicemail
     config.webhooks = settings.webhooks
     if own is not None:
         config.files += own.files

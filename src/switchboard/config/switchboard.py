@@ -29,6 +29,11 @@ log regexes). Optional; every option has a safe default.
     retry_max = 3600        ; ... up to this
     attempts = 24           ; then the email is given up (moved to outbox/failed/)
 
+    [voicemail]
+    recording_cap = 600     ; seconds: the longest message or greeting when voicemail.conf
+                            ;  says no limit (maxsecs=0, maxgreet=0), so a caller who
+                            ;  never hangs up cannot fill the disk
+
     [webhook crm]           ; POST each matching domain event as JSON to a URL
     url = https://crm.example.com/pbx-events
     events = CallRinging,CallEnded   ; event types (all when absent)
@@ -124,6 +129,16 @@ SMTP = ObjectSpec(
 )
 
 
+@dataclass(slots=True)
+class VoicemailLimits(ConfigObject):
+    """Voicemail limits voicemail.conf has no option for."""
+
+    recording_cap: int = 600
+
+
+VOICEMAIL_LIMITS = ObjectSpec("voicemail", VoicemailLimits, {"recording_cap": to_int(10, 86400)})
+
+
 def _url(text: str) -> str:
     """An http:// or https:// URL with a host."""
     scheme, sep, rest = text.strip().partition("://")
@@ -175,12 +190,17 @@ def default_smtp() -> SmtpConfig:
     return SmtpConfig("smtp", Location("switchboard.conf", 0))
 
 
+def default_voicemail_limits() -> VoicemailLimits:
+    return VoicemailLimits("voicemail", Location("switchboard.conf", 0))
+
+
 @dataclass(slots=True)
 class SwitchboardConfig:
     """switchboard.conf: one object per section."""
 
     security: SecurityConfig = field(default_factory=default_security)
     smtp: SmtpConfig = field(default_factory=default_smtp)
+    voicemail: VoicemailLimits = field(default_factory=default_voicemail_limits)
     webhooks: list[WebhookConfig] = field(default_factory=list)
 
 
@@ -199,13 +219,17 @@ def load_switchboard(conf: ConfigFile | None, diags: Diagnostics) -> Switchboard
             smtp = builder.build(section, SMTP, frozenset())
             assert isinstance(smtp, SmtpConfig)
             result.smtp = smtp
+        elif section.name == "voicemail":
+            limits = builder.build(section, VOICEMAIL_LIMITS, frozenset())
+            assert isinstance(limits, VoicemailLimits)
+            result.voicemail = limits
         elif section.name.startswith(WEBHOOK_PREFIX) and section.name[len(WEBHOOK_PREFIX) :]:
             _webhook(builder, section, result, diags)
         else:
             diags.warning(
                 section.location,
                 f"{conf.name} section [{section.name}] is not supported; ignored",
-                did_you_mean(section.name, ["security", "smtp", "webhook"]),
+                did_you_mean(section.name, ["security", "smtp", "voicemail", "webhook"]),
             )
     smtp = result.smtp
     if bool(smtp.username) != bool(smtp.password):

@@ -99,6 +99,9 @@ def test_mailboxes_and_settings_sections() -> None:
     formats = VOICEMAIL.replace("format=wav", "format=wav|gsm")
     assert diff(**{"voicemail.conf": formats}) == ["voicemail general changed: format"]
     assert diff(**{"rtp.conf": "[general]\nrtpstart=20000\n"}) == ["rtp changed: rtpstart"]
+    assert diff(**{"switchboard.conf": "[voicemail]\nrecording_cap=60\n"}) == [
+        "voicemail limits changed: recording_cap"
+    ]
     zones = VOICEMAIL.replace(
         "[default]", "[zonemessages]\nparis=Europe/Paris|'vm-received' q\n[default]"
     )

@@ -1,4 +1,5 @@
-"""switchboard.conf: [security] and [smtp], each optional, with file:line findings."""
+"""switchboard.conf: [security], [smtp] and [voicemail], each optional, with file:line
+findings."""
 
 from __future__ import annotations
 
@@ -63,3 +64,17 @@ def test_sdes_over_plain_transport_is_off_unless_said() -> None:
     assert findings == [] and config.security.sdes_over_plain_transport is True
     _, findings = load({"switchboard.conf": "[security]\nsdes_over_plain_transport = maybe\n"})
     assert len(findings) == 1 and "sdes_over_plain_transport" in findings[0]
+
+
+def test_the_voicemail_recording_cap() -> None:
+    config, findings = load({})
+    assert findings == [] and config.voicemail_limits.recording_cap == 600
+    config, findings = load({"switchboard.conf": "[voicemail]\nrecording_cap=120\n"})
+    assert findings == [] and config.voicemail_limits.recording_cap == 120
+    _, findings = load({"switchboard.conf": "[voicemail]\nrecording_cap=5\nrecording_cpa=9\n"})
+    assert findings == [
+        "switchboard.conf:2: error: voicemail 'voicemail': recording_cap: 5 is below the"
+        " minimum 10",
+        "switchboard.conf:3: warning: unknown voicemail option 'recording_cpa'; ignored"
+        " (did you mean 'recording_cap'?)",
+    ]

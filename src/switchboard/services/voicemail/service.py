@@ -28,8 +28,9 @@ from switchboard.services.voicemail.spool import (
 )
 
 RECORDING_CAP = 600.0
-"""Seconds: the longest message when ``maxsecs=0`` (no limit) — a safety cap, so a phone
-that never hangs up cannot fill the disk."""
+"""Seconds: the longest message or greeting when voicemail.conf sets no limit (``maxsecs=0``,
+``maxgreet=0``), unless switchboard.conf's ``[voicemail] recording_cap`` says otherwise: a
+safety cap, so a phone that never hangs up cannot fill the disk."""
 
 PASSWORD_FILE = "password"
 """The PIN a user set from VoiceMailMain, in the mailbox's spool directory (mode 600): it
@@ -77,9 +78,17 @@ class DepositNotifier(Protocol):
 class VoicemailService:
     """The mailboxes of voicemail.conf and their spool."""
 
-    def __init__(self, config: VoicemailConfig, spool: Spool, bus: EventBus) -> None:
+    def __init__(
+        self,
+        config: VoicemailConfig,
+        spool: Spool,
+        bus: EventBus,
+        recording_cap: float = RECORDING_CAP,
+    ) -> None:
         self.config = config
         self.general = config.general
+        self.recording_cap = recording_cap
+        """Seconds: what ``maxsecs=0`` and ``maxgreet=0`` (no limit) stop at."""
         self.spool = spool
         self.bus = bus
         self._writer = ThreadPoolExecutor(max_workers=2, thread_name_prefix="voicemail")
@@ -97,7 +106,7 @@ class VoicemailService:
     @property
     def max_seconds(self) -> float:
         """The longest recording: ``maxsecs``, or the safety cap when it is 0."""
-        return float(self.general.maxsecs) if self.general.maxsecs > 0 else RECORDING_CAP
+        return float(self.general.maxsecs) if self.general.maxsecs > 0 else self.recording_cap
 
     def full(self, mailbox: Mailbox) -> bool:
         """Whether the INBOX holds ``maxmsg`` messages already."""
@@ -235,7 +244,7 @@ class VoicemailService:
     @property
     def max_greeting_seconds(self) -> float:
         """The longest greeting: ``maxgreet``, or the safety cap when it is 0."""
-        return float(self.general.maxgreet) if self.general.maxgreet > 0 else RECORDING_CAP
+        return float(self.general.maxgreet) if self.general.maxgreet > 0 else self.recording_cap
 
     def changed(self, mailbox: Mailbox) -> None:
         """Report the box's counts and tell MWI."""
