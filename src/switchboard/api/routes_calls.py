@@ -33,14 +33,8 @@ class CallQualityInfo(BaseModel):
 
     @classmethod
     def of(cls, event: CallQuality) -> CallQualityInfo:
-        return cls(
-            caller_mos=event.caller_mos,
-            caller_loss=event.caller_loss,
-            caller_jitter_ms=event.caller_jitter_ms,
-            callee_mos=event.callee_mos,
-            callee_loss=event.callee_loss,
-            callee_jitter_ms=event.callee_jitter_ms,
-        )
+        """The figures of a :class:`CallQuality` event (the same names)."""
+        return cls(**{name: getattr(event, name) for name in cls.model_fields})
 
 
 class ChannelInfo(BaseModel):
