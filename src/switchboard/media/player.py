@@ -1,5 +1,5 @@
-"""Playing audio to a phone: sound files read into G.711 payloads, and :class:`RtpPlayer`,
-which sends them as 20 ms RTP packets from a relay leg's own RTP socket.
+"""Playing audio to a phone: sound files read into RTP payloads of the phone's codec, and
+:class:`RtpPlayer`, which sends them as 20 ms RTP packets from a relay leg's own RTP socket.
 
 Sound files (Asterisk's formats):
 
@@ -18,6 +18,9 @@ Sound files (Asterisk's formats):
   frame at the end is dropped, as Asterisk's reader does.
 
 A file is decoded and encoded whole, once (numpy, vectorised), before the first packet.
+For G.711 that is :func:`read_sound`; for G.722 and Opus (:mod:`.codecs`) the file's
+8 kHz samples are resampled to the codec's rate and encoded into 20 ms frames by an
+encoder made for that file (:meth:`RtpPlayer.load`, meant to run on a worker thread).
 
 Pacing: packet ``n`` of a run is due at ``start + n * ptime`` on the loop's clock and is
 sent from one ``loop.call_at`` callback chain, so lateness never accumulates; after a stall
@@ -41,11 +44,13 @@ import numpy as np
 import numpy.typing as npt
 import soundfile
 
+from switchboard.media.codecs import CODECS, AudioCodec, encode_all
 from switchboard.media.errors import MediaError
 from switchboard.media.g711 import (
     ALAW_TO_ULAW_BYTES,
     ULAW_TO_ALAW_BYTES,
     Law,
+    decode_payload,
     encode_payload,
 )
 
@@ -182,19 +187,37 @@ def decode_gsm(data: bytes) -> Samples:
     return np.asarray(samples, dtype=np.int16)
 
 
-def read_sound(path: Path, law: Law) -> bytes:
-    """The G.711 payload (``law``) of the whole sound file at ``path``, by its extension."""
+def _read(path: Path) -> tuple[str, bytes]:
+    """The format (by extension) and content of a sound file."""
     kind = EXTENSION_FORMAT.get(path.suffix[1:].lower())
     if kind is None:
         raise SoundFileError(f"{path.name}: unsupported format (expected one of {_known()})")
     try:
-        data = path.read_bytes()
+        return kind, path.read_bytes()
     except OSError as error:
         raise SoundFileError(f"{path}: {error.strerror or error}") from None
+
+
+def read_sound(path: Path, law: Law) -> bytes:
+    """The G.711 payload (``law``) of the whole sound file at ``path``, by its extension."""
+    kind, data = _read(path)
     if kind == law:
         return data
     if kind in ("ulaw", "alaw"):
         return data.translate(ULAW_TO_ALAW_BYTES if kind == "ulaw" else ALAW_TO_ULAW_BYTES)
+    return encode_payload(_samples(path, kind, data), law)
+
+
+def read_samples(path: Path) -> Samples:
+    """The whole sound file at ``path`` as 8 kHz 16-bit PCM."""
+    kind, data = _read(path)
+    return _samples(path, kind, data)
+
+
+def _samples(path: Path, kind: str, data: bytes) -> Samples:
+    """Decode ``data`` of format ``kind`` to 8 kHz PCM."""
+    if kind in ("ulaw", "alaw"):
+        return decode_payload(data, "ulaw" if kind == "ulaw" else "alaw")
     if kind == "slin":
         samples = np.frombuffer(data[: len(data) & ~1], dtype="<i2").astype(np.int16)
     elif kind == "gsm":
@@ -208,7 +231,7 @@ def read_sound(path: Path, law: Law) -> bytes:
             samples = to_8khz(samples, rate)
         except SoundFileError as error:
             raise SoundFileError(f"{path.name}: {error}") from None
-    return encode_payload(samples, law)
+    return samples
 
 
 def _known() -> str:
@@ -216,9 +239,9 @@ def _known() -> str:
 
 
 class RtpPlayer:
-    """Sends G.711 audio to a phone as one RTP stream of its own (SSRC, sequence numbers and
-    timestamps start at random) through an existing datagram ``transport`` (a relay leg's
-    output: on an SRTP leg it protects every packet).
+    """Sends audio to a phone in its codec as one RTP stream of its own (SSRC, sequence
+    numbers and timestamps start at random) through an existing datagram ``transport`` (a
+    relay leg's output: on an SRTP leg it protects every packet).
 
     ``destination`` is called for each packet, so a relay leg's latched address is
     followed as it changes; while it returns None packets are skipped, not delayed.
@@ -230,18 +253,25 @@ class RtpPlayer:
         destination: Callable[[], Address | None],
         *,
         payload_type: int,
-        law: Law,
+        law: Law | None = None,
+        codec: AudioCodec | None = None,
         rng: random.Random | None = None,
         ptime: float = PTIME,
     ) -> None:
-        """Send with ``payload_type`` (what the phone's SDP gave ``law``)."""
+        """Send ``codec`` (or the G.711 ``law``) with ``payload_type`` (what the phone's SDP
+        gave it); a codec other than G.711 is sent in 20 ms packets whatever ``ptime``."""
         entropy = rng if rng is not None else random.SystemRandom()
+        audio = codec if codec is not None else CODECS[law or "ulaw"]
         self.transport = transport
         self.destination = destination
         self.payload_type = payload_type
-        self.law: Law = law
-        self.ptime = ptime
-        self.samples_per_packet = round(SAMPLE_RATE * ptime)
+        self.codec = audio
+        self.law: Law | None = audio.law
+        """The G.711 law (payloads are raw codes, cut anywhere); None for other codecs."""
+        self.ptime = ptime if self.law is not None else PTIME
+        self.samples_per_packet = round(SAMPLE_RATE * self.ptime)
+        self.ticks_per_packet = round(audio.clock_rate * self.ptime)
+        """RTP timestamp units in one packet."""
         self.ssrc = entropy.getrandbits(32)
         self.sequence = entropy.getrandbits(16)
         """The sequence number of the next packet."""
@@ -252,17 +282,32 @@ class RtpPlayer:
         self._last_due: float | None = None
 
     def frames(self, payload: bytes) -> list[bytes]:
-        """``payload`` cut into packet payloads, the last padded with silence."""
+        """``payload`` (G.711 codes) cut into packet payloads, the last padded with silence."""
         size = self.samples_per_packet
         remainder = len(payload) % size
         if remainder:
-            payload += bytes((SILENCE[self.law],)) * (size - remainder)
+            payload += bytes((SILENCE[self.law or "ulaw"],)) * (size - remainder)
         return [payload[i : i + size] for i in range(0, len(payload), size)]
+
+    def encode(self, samples: Samples) -> list[bytes]:
+        """8 kHz PCM as this player's packet payloads (a fresh encoder: one sound)."""
+        if self.law is not None:
+            return self.frames(encode_payload(samples, self.law))
+        return encode_all(np.asarray(samples, dtype=np.int16), SAMPLE_RATE, self.codec)
+
+    def load(self, path: Path) -> list[bytes]:
+        """The packet payloads of the sound file at ``path`` (blocking: run on a thread)."""
+        if self.law is not None:
+            return self.frames(read_sound(path, self.law))
+        return self.encode(read_samples(path))
 
     async def play(self, payload: bytes) -> None:
         """Send ``payload`` (G.711 codes in :attr:`law`) in real time; return when the last
         packet is sent. Cancelling stops at once: no packet leaves afterwards."""
-        frames = self.frames(payload)
+        await self.play_frames(self.frames(payload))
+
+    async def play_frames(self, frames: list[bytes]) -> None:
+        """Send one packet per payload of ``frames`` in real time, as :meth:`play`."""
         if not frames:
             return
         loop = asyncio.get_running_loop()
@@ -278,7 +323,7 @@ class RtpPlayer:
             else:
                 # A pause since the last run: timestamps jump by it (RFC 3550 §5.1).
                 gap = round((now - next_due) / self.ptime)
-                self.timestamp = (self.timestamp + gap * self.samples_per_packet) & 0xFFFFFFFF
+                self.timestamp = (self.timestamp + gap * self.ticks_per_packet) & 0xFFFFFFFF
         index = 0
         handle: asyncio.TimerHandle | None = None
 
@@ -320,7 +365,7 @@ class RtpPlayer:
             self.ssrc,
         )
         self.sequence = (self.sequence + 1) & 0xFFFF
-        self.timestamp = (self.timestamp + len(frame)) & 0xFFFFFFFF
+        self.timestamp = (self.timestamp + self.ticks_per_packet) & 0xFFFFFFFF
         address = self.destination()
         if address is None or self.transport.is_closing():
             self.packets_skipped += 1
