@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 
 from switchboard.services.voicemail.formats import decode
-from tests.e2e.audio import tone_seconds, write_tone_wav
+from tests.e2e.audio import tone_seconds, write_tone_wav, write_wav
 from tests.e2e.baresip import BARESIP, Baresip, rtp_port_range
 from tests.e2e.server import Ports, ServerProcess, free_port, reference_config
 from tests.e2e.test_call_audio import ALICE_TONE, BOB_TONE, call_and_listen
-from tests.e2e.voicemail_calls import MESSAGE_TONE, beep_frequency, inbox
+from tests.e2e.voicemail_calls import MESSAGE_TONE, beep_frequency, inbox, leave_message
 
 pytestmark = [
     pytest.mark.e2e,
@@ -60,12 +60,14 @@ def _received(phone: Baresip) -> tuple[np.ndarray, int]:
     return samples[::channels], rate
 
 
-def _wait_for_tone(phone: Baresip, freq: float, timeout: float = 40) -> np.ndarray:
-    """Poll what the phone heard until ``freq`` is in it; what it heard until then."""
+def _wait_for_tone(
+    phone: Baresip, freq: float, timeout: float = 40, seconds: float = 0.2
+) -> np.ndarray:
+    """Poll what the phone heard until ``seconds`` of ``freq`` are in it; what it heard."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         samples, rate = _received(phone)
-        if tone_seconds(samples, freq, rate) >= 0.2:
+        if tone_seconds(samples, freq, rate) >= seconds:
             return samples
         time.sleep(0.1)
     raise AssertionError(f"no {freq:.0f} Hz tone heard within {timeout} s\n{phone.log}")
@@ -113,3 +115,48 @@ def test_a_wideband_phone_hears_the_greeting_and_leaves_a_message(
         samples = decode(path.suffix[1:], path.read_bytes())
         assert 4.0 <= tone_seconds(np.asarray(samples), MESSAGE_TONE, 8000) <= 6.5, path
     assert len(list(folder.glob("msg0000.*"))) == 5  # four formats and the .txt
+
+
+def _wait_for_sound(phone: Baresip, timeout: float = 20) -> None:
+    """Poll what the phone heard until there is 0.3 s of something louder than silence."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        samples, rate = _received(phone)
+        if np.count_nonzero(np.abs(samples.astype(np.int32)) > 500) > 0.3 * rate:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"nothing heard within {timeout} s\n{phone.log}")
+
+
+def test_an_opus_phone_logs_in_by_dtmf_and_hears_its_message(tmp_path: Path) -> None:
+    ports = Ports()
+    alice_opus = "[alice](+type=endpoint)\ndisallow=all\nallow=opus\n"
+    config = reference_config(tmp_path / "config", ports, extra_pjsip=alice_opus)
+    folder = tmp_path / "alice"
+    folder.mkdir()
+    with ServerProcess(config, tmp_path / "state") as server:
+        leave_message(tmp_path, ports, "deposit", 3.0, beep_frequency(config))  # bob: PCMU
+        alice = Baresip(
+            folder,
+            f"<sip:alice@127.0.0.1:{ports.udp}>;auth_pass=alice101;regint=600",
+            sip_port=free_port(pair=True),
+            ctrl_port=free_port(),
+            audio_source=write_wav(folder / "silence.wav", np.zeros(60 * 8000, np.int16)),
+            record=True,
+            rtp_ports=rtp_port_range(),
+            audio_codecs="opus",
+        )
+        with alice:
+            alice.wait_registered()
+            alice.dial(f"sip:199@127.0.0.1:{ports.udp}")
+            alice.wait_event("CALL_ESTABLISHED", timeout=30)
+            _wait_for_sound(alice)  # vm-login
+            alice.send_dtmf("101#")
+            time.sleep(1.5)
+            alice.send_dtmf("1234#")
+            time.sleep(3.0)  # "vous avez un nouveau message", then the menu
+            alice.send_dtmf("1")
+            _wait_for_tone(alice, MESSAGE_TONE, timeout=20, seconds=2.0)  # the message
+            alice.send_dtmf("#")
+            assert alice.close_reason(timeout=30) == "Connection reset by peer"
+        assert "VoicemailLoginFailed" not in server.log
