@@ -67,11 +67,15 @@ class AudioCodec:
     clock_rate: int
     """The RTP timestamp rate (8000 for G.722 although it carries 16 kHz audio)."""
     static_payload_type: int | None
-    make_encoder: Callable[[], Encoder]
+    make_encoder: Callable[[int], Encoder]
+    """An encoder taking PCM at the given rate (one of :attr:`input_rates`)."""
     make_decoder: Callable[[], Decoder]
     sample_based: bool
     """Whether two payloads put end to end are one longer payload (G.711, G.722: yes;
     Opus: no, one packet is one frame)."""
+    input_rates: tuple[int, ...] = ()
+    """Other rates the encoder takes PCM at without a resampler in front (libopus: 8, 12,
+    16 and 24 kHz besides 48)."""
 
     @property
     def frame_samples(self) -> int:
@@ -92,9 +96,15 @@ class AudioCodec:
             return "alaw"
         return None
 
-    def encoder(self) -> Encoder:
-        """A fresh encoder for one outgoing stream."""
-        return self.make_encoder()
+    def input_rate(self, rate: int) -> int:
+        """The rate to feed the encoder PCM that is at ``rate``: ``rate`` itself when the
+        encoder takes it, else :attr:`sample_rate` (resample first)."""
+        return rate if rate in self.input_rates else self.sample_rate
+
+    def encoder(self, rate: int | None = None) -> Encoder:
+        """A fresh encoder for one outgoing stream, fed PCM at ``rate`` (one of
+        :attr:`input_rates`; default :attr:`sample_rate`)."""
+        return self.make_encoder(self.sample_rate if rate is None else self.input_rate(rate))
 
     def decoder(self) -> Decoder:
         """A fresh decoder for one incoming stream."""
@@ -211,14 +221,14 @@ def _codecs() -> dict[str, AudioCodec]:
     return {
         codec.name: codec
         for codec in (
-            AudioCodec("ulaw", 8000, 8000, 0, lambda: _G711("ulaw"), lambda: _G711("ulaw"), True),
-            AudioCodec("alaw", 8000, 8000, 8, lambda: _G711("alaw"), lambda: _G711("alaw"), True),
+            AudioCodec("ulaw", 8000, 8000, 0, lambda _: _G711("ulaw"), lambda: _G711("ulaw"), True),
+            AudioCodec("alaw", 8000, 8000, 8, lambda _: _G711("alaw"), lambda: _G711("alaw"), True),
             AudioCodec(
                 "g722",
                 16000,
                 8000,
                 9,
-                lambda: _AvEncoder("g722", 16000),
+                lambda _: _AvEncoder("g722", 16000),
                 lambda: _AvDecoder("g722", 16000),
                 True,
             ),
@@ -227,9 +237,10 @@ def _codecs() -> dict[str, AudioCodec]:
                 48000,
                 48000,
                 None,
-                lambda: _AvEncoder("libopus", 48000, OPUS_OPTIONS, OPUS_BIT_RATE),
+                lambda rate: _AvEncoder("libopus", rate, OPUS_OPTIONS, OPUS_BIT_RATE),
                 lambda: _AvDecoder("libopus", 48000),
                 False,
+                (8000, 12000, 16000, 24000),
             ),
         )
     }
@@ -331,16 +342,19 @@ one Opus frame per packet can carry loses the excess rather than gaining delay."
 
 
 class PcmEncoder:
-    """Encodes PCM at ``rate`` into one stream's 20 ms payloads (resampler, then encoder),
+    """Encodes PCM at ``rate`` into one stream's 20 ms payloads (resampler, then encoder;
+    no resampler when the encoder takes ``rate`` itself, as libopus takes 8 and 16 kHz),
     holding back what does not fill a frame yet."""
 
-    __slots__ = ("_encoder", "_pending", "_resampler", "codec")
+    __slots__ = ("_encoder", "_pending", "_resampler", "codec", "frame_samples")
 
     def __init__(self, codec: AudioCodec, rate: int) -> None:
         """Take PCM at ``rate`` Hz, encode ``codec``."""
+        native = codec.input_rate(rate)
         self.codec = codec
-        self._encoder = codec.encoder()
-        self._resampler = Resampler(rate, codec.sample_rate)
+        self.frame_samples = native // FRAMES_PER_SECOND
+        self._encoder = codec.encoder(native)
+        self._resampler = Resampler(rate, native)
         self._pending: Samples = _EMPTY
 
     def encode(self, samples: Samples, *, max_frames: int | None = None) -> list[bytes]:
@@ -349,7 +363,7 @@ class PcmEncoder:
         pending = self._resampler.resample(samples)
         if len(self._pending):
             pending = np.concatenate((self._pending, pending))
-        size = self.codec.frame_samples
+        size = self.frame_samples
         count = len(pending) // size
         if max_frames is not None:
             count = min(count, max_frames)
@@ -364,7 +378,7 @@ class PcmEncoder:
         rest = self._resampler.flush()
         pending = np.concatenate((self._pending, rest)) if len(rest) else self._pending
         self._pending = _EMPTY
-        size = self.codec.frame_samples
+        size = self.frame_samples
         if len(pending) % size:
             pending = np.concatenate((pending, np.zeros(size - len(pending) % size, np.int16)))
         return [self._encoder.encode(pending[i : i + size]) for i in range(0, len(pending), size)]

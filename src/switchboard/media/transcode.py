@@ -5,8 +5,10 @@ A :class:`RtpTranscoder` belongs to one leg direction (its coders and resampler 
 state between packets). It keeps the packet's sequence number, SSRC and marker, sets the
 target payload type, and carries the timestamp over to the target's RTP clock by
 differences (so a source timestamp wrapping at 2^32 carries on smoothly at another
-clock rate). A packet that does not complete a frame yet (the resampler's first few
-milliseconds) gives nothing; a sample-based target (G.711, G.722) puts every whole frame
+clock rate). Decoding is at the source's own rate and the
+encoder's input is resampled only where the target cannot take that rate (libopus takes
+8 and 16 kHz as they are). A packet that does not complete a frame yet (the resampler's
+first few milliseconds) gives nothing; a sample-based target (G.711, G.722) puts every whole frame
 available in one packet, Opus sends one frame per packet. CSRCs, header extensions and
 padding are not carried over: the packet is the relay's own.
 """
@@ -42,8 +44,10 @@ class RtpTranscoder:
         self.source = source
         self.target = target
         self.payload_type = payload_type
-        self._decoder = PcmDecoder(source, target.sample_rate)
-        self._encoder = PcmEncoder(target, target.sample_rate)
+        # Decode at the source's own rate; the encoder resamples only if it must (libopus
+        # takes a G.711 leg's 8 kHz or a G.722 leg's 16 kHz as it is).
+        self._decoder = PcmDecoder(source, source.sample_rate)
+        self._encoder = PcmEncoder(target, source.sample_rate)
         self._max_frames = None if target.sample_based else 1
         self._ratio = (target.clock_rate, source.clock_rate)
         self._last_in: int | None = None
