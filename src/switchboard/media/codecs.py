@@ -130,13 +130,21 @@ class _G711:
 
 
 def _pcm(frame: Any) -> Samples:
-    """A decoded PyAV frame as mono int16 samples, whatever sample format it came in."""
-    data = frame.to_ndarray()
+    """A decoded PyAV frame as mono int16 samples, whatever its sample format and channels
+    (planar frames are one row per channel, packed ones interleave them in one row)."""
+    data: npt.NDArray[Any] = frame.to_ndarray()
+    channels = frame.layout.nb_channels
+    if channels > 1:
+        rows = data if frame.format.is_planar else data.reshape(-1, channels).T
+        data = rows.astype(np.float64).mean(axis=0, keepdims=True)
+        if frame.format.name.startswith("s16"):
+            mixed: npt.NDArray[np.float64] = np.round(data.reshape(-1))
+            return np.clip(mixed, -32768, 32767).astype(np.int16)
     if data.dtype == np.int16:
-        mono = data.reshape(-1) if data.shape[0] == 1 else data.reshape(-1, 1)[:, 0]
-        return np.ascontiguousarray(mono, dtype=np.int16)
-    scaled = np.clip(np.asarray(data, dtype=np.float64).reshape(-1) * 32768.0, -32768, 32767)
-    return scaled.astype(np.int16)
+        return np.ascontiguousarray(data.reshape(-1), dtype=np.int16)
+    if data.dtype.kind == "f":
+        data = np.asarray(data, dtype=np.float64) * 32768.0
+    return np.clip(np.round(data.reshape(-1)), -32768, 32767).astype(np.int16)
 
 
 class _AvEncoder:
@@ -294,7 +302,12 @@ class Resampler:
             layout="mono",
         )
         frame.sample_rate = self.source_rate
-        return self._frames(self._resampler.resample(frame))
+        try:
+            return self._frames(self._resampler.resample(frame))
+        except av.FFmpegError as error:
+            raise CodecError(
+                f"resampler {self.source_rate} -> {self.target_rate} Hz: {error}"
+            ) from None
 
     def flush(self) -> Samples:
         """What the filter still holds, at the end of the stream."""

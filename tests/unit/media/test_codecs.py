@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import struct
 
+import av
 import numpy as np
 import pytest
 
@@ -14,6 +15,7 @@ from switchboard.media.codecs import (
     CodecError,
     PcmDecoder,
     PcmEncoder,
+    _pcm,
     codec_for,
     codec_named,
     encode_all,
@@ -184,3 +186,21 @@ def test_the_player_encodes_with_the_legs_codec(name: str, ticks: int, tmp_path)
     assert len(frames) == 25
     decoder = PcmDecoder(CODECS[name], 8000)
     assert abs(peak(np.concatenate([decoder.decode(f) for f in frames])[:3600]) - 1000) <= 20
+
+
+@pytest.mark.parametrize("layout", ["stereo", "mono"])
+@pytest.mark.parametrize("sample_format", ["s16", "s16p", "flt", "fltp"])
+def test_decoded_frames_of_any_format_become_mono_int16(layout: str, sample_format: str) -> None:
+    left = tone(1000, 0.02, level=8000)
+    channels = 2 if layout == "stereo" else 1
+    planar = sample_format.endswith("p")
+    rows = np.stack([left] * channels)
+    if sample_format.startswith("flt"):
+        rows = rows.astype(np.float32) / 32768
+    data = rows if planar else rows.T.reshape(1, -1)
+    frame = av.AudioFrame.from_ndarray(
+        np.ascontiguousarray(data), format=sample_format, layout=layout
+    )
+    mono = _pcm(frame)
+    assert mono.dtype == np.int16 and len(mono) == len(left)
+    assert np.abs(mono.astype(int) - left).max() <= 1
