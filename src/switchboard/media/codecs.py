@@ -325,7 +325,7 @@ class Resampler:
 
 def resample(samples: Samples, source_rate: int, target_rate: int) -> Samples:
     """A whole recording or sound file at another rate."""
-    if source_rate == target_rate:
+    if source_rate == target_rate or not len(samples):
         return samples
     resampler = Resampler(source_rate, target_rate)
     head = resampler.resample(samples)

@@ -16,6 +16,8 @@ Sound files (Asterisk's formats):
   the Debian ``asterisk-core-sounds-*-gsm`` packages ship), decoded with libsndfile
   through ``soundfile``. Every frame must carry the GSM signature nibble ``0xD``; a partial
   frame at the end is dropped, as Asterisk's reader does.
+- ``.g722``: raw G.722 at 64 kbit/s (``format_g722``; the ``asterisk-core-sounds-*-g722``
+  packages), decoded through the media codec registry and decimated to 8 kHz.
 
 A file is decoded and encoded whole, once (numpy, vectorised), before the first packet.
 For G.711 that is :func:`read_sound`; for G.722 and Opus (:mod:`.codecs`) the file's
@@ -76,15 +78,17 @@ ALAW_EXTENSIONS = ("alaw", "al", "alw")
 SLIN_EXTENSIONS = ("sln", "raw")
 WAV_EXTENSIONS = ("wav",)
 GSM_EXTENSIONS = ("gsm",)
+G722_EXTENSIONS = ("g722",)
 EXTENSION_FORMAT: dict[str, str] = {
     **dict.fromkeys(ULAW_EXTENSIONS, "ulaw"),
     **dict.fromkeys(ALAW_EXTENSIONS, "alaw"),
     **dict.fromkeys(SLIN_EXTENSIONS, "slin"),
     **dict.fromkeys(WAV_EXTENSIONS, "wav"),
     **dict.fromkeys(GSM_EXTENSIONS, "gsm"),
+    **dict.fromkeys(G722_EXTENSIONS, "g722"),
 }
 """Every extension the player reads, to the format it holds (``ulaw``, ``alaw``, ``slin``,
-``wav``, ``gsm``)."""
+``wav``, ``gsm``, ``g722``)."""
 GSM_FRAME_SIZE = 33
 """Octets of one raw GSM 6.10 frame (160 samples, 20 ms)."""
 
@@ -148,6 +152,8 @@ def to_8khz(samples: Samples, rate: int) -> Samples:
             f"sample rate {rate} Hz: expected 8000 Hz (or a whole multiple of it); "
             "convert it with 'sox FILE -r 8000 -c 1 -b 16 OUT.wav'"
         )
+    if not len(samples):
+        return samples
     ratio = rate // SAMPLE_RATE
     taps = _FIR_TAPS_PER_RATIO * ratio + 1
     # Windowed-sinc low-pass at 3.6 kHz (below the 4 kHz Nyquist of the output).
@@ -224,6 +230,12 @@ def _samples(path: Path, kind: str, data: bytes) -> Samples:
         try:
             samples = decode_gsm(data)
         except SoundFileError as error:
+            raise SoundFileError(f"{path.name}: {error}") from None
+    elif kind == "g722":
+        g722 = CODECS["g722"]
+        try:
+            samples = to_8khz(g722.decoder().decode(data), g722.sample_rate)
+        except MediaError as error:
             raise SoundFileError(f"{path.name}: {error}") from None
     else:
         try:

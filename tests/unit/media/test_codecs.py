@@ -204,3 +204,15 @@ def test_decoded_frames_of_any_format_become_mono_int16(layout: str, sample_form
     mono = _pcm(frame)
     assert mono.dtype == np.int16 and len(mono) == len(left)
     assert np.abs(mono.astype(int) - left).max() <= 1
+
+
+def test_a_g722_sound_file_plays_on_any_leg(tmp_path) -> None:
+    path = tmp_path / "vm-intro.g722"
+    path.write_bytes(b"".join(encode_all(tone(1000, 0.5), 8000, CODECS["g722"])))
+    ulaw = RtpPlayer(Sink(), lambda: None, payload_type=0, law="ulaw")
+    frames = ulaw.load(path)
+    assert len(frames) == 25
+    heard = np.concatenate([CODECS["ulaw"].decoder().decode(f) for f in frames])
+    assert abs(peak(heard[:3600]) - 1000) <= 20
+    path.write_bytes(b"")
+    assert ulaw.load(path) == []
