@@ -20,7 +20,6 @@ from switchboard.sdp.codecs import TELEPHONE_EVENT
 from switchboard.sdp.model import SessionDescription
 from switchboard.sdp.negotiate import NegotiatedCodec, NegotiatedStream
 
-G711 = ("ulaw", "alaw")
 _TABLES = {("ulaw", "alaw"): ULAW_TO_ALAW_BYTES, ("alaw", "ulaw"): ALAW_TO_ULAW_BYTES}
 
 
