@@ -43,10 +43,10 @@ class CodecError(MediaError):
 
 
 class Encoder(Protocol):
-    """Turns one frame of PCM at the codec's rate into one RTP payload."""
+    """Turns one 20 ms frame of PCM, at the rate it was made for, into one RTP payload."""
 
     def encode(self, samples: Samples) -> bytes:
-        """The payload of ``samples`` (one frame: :attr:`AudioCodec.frame_samples`)."""
+        """The payload of ``samples`` (one 20 ms frame)."""
 
 
 class Decoder(Protocol):
@@ -226,6 +226,7 @@ near 120 kbit/s for 48 kHz mono, is for music)."""
 
 
 def _codecs() -> dict[str, AudioCodec]:
+    """The registry's rows, one per codec."""
     return {
         codec.name: codec
         for codec in (
