@@ -38,8 +38,11 @@ def _parser() -> argparse.ArgumentParser:
             "built-ins); media is anchored in the relay or direct; blind and attended "
             "transfers; voicemail in Asterisk's spool layout with message lamps (MWI) and "
             "email. With http.conf enabled: the REST API, live events over WebSocket and "
-            "Prometheus metrics; webhooks from switchboard.conf. Not yet: the G.722 and Opus "
-            "codecs, config reload from the API (501)."
+            "Prometheus metrics; webhooks from switchboard.conf. Codecs: G.711, G.722 and Opus, "
+            "transcoded between each other in the relay. Not yet: transcoding other codecs "
+            "(GSM, G.729, iLBC, ... are relayed only between phones using the same one, and "
+            "prompts and voicemail need G.711, G.722 or Opus), the 20 ms media-port graph of "
+            "sources and sinks, config reload from the API (501)."
         ),
     )
     serve_cmd.add_argument("--config-dir", type=Path, required=True, help="Asterisk config folder")

@@ -61,6 +61,18 @@ def _wav_finished(path: Path) -> bool:
     return len(head) == 8 and size > 44 and int.from_bytes(head[4:8], "little") == size - 8
 
 
+def _octets_per_second(path: Path) -> int:
+    """Octets a second of the 16-bit WAV at ``path``, from its ``fmt `` chunk (8 kHz mono
+    until the header is there)."""
+    head = path.read_bytes()[:128]
+    fmt = head.find(b"fmt ")
+    if fmt < 0 or len(head) < fmt + 16:
+        return 16000
+    channels = int.from_bytes(head[fmt + 10 : fmt + 12], "little")
+    rate = int.from_bytes(head[fmt + 12 : fmt + 16], "little")
+    return 2 * max(channels, 1) * max(rate, 1)
+
+
 class Baresip:
     """One baresip process with one account; events are read from its control socket."""
 
@@ -129,6 +141,11 @@ class Baresip:
             account += f";answermode={answermode}"
         if audio_codecs is not None:
             account += f";audio_codecs={audio_codecs}"
+            lines += [
+                f"module {name}.so"
+                for name in ("g722", "opus")
+                if name in audio_codecs and (MODULES / f"{name}.so").exists()
+            ]
         (folder / "config").write_text("\n".join(lines) + "\n")
         (folder / "accounts").write_text(account + "\n")
         self.process: subprocess.Popen[bytes] | None = None
@@ -228,12 +245,13 @@ class Baresip:
             self._read()
 
     def wait_recorded(self, seconds: float, timeout: float = 15) -> None:
-        """Wait until the current call's recording holds ``seconds`` of received audio
-        (8 kHz mono: 16,000 octets a second after the 44-octet header)."""
+        """Wait until the current call's recording holds ``seconds`` of received audio (at
+        the rate and channels its header gives: 8 kHz mono for G.711, 16 kHz for G.722,
+        48 kHz stereo for Opus)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             found = sorted(self.recordings.glob("dump-*-dec.wav"))
-            if found and found[-1].stat().st_size >= 44 + seconds * 16000:
+            if found and found[-1].stat().st_size >= 44 + seconds * _octets_per_second(found[-1]):
                 return
             time.sleep(0.05)
         raise AssertionError(f"less than {seconds} s recorded in {self.recordings}\n{self.log}")

@@ -36,13 +36,20 @@ def softphone(folder: Path, user: str, password: str, *, port: int, tone: int, c
     )
 
 
-def call_and_listen(tmp_path: Path, extra_pjsip: str, bob_codec: str = "pcmu"):
+def call_and_listen(
+    tmp_path: Path, extra_pjsip: str, bob_codec: str = "pcmu", alice_codec: str = "pcmu"
+):
     """bob calls 101 and they talk for 3 s; what each heard, and the server's log."""
     ports = Ports()
     config = reference_config(tmp_path / "config", ports, extra_pjsip=extra_pjsip)
     with ServerProcess(config, tmp_path / "state") as server:
         alice = softphone(
-            tmp_path / "alice", "alice", "alice101", port=ports.udp, tone=ALICE_TONE, codec="pcmu"
+            tmp_path / "alice",
+            "alice",
+            "alice101",
+            port=ports.udp,
+            tone=ALICE_TONE,
+            codec=alice_codec,
         )
         bob = softphone(
             tmp_path / "bob", "bob", "bob102", port=ports.udp, tone=BOB_TONE, codec=bob_codec

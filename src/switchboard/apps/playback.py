@@ -31,13 +31,13 @@ from pathlib import Path
 
 from switchboard.dialplan.appargs import separate_args
 from switchboard.dialplan.interpreter import Continue, Hangup, Outcome
+from switchboard.media.codecs import AudioCodec, codec_named
 from switchboard.media.g711 import Law
 from switchboard.media.player import (
     EXTENSION_FORMAT,
     PTIME,
     RtpPlayer,
     SoundFileError,
-    read_sound,
 )
 from switchboard.services.calls.channel import Channel
 from switchboard.sounds import language_dirs
@@ -126,15 +126,13 @@ def _options(text: str) -> tuple[bool, bool]:
     return "skip" in lowered, "noanswer" in lowered
 
 
-def _law(channel: Channel) -> tuple[int, Law] | None:
+def _codec(channel: Channel) -> tuple[int, AudioCodec] | None:
+    """The payload type and codec the caller receives, when media can encode it."""
     if not channel.streams or not channel.streams[0].codecs:
         return None
     codec = channel.streams[0].codecs[0]
-    if codec.name == "ulaw":
-        return codec.payload_type, "ulaw"
-    if codec.name == "alaw":
-        return codec.payload_type, "alaw"
-    return None
+    audio = codec_named(codec.name)
+    return None if audio is None else (codec.payload_type, audio)
 
 
 async def run(channel: Channel, args: str) -> Outcome:
@@ -175,24 +173,24 @@ def player_for(channel: Channel) -> RtpPlayer | None:
     """A player on the caller's relay leg, in the negotiated codec; None (logged) when the
     call has no media the player can send."""
     leg = channel.media_leg
-    codec = _law(channel)
+    codec = _codec(channel)
     transport = leg.output if leg is not None else None
     if leg is None or transport is None:
         log.warning("%s: Playback: the call has no media relay", channel.name)
         return None
     if codec is None:
         log.warning(
-            "%s: Playback: the caller's codec is not G.711 (µ-law or A-law); cannot play",
+            "%s: Playback: the caller's codec is not G.711, G.722 or Opus; cannot play",
             channel.name,
         )
         return None
-    payload_type, law = codec
+    payload_type, audio = codec
     phone = leg
     return RtpPlayer(
         transport,
         lambda: phone.destination,
         payload_type=payload_type,
-        law=law,
+        codec=audio,
         ptime=_ptime(channel.streams[0].ptime),
     )
 
@@ -224,10 +222,10 @@ async def _play(channel: Channel, player: RtpPlayer | None, name: str, language:
     if player is None:
         return False
     try:
-        payload = await asyncio.to_thread(read_sound, path, player.law)
+        frames = await asyncio.to_thread(player.load, path)
     except SoundFileError as error:
         log.warning("%s: Playback: cannot play %s: %s", channel.name, path, error)
         return False
     log.info("%s: Playing '%s' (%s, language %r)", channel.name, name, path, language)
-    await player.play(payload)
+    await player.play_frames(frames)
     return True

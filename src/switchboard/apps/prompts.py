@@ -16,8 +16,7 @@ from collections.abc import Awaitable
 import numpy as np
 
 from switchboard.apps.playback import DEFAULT_LANGUAGE, find_sound, player_for
-from switchboard.media.g711 import encode_payload
-from switchboard.media.player import RtpPlayer, SoundFileError, read_sound
+from switchboard.media.player import RtpPlayer, SoundFileError
 from switchboard.services.calls.channel import Channel
 
 log = logging.getLogger(__name__)
@@ -53,8 +52,10 @@ class Prompter:
         player = self.player
         if player is None or not len(samples):
             return None
-        payload = encode_payload(samples.astype(np.int16), player.law)
-        return await self._race(player.play(payload), stop_on)
+        pcm = samples.astype(np.int16)
+        # G.711 is one table look-up; other encoders take long enough for a thread.
+        frames = player.encode(pcm) if player.law else await asyncio.to_thread(player.encode, pcm)
+        return await self._race(player.play_frames(frames), stop_on)
 
     async def digit(self, timeout: float) -> str | None:
         """The next key within ``timeout`` seconds, or None."""
@@ -98,11 +99,11 @@ class Prompter:
             )
             return
         try:
-            payload = await asyncio.to_thread(read_sound, path, player.law)
+            frames = await asyncio.to_thread(player.load, path)
         except SoundFileError as error:
             log.warning("%s: cannot play %s: %s", self.channel.name, path, error)
             return
-        await player.play(payload)
+        await player.play_frames(frames)
 
     async def _race(self, playing: Awaitable[None], stop_on: str) -> str | None:
         """Run ``playing`` until it ends or a ``stop_on`` key is pressed."""

@@ -16,7 +16,7 @@ import logging
 import numpy as np
 
 from switchboard.apps.prompts import Prompter
-from switchboard.media.g711 import Law
+from switchboard.media.codecs import CODECS
 from switchboard.media.recorder import DEFAULT_SILENCE_THRESHOLD, Recorder
 from switchboard.services.calls.channel import Channel
 
@@ -36,16 +36,15 @@ async def record(
     was said is returned, and the task is un-cancelled so the application can keep it."""
     leg, stream = channel.media_leg, channel.streams[0] if channel.streams else None
     codec = stream.codecs[0] if stream is not None and stream.codecs else None
-    if leg is None or codec is None or codec.name not in ("ulaw", "alaw"):
-        log.warning("%s: %s: no G.711 media to record", channel.name, app)
+    if leg is None or codec is None or codec.name not in CODECS:
+        log.warning("%s: %s: no G.711, G.722 or Opus media to record", channel.name, app)
         return np.zeros(0, dtype=np.int16), False
-    law: Law = "ulaw" if codec.name == "ulaw" else "alaw"
     service = channel.engine.voicemail
     max_silence = float(service.general.maxsilence) if service is not None else 0.0
     threshold = service.general.silencethreshold if service is not None else None
     recorder = Recorder(
         codec.local_payload_type,
-        law,
+        codec.name,
         max_seconds=max_seconds,
         silence_threshold=DEFAULT_SILENCE_THRESHOLD if threshold is None else threshold,
     )

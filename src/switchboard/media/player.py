@@ -1,5 +1,5 @@
-"""Playing audio to a phone: sound files read into G.711 payloads, and :class:`RtpPlayer`,
-which sends them as 20 ms RTP packets from a relay leg's own RTP socket.
+"""Playing audio to a phone: sound files read into RTP payloads of the phone's codec, and
+:class:`RtpPlayer`, which sends them as 20 ms RTP packets from a relay leg's own RTP socket.
 
 Sound files (Asterisk's formats):
 
@@ -16,8 +16,13 @@ Sound files (Asterisk's formats):
   the Debian ``asterisk-core-sounds-*-gsm`` packages ship), decoded with libsndfile
   through ``soundfile``. Every frame must carry the GSM signature nibble ``0xD``; a partial
   frame at the end is dropped, as Asterisk's reader does.
+- ``.g722``: raw G.722 at 64 kbit/s (``format_g722``; the ``asterisk-core-sounds-*-g722``
+  packages), decoded through the media codec registry and decimated to 8 kHz.
 
 A file is decoded and encoded whole, once (numpy, vectorised), before the first packet.
+For G.711 that is :func:`read_sound`; for G.722 and Opus (:mod:`.codecs`) the file's
+8 kHz samples are resampled to the codec's rate and encoded into 20 ms frames by an
+encoder made for that file (:meth:`RtpPlayer.load`, meant to run on a worker thread).
 
 Pacing: packet ``n`` of a run is due at ``start + n * ptime`` on the loop's clock and is
 sent from one ``loop.call_at`` callback chain, so lateness never accumulates; after a stall
@@ -41,11 +46,13 @@ import numpy as np
 import numpy.typing as npt
 import soundfile
 
+from switchboard.media.codecs import CODECS, AudioCodec, encode_all
 from switchboard.media.errors import MediaError
 from switchboard.media.g711 import (
     ALAW_TO_ULAW_BYTES,
     ULAW_TO_ALAW_BYTES,
     Law,
+    decode_payload,
     encode_payload,
 )
 
@@ -71,15 +78,17 @@ ALAW_EXTENSIONS = ("alaw", "al", "alw")
 SLIN_EXTENSIONS = ("sln", "raw")
 WAV_EXTENSIONS = ("wav",)
 GSM_EXTENSIONS = ("gsm",)
+G722_EXTENSIONS = ("g722",)
 EXTENSION_FORMAT: dict[str, str] = {
     **dict.fromkeys(ULAW_EXTENSIONS, "ulaw"),
     **dict.fromkeys(ALAW_EXTENSIONS, "alaw"),
     **dict.fromkeys(SLIN_EXTENSIONS, "slin"),
     **dict.fromkeys(WAV_EXTENSIONS, "wav"),
     **dict.fromkeys(GSM_EXTENSIONS, "gsm"),
+    **dict.fromkeys(G722_EXTENSIONS, "g722"),
 }
 """Every extension the player reads, to the format it holds (``ulaw``, ``alaw``, ``slin``,
-``wav``, ``gsm``)."""
+``wav``, ``gsm``, ``g722``)."""
 GSM_FRAME_SIZE = 33
 """Octets of one raw GSM 6.10 frame (160 samples, 20 ms)."""
 
@@ -143,6 +152,8 @@ def to_8khz(samples: Samples, rate: int) -> Samples:
             f"sample rate {rate} Hz: expected 8000 Hz (or a whole multiple of it); "
             "convert it with 'sox FILE -r 8000 -c 1 -b 16 OUT.wav'"
         )
+    if not len(samples):
+        return samples
     ratio = rate // SAMPLE_RATE
     taps = _FIR_TAPS_PER_RATIO * ratio + 1
     # Windowed-sinc low-pass at 3.6 kHz (below the 4 kHz Nyquist of the output).
@@ -182,19 +193,37 @@ def decode_gsm(data: bytes) -> Samples:
     return np.asarray(samples, dtype=np.int16)
 
 
-def read_sound(path: Path, law: Law) -> bytes:
-    """The G.711 payload (``law``) of the whole sound file at ``path``, by its extension."""
+def _read(path: Path) -> tuple[str, bytes]:
+    """The format (by extension) and content of a sound file."""
     kind = EXTENSION_FORMAT.get(path.suffix[1:].lower())
     if kind is None:
         raise SoundFileError(f"{path.name}: unsupported format (expected one of {_known()})")
     try:
-        data = path.read_bytes()
+        return kind, path.read_bytes()
     except OSError as error:
         raise SoundFileError(f"{path}: {error.strerror or error}") from None
+
+
+def read_sound(path: Path, law: Law) -> bytes:
+    """The G.711 payload (``law``) of the whole sound file at ``path``, by its extension."""
+    kind, data = _read(path)
     if kind == law:
         return data
     if kind in ("ulaw", "alaw"):
         return data.translate(ULAW_TO_ALAW_BYTES if kind == "ulaw" else ALAW_TO_ULAW_BYTES)
+    return encode_payload(_samples(path, kind, data), law)
+
+
+def read_samples(path: Path) -> Samples:
+    """The whole sound file at ``path`` as 8 kHz 16-bit PCM."""
+    kind, data = _read(path)
+    return _samples(path, kind, data)
+
+
+def _samples(path: Path, kind: str, data: bytes) -> Samples:
+    """Decode ``data`` of format ``kind`` to 8 kHz PCM."""
+    if kind in ("ulaw", "alaw"):
+        return decode_payload(data, "ulaw" if kind == "ulaw" else "alaw")
     if kind == "slin":
         samples = np.frombuffer(data[: len(data) & ~1], dtype="<i2").astype(np.int16)
     elif kind == "gsm":
@@ -202,13 +231,19 @@ def read_sound(path: Path, law: Law) -> bytes:
             samples = decode_gsm(data)
         except SoundFileError as error:
             raise SoundFileError(f"{path.name}: {error}") from None
+    elif kind == "g722":
+        g722 = CODECS["g722"]
+        try:
+            samples = to_8khz(g722.decoder().decode(data), g722.sample_rate)
+        except MediaError as error:
+            raise SoundFileError(f"{path.name}: {error}") from None
     else:
         try:
             samples, rate = parse_wav(data)
             samples = to_8khz(samples, rate)
         except SoundFileError as error:
             raise SoundFileError(f"{path.name}: {error}") from None
-    return encode_payload(samples, law)
+    return samples
 
 
 def _known() -> str:
@@ -216,9 +251,9 @@ def _known() -> str:
 
 
 class RtpPlayer:
-    """Sends G.711 audio to a phone as one RTP stream of its own (SSRC, sequence numbers and
-    timestamps start at random) through an existing datagram ``transport`` (a relay leg's
-    output: on an SRTP leg it protects every packet).
+    """Sends audio to a phone in its codec as one RTP stream of its own (SSRC, sequence
+    numbers and timestamps start at random) through an existing datagram ``transport`` (a
+    relay leg's output: on an SRTP leg it protects every packet).
 
     ``destination`` is called for each packet, so a relay leg's latched address is
     followed as it changes; while it returns None packets are skipped, not delayed.
@@ -230,18 +265,25 @@ class RtpPlayer:
         destination: Callable[[], Address | None],
         *,
         payload_type: int,
-        law: Law,
+        law: Law | None = None,
+        codec: AudioCodec | None = None,
         rng: random.Random | None = None,
         ptime: float = PTIME,
     ) -> None:
-        """Send with ``payload_type`` (what the phone's SDP gave ``law``)."""
+        """Send ``codec`` (or the G.711 ``law``) with ``payload_type`` (what the phone's SDP
+        gave it); a codec other than G.711 is sent in 20 ms packets whatever ``ptime``."""
         entropy = rng if rng is not None else random.SystemRandom()
+        audio = codec if codec is not None else CODECS[law or "ulaw"]
         self.transport = transport
         self.destination = destination
         self.payload_type = payload_type
-        self.law: Law = law
-        self.ptime = ptime
-        self.samples_per_packet = round(SAMPLE_RATE * ptime)
+        self.codec = audio
+        self.law: Law | None = audio.law
+        """The G.711 law (payloads are raw codes, cut anywhere); None for other codecs."""
+        self.ptime = ptime if self.law is not None else PTIME
+        self.samples_per_packet = round(SAMPLE_RATE * self.ptime)
+        self.ticks_per_packet = round(audio.clock_rate * self.ptime)
+        """RTP timestamp units in one packet."""
         self.ssrc = entropy.getrandbits(32)
         self.sequence = entropy.getrandbits(16)
         """The sequence number of the next packet."""
@@ -252,17 +294,32 @@ class RtpPlayer:
         self._last_due: float | None = None
 
     def frames(self, payload: bytes) -> list[bytes]:
-        """``payload`` cut into packet payloads, the last padded with silence."""
+        """``payload`` (G.711 codes) cut into packet payloads, the last padded with silence."""
         size = self.samples_per_packet
         remainder = len(payload) % size
         if remainder:
-            payload += bytes((SILENCE[self.law],)) * (size - remainder)
+            payload += bytes((SILENCE[self.law or "ulaw"],)) * (size - remainder)
         return [payload[i : i + size] for i in range(0, len(payload), size)]
+
+    def encode(self, samples: Samples) -> list[bytes]:
+        """8 kHz PCM as this player's packet payloads (a fresh encoder: one sound)."""
+        if self.law is not None:
+            return self.frames(encode_payload(samples, self.law))
+        return encode_all(np.asarray(samples, dtype=np.int16), SAMPLE_RATE, self.codec)
+
+    def load(self, path: Path) -> list[bytes]:
+        """The packet payloads of the sound file at ``path`` (blocking: run on a thread)."""
+        if self.law is not None:
+            return self.frames(read_sound(path, self.law))
+        return self.encode(read_samples(path))
 
     async def play(self, payload: bytes) -> None:
         """Send ``payload`` (G.711 codes in :attr:`law`) in real time; return when the last
         packet is sent. Cancelling stops at once: no packet leaves afterwards."""
-        frames = self.frames(payload)
+        await self.play_frames(self.frames(payload))
+
+    async def play_frames(self, frames: list[bytes]) -> None:
+        """Send one packet per payload of ``frames`` in real time, as :meth:`play`."""
         if not frames:
             return
         loop = asyncio.get_running_loop()
@@ -278,7 +335,7 @@ class RtpPlayer:
             else:
                 # A pause since the last run: timestamps jump by it (RFC 3550 §5.1).
                 gap = round((now - next_due) / self.ptime)
-                self.timestamp = (self.timestamp + gap * self.samples_per_packet) & 0xFFFFFFFF
+                self.timestamp = (self.timestamp + gap * self.ticks_per_packet) & 0xFFFFFFFF
         index = 0
         handle: asyncio.TimerHandle | None = None
 
@@ -320,7 +377,7 @@ class RtpPlayer:
             self.ssrc,
         )
         self.sequence = (self.sequence + 1) & 0xFFFF
-        self.timestamp = (self.timestamp + len(frame)) & 0xFFFFFFFF
+        self.timestamp = (self.timestamp + self.ticks_per_packet) & 0xFFFFFFFF
         address = self.destination()
         if address is None or self.transport.is_closing():
             self.packets_skipped += 1

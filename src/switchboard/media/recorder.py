@@ -1,4 +1,4 @@
-"""A recording of what a phone sends: G.711 RTP packets in, 16-bit PCM at 8 kHz out.
+"""A recording of what a phone sends: RTP packets in, 16-bit PCM at 8 kHz out.
 
 Packets are placed by RTP timestamp, not arrival, so reordering is undone and a lost
 packet leaves silence of its length (the recording keeps its true duration). Only the
@@ -12,14 +12,20 @@ Silence (voicemail.conf ``maxsilence``/``silencethreshold``) is judged as Asteri
 of the silence at the end of the recording (in arrival order, as Asterisk sees frames),
 measuring the packets that came since its last call in one table look-up and one
 ``np.add.reduceat``: nothing is added to :meth:`Recorder.feed`, the per-packet path.
+
+G.711 payloads are kept as they came and decoded once at the end. Other codecs (G.722,
+Opus: :mod:`.codecs`) carry decoder state from packet to packet, so each packet is decoded
+and resampled to 8 kHz as it arrives (in arrival order) and the PCM is kept instead; the
+RTP timestamps are read at the codec's clock (48 kHz for Opus) and placed at 8 kHz.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from switchboard.media.codecs import CODECS, PcmDecoder, codec_named
 from switchboard.media.errors import MediaError
-from switchboard.media.g711 import ALAW_DECODE, ULAW_DECODE, Law, decode_payload
+from switchboard.media.g711 import ALAW_DECODE, ULAW_DECODE, decode_payload
 from switchboard.media.rtp import header_size, peek
 
 RATE = 8000
@@ -39,18 +45,24 @@ class Recorder:
     def __init__(
         self,
         payload_type: int,
-        law: Law,
+        codec: str,
         *,
         max_seconds: float,
         max_gap: float = 1.0,
         silence_threshold: int = DEFAULT_SILENCE_THRESHOLD,
     ):
+        """Record PT ``payload_type`` of ``codec`` (Asterisk's name: ``ulaw``, ``g722``, ...)."""
+        audio = codec_named(codec)
+        if audio is None:
+            raise MediaError(f"cannot record {codec!r}: expected one of {', '.join(CODECS)}")
         self.payload_type = payload_type
         self.silence_threshold = silence_threshold
-        self.law = law
+        self.law = audio.law
+        self.clock_rate = audio.clock_rate
+        self._decoder = None if self.law is not None else PcmDecoder(audio, RATE)
         self.max_samples = int(max_seconds * RATE)
         self.max_gap = int(max_gap * RATE)
-        self._chunks: list[tuple[int, bytes]] = []
+        self._chunks: list[tuple[int, bytes | np.ndarray]] = []
         self._first: int | None = None
         self._offset = 0
         self._start = 0
@@ -66,14 +78,16 @@ class Recorder:
         if header is None or header[0] != self.payload_type or self.full:
             return
         try:
-            payload = packet[header_size(packet) :]
+            payload: bytes | np.ndarray = packet[header_size(packet) :]
+            if self._decoder is not None:
+                payload = self._decoder.decode(bytes(payload))
         except MediaError:
             return
         timestamp = header[2]
         if self._first is None:
             self._first = timestamp
         delta = ((timestamp - self._first + 0x80000000) & 0xFFFFFFFF) - 0x80000000
-        position = delta + self._offset
+        position = delta * RATE // self.clock_rate + self._offset
         if position > self._last_end + self.max_gap:
             self._offset += self._last_end - position
             position = self._last_end
@@ -98,19 +112,23 @@ class Recorder:
         average absolute sample is under ``silence_threshold`` (``ast_dsp_silence``)."""
         chunks = self._chunks
         if self._scanned < len(chunks):
-            fresh = [payload for _, payload in chunks[self._scanned :] if payload]
+            fresh = [payload for _, payload in chunks[self._scanned :] if len(payload)]
             self._scanned = len(chunks)
             if fresh:
                 self._silent = self._count_silence(fresh)
         return self._silent / RATE
 
-    def _count_silence(self, payloads: list[bytes]) -> int:
+    def _count_silence(self, payloads: list[bytes | np.ndarray]) -> int:
         """The trailing silent samples once ``payloads`` (non-empty) follow what was seen."""
         lengths = np.fromiter(map(len, payloads), dtype=np.int64, count=len(payloads))
         starts = np.zeros(len(payloads), dtype=np.int64)
         np.cumsum(lengths[:-1], out=starts[1:])
-        codes = np.frombuffer(b"".join(payloads), dtype=np.uint8)
-        levels = np.add.reduceat(_MAGNITUDE[self.law][codes], starts)
+        if self.law is None:
+            magnitudes = np.abs(np.concatenate(payloads).astype(np.int32))
+        else:
+            codes = np.frombuffer(b"".join(payloads), dtype=np.uint8)  # type: ignore[arg-type]
+            magnitudes = _MAGNITUDE[self.law][codes]
+        levels = np.add.reduceat(magnitudes, starts)
         # Asterisk: sum / len < threshold in integers, that is sum < threshold * len.
         loud = np.flatnonzero(levels >= self.silence_threshold * lengths)
         if len(loud) == 0:
@@ -121,6 +139,14 @@ class Recorder:
         """The recording as int16 PCM, ``trim_seconds`` cut from its end; the codes are
         laid out first and decoded in one table look-up, gaps as the law's silence."""
         length = max(0, self._last_end - self._start - int(trim_seconds * RATE))
+        if self.law is None:
+            pcm = np.zeros(length, dtype=np.int16)
+            for position, samples in self._chunks:
+                start = position - self._start
+                if start < length:
+                    chunk = np.asarray(samples)[: length - start]
+                    pcm[start : start + len(chunk)] = chunk
+            return pcm
         codes = np.full(length, _SILENCE[self.law], dtype=np.uint8)
         for position, payload in self._chunks:
             start = position - self._start

@@ -11,7 +11,9 @@ to a :class:`~switchboard.media.dtmf.DtmfReceiver` and relayed), the audio of a 
 phone sends DTMF in-band (``dtmf_mode=inband``: decoded and fed to a
 :class:`~switchboard.media.dtmf.DtmfToneDetector`, then relayed; the payload type is -1,
 never matched, on every other leg) and payload-type rewrites (PT renumbering, µ-law <->
-A-law transcoding with the G.711 tables).
+A-law transcoding with the G.711 tables, or, between other codecs, a
+:class:`~switchboard.media.transcode.RtpTranscoder` set at wiring time: decode, resample,
+encode, stateful per leg direction; a plain leg's rewrite table stays empty).
 
 Where each leg's media goes: the remote from SDP (:meth:`RelayLeg.set_remote`), replaced by
 the latched source when the endpoint has ``rtp_symmetric=yes`` (the :class:`RtpLatch` under
@@ -46,9 +48,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, TypeVar, cast
 
+from switchboard.media.codecs import PcmDecoder, codec_named
 from switchboard.media.dtmf import DtmfEvent, DtmfReceiver, DtmfToneDetector
 from switchboard.media.errors import MediaError
-from switchboard.media.g711 import Law, decode_payload
 from switchboard.media.latch import RtpLatch
 from switchboard.media.portpool import PortPair, PortPool
 from switchboard.media.rtcp import (
@@ -61,12 +63,15 @@ from switchboard.media.rtcp import (
 from switchboard.media.rtp import header_size, peek, translate_payload, with_payload_type
 from switchboard.media.srtp import SrtpContext, SrtpFailure
 from switchboard.media.stats import ReceiveStatistics, StreamQuality
+from switchboard.media.transcode import RtpTranscoder
 from switchboard.sdp.crypto import SrtpParameters
 
 LegName = Literal["a", "b"]
 Address = tuple[Any, ...]
 DtmfCallback = Callable[[LegName, DtmfEvent], None]
 TimeoutCallback = Callable[[LegName], None]
+Rewrite = tuple[bytes | RtpTranscoder | None, int]
+"""A payload type's rewrite: (None: renumber only, a G.711 map, or a transcoder; new PT)."""
 
 _Protocol = TypeVar("_Protocol", bound=asyncio.DatagramProtocol)
 _clock = time.monotonic
@@ -145,7 +150,7 @@ class _RtpProtocol(asyncio.DatagramProtocol):
         self.record_arrival = leg.statistics.record_arrival
         self.dtmf_payload_type = -1
         self.inband_payload_type = -1
-        self.rewrite: dict[int, tuple[bytes | None, int]] = {}
+        self.rewrite: dict[int, Rewrite] = {}
         self.sendto: Callable[[bytes, Any], None] = _discard
         self.target: RtpLatch | _Destination = _Destination(None)
         self.packets = 0
@@ -182,10 +187,13 @@ class _RtpProtocol(asyncio.DatagramProtocol):
             rewrite = self.rewrite.get(header[0])
             if rewrite is not None:
                 try:
-                    data = _rewrite(data, rewrite)
+                    rewritten = _rewrite(data, rewrite)
                 except MediaError:
                     self.invalid += 1
                     return
+                if rewritten is None:  # a transcoder still filling its first frame
+                    return
+                data = rewritten
         if destination is None:
             self.unsent += 1
             return
@@ -277,11 +285,13 @@ def _factory(protocol: _Protocol) -> Callable[[], _Protocol]:
     return lambda: protocol
 
 
-def _rewrite(data: bytes, rewrite: tuple[bytes | None, int]) -> bytes:
+def _rewrite(data: bytes, rewrite: Rewrite) -> bytes | None:
     table, payload_type = rewrite
     if table is None:
         return with_payload_type(data, payload_type)
-    return translate_payload(data, table, payload_type)
+    if isinstance(table, bytes):
+        return translate_payload(data, table, payload_type)
+    return table(data)
 
 
 class RelayLeg:
@@ -304,7 +314,8 @@ class RelayLeg:
         self.statistics = ReceiveStatistics()
         self.dtmf = DtmfReceiver(timeout=dtmf_timeout)
         self.tones: DtmfToneDetector | None = None
-        self.tones_law: Law = "ulaw"
+        self.tones_codec = "ulaw"
+        self.tones_decoder: PcmDecoder | None = None
         self.symmetric = True
         self.sdp_address: Address | None = None
         self.rtcp_address: Address | None = None
@@ -409,21 +420,30 @@ class RelayLeg:
         """The RFC 4733 payload type this leg's phone sends DTMF with (None: no DTMF)."""
         self.rtp.dtmf_payload_type = -1 if payload_type is None else payload_type
 
-    def detect_tones(self, payload_type: int | None, law: Law = "ulaw") -> None:
-        """Listen for in-band DTMF in the G.711 ``law`` audio of PT ``payload_type`` this
-        leg's phone sends (None: stop). Only such legs pay a decode per packet."""
-        if payload_type is None:
+    def detect_tones(self, payload_type: int | None, codec: str = "ulaw") -> None:
+        """Listen for in-band DTMF in the audio of PT ``payload_type`` (``codec``, by its
+        Asterisk name) this leg's phone sends (None: stop). Only such legs pay a decode
+        per packet."""
+        audio = codec_named(codec)
+        if payload_type is None or audio is None:
             self.rtp.inband_payload_type = -1
             self.tones = None
+            self.tones_decoder = None
             return
-        if self.tones is None or self.tones_law != law:
+        if self.tones is None or self.tones_codec != codec:
             self.tones = DtmfToneDetector()
-        self.tones_law = law
+            self.tones_decoder = PcmDecoder(audio, 8000)
+        self.tones_codec = codec
         self.rtp.inband_payload_type = payload_type
 
     def map_payload(self, payload_type: int, to: int, table: bytes | None = None) -> None:
         """Rewrite PT ``payload_type`` from this phone as ``to``, through a G.711 ``table``."""
         self.rtp.rewrite[payload_type] = (table, to)
+
+    def transcode(self, payload_type: int, transcoder: RtpTranscoder) -> None:
+        """Transcode PT ``payload_type`` from this phone with ``transcoder`` (its own state,
+        this direction only)."""
+        self.rtp.rewrite[payload_type] = (transcoder, transcoder.payload_type)
 
     def _normalize(self, address: Address) -> Address:
         """The address as the socket reports sources: IPv4-mapped on a dual-stack socket."""
@@ -445,14 +465,14 @@ class RelayLeg:
 
     def audio_received(self, data: bytes) -> None:
         """Feed an audio packet to the in-band DTMF detector and report its events."""
-        tones = self.tones
-        if tones is None:
+        tones, decoder = self.tones, self.tones_decoder
+        if tones is None or decoder is None:
             return
         try:
-            payload = data[header_size(data) :]
+            samples = decoder.decode(data[header_size(data) :])
         except MediaError:
             return
-        for event in tones.feed(decode_payload(payload, self.tones_law)):
+        for event in tones.feed(samples):
             self.relay.report_dtmf(self.name, event)
 
     def rtcp_received(self, data: bytes, addr: Address) -> None:

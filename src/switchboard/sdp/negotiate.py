@@ -278,8 +278,13 @@ def _answer_media(
     if not chosen:
         return None
     if local.telephone_event:
+        # Events at the audio's clock rate (RFC 4733 §2.1); failing that, at 8 kHz, which
+        # phones offer beside Opus (48 kHz) or G.722 and Asterisk accepts.
         rates = {rtpmap.clock_rate for _, rtpmap in chosen}
-        chosen.extend(event for event in events if event[1].clock_rate in rates)
+        chosen.extend(
+            [event for event in events if event[1].clock_rate in rates]
+            or [event for event in events if event[1].clock_rate == 8000][:1]
+        )
     attributes = [Attribute("rtpmap", str(rtpmap)) for _, rtpmap in chosen]
     for payload_type, _ in chosen:
         parameters = media.fmtps.get(str(payload_type))
@@ -359,7 +364,9 @@ def negotiate_streams(
             )
             (events if agreed.name == TELEPHONE_EVENT else codecs).append(agreed)
         rate = codecs[0].clock_rate if codecs else None
-        event = next((e for e in events if e.clock_rate == rate), None)
+        event = next((e for e in events if e.clock_rate == rate), None) or next(
+            (e for e in events if e.clock_rate == 8000), None
+        )
         connection = remote.connection_of(theirs)
         rtcp_mux = ours.rtcp_mux and theirs.rtcp_mux
         rtcp_port = theirs.port if rtcp_mux else theirs.port + 1

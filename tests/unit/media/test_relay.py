@@ -13,6 +13,7 @@ import pytest
 import pytest_asyncio
 
 from switchboard.media import g711
+from switchboard.media.codecs import CODECS, encode_all
 from switchboard.media.dtmf import DtmfEnded, DtmfEvent, DtmfStarted, generate_dtmf
 from switchboard.media.portpool import PortPool, PortPoolExhaustedError
 from switchboard.media.relay import LegName, MediaRelay
@@ -26,6 +27,7 @@ from switchboard.media.rtcp import (
 )
 from switchboard.media.rtp import RtpPacket
 from switchboard.media.tones import sine, tone_fraction
+from switchboard.media.transcode import RtpTranscoder
 from tests.unit.media.test_portpool import free_range
 
 HOST = "127.0.0.1"
@@ -539,5 +541,32 @@ async def test_inband_dtmf_is_not_detected_unless_asked_or_once_stopped(
         relay.b.detect_tones(0)
         relay.b.audio_received(b"\x80")  # too short for a header: ignored
         assert events == []
+    finally:
+        relay.close()
+
+
+@pytest.mark.asyncio
+async def test_a_g722_leg_is_transcoded_to_ulaw_and_its_inband_keys_are_heard(
+    pool: PortPool, phones: tuple[Phone, Phone]
+) -> None:
+    a, b = phones
+    events: list[tuple[LegName, DtmfEvent]] = []
+    relay = await started(pool, a, b, on_dtmf=lambda leg, event: events.append((leg, event)))
+    relay.a.detect_tones(9, "g722")
+    relay.a.transcode(9, RtpTranscoder(CODECS["g722"], CODECS["ulaw"], 0))
+    try:
+        audio = np.concatenate([g711.decode_payload(p, "ulaw") for p in dtmf_audio("1#", "ulaw")])
+        sent = encode_all(audio, 8000, CODECS["g722"])
+        for seq, payload in enumerate(sent):
+            a.rtp.sendto(rtp(seq, 9, payload), (HOST, relay.a.port))
+            await asyncio.sleep(0.001)
+        got = await receive_all(b.rtp, len(sent) - 1)  # the resampler holds back a frame
+        packets = [RtpPacket.parse(data) for data in got]
+        assert {p.payload_type for p in packets} == {0}
+        heard = np.concatenate([g711.decode_payload(p.payload, "ulaw") for p in packets])
+        spectrum = np.abs(np.fft.rfft(heard[:800] * np.hanning(800)))
+        assert abs(spectrum.argmax() * 10 - 697) <= 20 or abs(spectrum.argmax() * 10 - 1209) <= 20
+        await until(lambda: len([e for e in events if isinstance(e[1], DtmfEnded)]) == 2)
+        assert [e.digit for _, e in events if isinstance(e, DtmfEnded)] == ["1", "#"]
     finally:
         relay.close()

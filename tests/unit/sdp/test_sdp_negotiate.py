@@ -643,3 +643,22 @@ def test_dtmf_at_the_clock_rate_of_the_codec_in_use() -> None:
     pbx.receive_answer(answer)
     assert pbx.streams[0].codecs[0].name == "opus"
     assert pbx.streams[0].telephone_event == phone.streams[0].telephone_event == 96
+
+
+def test_dtmf_at_8khz_beside_opus_when_the_phone_offers_no_other() -> None:
+    # baresip 1.0 offers telephone-event/8000 only, whatever its codecs.
+    offer = body(
+        "m=audio 4000 RTP/AVP 116 101",
+        "a=rtpmap:116 opus/48000/2",
+        "a=rtpmap:101 telephone-event/8000",
+    )
+    local = replace(PBX, preferences=("opus",))
+    assert media_lines(answer_to(offer, local))[:3] == [
+        "m=audio 20000 RTP/AVP 116 101",
+        "a=rtpmap:116 opus/48000/2",
+        "a=rtpmap:101 telephone-event/8000",
+    ]
+    pbx = OfferAnswer(local, "1", 1)
+    pbx.receive_offer(offer)
+    pbx.answer()
+    assert pbx.streams[0].codecs[0].name == "opus" and pbx.streams[0].telephone_event == 101

@@ -2,21 +2,24 @@
 
 The caller's codec is fixed when its INVITE is answered (its offer against its endpoint's
 ``allow=``). The dialled phone is offered its own ``allow=`` order with that codec first,
-limited to what the relay can bridge: the same codec, or the other G.711 law (transcoded
-by table). Payload types are renumbered where the two sides numbered a codec differently.
+limited to what the relay can bridge: the same codec; the other G.711 law (transcoded by
+table); between any two codecs media can encode (:data:`~switchboard.media.codecs.CODECS`:
+G.711, G.722, Opus), a transcoder per direction (decode, resample, encode). Payload types
+are renumbered where the two sides numbered a codec differently.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from switchboard.media.codecs import CODECS
 from switchboard.media.g711 import ALAW_TO_ULAW_BYTES, ULAW_TO_ALAW_BYTES
 from switchboard.media.relay import RelayLeg
+from switchboard.media.transcode import RtpTranscoder
 from switchboard.sdp.codecs import TELEPHONE_EVENT
 from switchboard.sdp.model import SessionDescription
 from switchboard.sdp.negotiate import NegotiatedCodec, NegotiatedStream
 
-G711 = ("ulaw", "alaw")
 _TABLES = {("ulaw", "alaw"): ULAW_TO_ALAW_BYTES, ("alaw", "ulaw"): ALAW_TO_ULAW_BYTES}
 
 
@@ -30,7 +33,7 @@ def callee_preferences(caller: NegotiatedCodec | None, allowed: tuple[str, ...])
     only those the relay can bridge to the caller's (all of them when the caller has none)."""
     if caller is None or caller.name is None:
         return allowed
-    bridgeable = set(G711) if caller.name in G711 else {caller.name}
+    bridgeable = set(CODECS) if caller.name in CODECS else {caller.name}
     order = [caller.name] if caller.name in allowed else []
     order += [name for name in allowed if name in bridgeable and name not in order]
     return tuple(order)
@@ -73,7 +76,7 @@ def plan(caller: NegotiatedStream, callee: NegotiatedStream) -> MediaPlan | None
     ours, theirs = caller.codecs[0], callee.codecs[0]
     if codec_key(ours) == codec_key(theirs):
         return MediaPlan(ours, theirs, transcodes=False)
-    if (ours.name, theirs.name) in _TABLES:
+    if ours.name in CODECS and theirs.name in CODECS:
         return MediaPlan(ours, theirs, transcodes=True)
     return None
 
@@ -104,12 +107,11 @@ def wire(
     legs; ``*_events`` are (what the phone sends DTMF with, what it expects DTMF with)."""
     for leg in (caller, callee):
         leg.rtp.rewrite.clear()
-    table_there = _TABLES.get((media.caller.name or "", media.callee.name or ""))
-    table_back = _TABLES.get((media.callee.name or "", media.caller.name or ""))
-    if media.transcodes or media.caller.local_payload_type != media.callee.payload_type:
-        caller.map_payload(media.caller.local_payload_type, media.callee.payload_type, table_there)
-    if media.transcodes or media.callee.local_payload_type != media.caller.payload_type:
-        callee.map_payload(media.callee.local_payload_type, media.caller.payload_type, table_back)
+    for leg, ours, theirs in (
+        (caller, media.caller, media.callee),
+        (callee, media.callee, media.caller),
+    ):
+        _rewrite_audio(leg, ours, theirs, media.transcodes)
     caller.set_telephone_event(caller_events[0])
     callee.set_telephone_event(callee_events[0])
     for leg, (sends, _), (_, expects) in (
@@ -118,3 +120,20 @@ def wire(
     ):
         if sends is not None and expects is not None and sends != expects:
             leg.map_payload(sends, expects)
+
+
+def _rewrite_audio(
+    leg: RelayLeg, ours: NegotiatedCodec, theirs: NegotiatedCodec, transcodes: bool
+) -> None:
+    """What ``leg``'s phone sends (``ours``) as the other phone expects it (``theirs``):
+    renumbered, translated by a G.711 table, or through a transcoder of its own."""
+    if not transcodes:
+        if ours.local_payload_type != theirs.payload_type:
+            leg.map_payload(ours.local_payload_type, theirs.payload_type)
+        return
+    table = _TABLES.get((ours.name or "", theirs.name or ""))
+    if table is not None:
+        leg.map_payload(ours.local_payload_type, theirs.payload_type, table)
+        return
+    source, target = CODECS[ours.name or ""], CODECS[theirs.name or ""]
+    leg.transcode(ours.local_payload_type, RtpTranscoder(source, target, theirs.payload_type))

@@ -44,9 +44,9 @@ from switchboard.core.cdr import CallRecord
 from switchboard.core.events import EventBus
 from switchboard.dialplan.interpreter import ApplicationRegistry
 from switchboard.dialplan.state import ChannelState
+from switchboard.media.codecs import CODECS
 from switchboard.media.dtmf import DtmfEnded, DtmfEvent
 from switchboard.media.errors import MediaError
-from switchboard.media.g711 import Law
 from switchboard.media.portpool import PortPool
 from switchboard.media.relay import LegName, MediaRelay, RelayLeg
 from switchboard.media.srtp import fresh_crypto
@@ -758,8 +758,8 @@ class CallEngine:
         sends = local_telephone_event(oa.local) if expects is not None else None
         return sends, expects
 
-    def _inband(self, channel: Channel) -> tuple[int | None, Law]:
-        """(the G.711 payload type to detect in-band DTMF in, its law): ``dtmf_mode=inband``,
+    def _inband(self, channel: Channel) -> tuple[int | None, str]:
+        """(the payload type to detect in-band DTMF in, its codec's name): ``dtmf_mode=inband``,
         or ``auto`` when the phone offered no telephone-event; (None, ...) otherwise."""
         stream = channel.streams[0] if channel.streams else None
         codec = stream.codecs[0] if stream is not None and stream.codecs else None
@@ -767,9 +767,9 @@ class CallEngine:
         wanted = mode == "inband" or (
             mode == "auto" and stream is not None and stream.telephone_event is None
         )
-        if not wanted or codec is None or codec.name not in ("ulaw", "alaw"):
+        if not wanted or codec is None or codec.name not in CODECS:
             return None, "ulaw"
-        return codec.local_payload_type, "ulaw" if codec.name == "ulaw" else "alaw"
+        return codec.local_payload_type, codec.name
 
     def _direct_media_allowed(self, caller: Channel, callee: Channel, media: MediaPlan) -> bool:
         """Asterisk's conditions: both endpoints allow it, the same codec numbered alike,

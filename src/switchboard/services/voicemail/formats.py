@@ -2,7 +2,7 @@
 
 A format is named as in voicemail.conf's ``format=`` (Asterisk's format module names); the file
 extension is the name, except ``wav49``, stored as ``.WAV`` (``build_filename`` in Asterisk's
-``main/file.c``). Every format is 8 kHz mono.
+``main/file.c``). Every format is 8 kHz mono but ``g722`` (16 kHz).
 
 - ``wav`` (``format_wav.c``): RIFF/WAVE, 16-bit linear PCM, the 44-byte header (``fmt `` of
   16 bytes, then ``data``).
@@ -16,6 +16,9 @@ extension is the name, except ``wav49``, stored as ``.WAV`` (``build_filename`` 
   starting with the 0xD signature nibble.
 - ``ulaw`` / ``alaw`` (``format_pcm.c``): headerless G.711, one byte per sample.
 - ``sln`` (``format_sln.c``): headerless 16-bit little-endian linear PCM.
+- ``g722`` (``format_g722.c``): headerless G.722 at 64 kbit/s (16 kHz audio), through the
+  media codec registry (FFmpeg's G.722 via PyAV); written from the 8 kHz recording
+  resampled to 16 kHz, read back resampled to 8 kHz.
 
 GSM 6.10 is libsndfile's (through ``soundfile``): it writes both packings (``RAW`` and
 ``WAV`` with the ``GSM610`` subtype). libsndfile drops a trailing partial frame, so the
@@ -34,6 +37,7 @@ import numpy as np
 import numpy.typing as npt
 import soundfile
 
+from switchboard.media.codecs import CODECS, encode_all, resample
 from switchboard.media.g711 import decode_payload, encode_payload
 
 Samples = npt.NDArray[np.int16]
@@ -55,11 +59,12 @@ EXTENSIONS: dict[str, str] = {
     "ulaw": "ulaw",
     "alaw": "alaw",
     "sln": "sln",
+    "g722": "g722",
 }
 """Format name (voicemail.conf ``format=``) -> file extension, as Asterisk names the files."""
 
-READ_ORDER: tuple[str, ...] = ("wav", "sln", "ulaw", "alaw", "gsm", "WAV")
-"""Extensions by preference when decoding: lossless first, then G.711, then GSM."""
+READ_ORDER: tuple[str, ...] = ("wav", "sln", "ulaw", "alaw", "g722", "gsm", "WAV")
+"""Extensions by preference when decoding: lossless first, then G.711 and G.722, then GSM."""
 
 
 class SpoolError(Exception):
@@ -284,6 +289,18 @@ def decode_wav49(data: bytes) -> Samples:
     return _libsndfile_read(wav49_header(len(blocks), sample_count) + blocks)[:sample_count]
 
 
+def encode_g722(samples: Samples) -> bytes:
+    """Raw G.722 (``format_g722``) of 8 kHz samples, resampled to 16 kHz, whole 20 ms frames."""
+    g722 = CODECS["g722"]
+    return b"".join(encode_all(samples, SAMPLE_RATE, g722)) if len(samples) else b""
+
+
+def decode_g722(data: bytes) -> Samples:
+    """8 kHz samples of a raw G.722 file."""
+    g722 = CODECS["g722"]
+    return resample(g722.decoder().decode(data), g722.sample_rate, SAMPLE_RATE)
+
+
 ENCODERS: dict[str, Callable[[Samples], bytes]] = {
     "WAV": encode_wav49,
     "gsm": encode_gsm,
@@ -291,6 +308,7 @@ ENCODERS: dict[str, Callable[[Samples], bytes]] = {
     "ulaw": encode_ulaw,
     "alaw": encode_alaw,
     "sln": encode_sln,
+    "g722": encode_g722,
 }
 """Extension -> encoder (int16 samples at 8 kHz -> file bytes)."""
 
@@ -301,6 +319,7 @@ DECODERS: dict[str, Callable[[bytes], Samples]] = {
     "ulaw": decode_ulaw,
     "alaw": decode_alaw,
     "sln": decode_sln,
+    "g722": decode_g722,
 }
 """Extension -> decoder (file bytes -> int16 samples at 8 kHz)."""
 

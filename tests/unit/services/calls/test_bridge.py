@@ -7,6 +7,7 @@ import asyncio
 from switchboard.media.g711 import ULAW_TO_ALAW_BYTES
 from switchboard.media.portpool import PortPool
 from switchboard.media.relay import MediaRelay
+from switchboard.media.transcode import RtpTranscoder
 from switchboard.sdp.model import Direction
 from switchboard.sdp.negotiate import (
     LocalMedia,
@@ -26,6 +27,8 @@ ULAW = NegotiatedCodec(0, 0, "PCMU", 8000, 1, "ulaw")
 ALAW = NegotiatedCodec(8, 8, "PCMA", 8000, 1, "alaw")
 G722 = NegotiatedCodec(9, 9, "G722", 8000, 1, "g722")
 ULAW_96 = NegotiatedCodec(96, 0, "PCMU", 8000, 1, "ulaw")
+OPUS = NegotiatedCodec(107, 107, "opus", 48000, 2, "opus")
+GSM = NegotiatedCodec(3, 3, "GSM", 8000, 1, "gsm")
 
 
 def stream(*codecs: NegotiatedCodec, event: int | None = 101) -> NegotiatedStream:
@@ -46,18 +49,22 @@ def stream(*codecs: NegotiatedCodec, event: int | None = 101) -> NegotiatedStrea
 
 
 def test_the_callers_codec_goes_first_and_only_bridgeable_ones_follow() -> None:
-    assert callee_preferences(ULAW, ("alaw", "g722", "ulaw")) == ("ulaw", "alaw")
+    assert callee_preferences(ULAW, ("alaw", "g722", "gsm", "ulaw")) == ("ulaw", "alaw", "g722")
     assert callee_preferences(ALAW, ("ulaw",)) == ("ulaw",)
-    assert callee_preferences(G722, ("ulaw", "alaw")) == ()
+    assert callee_preferences(G722, ("ulaw", "opus")) == ("ulaw", "opus")
+    assert callee_preferences(GSM, ("ulaw", "gsm")) == ("gsm",)  # nothing transcodes GSM
+    assert callee_preferences(GSM, ("ulaw",)) == ()
     assert callee_preferences(None, ("ulaw", "g722")) == ("ulaw", "g722")
 
 
-def test_plans_bridge_the_same_codec_or_transcode_g711() -> None:
+def test_plans_bridge_the_same_codec_or_transcode() -> None:
     same = plan(stream(ULAW), stream(ULAW))
     assert same is not None and not same.transcodes and same.same_numbers
     laws = plan(stream(ULAW), stream(ALAW))
     assert laws is not None and laws.transcodes and not laws.same_numbers
-    assert plan(stream(G722), stream(ULAW)) is None
+    wideband = plan(stream(G722), stream(ULAW))
+    assert wideband is not None and wideband.transcodes
+    assert plan(stream(GSM), stream(ULAW)) is None
     assert plan(stream(), stream(ULAW)) is None
     renumbered = plan(stream(ULAW), stream(ULAW_96))
     assert renumbered is not None and not renumbered.same_numbers
@@ -85,5 +92,12 @@ def test_wire_sets_transcoding_and_renumbering_both_ways() -> None:
         assert same is not None
         wire(relay.a, relay.b, same, (101, 101), (101, 101))
         assert relay.a.rtp.rewrite == {} and relay.b.rtp.rewrite == {}
+        opus = plan(stream(G722), stream(OPUS))
+        assert opus is not None
+        wire(relay.a, relay.b, opus, (101, 101), (101, 101))
+        there, back = relay.a.rtp.rewrite[9], relay.b.rtp.rewrite[107]
+        assert isinstance(there[0], RtpTranscoder) and there[1] == 107
+        assert there[0].source.name == "g722" and there[0].target.name == "opus"
+        assert isinstance(back[0], RtpTranscoder) and back[1] == 9
 
     asyncio.run(main())

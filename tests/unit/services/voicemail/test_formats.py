@@ -24,7 +24,7 @@ def peak_hz(samples: np.ndarray) -> float:
     return float(np.argmax(spectrum) * RATE / len(samples))
 
 
-FRAME = {"WAV": 320, "gsm": 160, "wav": 1, "ulaw": 1, "alaw": 1, "sln": 1}
+FRAME = {"WAV": 320, "gsm": 160, "wav": 1, "ulaw": 1, "alaw": 1, "sln": 1, "g722": 200}
 
 
 @pytest.mark.parametrize("ext", sorted(formats.ENCODERS))
@@ -44,6 +44,7 @@ def test_format_names_map_to_asterisk_extensions() -> None:
         "alaw",
         "sln",
     ]
+    assert formats.extension("g722") == "g722"
     with pytest.raises(formats.SoundFormatError, match="g729"):
         formats.extension("g729")
 
@@ -190,3 +191,9 @@ def test_gsm_formats_keep_the_length_to_the_frame(values: list[int]) -> None:
     for ext, frame in (("gsm", 160), ("WAV", 320)):
         decoded = formats.decode(ext, formats.encode(ext, samples))
         assert len(decoded) == -(-len(samples) // frame) * frame
+
+
+def test_g722_is_asterisks_raw_64_kbit_stream() -> None:
+    data = formats.encode("g722", tone(1.0))
+    assert len(data) == 8000  # 64 kbit/s: one octet per 8 kHz sample period
+    assert abs(peak_hz(formats.decode("g722", data)) - 1000) < 5
