@@ -42,7 +42,7 @@ def _parser() -> argparse.ArgumentParser:
             "transcoded between each other in the relay. Not yet: transcoding other codecs "
             "(GSM, G.729, iLBC, ... are relayed only between phones using the same one, and "
             "prompts and voicemail need G.711, G.722 or Opus), the 20 ms media-port graph of "
-            "sources and sinks, config reload from the API (501)."
+            "sources and sinks."
         ),
     )
     serve_cmd.add_argument("--config-dir", type=Path, required=True, help="Asterisk config folder")
