@@ -51,6 +51,7 @@ from typing import Any, Literal, Protocol, TypeVar, cast
 from switchboard.media.codecs import PcmDecoder, codec_named
 from switchboard.media.dtmf import DtmfEvent, DtmfReceiver, DtmfToneDetector
 from switchboard.media.errors import MediaError
+from switchboard.media.jitter import JitterBuffer
 from switchboard.media.latch import RtpLatch
 from switchboard.media.portpool import PortPair, PortPool
 from switchboard.media.rtcp import (
@@ -316,6 +317,8 @@ class RelayLeg:
         self.tones: DtmfToneDetector | None = None
         self.tones_codec = "ulaw"
         self.tones_decoder: PcmDecoder | None = None
+        self.tones_order = JitterBuffer()
+        """Puts the in-band detector's packets back in timestamp order."""
         self.symmetric = True
         self.sdp_address: Address | None = None
         self.rtcp_address: Address | None = None
@@ -433,6 +436,7 @@ class RelayLeg:
         if self.tones is None or self.tones_codec != codec:
             self.tones = DtmfToneDetector()
             self.tones_decoder = PcmDecoder(audio, 8000)
+            self.tones_order = JitterBuffer(frame_samples=audio.frame_ticks, depth=2)
         self.tones_codec = codec
         self.rtp.inband_payload_type = payload_type
 
@@ -464,16 +468,25 @@ class RelayLeg:
             self.relay.report_dtmf(self.name, event)
 
     def audio_received(self, data: bytes) -> None:
-        """Feed an audio packet to the in-band DTMF detector and report its events."""
+        """Feed an audio packet to the in-band DTMF detector, in timestamp order (through
+        a jitter buffer: a reordered packet would cut a tone in two), and report its events."""
         tones, decoder = self.tones, self.tones_decoder
         if tones is None or decoder is None:
             return
         try:
-            samples = decoder.decode(data[header_size(data) :])
+            payload = data[header_size(data) :]
         except MediaError:
             return
-        for event in tones.feed(samples):
-            self.relay.report_dtmf(self.name, event)
+        timestamp = int.from_bytes(data[4:8], "big")
+        for frame in self.tones_order.put(timestamp, payload):
+            if frame is None:
+                continue
+            try:
+                samples = decoder.decode(frame)
+            except MediaError:
+                continue
+            for event in tones.feed(samples):
+                self.relay.report_dtmf(self.name, event)
 
     def rtcp_received(self, data: bytes, addr: Address) -> None:
         """Accept RTCP from this phone (either port), relay it to the other phone, read it."""
