@@ -2,12 +2,13 @@
 WebSockets and the webhooks, so publishing never waits for a client.
 
 Each event is serialized at most once per publish, and only when some listener wants its
-type. WebSockets served by our uvicorn protocol (:mod:`switchboard.api.ws_protocol`) are
-grouped by the event types they asked for: a group holds one batch of pre-built text
-frames, joined once per flush, and the same bytes are written to each of its listeners'
-transports in one call. A flush runs at once after a quiet spell, else ``FLUSH_INTERVAL``
-after the previous one: no task wakes up per event, nothing is re-encoded or re-framed per
-listener, and a listener costs the PBX one socket write per flush.
+type. For WebSockets served by our uvicorn protocol (:mod:`switchboard.api.ws_protocol`)
+publishing only notes the event; the flush, at once after a quiet spell, else
+``FLUSH_INTERVAL`` after the previous one, serializes and frames each noted event once,
+joins the frames once per group of listeners that asked for the same types, and writes
+the same bytes to each of the group's transports in one call. No task wakes up per event,
+nothing is encoded or framed per listener or on the publisher's path, and a listener costs
+the PBX one socket write per flush.
 (Through the ASGI send path ten listeners cost 161 us of CPU per event, 13 % of a call's;
 a write per event and listener still cost 100 us.)
 The transport's buffer is that listener's bounded queue: while it is over its limit the
@@ -93,19 +94,18 @@ class WireFeed:
         self.wire = wire
         self.role = "websocket"
         self.dropped = 0
-        self.skip = 0
-        """Frames of its group's pending batch published before it was attached."""
+        self.since = 0
+        """Pending events published before it was attached (it skips them)."""
 
 
 class WireGroup:
-    """The WebSocket listeners that asked for the same event types: one batch of frames
-    for all of them, joined once per flush, the same bytes written to each (a server's
-    frames are unmasked, so they are identical for every listener)."""
+    """The WebSocket listeners that asked for the same event types: their frames are
+    joined once per flush and the same bytes written to each (a server's frames are
+    unmasked, so they are identical for every listener)."""
 
     def __init__(self, kinds: frozenset[str] | None) -> None:
         self.kinds = kinds
         self.feeds: tuple[WireFeed, ...] = ()
-        self.batch: list[bytes] = []
 
 
 def _make_encoder() -> Callable[[dict[str, object]], str]:
@@ -151,6 +151,11 @@ class EventFanout:
         """Events lost by listeners that fell behind, since start-up."""
         self._queued: tuple[Feed, ...] = ()
         self._groups: tuple[WireGroup, ...] = ()
+        self._wire_kinds: frozenset[str] | None = frozenset()
+        """What some WebSocket wants: None for every type."""
+        self._pending: list[tuple[Event, str | None]] = []
+        """Events for the WebSockets since the last flush, with their JSON if a queued
+        listener needed it already."""
         self.unsubscribe = bus.subscribe(self._on_event)
         self._flush_armed = False
         self._last_flush = 0.0
@@ -163,13 +168,14 @@ class EventFanout:
 
     def attach_wire(self, wire: FrameSink, kinds: Iterable[str] | None = None) -> WireFeed:
         feed = WireFeed(frozenset(kinds) if kinds is not None else None, wire)
+        feed.since = len(self._pending)
         group = next((g for g in self._groups if g.kinds == feed.kinds), None)
         if group is None:
             group = WireGroup(feed.kinds)
             self._groups = (*self._groups, group)
-        feed.skip = len(group.batch)
         group.feeds = (*group.feeds, feed)
         self.feeds = [*self.feeds, feed]
+        self._wire_kinds_changed()
         return feed
 
     def detach(self, feed: Feed | WireFeed) -> None:
@@ -178,23 +184,25 @@ class EventFanout:
         for group in self._groups:
             group.feeds = tuple(f for f in group.feeds if f is not feed)
         self._groups = tuple(g for g in self._groups if g.feeds)
+        self._wire_kinds_changed()
+
+    def _wire_kinds_changed(self) -> None:
+        kinds: set[str] = set()
+        for group in self._groups:
+            if group.kinds is None:
+                self._wire_kinds = None
+                return
+            kinds |= group.kinds
+        self._wire_kinds = frozenset(kinds)
 
     def _on_event(self, event: Event) -> None:
-        groups, queued = self._groups, self._queued
-        if not groups and not queued:
+        """Queue the event for whoever wants it; a WebSocket's is only noted here, and
+        serialized and framed when the batch is flushed, off the publisher's path."""
+        queued, wanted = self._queued, self._wire_kinds
+        if not queued and wanted is not None and not wanted:
             return
         kind = event.kind
         text: str | None = None
-        frame: bytes | None = None
-        for group in groups:
-            if group.kinds is not None and kind not in group.kinds:
-                continue
-            if frame is None:
-                text = event_json(event)
-                frame = text_frame(text.encode())
-            group.batch.append(frame)
-        if frame is not None and not self._flush_armed:
-            self._arm()
         for feed in queued:
             if feed.kinds is not None and kind not in feed.kinds:
                 continue
@@ -205,6 +213,10 @@ class EventFanout:
             if text is None:
                 text = event_json(event)
             feed.queue.put_nowait((kind, text))
+        if wanted is None or kind in wanted:
+            self._pending.append((event, text))
+            if not self._flush_armed:
+                self._arm()
 
     def _arm(self) -> None:
         """Flush at the next loop iteration after a quiet spell, else ``FLUSH_INTERVAL``
@@ -219,25 +231,37 @@ class EventFanout:
             loop.call_soon(self.flush)
 
     def flush(self) -> None:
-        """Write each group's batch, joined once, to each of its WebSockets; a backed-up
-        listener loses the batch (counted)."""
+        """Frame each pending event once, and write each group's frames, joined once, to
+        each of its WebSockets; a backed-up listener loses what it was due (counted)."""
         self._flush_armed = False
         self._last_flush = asyncio.get_running_loop().time()
+        pending, self._pending = self._pending, []
+        if not pending:
+            return
+        frames = [
+            text_frame((event_json(event) if text is None else text).encode())
+            for event, text in pending
+        ]
         for group in self._groups:
-            batch = group.batch
-            if not batch:
+            kinds = group.kinds
+            mine = [
+                n for n, (event, _) in enumerate(pending) if kinds is None or event.kind in kinds
+            ]
+            if not mine:
                 continue
-            group.batch = []
-            data = b"".join(batch)
+            data = b"".join(frames) if kinds is None else b"".join(frames[n] for n in mine)
             for feed in group.feeds:
-                skip, feed.skip = feed.skip, 0
+                since, feed.since = feed.since, 0
+                due = len(mine) if not since else sum(n >= since for n in mine)
+                if not due:
+                    continue
                 if not feed.wire.ready():
-                    feed.dropped += len(batch) - skip
-                    self.dropped += len(batch) - skip
-                elif skip == 0:
+                    feed.dropped += due
+                    self.dropped += due
+                elif due == len(mine):
                     feed.wire.write(data)
-                elif skip < len(batch):
-                    feed.wire.write(b"".join(batch[skip:]))
+                else:
+                    feed.wire.write(b"".join(frames[n] for n in mine if n >= since))
 
 
 router = APIRouter()

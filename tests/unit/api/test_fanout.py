@@ -202,3 +202,26 @@ def all_event_classes() -> list[type[Event]]:
         found.append(kind)
         pending += kind.__subclasses__()
     return found
+
+
+@pytest.mark.asyncio
+async def test_a_webhook_and_websockets_share_one_serialization(monkeypatch) -> None:
+    bus = EventBus()
+    fanout = EventFanout(bus)
+    serialized = []
+    real = CallRinging.as_dict
+
+    def counting(self):
+        serialized.append(self)
+        return real(self)
+
+    monkeypatch.setattr(CallRinging, "as_dict", counting)
+    hook = fanout.attach(["CallRinging"], role="webhook")
+    sinks = [Sink() for _ in range(3)]
+    for sink in sinks:
+        fanout.attach_wire(sink)
+    bus.publish(CallRinging("id", "PJSIP/a-1"))
+    fanout.flush()
+    assert len(serialized) == 1
+    _, text = hook.queue.get_nowait()
+    assert [sink.writes for sink in sinks] == [[rfc6455_text(text)]] * 3
