@@ -2,12 +2,23 @@
 (a), at a fixed rate, against one server with the HTTP API on, alternately without and with
 N WebSocket listeners on /api/events taking every event.
 
-Figures: server CPU per call and SIPp's setup time (INVITE to 200, both round trips) for
-each side, as the median over the rounds; the last line is the with/without ratio of CPU
-per call (the DoD: within 5 %). Rounds alternate (without, with, without, with, ...) so
-drift on the shared machine falls on both sides. The listeners run in one child process
-pinned to the SIPp core at a lower priority (niceness 10), a bare client that only counts
-frames, and take every event (no filter: the most the fan-out can be asked to do).
+The headline is the server's CPU per call in the steady part of each round (from
+``WINDOW_START`` seconds after SIPp starts until it has placed its last call, over the
+calls set up in that window), as the median over the rounds; the last line is the
+with/without ratio of it (the DoD: within 5 %). The ratio of each with-round to the
+without-round just before it is printed too: drifting load affects it less. The window
+leaves out the ramp and the tail, where a single call SIPp gives up on stretches the round
+by its 10 s receive timeout and would charge the server's idle CPU of that time to the side
+it fell on; the whole-round figure is printed too. Rounds alternate (without, with,
+without, with, ...) after an uncounted warm-up, so drift on the shared machine falls on
+both sides.
+
+Processes and cores (``taskset``): the server on core 0 (``register.SERVER_CORE``), both
+SIPps on core 1 (``register.SIPP_CORE``), the listeners in one child process on
+``--listener-core`` (default: core 1, at niceness 10, so they never take the server's core;
+the SIPp CPU figure shows whether they crowd SIPp). The listeners are a bare client that
+only counts frames and take every event (no filter: the most the fan-out can be asked to
+do); the CPU they used is printed.
 
 Run: ``.venv/bin/python bench/api_overhead.py [--ws-listeners 10] [--rate 100]
 [--seconds 8] [--rounds 3]``. Needs ``sipp``; 127.0.0.1 only; ports as in calls.py.
@@ -18,6 +29,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import os
+import resource
 import secrets
 import shutil
 import signal
@@ -26,6 +39,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -34,31 +48,39 @@ import register
 
 HERE = Path(__file__).resolve().parent
 
+WINDOW_START = 1.5
+"""Seconds after SIPp starts when the measured window opens (the ramp is over)."""
+
+LISTENER_NICE = 10
+
 
 def frames_in(buffer: bytearray) -> int:
     """Count and remove the whole unmasked frames at the start of ``buffer``."""
     count = 0
-    while len(buffer) >= 2:
-        size = buffer[1] & 0x7F
+    offset = 0
+    while len(buffer) - offset >= 2:
+        size = buffer[offset + 1] & 0x7F
         header = 2 if size < 126 else 4 if size == 126 else 10
-        if len(buffer) < header:
+        if len(buffer) - offset < header:
             break
         if size == 126:
-            size = int.from_bytes(buffer[2:4], "big")
+            size = int.from_bytes(buffer[offset + 2 : offset + 4], "big")
         elif size == 127:
-            size = int.from_bytes(buffer[2:10], "big")
-        if len(buffer) < header + size:
+            size = int.from_bytes(buffer[offset + 2 : offset + 10], "big")
+        if len(buffer) - offset < header + size:
             break
-        del buffer[: header + size]
+        offset += header + size
         count += 1
+    del buffer[:offset]
     return count
 
 
 def listen(url: str, count: int, report: Path) -> None:
-    """Child process: ``count`` WebSockets on ``url`` until SIGTERM; writes frames seen.
+    """Child process: ``count`` WebSockets on ``url`` until SIGTERM; then writes the frames
+    seen and the CPU seconds it used to ``report``.
 
-    A bare client (handshake, then count frames in the bytes): the listeners share the
-    SIPp core, so what they cost must not slow the phones and blur the server's figure."""
+    A bare client (handshake, then count frames in the bytes), so that what the listeners
+    cost their own core stays small next to SIPp's."""
     host_port, _, path = url.removeprefix("ws://").partition("/")
     host, _, port = host_port.partition(":")
     frames = 0
@@ -77,7 +99,7 @@ def listen(url: str, count: int, report: Path) -> None:
         if not head.startswith(b"HTTP/1.1 101"):
             raise RuntimeError(head.decode(errors="replace"))
         buffer = bytearray()
-        while data := await reader.read(65536):
+        while data := await reader.read(262144):
             buffer += data
             frames += frames_in(buffer)
 
@@ -90,24 +112,25 @@ def listen(url: str, count: int, report: Path) -> None:
             if task.done():
                 task.result()
         report.with_suffix(".ready").write_text("ok")
-        await stop.wait()
+        await asyncio.wait_for(stop.wait(), 600)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
     asyncio.run(main())
-    report.write_text(str(frames))
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    report.write_text(f"{frames} {usage.ru_utime + usage.ru_stime}")
 
 
 class Listeners:
-    """The listener child process."""
+    """The listener child process, pinned to ``core`` at niceness ``LISTENER_NICE``."""
 
-    def __init__(self, url: str, count: int, work: Path) -> None:
+    def __init__(self, url: str, count: int, work: Path, core: str) -> None:
         self.report = work / f"listeners-{time.monotonic_ns()}.txt"
         self.process = subprocess.Popen(
             [
-                *register.pinned(calls.SIPP_CORE),
-                *("nice", "-n", "10"),
+                *("taskset", "-c", core),
+                *("nice", "-n", str(LISTENER_NICE)),
                 sys.executable,
                 __file__,
                 "--listen",
@@ -122,11 +145,77 @@ class Listeners:
             lambda: self.report.with_suffix(".ready").exists(), 20, "the WebSocket listeners"
         )
 
-    def stop(self) -> int:
-        """Stop them; the frames they received."""
+    def stop(self) -> tuple[int, float]:
+        """Stop them: the frames they received and the CPU seconds they used."""
         self.process.send_signal(signal.SIGTERM)
         self.process.wait(timeout=20)
-        return int(self.report.read_text()) if self.report.exists() else 0
+        if not self.report.exists():
+            return 0, 0.0
+        frames, cpu = self.report.read_text().split()
+        return int(frames), float(cpu)
+
+
+@dataclass
+class Round:
+    """One SIPp run and what was measured over its steady window."""
+
+    side: str
+    step: calls.Step
+    window_cpu: float = 0.0
+    window_seconds: float = 0.0
+    window_calls: int = 0
+    sipp_cpu: float = 0.0
+    listener_cpu: float = 0.0
+    frames: int = 0
+
+    @property
+    def per_call(self) -> float:
+        """Server CPU seconds per call set up in the window."""
+        return self.window_cpu / max(self.window_calls, 1)
+
+    @property
+    def per_call_whole(self) -> float:
+        """Server CPU seconds per successful call over the whole run, tail included."""
+        return self.step.cpu_seconds / max(self.step.successful, 1)
+
+
+def run_round(
+    side: str,
+    server: register.Server,
+    folder: Path,
+    *,
+    target: str,
+    xml: Path,
+    args: argparse.Namespace,
+    uac_port: int,
+    password: str,
+) -> Round:
+    """One UAC run with CPU marks at the window's edges."""
+    marks: dict[str, float] = {}
+
+    def mark(name: str) -> None:
+        marks[f"cpu{name}"], marks[f"t{name}"] = server.cpu_seconds(), time.monotonic()
+        marks[f"sipp{name}"] = calls.sipp_cpu_seconds()
+
+    step = calls.run_uac(
+        server,
+        target,
+        folder,
+        xml,
+        local_port=uac_port,
+        rate=args.rate,
+        calls=int(args.rate * args.seconds),
+        hold_ms=500,
+        password=password,
+        during=[(WINDOW_START, lambda: mark("0")), (args.seconds, lambda: mark("1"))],
+    )
+    result = Round(side, step)
+    if "t1" in marks:
+        result.window_cpu = marks["cpu1"] - marks["cpu0"]
+        result.window_seconds = marks["t1"] - marks["t0"]
+        result.sipp_cpu = (marks["sipp1"] - marks["sipp0"]) / result.window_seconds
+        result.window_calls = sum(WINDOW_START <= at < args.seconds for at in step.setup_at)
+    return result
 
 
 def main() -> int:
@@ -135,6 +224,10 @@ def main() -> int:
     parser.add_argument("--rate", type=int, default=100, help="calls per second")
     parser.add_argument("--seconds", type=float, default=8.0, help="per round")
     parser.add_argument("--rounds", type=int, default=3, help="rounds per side")
+    parser.add_argument("--warmup", type=float, default=2.0, help="uncounted seconds first")
+    parser.add_argument(
+        "--listener-core", default=calls.SIPP_CORE, help="core of the listener process"
+    )
     parser.add_argument("--keep", type=Path, help="keep the work folder here")
     parser.add_argument("--listen", help=argparse.SUPPRESS)
     parser.add_argument("--report", type=Path, help=argparse.SUPPRESS)
@@ -142,6 +235,8 @@ def main() -> int:
     if args.listen:
         listen(args.listen, args.ws_listeners, args.report)
         return 0
+    if args.seconds <= WINDOW_START + 1:
+        parser.error(f"--seconds must be over {WINDOW_START + 1}")
     work = args.keep or Path(tempfile.mkdtemp(prefix="bench-api-"))
     work.mkdir(parents=True, exist_ok=True)
     passwords = {name: secrets.token_urlsafe(18) for name in ("caller", "callee")}
@@ -162,54 +257,113 @@ def main() -> int:
         check=True,
     ).stdout.strip()
     url = f"ws://127.0.0.1:{http_port}/api/events?token={token}"
+    load_before = os.getloadavg()
     server = register.serve(config, state, work / "switchboard.log")
-    sides: dict[str, list[calls.Step]] = {"without": [], "with": []}
-    frames = 0
+    sides: dict[str, list[Round]] = {"without": [], "with": []}
     try:
         calls.register_user(work, port, uas_port, "callee", passwords["callee"])
         calls.register_user(work, port, uac_port, "caller", passwords["caller"])
         uac_xml = calls.scenario(work, "calls_uac", direct=True, media=None)
         uas_xml = calls.scenario(work, "calls_uas", direct=True, media=None)
-        budget = args.rounds * 2 * (args.seconds + 30) + 60
+        budget = args.rounds * 2 * (args.seconds + 30) + args.warmup + 90
         callee = calls.start_callee(work, target, uas_port, uas_xml, budget=budget)
         try:
-            for round_ in range(args.rounds * 2):
-                side = "without" if round_ % 2 == 0 else "with"
-                listeners = Listeners(url, args.ws_listeners, work) if side == "with" else None
+            if args.warmup > 0:
+                calls.run_uac(
+                    server,
+                    target,
+                    work / "warmup",
+                    uac_xml,
+                    local_port=uac_port,
+                    rate=args.rate,
+                    calls=int(args.rate * args.warmup),
+                    hold_ms=500,
+                    password=passwords["caller"],
+                )
+            for number in range(args.rounds * 2):
+                side = "without" if number % 2 == 0 else "with"
+                listeners = (
+                    Listeners(url, args.ws_listeners, work, args.listener_core)
+                    if side == "with"
+                    else None
+                )
+                frames, listener_cpu = 0, 0.0
                 try:
-                    step = calls.run_uac(
+                    result = run_round(
+                        side,
                         server,
-                        target,
-                        work / f"round-{round_}-{side}",
-                        uac_xml,
-                        local_port=uac_port,
-                        rate=args.rate,
-                        calls=int(args.rate * args.seconds),
-                        hold_ms=500,
+                        work / f"round-{number}-{side}",
+                        target=target,
+                        xml=uac_xml,
+                        args=args,
+                        uac_port=uac_port,
                         password=passwords["caller"],
                     )
                 finally:
                     if listeners is not None:
-                        frames += listeners.stop()
-                calls.describe(f"{side} listeners", step)
-                sides[side].append(step)
+                        frames, listener_cpu = listeners.stop()
+                result.frames, result.listener_cpu = frames, listener_cpu
+                calls.describe(f"{side} listeners", result.step)
+                print(
+                    f"#   window {result.window_seconds:.1f} s, {result.window_calls} calls: "
+                    f"{result.per_call * 1e6:.0f} us server CPU per call "
+                    f"({result.per_call_whole * 1e6:.0f} over the whole run), "
+                    f"SIPp {result.sipp_cpu:.2f} cores, "
+                    f"{result.step.retransmissions} retransmissions",
+                    file=sys.stderr,
+                )
+                sides[side].append(result)
         finally:
             callee.stop()
     finally:
         server.stop()
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)
+    load_after = os.getloadavg()
+    print(
+        f"cores: server {register.SERVER_CORE}, SIPp {calls.SIPP_CORE}, "
+        f"listeners {args.listener_core} (nice {LISTENER_NICE})"
+    )
     figures: dict[str, float] = {}
-    for side, steps in sides.items():
+    for side, rounds in sides.items():
         label = "without_ws" if side == "without" else f"with_{args.ws_listeners}_ws"
-        per_call = statistics.median(s.cpu_seconds / max(s.successful, 1) for s in steps)
-        setup = statistics.median(s.p(0.5) for s in steps)
-        failed = sum(s.calls - s.successful for s in steps)
-        figures[side] = per_call
-        print(f"{label}_cpu_per_call: {per_call * 1e6:.0f} us")
-        print(f"{label}_p50_setup: {setup:.2f} ms")
-        print(f"{label}_failed_calls: {failed}")
-    print(f"ws_frames_received: {frames} frames")
+        per_call = [r.per_call for r in rounds]
+        figures[side] = statistics.median(per_call)
+        figures[f"{side}_whole"] = statistics.median(r.per_call_whole for r in rounds)
+        print(f"{label}_cpu_per_call: {figures[side] * 1e6:.0f} us")
+        print(
+            f"{label}_cpu_per_call_rounds: "
+            + " ".join(f"{value * 1e6:.0f}" for value in per_call)
+            + " us"
+        )
+        print(f"{label}_cpu_per_call_whole_run: {figures[f'{side}_whole'] * 1e6:.0f} us")
+        print(f"{label}_p50_setup: {statistics.median(r.step.p(0.5) for r in rounds):.2f} ms")
+        failed = sum(r.step.calls - r.step.successful for r in rounds)
+        print(f"{label}_failed_calls: {failed} of {sum(r.step.calls for r in rounds)}")
+        print(f"{label}_retransmissions: {sum(r.step.retransmissions for r in rounds)}")
+        print(f"{label}_sipp_cpu: {statistics.median(r.sipp_cpu for r in rounds):.2f} cores")
+    pairs = [
+        w.per_call / wo.per_call
+        for wo, w in zip(sides["without"], sides["with"], strict=True)
+        if wo.per_call > 0
+    ]
+    print(
+        "ratio_cpu_per_call_by_pair: "
+        + " ".join(f"{ratio:.3f}" for ratio in pairs)
+        + f" (median {statistics.median(pairs):.3f}) x"
+    )
+    rounds_with = sides["with"]
+    listener_seconds = sum(r.step.wall_seconds for r in rounds_with)
+    print(f"ws_frames_received: {sum(r.frames for r in rounds_with)} frames")
+    print(
+        "ws_listener_process_cpu: "
+        f"{sum(r.listener_cpu for r in rounds_with) / max(listener_seconds, 1e-9):.3f} cores"
+    )
+    print(f"load_average_1min: {load_before[0]:.2f} before, {load_after[0]:.2f} after")
+    print(
+        f"ratio_cpu_per_call_whole_run_with_{args.ws_listeners}_ws_vs_without: "
+        f"{figures['with_whole'] / figures['without_whole']:.3f} x"
+    )
     print(
         f"ratio_cpu_per_call_with_{args.ws_listeners}_ws_vs_without: "
         f"{figures['with'] / figures['without']:.3f} x"
