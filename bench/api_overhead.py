@@ -1,45 +1,48 @@
 """What live-event listeners cost call handling: ``bench/calls.py``'s signalling-only calls
-(a), at a fixed rate, against one server with the HTTP API on, alternately without and with
-N WebSocket listeners on /api/events taking every event.
+(a: INVITE with digest, 180, 200, the direct-media re-INVITEs, BYE after 500 ms) at a fixed
+rate through one server with the HTTP API on, in one SIPp run cut into phases that
+alternate without and with N WebSocket listeners on /api/events taking every event.
 
-The headline is the server's CPU per call in the steady part of each round (from
-``WINDOW_START`` seconds after SIPp starts until it has placed its last call, over the
-calls set up in that window), as the median over the rounds; the last line is the
-with/without ratio of it (the DoD: within 5 %). The ratio of each with-round to the
-without-round just before it is printed too: drifting load affects it less. The window
-leaves out the ramp and the tail, where a single call SIPp gives up on stretches the round
-by its 10 s receive timeout and would charge the server's idle CPU of that time to the side
-it fell on; the whole-round figure is printed too. Rounds alternate (without, with,
-without, with, ...) after an uncounted warm-up, so drift on the shared machine falls on
-both sides.
+Each phase's figure is the server's CPU (user + system of its process, which includes the
+loopback delivery of what it writes) over the phase, per call set up inside it. Phases
+alternate every ``--phase-seconds`` after an uncounted warm-up, so load from other work on
+the shared machine, which comes and goes over seconds to minutes, falls on both sides
+alike; the listeners connect before a "with" phase opens and close after it ends, so
+their handshakes are not counted. The last line is the median over the pairs (a phase
+without, the phase with just after it) of with/without CPU per call (the DoD: within 5 %);
+the ratio of the two sides' medians is printed too. A call's CallEnded comes 500 ms after
+its setup, so a phase's last calls report theirs in the next phase: phases of 4 s or more
+keep that small, and it runs both ways.
 
 Processes and cores (``taskset``): the server on core 0 (``register.SERVER_CORE``), both
 SIPps on core 1 (``register.SIPP_CORE``), the listeners in one child process on
 ``--listener-core`` (default: core 1, at niceness 10, so they never take the server's core;
-the SIPp CPU figure shows whether they crowd SIPp). The listeners are a bare client that
-only counts frames and take every event (no filter: the most the fan-out can be asked to
-do); the CPU they used is printed.
+the SIPp and listener CPU figures show whether they crowd SIPp). The listeners are a bare
+client that only counts frames, and take every event (no filter: the most the fan-out can
+be asked to do).
 
 Run: ``.venv/bin/python bench/api_overhead.py [--ws-listeners 10] [--rate 100]
-[--seconds 8] [--rounds 3]``. Needs ``sipp``; 127.0.0.1 only; ports as in calls.py.
+[--pairs 6] [--phase-seconds 4]``. Needs ``sipp``; 127.0.0.1 only; ports as in calls.py.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import base64
+import functools
 import os
 import resource
 import secrets
+import select
+import selectors
 import shutil
-import signal
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -48,10 +51,12 @@ import register
 
 HERE = Path(__file__).resolve().parent
 
-WINDOW_START = 1.5
-"""Seconds after SIPp starts when the measured window opens (the ramp is over)."""
-
 LISTENER_NICE = 10
+
+KEPT_UP_MS = 500.0
+"""A phase's p99 setup time above this (SIPp's first INVITE retransmission) means the
+server had a backlog, or SIPp's packets were lost: its CPU per call is then not a
+steady-state figure, and its pair is left out of the headline."""
 
 
 def frames_in(buffer: bytearray) -> int:
@@ -75,168 +80,204 @@ def frames_in(buffer: bytearray) -> int:
     return count
 
 
-def listen(url: str, count: int, report: Path) -> None:
-    """Child process: ``count`` WebSockets on ``url`` until SIGTERM; then writes the frames
-    seen and the CPU seconds it used to ``report``.
+def listen(url: str, count: int, limit: float) -> None:
+    """Child process: on ``on`` (a line on stdin) open ``count`` WebSockets on ``url``, on
+    ``off`` close them, each answered with the same word on stdout once done; at ``quit``
+    (or EOF, or after ``limit`` seconds) print the frames seen and its CPU seconds.
 
-    A bare client (handshake, then count frames in the bytes), so that what the listeners
-    cost their own core stays small next to SIPp's."""
+    A bare client (handshake, then count frames in the bytes, one select loop), so that
+    what the listeners cost their own core stays small next to SIPp's."""
     host_port, _, path = url.removeprefix("ws://").partition("/")
     host, _, port = host_port.partition(":")
+    chooser = selectors.DefaultSelector()
+    chooser.register(sys.stdin, selectors.EVENT_READ)
+    buffers: dict[socket.socket, bytearray] = {}
     frames = 0
-    stop = asyncio.Event()
+    deadline = time.monotonic() + limit
 
-    async def one() -> None:
-        nonlocal frames
-        reader, writer = await asyncio.open_connection(host, int(port))
+    def open_one() -> socket.socket:
+        sock = socket.create_connection((host, int(port)), timeout=10)
         key = base64.b64encode(secrets.token_bytes(16)).decode()
-        writer.write(
+        sock.sendall(
             f"GET /{path} HTTP/1.1\r\nHost: {host_port}\r\nUpgrade: websocket\r\n"
             f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
             "Sec-WebSocket-Version: 13\r\n\r\n".encode()
         )
-        head = await reader.readuntil(b"\r\n\r\n")
+        head = b""
+        while b"\r\n\r\n" not in head and len(head) < 4096:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            head += chunk
         if not head.startswith(b"HTTP/1.1 101"):
             raise RuntimeError(head.decode(errors="replace"))
-        buffer = bytearray()
-        while data := await reader.read(262144):
-            buffer += data
-            frames += frames_in(buffer)
+        buffers[sock] = bytearray(head.partition(b"\r\n\r\n")[2])
+        sock.setblocking(False)
+        chooser.register(sock, selectors.EVENT_READ)
+        return sock
 
-    async def main() -> None:
-        loop = asyncio.get_running_loop()
-        loop.add_signal_handler(signal.SIGTERM, stop.set)
-        tasks = [asyncio.create_task(one()) for _ in range(count)]
-        await asyncio.sleep(0.5)
-        for task in tasks:
-            if task.done():
-                task.result()
-        report.with_suffix(".ready").write_text("ok")
-        await asyncio.wait_for(stop.wait(), 600)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+    def close_all() -> None:
+        for sock in list(buffers):
+            chooser.unregister(sock)
+            sock.close()
+        buffers.clear()
 
-    asyncio.run(main())
+    def answer(word: str) -> None:
+        sys.stdout.write(word + "\n")
+        sys.stdout.flush()
+
+    running = True
+    while running and time.monotonic() < deadline:
+        for key, _ in chooser.select(timeout=1.0):
+            if key.fileobj is sys.stdin:
+                command = sys.stdin.readline().strip()
+                if command == "on":
+                    for _ in range(count):
+                        open_one()
+                    answer("on")
+                elif command == "off":
+                    close_all()
+                    answer("off")
+                else:
+                    running = False
+                continue
+            sock = key.fileobj
+            assert isinstance(sock, socket.socket)
+            try:
+                data = sock.recv(262144)
+            except BlockingIOError:
+                continue
+            buffers[sock] += data
+            frames += frames_in(buffers[sock])
+    close_all()
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    report.write_text(f"{frames} {usage.ru_utime + usage.ru_stime}")
+    answer(f"{frames} {usage.ru_utime + usage.ru_stime}")
 
 
 class Listeners:
-    """The listener child process, pinned to ``core`` at niceness ``LISTENER_NICE``."""
+    """The listener child process, pinned to ``core`` at niceness ``LISTENER_NICE``,
+    switched on and off by the benchmark."""
 
-    def __init__(self, url: str, count: int, work: Path, core: str) -> None:
-        self.report = work / f"listeners-{time.monotonic_ns()}.txt"
+    def __init__(self, url: str, count: int, core: str, limit: float) -> None:
         self.process = subprocess.Popen(
             [
                 *("taskset", "-c", core),
                 *("nice", "-n", str(LISTENER_NICE)),
                 sys.executable,
                 __file__,
-                "--listen",
-                url,
-                "--ws-listeners",
-                str(count),
-                "--report",
-                str(self.report),
-            ]
+                *("--listen", url),
+                *("--ws-listeners", str(count)),
+                *("--limit", str(limit)),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
         )
-        calls.wait_until(
-            lambda: self.report.with_suffix(".ready").exists(), 20, "the WebSocket listeners"
-        )
+
+    def tell(self, command: str, timeout: float = 20) -> str:
+        """Send ``command``; the child's one-line answer."""
+        assert self.process.stdin is not None and self.process.stdout is not None
+        if self.process.poll() is not None:
+            raise RuntimeError(f"the listeners exited ({self.process.returncode})")
+        self.process.stdin.write(command + "\n")
+        self.process.stdin.flush()
+        ready, _, _ = select.select([self.process.stdout], [], [], timeout)
+        if not ready:
+            raise RuntimeError(f"the listeners did not answer {command!r}")
+        return self.process.stdout.readline().strip()
 
     def stop(self) -> tuple[int, float]:
         """Stop them: the frames they received and the CPU seconds they used."""
-        self.process.send_signal(signal.SIGTERM)
-        self.process.wait(timeout=20)
-        if not self.report.exists():
+        if self.process.poll() is not None:
             return 0, 0.0
-        frames, cpu = self.report.read_text().split()
+        try:
+            frames, cpu = self.tell("quit").split()
+        finally:
+            self.process.wait(timeout=20)
         return int(frames), float(cpu)
 
 
 @dataclass
-class Round:
-    """One SIPp run and what was measured over its steady window."""
+class Phase:
+    """A stretch of the run without or with the listeners, and the server CPU it took."""
 
     side: str
-    step: calls.Step
-    window_cpu: float = 0.0
-    window_seconds: float = 0.0
-    window_calls: int = 0
-    sipp_cpu: float = 0.0
-    listener_cpu: float = 0.0
-    frames: int = 0
+    start: float
+    """Wall-clock time it opened (after the listeners were switched)."""
+    end: float = 0.0
+    cpu: float = 0.0
+    calls: int = 0
+    """Calls set up inside it."""
+    setup_ms: list[float] = field(default_factory=list)
 
     @property
     def per_call(self) -> float:
-        """Server CPU seconds per call set up in the window."""
-        return self.window_cpu / max(self.window_calls, 1)
+        """Server CPU seconds per call set up in the phase."""
+        return self.cpu / max(self.calls, 1)
 
     @property
-    def per_call_whole(self) -> float:
-        """Server CPU seconds per successful call over the whole run, tail included."""
-        return self.step.cpu_seconds / max(self.step.successful, 1)
+    def kept_up(self) -> bool:
+        """Whether the server kept up with the calls (see ``KEPT_UP_MS``)."""
+        return bool(self.setup_ms) and quantile(self.setup_ms, 0.99) <= KEPT_UP_MS
 
 
-def run_round(
-    side: str,
-    server: register.Server,
-    folder: Path,
-    *,
-    target: str,
-    xml: Path,
-    args: argparse.Namespace,
-    uac_port: int,
-    password: str,
-) -> Round:
-    """One UAC run with CPU marks at the window's edges."""
-    marks: dict[str, float] = {}
+class Phases:
+    """The ``during`` actions of the one SIPp run: at each boundary, close the open phase,
+    switch the listeners for the next one, and open it."""
 
-    def mark(name: str) -> None:
-        marks[f"cpu{name}"], marks[f"t{name}"] = server.cpu_seconds(), time.monotonic()
-        marks[f"sipp{name}"] = calls.sipp_cpu_seconds()
+    def __init__(self, server: register.Server, listeners: Listeners, count: int) -> None:
+        self.server = server
+        self.listeners = listeners
+        self.count = count
+        self.done: list[Phase] = []
+        self.open: Phase | None = None
+        self.open_cpu = 0.0
+        self.listening = False
+        self.error: Exception | None = None
+        """What went wrong switching the listeners (raised once SIPp is done)."""
 
-    step = calls.run_uac(
-        server,
-        target,
-        folder,
-        xml,
-        local_port=uac_port,
-        rate=args.rate,
-        calls=int(args.rate * args.seconds),
-        hold_ms=500,
-        password=password,
-        during=[(WINDOW_START, lambda: mark("0")), (args.seconds, lambda: mark("1"))],
-    )
-    result = Round(side, step)
-    if "t1" in marks:
-        result.window_cpu = marks["cpu1"] - marks["cpu0"]
-        result.window_seconds = marks["t1"] - marks["t0"]
-        result.sipp_cpu = (marks["sipp1"] - marks["sipp0"]) / result.window_seconds
-        result.window_calls = sum(WINDOW_START <= at < args.seconds for at in step.setup_at)
-    return result
+    def boundary(self, number: int) -> None:
+        if self.error is not None:
+            return
+        try:
+            self._boundary(number)
+        except (OSError, RuntimeError) as error:
+            self.error = error
+
+    def _boundary(self, number: int) -> None:
+        cpu, now = self.server.cpu_seconds(), time.time()
+        if self.open is not None:
+            self.open.end, self.open.cpu = now, cpu - self.open_cpu
+            self.done.append(self.open)
+            self.open = None
+        side = "without" if number % 2 == 0 else "with"
+        wanted = side == "with" and number < self.count
+        if wanted != self.listening:
+            self.listeners.tell("on" if wanted else "off")
+            self.listening = wanted
+        if number < self.count:
+            self.open_cpu, self.open = self.server.cpu_seconds(), Phase(side, time.time())
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--ws-listeners", type=int, default=10)
     parser.add_argument("--rate", type=int, default=100, help="calls per second")
-    parser.add_argument("--seconds", type=float, default=8.0, help="per round")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds per side")
+    parser.add_argument("--pairs", type=int, default=6, help="phases without and with")
+    parser.add_argument("--phase-seconds", type=float, default=4.0)
     parser.add_argument("--warmup", type=float, default=2.0, help="uncounted seconds first")
     parser.add_argument(
         "--listener-core", default=calls.SIPP_CORE, help="core of the listener process"
     )
     parser.add_argument("--keep", type=Path, help="keep the work folder here")
     parser.add_argument("--listen", help=argparse.SUPPRESS)
-    parser.add_argument("--report", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--limit", type=float, default=600, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.listen:
-        listen(args.listen, args.ws_listeners, args.report)
+        listen(args.listen, args.ws_listeners, args.limit)
         return 0
-    if args.seconds <= WINDOW_START + 1:
-        parser.error(f"--seconds must be over {WINDOW_START + 1}")
+    if args.pairs < 1 or args.phase_seconds < 1:
+        parser.error("--pairs must be at least 1 and --phase-seconds at least 1")
     work = args.keep or Path(tempfile.mkdtemp(prefix="bench-api-"))
     work.mkdir(parents=True, exist_ok=True)
     passwords = {name: secrets.token_urlsafe(18) for name in ("caller", "callee")}
@@ -257,118 +298,109 @@ def main() -> int:
         check=True,
     ).stdout.strip()
     url = f"ws://127.0.0.1:{http_port}/api/events?token={token}"
+    count = 2 * args.pairs
+    seconds = args.warmup + count * args.phase_seconds + 1
     load_before = os.getloadavg()
     server = register.serve(config, state, work / "switchboard.log")
-    sides: dict[str, list[Round]] = {"without": [], "with": []}
+    listeners = Listeners(url, args.ws_listeners, args.listener_core, seconds + 120)
+    phases = Phases(server, listeners, count)
+    frames, listener_cpu = 0, 0.0
     try:
         calls.register_user(work, port, uas_port, "callee", passwords["callee"])
         calls.register_user(work, port, uac_port, "caller", passwords["caller"])
         uac_xml = calls.scenario(work, "calls_uac", direct=True, media=None)
         uas_xml = calls.scenario(work, "calls_uas", direct=True, media=None)
-        budget = args.rounds * 2 * (args.seconds + 30) + args.warmup + 90
-        callee = calls.start_callee(work, target, uas_port, uas_xml, budget=budget)
+        callee = calls.start_callee(work, target, uas_port, uas_xml, budget=seconds + 60)
+        sipp_before = calls.sipp_cpu_seconds()
         try:
-            if args.warmup > 0:
-                calls.run_uac(
-                    server,
-                    target,
-                    work / "warmup",
-                    uac_xml,
-                    local_port=uac_port,
-                    rate=args.rate,
-                    calls=int(args.rate * args.warmup),
-                    hold_ms=500,
-                    password=passwords["caller"],
-                )
-            for number in range(args.rounds * 2):
-                side = "without" if number % 2 == 0 else "with"
-                listeners = (
-                    Listeners(url, args.ws_listeners, work, args.listener_core)
-                    if side == "with"
-                    else None
-                )
-                frames, listener_cpu = 0, 0.0
-                try:
-                    result = run_round(
-                        side,
-                        server,
-                        work / f"round-{number}-{side}",
-                        target=target,
-                        xml=uac_xml,
-                        args=args,
-                        uac_port=uac_port,
-                        password=passwords["caller"],
-                    )
-                finally:
-                    if listeners is not None:
-                        frames, listener_cpu = listeners.stop()
-                result.frames, result.listener_cpu = frames, listener_cpu
-                calls.describe(f"{side} listeners", result.step)
-                print(
-                    f"#   window {result.window_seconds:.1f} s, {result.window_calls} calls: "
-                    f"{result.per_call * 1e6:.0f} us server CPU per call "
-                    f"({result.per_call_whole * 1e6:.0f} over the whole run), "
-                    f"SIPp {result.sipp_cpu:.2f} cores, "
-                    f"{result.step.retransmissions} retransmissions",
-                    file=sys.stderr,
-                )
-                sides[side].append(result)
+            step = calls.run_uac(
+                server,
+                target,
+                work / "run",
+                uac_xml,
+                local_port=uac_port,
+                rate=args.rate,
+                calls=int(args.rate * seconds),
+                hold_ms=500,
+                password=passwords["caller"],
+                during=[
+                    (args.warmup + n * args.phase_seconds, functools.partial(phases.boundary, n))
+                    for n in range(count + 1)
+                ],
+            )
+            sipp_cpu = (calls.sipp_cpu_seconds() - sipp_before) / step.wall_seconds
+            if phases.error is not None:
+                raise phases.error
         finally:
             callee.stop()
     finally:
-        server.stop()
-        if args.keep is None:
-            shutil.rmtree(work, ignore_errors=True)
+        try:
+            frames, listener_cpu = listeners.stop()
+        finally:
+            server.stop()
+            if args.keep is None:
+                shutil.rmtree(work, ignore_errors=True)
     load_after = os.getloadavg()
+    done = phases.done
+    for phase in done:
+        start, end = phase.start - step.started, phase.end - step.started
+        for at, ms in zip(step.setup_at, step.setup_ms, strict=True):
+            if start <= at < end:
+                phase.calls += 1
+                phase.setup_ms.append(ms)
+        print(
+            f"# {phase.side:>7} {start:5.1f}-{end:5.1f} s: {phase.calls} calls, "
+            f"{phase.per_call * 1e6:.0f} us server CPU per call, "
+            f"p99 setup {quantile(phase.setup_ms, 0.99):.0f} ms",
+            file=sys.stderr,
+        )
+    sides = {side: [p for p in done if p.side == side] for side in ("without", "with")}
+    if not sides["with"]:
+        print("the run ended before a phase with listeners", file=sys.stderr)
+        return 1
     print(
         f"cores: server {register.SERVER_CORE}, SIPp {calls.SIPP_CORE}, "
         f"listeners {args.listener_core} (nice {LISTENER_NICE})"
     )
     figures: dict[str, float] = {}
-    for side, rounds in sides.items():
+    for side, found in sides.items():
         label = "without_ws" if side == "without" else f"with_{args.ws_listeners}_ws"
-        per_call = [r.per_call for r in rounds]
-        figures[side] = statistics.median(per_call)
-        figures[f"{side}_whole"] = statistics.median(r.per_call_whole for r in rounds)
+        figures[side] = statistics.median(p.per_call for p in found)
         print(f"{label}_cpu_per_call: {figures[side] * 1e6:.0f} us")
-        print(
-            f"{label}_cpu_per_call_rounds: "
-            + " ".join(f"{value * 1e6:.0f}" for value in per_call)
-            + " us"
-        )
-        print(f"{label}_cpu_per_call_whole_run: {figures[f'{side}_whole'] * 1e6:.0f} us")
-        print(f"{label}_p50_setup: {statistics.median(r.step.p(0.5) for r in rounds):.2f} ms")
-        failed = sum(r.step.calls - r.step.successful for r in rounds)
-        print(f"{label}_failed_calls: {failed} of {sum(r.step.calls for r in rounds)}")
-        print(f"{label}_retransmissions: {sum(r.step.retransmissions for r in rounds)}")
-        print(f"{label}_sipp_cpu: {statistics.median(r.sipp_cpu for r in rounds):.2f} cores")
-    pairs = [
-        w.per_call / wo.per_call
-        for wo, w in zip(sides["without"], sides["with"], strict=True)
-        if wo.per_call > 0
-    ]
+        print(f"{label}_cpu_per_call_phases: " + " ".join(f"{p.per_call * 1e6:.0f}" for p in found))
+        setup = statistics.median(quantile(p.setup_ms, 0.5) for p in found)
+        print(f"{label}_p50_setup: {setup:.2f} ms")
+        print(f"{label}_calls: {sum(p.calls for p in found)}")
+    print(f"failed_calls: {step.calls - step.successful} of {step.calls}")
+    print(f"retransmissions: {step.retransmissions}")
+    print(f"sipp_cpu: {sipp_cpu:.2f} cores")
+    print(f"ws_frames_received: {frames} frames")
+    print(f"ws_listener_process_cpu: {listener_cpu:.2f} s")
+    print(f"load_average_1min: {load_before[0]:.2f} before, {load_after[0]:.2f} after")
+    pairs = list(zip(sides["without"], sides["with"], strict=False))
+    ratios = [w.per_call / wo.per_call for wo, w in pairs]
+    kept = [ratio for (wo, w), ratio in zip(pairs, ratios, strict=True) if wo.kept_up and w.kept_up]
     print(
         "ratio_cpu_per_call_by_pair: "
-        + " ".join(f"{ratio:.3f}" for ratio in pairs)
-        + f" (median {statistics.median(pairs):.3f}) x"
+        + " ".join(
+            f"{ratio:.3f}{'' if wo.kept_up and w.kept_up else '*'}"
+            for (wo, w), ratio in zip(pairs, ratios, strict=True)
+        )
+        + f" x (* p99 setup over {KEPT_UP_MS:.0f} ms in the pair: left out)"
     )
-    rounds_with = sides["with"]
-    listener_seconds = sum(r.step.wall_seconds for r in rounds_with)
-    print(f"ws_frames_received: {sum(r.frames for r in rounds_with)} frames")
-    print(
-        "ws_listener_process_cpu: "
-        f"{sum(r.listener_cpu for r in rounds_with) / max(listener_seconds, 1e-9):.3f} cores"
-    )
-    print(f"load_average_1min: {load_before[0]:.2f} before, {load_after[0]:.2f} after")
-    print(
-        f"ratio_cpu_per_call_whole_run_with_{args.ws_listeners}_ws_vs_without: "
-        f"{figures['with_whole'] / figures['without_whole']:.3f} x"
-    )
-    print(
-        f"ratio_cpu_per_call_with_{args.ws_listeners}_ws_vs_without: "
-        f"{figures['with'] / figures['without']:.3f} x"
-    )
+    print(f"pairs_kept_up: {len(kept)} of {len(pairs)}")
+    print(f"ratio_all_pairs_median: {statistics.median(ratios):.3f} x")
+    headline = f"{statistics.median(kept):.3f}" if kept else "nan"
+    print(f"ratio_cpu_per_call_with_{args.ws_listeners}_ws_vs_without: {headline} x")
     return 0
+
+
+def quantile(values: list[float], q: float) -> float:
+    """Quantile ``q`` of ``values`` (nan when empty)."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 if __name__ == "__main__":
