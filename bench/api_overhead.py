@@ -269,6 +269,12 @@ def main() -> int:
     parser.add_argument(
         "--listener-core", default=calls.SIPP_CORE, help="core of the listener process"
     )
+    parser.add_argument(
+        "--nice",
+        type=int,
+        default=0,
+        help="niceness of the server and SIPp, as bench/register.py --nice (root for < 0)",
+    )
     parser.add_argument("--keep", type=Path, help="keep the work folder here")
     parser.add_argument("--listen", help=argparse.SUPPRESS)
     parser.add_argument("--limit", type=float, default=600, help=argparse.SUPPRESS)
@@ -278,6 +284,7 @@ def main() -> int:
         return 0
     if args.pairs < 1 or args.phase_seconds < 1:
         parser.error("--pairs must be at least 1 and --phase-seconds at least 1")
+    register.set_nice(args.nice)
     work = args.keep or Path(tempfile.mkdtemp(prefix="bench-api-"))
     work.mkdir(parents=True, exist_ok=True)
     passwords = {name: secrets.token_urlsafe(18) for name in ("caller", "callee")}
@@ -360,7 +367,8 @@ def main() -> int:
         return 1
     print(
         f"cores: server {register.SERVER_CORE}, SIPp {calls.SIPP_CORE}, "
-        f"listeners {args.listener_core} (nice {LISTENER_NICE})"
+        f"listeners {args.listener_core} (nice {LISTENER_NICE}); server and SIPp at nice "
+        f"{args.nice}"
     )
     figures: dict[str, float] = {}
     for side, found in sides.items():
