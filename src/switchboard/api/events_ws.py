@@ -110,27 +110,36 @@ class WireGroup:
 
 def _make_encoder() -> Callable[[dict[str, object]], str]:
     """``json.dumps`` for an event's flat dict, with the C encoder built once rather than
-    per call (two thirds of ``json.dumps``' time on a small dict); plain ``json.dumps``
-    where the C accelerator is missing."""
+    per call (two thirds of ``json.dumps``' time on a small dict). ``c_make_encoder`` is
+    the json module's internal: where it is missing, takes other arguments or writes
+    something else than ``json.dumps`` for a sample, plain ``json.dumps`` is used."""
     make = getattr(json.encoder, "c_make_encoder", None)
     if make is None:
         return json.dumps
-    encoder = make(
-        None,
-        json.JSONEncoder().default,
-        json.encoder.encode_basestring_ascii,
-        None,
-        ": ",
-        ", ",
-        False,
-        False,
-        True,
-    )
+    try:
+        encoder = make(
+            None,
+            json.JSONEncoder().default,
+            json.encoder.encode_basestring_ascii,
+            None,
+            ": ",
+            ", ",
+            False,
+            False,
+            True,
+        )
+    except TypeError:
+        return json.dumps
 
     def encode(data: dict[str, object]) -> str:
         return "".join(encoder(data, 0))
 
-    return encode
+    sample: dict[str, object] = {"s": 'a"\u00e9\n', "i": -1, "f": 0.5, "b": True, "n": None}
+    try:
+        same = encode(sample) == json.dumps(sample)
+    except TypeError:
+        same = False
+    return encode if same else json.dumps
 
 
 _encode = _make_encoder()
