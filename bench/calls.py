@@ -297,8 +297,11 @@ class Step:
     calls: int
     successful: int = 0
     failed: int = 0
+    retransmissions: int = 0
     achieved: float = 0.0
     setup_ms: list[float] = field(default_factory=list)
+    setup_at: list[float] = field(default_factory=list)
+    """When each of ``setup_ms`` was measured, seconds after SIPp started."""
     cpu_seconds: float = 0.0
     wall_seconds: float = 0.0
     rss: int = 0
@@ -384,7 +387,8 @@ def run_uac(
         rows = list(csv.DictReader(handle, delimiter=";"))
     step.successful = int(rows[-1]["SuccessfulCall(C)"])
     step.failed = int(rows[-1]["FailedCall(C)"])
-    stamps: list[float] = []
+    step.retransmissions = int(rows[-1].get("Retransmissions(C)") or 0)
+    stamps = step.setup_at
     for path in folder.glob("*_rtt.csv"):
         with path.open(newline="") as handle:
             reader = csv.reader(handle, delimiter=";")

@@ -224,6 +224,20 @@ NICE = 0
 """Scheduling priority of the server and SIPp (``--nice``; negative needs root)."""
 
 
+def set_nice(niceness: int) -> None:
+    """Run the servers and SIPp started from now on at ``niceness``, and give this
+    session's autogroup the same: with autogroup scheduling, niceness only ranks tasks
+    inside their session's group; the group's own niceness is what weighs against other
+    jobs' sessions."""
+    global NICE  # noqa: PLW0603 - one setting for the whole run
+    NICE = niceness
+    if niceness:
+        try:
+            Path("/proc/self/autogroup").write_text(str(niceness))
+        except OSError as exc:
+            print(f"# cannot set the autogroup niceness: {exc}", file=sys.stderr)
+
+
 def pinned(core: str) -> list[str]:
     """Prefix running a command on ``core`` (and at ``NICE`` when set)."""
     prefix = ["taskset", "-c", core]
@@ -532,15 +546,7 @@ def main() -> int:
         "other jobs, so that the pinned core is really theirs)",
     )
     args = parser.parse_args()
-    global NICE  # noqa: PLW0603 - one setting for the whole run
-    NICE = args.nice
-    if NICE:
-        # With autogroup scheduling, niceness only ranks tasks inside their session's
-        # group; the group's own niceness is what weighs against other jobs' sessions.
-        try:
-            Path("/proc/self/autogroup").write_text(str(NICE))
-        except OSError as exc:
-            print(f"# cannot set the autogroup niceness: {exc}", file=sys.stderr)
+    set_nice(args.nice)
     deadline = time.monotonic() + args.budget
     work = args.keep or Path(tempfile.mkdtemp(prefix="bench-register-"))
     work.mkdir(parents=True, exist_ok=True)

@@ -9,6 +9,13 @@ from dataclasses import dataclass, fields
 
 log = logging.getLogger(__name__)
 
+PLAIN = (int, float, str, bool, type(None))
+"""Field values JSON takes as they are; anything else goes out as its ``str``."""
+
+_field_names: dict[type[Event], tuple[str, ...]] = {}
+"""Each event class's field names, read once: ``fields()`` per event is most of the cost
+of serializing one for the live listeners."""
+
 
 @dataclass(frozen=True, slots=True)
 class Event:
@@ -20,12 +27,14 @@ class Event:
 
     def as_dict(self) -> dict[str, object]:
         """JSON-friendly fields, with the event kind."""
-        data: dict[str, object] = {"type": self.kind}
-        for item in fields(self):
-            value = getattr(self, item.name)
-            data[item.name] = (
-                value if isinstance(value, int | float | str | bool | None) else str(value)
-            )
+        kind = type(self)
+        names = _field_names.get(kind)
+        if names is None:
+            names = _field_names[kind] = tuple(item.name for item in fields(self))
+        data: dict[str, object] = {"type": kind.__name__}
+        for name in names:
+            value = getattr(self, name)
+            data[name] = value if isinstance(value, PLAIN) else str(value)
         return data
 
 
@@ -37,23 +46,23 @@ class EventBus:
     publisher: call handling must not depend on an observer's health."""
 
     def __init__(self) -> None:
-        self._handlers: list[tuple[Handler, tuple[type[Event], ...] | None]] = []
+        self._handlers: tuple[tuple[Handler, tuple[type[Event], ...] | None], ...] = ()
+        """Replaced, never changed in place, so a publish needs no copy of it."""
 
     def subscribe(
         self, handler: Handler, kinds: tuple[type[Event], ...] | None = None
     ) -> Callable[[], None]:
         """Call ``handler`` for every event (or only those of ``kinds``); returns unsubscribe."""
         entry = (handler, kinds)
-        self._handlers.append(entry)
+        self._handlers = (*self._handlers, entry)
 
         def unsubscribe() -> None:
-            if entry in self._handlers:
-                self._handlers.remove(entry)
+            self._handlers = tuple(e for e in self._handlers if e is not entry)
 
         return unsubscribe
 
     def publish(self, event: Event) -> None:
-        for handler, kinds in tuple(self._handlers):
+        for handler, kinds in self._handlers:
             if kinds is not None and not isinstance(event, kinds):
                 continue
             try:
