@@ -340,8 +340,13 @@ def quote(text: str) -> str:
 
 def _split(text: str, sep: str) -> list[str]:
     """Split on ``sep`` outside quoted strings and ``<...>``; items keep their whitespace."""
-    if '"' not in text and "<" not in text:
-        return text.split(sep)
+    if '"' not in text:
+        if "<" not in text:
+            return text.split(sep)
+        if sep not in text:  # the usual <uri>;params: one item, if every < has its >
+            if text.find(">", text.rfind("<")) < 0:
+                raise _bad("header value (unclosed <)", text)
+            return [text]
     items: list[str] = []
     start = i = 0
     n = len(text)
@@ -599,6 +604,14 @@ class Via:
 
     def __repr__(self) -> str:
         return f"Via({str(self)!r})"
+
+
+def check_via(value: str) -> None:
+    """Raise 400 unless ``value`` is a Via value that :meth:`Via.parse` accepts; the usual
+    form costs one match, without building the Via."""
+    match = _VIA.fullmatch(value)
+    if match is None or (match[4] is not None and parse_number(match[4], 65535) is None):
+        Via.parse(value)
 
 
 def _head_params(value: str) -> tuple[str, str, str]:

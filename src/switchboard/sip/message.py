@@ -32,6 +32,7 @@ from switchboard.sip.headers import (
     SipHeaders,
     Via,
     canonical_name,
+    check_via,
     display_name,
     parse_cseq,
     parse_number,
@@ -107,10 +108,13 @@ REASON_PHRASES = {
 class SipMessage:
     """What requests and responses share: header fields, body, and lazy accessors."""
 
-    __slots__ = ("body", "headers")
+    __slots__ = ("body", "checked", "headers")
 
     headers: SipHeaders
     body: bytes
+    checked: bool
+    """True when parsing found no bare CR or LF in the header block (validation skips
+    that check)."""
 
     def _one(self, key: str) -> str:
         try:
@@ -243,41 +247,57 @@ class SipMessage:
     def validate(self) -> None:
         """Run the syntax checks of RFC 3261 §25 that lazy parsing skips."""
         index = self.headers._index
-        for key, values in index.items():
-            if key not in KNOWN_NAMES and not TOKEN.fullmatch(key):
+        if not self.checked:
+            for key, values in index.items():
+                for value in values:
+                    if "\r" in value or "\n" in value:
+                        raise self._error(f"Bare CR or LF in the {display_name(key)} header field")
+        for key in index.keys() - KNOWN_NAMES:
+            if not TOKEN.fullmatch(key):
                 raise self._error(f"Malformed header field name {key!r}")
-            for value in values:
-                if "\r" in value or "\n" in value:
-                    raise self._error(f"Bare CR or LF in the {display_name(key)} header field")
         for key in _REQUIRED:
             if key not in index:
                 raise self._error(f"Missing {display_name(key)} header field")
         for key in _SINGLE:
             if len(index.get(key, ())) > 1:
                 raise self._error(f"More than one {display_name(key)} header field")
-        if not _CALL_ID.fullmatch(self.call_id):
+        if not _CALL_ID.fullmatch(index["call-id"][0]):
             raise self._error("Malformed Call-ID")
         self.cseq  # noqa: B018 - parsing is the check
-        for key in ("from", "to"):
-            self._check_address(index[key][0])
+        self._check_address(index["from"][0])
+        self._check_address(index["to"][0])
         vias = self.headers.get_all("via")
         if not vias or "" in index["via"]:
             raise self._error("Empty Via header field")
         for value in vias:
-            self._parse(Via.parse, value)
-        if not self.is_wildcard_contact:
-            for value in self.headers.get_all("contact"):
+            try:
+                check_via(value)
+            except RemoteProtocolError as exc:
+                raise self._error(exc.reason) from None
+        contacts = self.headers.get_all("contact")
+        if contacts != ["*"]:
+            for value in contacts:
                 self._check_address(value)
         for key in ("route", "record-route"):
-            for value in self.headers.get_all(key):
-                self._check_address(value)
+            if key in index:
+                for value in self.headers.get_all(key):
+                    self._check_address(value)
 
     def _check_address(self, value: str) -> None:
-        """A From, To, Contact or Route value: name-addr or addr-spec, with a valid URI."""
+        """A From, To, Contact or Route value: name-addr or addr-spec, with a valid URI.
+
+        Values found well-formed are remembered, and so is a From or To without its
+        trailing tag, so that the next request's fresh tag costs one token check.
+        """
         if value in _well_formed_addresses:
+            return
+        head, tag_param, tag = value.rpartition(";tag=")
+        if tag_param and head in _well_formed_addresses and TOKEN.fullmatch(tag):
             return
         self._check_uri(self._parse(NameAddress.parse, value).uri)
         _well_formed_addresses.add(value)
+        if tag_param and TOKEN.fullmatch(tag):
+            _well_formed_addresses.add(head)
 
     def _check_uri(self, text: str) -> None:
         try:
@@ -294,6 +314,7 @@ class SipRequest(SipMessage):
     def __init__(self, method: str, uri: str | Uri, headers: SipHeaders, body: bytes = b"") -> None:
         self.headers = headers  # not super().__init__: this runs for every message parsed
         self.body = body
+        self.checked = False
         self.method = method
         if isinstance(uri, str):
             self.uri_text = uri
@@ -354,6 +375,7 @@ class SipResponse(SipMessage):
     def __init__(self, status: int, reason: str, headers: SipHeaders, body: bytes = b"") -> None:
         self.headers = headers
         self.body = body
+        self.checked = False
         self.status = status
         self.reason = reason
 
@@ -367,13 +389,14 @@ class SipResponse(SipMessage):
         return f"{SIP_VERSION} {self.status} {self.reason}"
 
 
-def read_head(head: bytes) -> tuple[str, dict[str, list[str]], str | None]:
+def read_head(head: bytes) -> tuple[str, dict[str, list[str]], str | None, bool]:
     """Split a header block (without its final empty line) into start line and index.
 
-    Returns the start line, canonical name → field values, and the first syntax problem
-    found (or None): the caller raises it once it knows whom to answer. The fast path
-    assumes no folding: a line without a colon, or a name starting with whitespace,
-    reveals it, and the block is then read again the careful way.
+    Returns the start line, canonical name → field values, the first syntax problem
+    found (or None): the caller raises it once it knows whom to answer, and whether the
+    block is free of bare CR and LF. The fast path assumes no folding: a line without a
+    colon, or a name starting with whitespace, reveals it, and the block is then read
+    again the careful way.
     """
     text = head.decode("utf-8", "surrogateescape")
     lines = text.split("\r\n")
@@ -388,8 +411,13 @@ def read_head(head: bytes) -> tuple[str, dict[str, list[str]], str | None]:
             if name[:1] in " \t":
                 return _read_head_carefully(text)
             key = canonical_name(name)
-        index.setdefault(key, []).append(value.strip())
-    return lines[0], index, None
+        values = index.get(key)
+        if values is None:
+            index[key] = [value.strip()]
+        else:
+            values.append(value.strip())
+    breaks = len(lines) - 1
+    return lines[0], index, None, text.count("\n") == breaks and text.count("\r") == breaks
 
 
 def unfold(text: str) -> str:
@@ -406,7 +434,7 @@ def unfold(text: str) -> str:
     return " ".join([part.rstrip(" \t") for part in parts] + [last])
 
 
-def _read_head_carefully(text: str) -> tuple[str, dict[str, list[str]], str | None]:
+def _read_head_carefully(text: str) -> tuple[str, dict[str, list[str]], str | None, bool]:
     text = unfold(text)
     lines = text.split("\r\n")
     problem = None
@@ -418,16 +446,17 @@ def _read_head_carefully(text: str) -> tuple[str, dict[str, list[str]], str | No
             continue
         values = index.setdefault(canonical_name(name), [])
         values.append(value.strip())
-    return lines[0], index, problem
+    return lines[0], index, problem, False
 
 
 def build_message(
-    start: str, index: dict[str, list[str]], problem: str | None
+    start: str, index: dict[str, list[str]], problem: str | None, checked: bool = False
 ) -> tuple[SipRequest | SipResponse, RemoteProtocolError | None]:
     """The message for a start line and header index, and the error to answer it with.
 
     A malformed response raises :class:`UnanswerableError` at once. A malformed request
     is still returned, with its error, so the caller can frame its body and answer it.
+    ``checked`` says the header block has no bare CR or LF (see :func:`read_head`).
     """
     if start[:4] == "SIP/" or start[:4].upper() == "SIP/":
         version, _, rest = start.partition(" ")
@@ -438,9 +467,12 @@ def build_message(
             raise UnanswerableError(400, f"Malformed Status-Code in {start[:60]!r}")
         if problem:
             raise UnanswerableError(400, problem)
-        return SipResponse(int(code), reason, SipHeaders(index)), None
+        response = SipResponse(int(code), reason, SipHeaders(index))
+        response.checked = checked
+        return response, None
     parts = start.split(" ")
     request = SipRequest(parts[0], parts[1] if len(parts) > 1 else "", SipHeaders(index))
+    request.checked = checked
     method = parts[0]
     error: RemoteProtocolError | None = None
     if len(parts) != 3 or "" in parts:
