@@ -185,8 +185,37 @@ class DigestCredentials:
         return None if self.nc is None else int(self.nc, 16)
 
 
-def parse_credentials(value: str) -> DigestCredentials:
-    """Parse an ``Authorization``/``Proxy-Authorization`` value; raise DigestParseError if bad."""
+_KNOWN_PARAMS = frozenset(
+    ("username", "realm", "nonce", "uri", "response", "algorithm", "cnonce", "qop", "nc", "opaque")
+)
+
+
+def _params_quickly(value: str) -> dict[str, str] | None:
+    """The parameters of the usual credentials (``Digest`` and printable ASCII, known
+    names, quoted values without escapes or commas) split without the grammar; None for
+    anything else, which :func:`_params_by_grammar` reads and, if need be, refuses."""
+    if value[:7] != "Digest " or not value.isascii() or not value.isprintable() or "\\" in value:
+        return None
+    params: dict[str, str] = {}
+    for item in value[7:].split(","):
+        name, equals, text = item.partition("=")
+        name = name.strip().lower()
+        text = text.strip()
+        if not equals or name not in _KNOWN_PARAMS or name in params:
+            return None
+        if text[:1] == '"':
+            inner = text[1:-1]
+            if len(text) < 2 or text[-1] != '"' or '"' in inner:
+                return None
+            text = inner
+        elif _TOKEN_ONLY.match(text) is None:
+            return None
+        params[name] = text
+    return params
+
+
+def _params_by_grammar(value: str) -> tuple[dict[str, str], str]:
+    """The parameters by the RFC 3261 grammar, and the separator after the last one."""
     try:
         value.encode("utf-8", _WIRE)
     except UnicodeEncodeError as error:
@@ -217,6 +246,15 @@ def parse_credentials(value: str) -> DigestCredentials:
             params[name] = _QUOTED_PAIR.sub(r"\1", quoted)
         else:
             params[name] = quoted
+    return params, separator
+
+
+def parse_credentials(value: str) -> DigestCredentials:
+    """Parse an ``Authorization``/``Proxy-Authorization`` value; raise DigestParseError if bad."""
+    params = _params_quickly(value)
+    separator = ""
+    if params is None:
+        params, separator = _params_by_grammar(value)
     if not params:
         raise DigestParseError('expected name=token or name="quoted", found nothing')
     if separator:
@@ -255,9 +293,10 @@ def find_credentials(values: Iterable[str], realm: str) -> DigestCredentials | N
     """
     first: DigestCredentials | None = None
     for value in values:
-        scheme = _SCHEME.match(value)
-        if scheme is not None and scheme.group(1).lower() != "digest":
-            continue
+        if value[:7] != "Digest ":
+            scheme = _SCHEME.match(value)
+            if scheme is not None and scheme.group(1).lower() != "digest":
+                continue
         credentials = parse_credentials(value)
         if credentials.realm == realm:
             return credentials

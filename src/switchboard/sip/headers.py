@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
 from switchboard.sip.errors import LocalProtocolError, RemoteProtocolError
+from switchboard.sip.memo import Remembered
 
 Params = dict[str, str | None]
 
@@ -229,8 +230,12 @@ def display_name(key: str) -> str:
 
 def _checked_key(name: str, value: str) -> str:
     """Refuse what would corrupt the message we build (header injection through CR/LF)."""
-    key = canonical_name(name)
-    if not TOKEN.fullmatch(key) or "\r" in value or "\n" in value:
+    key = WIRE_NAMES.get(name)
+    if key is None:
+        key = canonical_name(name)
+        if not TOKEN.fullmatch(key):
+            key = ""
+    if not key or "\r" in value or "\n" in value:
         raise LocalProtocolError(f"Cannot add header field {name!r}: {value[:60]!r}")
     return key
 
@@ -423,6 +428,31 @@ def tag_of(value: str) -> str | None:
         if at > 0 and params[at - 1] == ";":
             return params[at + 4 :].partition(";")[0].strip() or None
     return NameAddress.parse(value, strict=False).params.get("tag")
+
+
+MAX_REMEMBERED_ADDRESSES = 8192
+"""How many From/To/Contact values :func:`address_uri` remembers (then it starts afresh)."""
+
+_address_uris: Remembered[str] = Remembered(MAX_REMEMBERED_ADDRESSES)
+
+
+def address_uri(value: str) -> str:
+    """The URI of a From, To or Contact value, as :class:`NameAddress` reads it (lenient).
+
+    Remembered per value, and a From or To also without its trailing tag, so that the
+    fresh tag of each request from the same user finds it.
+    """
+    uri = _address_uris.get(value)
+    if uri is not None:
+        return uri
+    head, tag_param, tag = value.rpartition(";tag=")
+    tagged = bool(tag_param) and TOKEN.fullmatch(tag) is not None
+    if tagged:
+        uri = _address_uris.get(head)
+        if uri is not None:
+            return uri
+    uri = NameAddress.parse(value, strict=False).uri
+    return _address_uris.put(head if tagged else value, uri)
 
 
 class NameAddress:

@@ -31,6 +31,7 @@ from switchboard.sip.headers import (
     NameAddress,
     SipHeaders,
     Via,
+    address_uri,
     canonical_name,
     check_via,
     display_name,
@@ -184,6 +185,16 @@ class SipMessage:
         return self._parse(NameAddress.parse, self._one("to"), False)
 
     @property
+    def from_uri(self) -> str:
+        """The From URI as text, without parsing the rest of the value each time."""
+        return self._parse(address_uri, self._one("from"))
+
+    @property
+    def to_uri(self) -> str:
+        """The To URI as text (the address-of-record of a REGISTER)."""
+        return self._parse(address_uri, self._one("to"))
+
+    @property
     def from_tag(self) -> str | None:
         """The From tag, read without parsing the whole name-addr (dialog and transaction ids)."""
         return self._tag("from")
@@ -246,6 +257,10 @@ class SipMessage:
 
     def validate(self) -> None:
         """Run the syntax checks of RFC 3261 §25 that lazy parsing skips."""
+        self._validate_fields()
+
+    def _validate_fields(self) -> CSeq:
+        """The checks requests and responses share; returns the CSeq they parsed."""
         index = self.headers._index
         if not self.checked:
             for key, values in index.items():
@@ -263,7 +278,7 @@ class SipMessage:
                 raise self._error(f"More than one {display_name(key)} header field")
         if not _CALL_ID.fullmatch(index["call-id"][0]):
             raise self._error("Malformed Call-ID")
-        self.cseq  # noqa: B018 - parsing is the check
+        cseq = self.cseq
         self._check_address(index["from"][0])
         self._check_address(index["to"][0])
         vias = self.headers.get_all("via")
@@ -282,6 +297,7 @@ class SipMessage:
             if key in index:
                 for value in self.headers.get_all(key):
                     self._check_address(value)
+        return cseq
 
     def _check_address(self, value: str) -> None:
         """A From, To, Contact or Route value: name-addr or addr-spec, with a valid URI.
@@ -356,13 +372,13 @@ class SipRequest(SipMessage):
 
     def validate(self) -> None:
         """Check everything a server needs before acting (RFC 3261 §8.2, RFC 4475 §3.1.2)."""
-        super().validate()
+        cseq = self._validate_fields()
         if self.uri_text not in _well_formed_request_uris:
             uri = self.uri
             if isinstance(uri, SipUri) and uri.headers:
                 raise self._error("Request-URI must not contain headers")
             _well_formed_request_uris.add(self.uri_text)
-        if self.cseq.method != self.method:
+        if cseq.method != self.method:
             raise self._error("CSeq method does not match the request method")
         self.max_forwards  # noqa: B018 - parsing is the check
 

@@ -20,6 +20,8 @@ from switchboard.sip.digest import (
     DigestSecret,
     Outcome,
     Reason,
+    _params_by_grammar,
+    _params_quickly,
     build_challenge,
     compute_ha1,
     compute_response,
@@ -339,6 +341,31 @@ def test_parser_fuzz_raises_only_its_own_error(value: str) -> None:
 def test_parser_fuzz_near_the_grammar_raises_only_its_own_error(value: str) -> None:
     with contextlib.suppress(DigestParseError):
         parse_credentials(value)
+
+
+_near_usual = st.text(
+    alphabet='Digest usernamrlcofq=",\\ \t0123456789abcdef"', max_size=160
+) | st.builds(
+    lambda i, s: (
+        RFC2617_AUTHORIZATION.replace("\n", "")[:i]
+        + s
+        + RFC2617_AUTHORIZATION.replace("\n", "")[i:]
+    ),
+    st.integers(0, len(RFC2617_AUTHORIZATION)),
+    st.text(alphabet='=,"\\ x\x00\x7f\u00e9', max_size=4),
+)
+
+
+@given(_near_usual | st.builds(format_credentials, credentials()))
+def test_the_quick_split_agrees_with_the_grammar_whenever_it_answers(value: str) -> None:
+    quick = _params_quickly(value)
+    if quick is not None:
+        assert _params_by_grammar(value) == (quick, "")
+
+
+def test_the_quick_split_takes_the_usual_credentials() -> None:
+    value = RFC2617_AUTHORIZATION.replace("\n", "").replace("  ", "")
+    assert _params_quickly(value) == _params_by_grammar(value)[0]
 
 
 # --- challenges -----------------------------------------------------------------------------
