@@ -83,6 +83,8 @@ def _sha512_256(data: bytes) -> str:
 class DigestAlgorithm(Enum):
     """The ``algorithm`` tokens of the IANA HTTP Digest Algorithm registry that SIP uses."""
 
+    __hash__ = object.__hash__  # members are singletons; Enum's hash is a Python call
+
     MD5 = "MD5"
     MD5_SESS = "MD5-sess"
     SHA_256 = "SHA-256"
@@ -428,6 +430,8 @@ class Outcome(Enum):
 
 class Reason(Enum):
     """Why a request was not accepted: for logs and security events, never for the phone."""
+
+    __hash__ = object.__hash__  # members are singletons; Enum's hash is a Python call
 
     NO_CREDENTIALS = "no credentials"
     UNKNOWN_USER = "unknown user"

@@ -117,6 +117,9 @@ _DISPLAY_NAMES = {
     ]
 }
 KNOWN_NAMES = frozenset(_DISPLAY_NAMES)
+LINE_STARTS = {key: f"{name}: " for key, name in _DISPLAY_NAMES.items() if key != "content-length"}
+"""How a known header field's line starts on the wire, by index key; Content-Length is
+left out, as serialisation writes its own."""
 """Canonical names of the header fields we know (all valid tokens: no need to check)."""
 
 # Usual spellings of header names → index key: the parser looks names up here before
@@ -219,6 +222,9 @@ def _bad(what: str, value: str) -> RemoteProtocolError:
 
 def canonical_name(name: str) -> str:
     """The index key of a header name: lower-case, compact form expanded."""
+    key = WIRE_NAMES.get(name)
+    if key is not None:
+        return key
     key = name.strip().lower()
     return COMPACT_FORMS.get(key, key) if len(key) == 1 else key
 
@@ -257,7 +263,7 @@ class SipHeaders:
 
     def get(self, name: str) -> str | None:
         """The first field value of ``name`` (a whole header line's value), or None."""
-        values = self._index.get(canonical_name(name))
+        values = self._index.get(WIRE_NAMES.get(name) or canonical_name(name))
         return values[0] if values else None
 
     def fields(self, name: str) -> list[str]:
@@ -266,20 +272,28 @@ class SipHeaders:
 
     def get_all(self, name: str) -> list[str]:
         """Every value of ``name``; list-valued headers are split on commas (RFC 3261 §7.3.1)."""
-        key = canonical_name(name)
-        values = self._index.get(key, [])
+        key = WIRE_NAMES.get(name) or canonical_name(name)
+        values = self._index.get(key)
+        if values is None:
+            return []
         if key not in LIST_HEADERS:
             return list(values)
         result: list[str] = []
         for value in values:
-            if "," in value or '"' in value or "<" in value:
+            if "," in value or '"' in value:
                 result.extend(split_commas(value))  # which also rejects unclosed < and "
+            elif "<" in value:
+                if value.find(">", value.rfind("<")) < 0:
+                    raise _bad("header value (unclosed <)", value)
+                result.append(value.strip())
             elif value:
                 result.append(value.strip())
         return result
 
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and canonical_name(name) in self._index
+        return (
+            isinstance(name, str) and (WIRE_NAMES.get(name) or canonical_name(name)) in self._index
+        )
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._index)

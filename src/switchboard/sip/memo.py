@@ -8,51 +8,40 @@ when full it starts afresh, which costs a re-check of each text once, never memo
 
 from __future__ import annotations
 
-from typing import Generic, TypeVar
+from typing import TypeVar
 
 V = TypeVar("V")
 
 
-class KnownGood:
-    """A set of strings, cleared when it reaches ``limit`` entries."""
+class KnownGood(set[str]):
+    """A set of strings, cleared when it reaches ``limit`` entries. A set itself, so that
+    the hot ``in`` test is the set's own, not a Python method."""
 
-    __slots__ = ("_items", "limit")
+    __slots__ = ("limit",)
 
     def __init__(self, limit: int) -> None:
+        super().__init__()
         self.limit = limit
-        self._items: set[str] = set()
-
-    def __contains__(self, text: str) -> bool:
-        return text in self._items
-
-    def __len__(self) -> int:
-        return len(self._items)
 
     def add(self, text: str) -> None:
-        if len(self._items) >= self.limit:
-            self._items.clear()
-        self._items.add(text)
+        if len(self) >= self.limit:
+            self.clear()
+        super().add(text)
 
 
-class Remembered(Generic[V]):
+class Remembered(dict[str, V]):
     """A dict from text to what was computed from it, cleared when it reaches ``limit``
-    entries (the same bound as :class:`KnownGood`)."""
+    entries (the same bound as :class:`KnownGood`); lookups are the dict's own ``get``."""
 
-    __slots__ = ("_items", "limit")
+    __slots__ = ("limit",)
 
     def __init__(self, limit: int) -> None:
+        super().__init__()
         self.limit = limit
-        self._items: dict[str, V] = {}
-
-    def get(self, text: str) -> V | None:
-        return self._items.get(text)
-
-    def __len__(self) -> int:
-        return len(self._items)
 
     def put(self, text: str, value: V) -> V:
         """Remember ``value`` for ``text``; returns it."""
-        if len(self._items) >= self.limit:
-            self._items.clear()
-        self._items[text] = value
+        if len(self) >= self.limit:
+            self.clear()
+        self[text] = value
         return value

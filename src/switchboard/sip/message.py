@@ -24,6 +24,7 @@ from switchboard.sip.errors import (
 )
 from switchboard.sip.headers import (
     KNOWN_NAMES,
+    LINE_STARTS,
     METHODS,
     TOKEN,
     WIRE_NAMES,
@@ -54,6 +55,7 @@ _VERSION = re.compile(r"SIP/[0-9]+\.[0-9]+", re.IGNORECASE)
 _WORD = r"[A-Za-z0-9\-.!%*_+`'~()<>:\\\"/\[\]?{}]+"
 _CALL_ID = re.compile(rf"{_WORD}(?:@{_WORD})?")
 _REQUIRED = ("via", "from", "to", "call-id", "cseq")
+_REQUIRED_KEYS = frozenset(_REQUIRED)
 _well_formed_addresses = KnownGood(8192)
 _well_formed_request_uris = KnownGood(1024)
 _SINGLE = ("from", "to", "call-id", "cseq", "max-forwards", "content-type", "expires")
@@ -114,8 +116,8 @@ class SipMessage:
     headers: SipHeaders
     body: bytes
     checked: bool
-    """True when parsing found no bare CR or LF in the header block (validation skips
-    that check)."""
+    """True when parsing found only known header names, each once, and no bare CR or LF
+    in the header block: validation skips those checks."""
 
     def _one(self, key: str) -> str:
         try:
@@ -247,11 +249,15 @@ class SipMessage:
         """Wire bytes: start line, header fields, a correct Content-Length, the body."""
         lines = [self._start_line()]
         append = lines.append
+        line_starts = LINE_STARTS
         for key, values in self.headers._index.items():
-            if key != "content-length":
-                name = display_name(key)
-                for value in values:
-                    append(f"{name}: {value}")
+            start = line_starts.get(key)
+            if start is None:
+                if key == "content-length":
+                    continue
+                start = f"{display_name(key)}: "
+            for value in values:
+                append(start + value)
         append(f"Content-Length: {len(self.body)}\r\n\r\n")
         return "\r\n".join(lines).encode("utf-8", "surrogateescape") + self.body
 
@@ -267,15 +273,16 @@ class SipMessage:
                 for value in values:
                     if "\r" in value or "\n" in value:
                         raise self._error(f"Bare CR or LF in the {display_name(key)} header field")
-        for key in index.keys() - KNOWN_NAMES:
-            if not TOKEN.fullmatch(key):
-                raise self._error(f"Malformed header field name {key!r}")
-        for key in _REQUIRED:
-            if key not in index:
-                raise self._error(f"Missing {display_name(key)} header field")
-        for key in _SINGLE:
-            if len(index.get(key, ())) > 1:
-                raise self._error(f"More than one {display_name(key)} header field")
+            for key in index.keys() - KNOWN_NAMES:
+                if not TOKEN.fullmatch(key):
+                    raise self._error(f"Malformed header field name {key!r}")
+            for key in _SINGLE:
+                if len(index.get(key, ())) > 1:
+                    raise self._error(f"More than one {display_name(key)} header field")
+        if not index.keys() >= _REQUIRED_KEYS:
+            for key in _REQUIRED:
+                if key not in index:
+                    raise self._error(f"Missing {display_name(key)} header field")
         if not _CALL_ID.fullmatch(index["call-id"][0]):
             raise self._error("Malformed Call-ID")
         cseq = self.cseq
@@ -410,14 +417,15 @@ def read_head(head: bytes) -> tuple[str, dict[str, list[str]], str | None, bool]
 
     Returns the start line, canonical name → field values, the first syntax problem
     found (or None): the caller raises it once it knows whom to answer, and whether the
-    block is free of bare CR and LF. The fast path assumes no folding: a line without a
-    colon, or a name starting with whitespace, reveals it, and the block is then read
-    again the careful way.
+    block holds only known names, each once, and no bare CR or LF (``checked``). The
+    fast path assumes no folding: a line without a colon, or a name starting with
+    whitespace, reveals it, and the block is then read again the careful way.
     """
     text = head.decode("utf-8", "surrogateescape")
     lines = text.split("\r\n")
     index: dict[str, list[str]] = {}
     wire_names = WIRE_NAMES
+    plain = True
     for line in lines[1:]:
         name, colon, value = line.partition(":")
         if not colon:
@@ -427,13 +435,20 @@ def read_head(head: bytes) -> tuple[str, dict[str, list[str]], str | None, bool]
             if name[:1] in " \t":
                 return _read_head_carefully(text)
             key = canonical_name(name)
+            plain = False
         values = index.get(key)
         if values is None:
             index[key] = [value.strip()]
         else:
             values.append(value.strip())
+            plain = False
     breaks = len(lines) - 1
-    return lines[0], index, None, text.count("\n") == breaks and text.count("\r") == breaks
+    return (
+        lines[0],
+        index,
+        None,
+        plain and text.count("\n") == breaks and text.count("\r") == breaks,
+    )
 
 
 def unfold(text: str) -> str:
@@ -472,7 +487,7 @@ def build_message(
 
     A malformed response raises :class:`UnanswerableError` at once. A malformed request
     is still returned, with its error, so the caller can frame its body and answer it.
-    ``checked`` says the header block has no bare CR or LF (see :func:`read_head`).
+    ``checked`` is :func:`read_head`'s verdict, kept on the message for validation.
     """
     if start[:4] == "SIP/" or start[:4].upper() == "SIP/":
         version, _, rest = start.partition(" ")
