@@ -427,20 +427,25 @@ def format_params(params: Params) -> str:
 
 
 def tag_of(value: str) -> str | None:
-    """The ``tag`` parameter of a From or To value, without building a :class:`NameAddress`."""
+    """The ``tag`` parameter of a From or To value, without building a :class:`NameAddress`.
+
+    The usual ``[display-name] <uri>;tag=x`` (or ``uri;tag=x``) is sliced; escapes in the
+    display name, quotes after it, a ``;tag=`` inside the brackets, or a tag parameter
+    spelt otherwise take the long way.
+    """
     rest = value
-    if rest[:1] == '"':  # skip a display name without escapes; others take the long way
+    if rest[:1] == '"':  # skip a display name without escapes
         close = rest.find('"', 1)
         if close > 0 and rest[close - 1] != "\\":
             rest = rest[close + 1 :]
     if '"' not in rest:
-        gt = rest.rfind(">")
-        params = rest[gt + 1 :] if gt >= 0 else rest[rest.find(";") + 1 or len(rest) :]
-        at = params.find("tag=")
-        if at < 0 and "tag" not in params.lower():
+        at = rest.rfind(";tag=")
+        if at >= 0:
+            if rest.find(">", at) < 0:
+                end = rest.find(";", at + 5)
+                return (rest[at + 5 : end] if end >= 0 else rest[at + 5 :]).strip() or None
+        elif "tag" not in rest[rest.rfind(">") + 1 :].lower():
             return None
-        if at > 0 and params[at - 1] == ";":
-            return params[at + 4 :].partition(";")[0].strip() or None
     return NameAddress.parse(value, strict=False).params.get("tag")
 
 

@@ -41,7 +41,7 @@ from switchboard.sip.headers import (
     split_commas,
     tag_of,
 )
-from switchboard.sip.memo import KnownGood
+from switchboard.sip.memo import KnownGood, Remembered
 from switchboard.sip.uri import SipUri, Uri, check_absolute_uri, parse_uri, uri_scheme
 
 T = TypeVar("T")
@@ -58,6 +58,8 @@ _REQUIRED = ("via", "from", "to", "call-id", "cseq")
 _REQUIRED_KEYS = frozenset(_REQUIRED)
 _well_formed_addresses = KnownGood(8192)
 _well_formed_request_uris = KnownGood(1024)
+_cseqs: Remembered[CSeq] = Remembered(4096)
+"""CSeq values already parsed: "1 INVITE", "2 REGISTER" and the like recur all the time."""
 _SINGLE = ("from", "to", "call-id", "cseq", "max-forwards", "content-type", "expires")
 
 REASON_PHRASES = {
@@ -116,8 +118,8 @@ class SipMessage:
     headers: SipHeaders
     body: bytes
     checked: bool
-    """True when parsing found only known header names, each once, and no bare CR or LF
-    in the header block: validation skips those checks."""
+    """True when parsing found only known header names, each once: validation skips the
+    name and repetition checks."""
 
     def _one(self, key: str) -> str:
         try:
@@ -138,14 +140,19 @@ class SipMessage:
     def cseq(self) -> CSeq:
         """Sequence number and method; 400 when malformed or above 2**32-1."""
         values = self.headers._index.get("cseq")
-        if values:
-            seq, _, method = values[0].partition(" ")
-            if method in METHODS and len(seq) < 10 and seq.isdigit() and seq.isascii():
-                return tuple.__new__(CSeq, (int(seq), method))  # the usual "1 INVITE"
-        try:
-            return parse_cseq(values[0] if values else self._one("cseq"))
-        except RemoteProtocolError as exc:
-            raise self._error(exc.reason) from None
+        text = values[0] if values else self._one("cseq")
+        cseq = _cseqs.get(text)
+        if cseq is not None:
+            return cseq
+        seq, _, method = text.partition(" ")
+        if method in METHODS and len(seq) < 10 and seq.isdigit() and seq.isascii():
+            cseq = tuple.__new__(CSeq, (int(seq), method))  # the usual "1 INVITE"
+        else:
+            try:
+                cseq = parse_cseq(text)
+            except RemoteProtocolError as exc:
+                raise self._error(exc.reason) from None
+        return _cseqs.put(text, cseq)
 
     @property
     def top_via(self) -> Via:
@@ -161,14 +168,16 @@ class SipMessage:
         values = self.headers._index.get("via")
         value = values[0] if values else self._one("via")
         at = value.find(";branch=")
-        if at < 0 or '"' in value or "," in value[:at]:
+        if at < 0 or '"' in value:
             return self.top_via.branch
-        at += 8
-        end = value.find(";", at)
-        comma = value.find(",", at)
-        if comma >= 0 and (end < 0 or comma < end):
-            end = comma
-        return (value[at:end] if end >= 0 else value[at:]).strip() or None
+        end = value.find(";", at + 8)
+        if "," in value:
+            if value.find(",", 0, at) >= 0:
+                return self.top_via.branch
+            comma = value.find(",", at)
+            if comma >= 0 and (end < 0 or comma < end):
+                end = comma
+        return (value[at + 8 : end] if end >= 0 else value[at + 8 :]).strip() or None
 
     @property
     def vias(self) -> list[Via]:
@@ -199,17 +208,18 @@ class SipMessage:
     @property
     def from_tag(self) -> str | None:
         """The From tag, read without parsing the whole name-addr (dialog and transaction ids)."""
-        return self._tag("from")
+        values = self.headers._index.get("from")
+        try:
+            return tag_of(values[0] if values else self._one("from"))
+        except RemoteProtocolError as exc:
+            raise self._error(exc.reason) from None
 
     @property
     def to_tag(self) -> str | None:
         """The To tag, or None outside a dialog."""
-        return self._tag("to")
-
-    def _tag(self, key: str) -> str | None:
-        values = self.headers._index.get(key)
+        values = self.headers._index.get("to")
         try:
-            return tag_of(values[0] if values else self._one(key))
+            return tag_of(values[0] if values else self._one("to"))
         except RemoteProtocolError as exc:
             raise self._error(exc.reason) from None
 
@@ -268,11 +278,11 @@ class SipMessage:
     def _validate_fields(self) -> CSeq:
         """The checks requests and responses share; returns the CSeq they parsed."""
         index = self.headers._index
+        for key, values in index.items():
+            for value in values:
+                if "\r" in value or "\n" in value:
+                    raise self._error(f"Bare CR or LF in the {display_name(key)} header field")
         if not self.checked:
-            for key, values in index.items():
-                for value in values:
-                    if "\r" in value or "\n" in value:
-                        raise self._error(f"Bare CR or LF in the {display_name(key)} header field")
             for key in index.keys() - KNOWN_NAMES:
                 if not TOKEN.fullmatch(key):
                     raise self._error(f"Malformed header field name {key!r}")
@@ -417,9 +427,9 @@ def read_head(head: bytes) -> tuple[str, dict[str, list[str]], str | None, bool]
 
     Returns the start line, canonical name → field values, the first syntax problem
     found (or None): the caller raises it once it knows whom to answer, and whether the
-    block holds only known names, each once, and no bare CR or LF (``checked``). The
-    fast path assumes no folding: a line without a colon, or a name starting with
-    whitespace, reveals it, and the block is then read again the careful way.
+    block holds only known names, each once (``checked``). The fast path assumes no
+    folding: a line without a colon, or a name starting with whitespace, reveals it,
+    and the block is then read again the careful way.
     """
     text = head.decode("utf-8", "surrogateescape")
     lines = text.split("\r\n")
@@ -427,28 +437,25 @@ def read_head(head: bytes) -> tuple[str, dict[str, list[str]], str | None, bool]
     wire_names = WIRE_NAMES
     plain = True
     for line in lines[1:]:
-        name, colon, value = line.partition(":")
-        if not colon:
-            return _read_head_carefully(text)
+        name, _, value = line.partition(": ")  # the usual spelling: value without its SP
         key = wire_names.get(name)
         if key is None:
-            if name[:1] in " \t":
+            name, colon, value = line.partition(":")
+            if not colon:
                 return _read_head_carefully(text)
-            key = canonical_name(name)
-            plain = False
+            key = wire_names.get(name)
+            if key is None:
+                if name[:1] in " \t":
+                    return _read_head_carefully(text)
+                key = canonical_name(name)
+                plain = False
         values = index.get(key)
         if values is None:
             index[key] = [value.strip()]
         else:
             values.append(value.strip())
             plain = False
-    breaks = len(lines) - 1
-    return (
-        lines[0],
-        index,
-        None,
-        plain and text.count("\n") == breaks and text.count("\r") == breaks,
-    )
+    return lines[0], index, None, plain
 
 
 def unfold(text: str) -> str:
@@ -489,7 +496,7 @@ def build_message(
     is still returned, with its error, so the caller can frame its body and answer it.
     ``checked`` is :func:`read_head`'s verdict, kept on the message for validation.
     """
-    if start[:4] == "SIP/" or start[:4].upper() == "SIP/":
+    if start[:1] in "Ss" and (start.startswith("SIP/") or start[:4].upper() == "SIP/"):
         version, _, rest = start.partition(" ")
         code, _, reason = rest.partition(" ")
         if version.upper() != SIP_VERSION:
@@ -517,7 +524,7 @@ def build_message(
         error = request._error(f"Malformed method {method!r}")
     elif problem:
         error = request._error(problem)
-    elif parts[1][:4] != "sip:":
+    elif not parts[1].startswith("sip:"):
         scheme = uri_scheme(parts[1])
         if scheme is None:
             error = request._error(f"Malformed Request-URI {parts[1][:80]!r}")
@@ -548,7 +555,7 @@ def parse_datagram(data: bytes, max_size: int = MAX_DATAGRAM_SIZE) -> SipRequest
     of the datagram; octets beyond Content-Length are ignored (RFC 3261 §18.3); a
     Content-Length beyond the datagram is a 400 (RFC 4475 §3.1.2.2).
     """
-    if data[:2] == b"\r\n":
+    if data.startswith(b"\r\n"):
         data = data.lstrip(b"\r\n")
     end = data.find(b"\r\n\r\n")
     if end >= 0:
