@@ -190,6 +190,8 @@ class DigestCredentials:
 _KNOWN_PARAMS = frozenset(
     ("username", "realm", "nonce", "uri", "response", "algorithm", "cnonce", "qop", "nc", "opaque")
 )
+_PARAM_SPELLINGS = {form: name for name in _KNOWN_PARAMS for form in (name, " " + name)}
+"""The known parameter names as phones write them, after a comma or a comma and space."""
 
 
 def _params_quickly(value: str) -> dict[str, str] | None:
@@ -198,22 +200,26 @@ def _params_quickly(value: str) -> dict[str, str] | None:
     anything else, which :func:`_params_by_grammar` reads and, if need be, refuses."""
     if value[:7] != "Digest " or not value.isascii() or not value.isprintable() or "\\" in value:
         return None
+    items = value[7:].split(",")
     params: dict[str, str] = {}
-    for item in value[7:].split(","):
-        name, equals, text = item.partition("=")
-        name = name.strip().lower()
-        text = text.strip()
-        if not equals or name not in _KNOWN_PARAMS or name in params:
-            return None
+    for item in items:
+        name, _, text = item.partition("=")
+        key = _PARAM_SPELLINGS.get(name)
+        if key is None:
+            key = name.strip().lower()
+            if key not in _KNOWN_PARAMS:
+                return None
+        if text[:1] != '"' or text[-1:] != '"':
+            text = text.strip()
         if text[:1] == '"':
             inner = text[1:-1]
             if len(text) < 2 or text[-1] != '"' or '"' in inner:
                 return None
             text = inner
-        elif _TOKEN_ONLY.match(text) is None:
+        elif _TOKEN_ONLY.match(text) is None:  # also refuses a missing "=" (no value)
             return None
-        params[name] = text
-    return params
+        params[key] = text
+    return params if len(params) == len(items) else None  # else a name came twice
 
 
 def _params_by_grammar(value: str) -> tuple[dict[str, str], str]:
@@ -477,6 +483,7 @@ class Authenticator:
     __slots__ = (
         "_dummy_password",
         "_opaque",
+        "_templates",
         "accepted",
         "nonces",
         "offered",
@@ -506,6 +513,8 @@ class Authenticator:
         self.accepted = frozenset(DigestAlgorithm if accepted is None else accepted)
         self.require_qop = require_qop
         self._opaque: dict[str, str] = {}
+        self._templates: dict[tuple[str, bool, tuple[DigestAlgorithm, ...]], list[tuple[str, str]]]
+        self._templates = {}
         # Unknown users are hashed with this unguessable password (derived, never stored).
         self._dummy_password = hmac.digest(secret, b"dummy password", "sha256").hex()
 
@@ -521,11 +530,20 @@ class Authenticator:
     ) -> list[str]:
         """Return one challenge value per offered algorithm, sharing a fresh nonce."""
         nonce = self.nonces.issue(now, salt, realm, bind)
-        opaque = self.opaque(realm)
-        return [
-            build_challenge(realm, nonce, algorithm=a, opaque=opaque, stale=stale)
-            for a in self.offered
-        ]
+        key = (realm, stale, self.offered)
+        templates = self._templates.get(key)
+        if templates is None:
+            # Each value around a placeholder nonce (ours never need quoting): per
+            # challenge only the nonce is new.
+            opaque = self.opaque(realm)
+            values = [
+                build_challenge(realm, "\x00", algorithm=a, opaque=opaque, stale=stale)
+                for a in self.offered
+            ]
+            templates = self._templates[key] = [
+                (v.partition("\x00")[0], v.partition("\x00")[2]) for v in values
+            ]
+        return [before + nonce + after for before, after in templates]
 
     def verify(
         self,

@@ -419,6 +419,25 @@ def test_offered_algorithms_are_configurable() -> None:
     assert [challenge_params(v)["algorithm"] for v in values] == ["MD5"]
 
 
+def test_challenges_are_built_as_build_challenge_writes_them_whatever_changes() -> None:
+    auth = Authenticator(SECRET)
+    for realm, stale, salt in [
+        (REALM, False, SALT),
+        (REALM, True, SALT[::-1]),
+        ('odd "realm"', False, SALT),
+        (REALM, False, b"\xff" * 8),
+    ]:
+        values = auth.challenge(realm, T0, salt, stale=stale)
+        nonce = challenge_params(values[0])["nonce"]
+        expected = [
+            build_challenge(realm, nonce, algorithm=a, opaque=auth.opaque(realm), stale=stale)
+            for a in auth.offered
+        ]
+        assert values == expected
+    auth.offered = (DigestAlgorithm.MD5,)
+    assert [challenge_params(v)["algorithm"] for v in auth.challenge(REALM, T0, SALT)] == ["MD5"]
+
+
 def test_authenticator_needs_an_offer() -> None:
     with pytest.raises(ValueError, match="offered algorithm"):
         Authenticator(SECRET, offered=[])
