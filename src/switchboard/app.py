@@ -49,6 +49,7 @@ from switchboard.sounds import default_sounds_dirs, missing_prompts, required_pr
 from switchboard.store.cdr import SqlCdrStore
 from switchboard.store.contacts import SqlContactStore, sqlite_engine
 from switchboard.store.tokens import SqlTokenStore
+from switchboard.transport import entropy
 from switchboard.transport.stack import SipStack
 from switchboard.transport.tls import certificate_digest, reload_certificate, server_context
 
@@ -202,11 +203,11 @@ class Server:
         log.info("restored %d registered contacts", restored)
         pjsip = self.config.pjsip
         authenticator = self.authenticator = EndpointAuthenticator(
-            pjsip, self.bus, _secret(self.state_dir), salt=lambda: os.urandom(8)
+            pjsip, self.bus, _secret(self.state_dir), salt=lambda: entropy.pool.take(8)
         )
         registrar = self.registrar = Registrar(pjsip, self.location, self.bus)
         timers = TimerValues(T1=pjsip.system.timer_t1 / 1000) if pjsip.system else None
-        layer = TransactionLayer(lambda: os.urandom(8).hex(), timers)
+        layer = TransactionLayer(lambda: entropy.pool.hex(8), timers)
         stack = self.stack = SipStack(layer, loop)
         router = self.router = RequestRouter(authenticator, registrar, stack.send_response)
         stack.user = router

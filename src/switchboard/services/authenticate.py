@@ -58,7 +58,7 @@ class AuthDecision:
 def from_user(request: SipRequest) -> str | None:
     """The user part of the From URI: Asterisk's identify_by=username key."""
     try:
-        text = request.from_.uri
+        text = request.from_uri
     except SipError:
         return None
     parts = sip_user_host(text)
@@ -88,12 +88,15 @@ class EndpointAuthenticator:
         self.realm = settings.default_realm
         self.digest.offered = tuple(_offered(pjsip))
         by_username: dict[str, Endpoint] = {}
+        auths_of: dict[str, tuple[tuple[Auth, DigestSecret], ...]] = {}
         for endpoint in pjsip.endpoints.values():
+            auths_of[endpoint.name] = _auths(pjsip, endpoint)
             for auth_name in endpoint.auth:
                 auth = pjsip.auths.get(auth_name)
                 if auth is not None and auth.username:
                     by_username.setdefault(auth.username, endpoint)
         self._by_username = by_username
+        self._auths_of = auths_of
 
     def identify(
         self, request: SipRequest, credentials: DigestCredentials | None
@@ -114,10 +117,7 @@ class EndpointAuthenticator:
         endpoint = self.identify(request, credentials)
         if endpoint is not None and not endpoint.auth:
             return AuthDecision(Verdict.ACCEPTED, endpoint, [])
-        auth = self._auth_for(endpoint, credentials)
-        secret = _secret(auth) if auth is not None else None
-        if credentials is not None and auth is not None and credentials.username != auth.username:
-            secret = None
+        secret = self._secret_for(endpoint, credentials)
         result = self.digest.verify(request.method, credentials, secret, self.realm, now)
         if result.ok:
             return AuthDecision(Verdict.ACCEPTED, endpoint, [])
@@ -142,17 +142,31 @@ class EndpointAuthenticator:
         verdict = Verdict.STALE if result.stale else Verdict.CHALLENGE
         return AuthDecision(verdict, None, challenge)
 
-    def _auth_for(
+    def _secret_for(
         self, endpoint: Endpoint | None, credentials: DigestCredentials | None
-    ) -> Auth | None:
+    ) -> DigestSecret | None:
+        """The secret of the endpoint's auth for the credentials' user name (its first
+        auth without credentials); None when there is none to check against."""
         if endpoint is None:
             return None
-        auths = [self.pjsip.auths[name] for name in endpoint.auth if name in self.pjsip.auths]
-        if credentials is not None:
-            for auth in auths:
-                if auth.username == credentials.username:
-                    return auth
-        return auths[0] if auths else None
+        auths = self._auths_of.get(endpoint.name)
+        if auths is None:  # an endpoint object from before a reload
+            auths = _auths(self.pjsip, endpoint)
+        if not auths:
+            return None
+        if credentials is None:
+            return auths[0][1]
+        for auth, secret in auths:
+            if auth.username == credentials.username:
+                return secret
+        return None
+
+
+def _auths(pjsip: PjsipConfig, endpoint: Endpoint) -> tuple[tuple[Auth, DigestSecret], ...]:
+    """The endpoint's auth sections that exist, each with its secret, in its order."""
+    return tuple(
+        (pjsip.auths[n], _secret(pjsip.auths[n])) for n in endpoint.auth if n in pjsip.auths
+    )
 
 
 def _offered(pjsip: PjsipConfig) -> list[DigestAlgorithm]:

@@ -73,9 +73,12 @@ class LocationService:
         self._by_aor: dict[str, dict[str, Contact]] = {}
         self._expiry: list[tuple[float, str, str]] = []
         self._dirty: dict[tuple[str, str], Contact | None] = {}
+        self._count = 0
+        """How many contacts are held: kept up to date, since every expiry sweep (four a
+        second) asks, and summing over 100,000 AORs each time cost milliseconds."""
 
     def __len__(self) -> int:
-        return sum(len(c) for c in self._by_aor.values())
+        return self._count
 
     def contacts(self, aor: str) -> list[Contact]:
         """The AOR's contacts, soonest to expire first."""
@@ -132,6 +135,7 @@ class LocationService:
         contacts = self._by_aor.get(contact.aor)
         if contacts is None or contacts.pop(contact.uri, None) is None:
             return
+        self._count -= 1
         if not contacts:
             del self._by_aor[contact.aor]
         self._dirty[(contact.aor, contact.uri)] = None
@@ -157,6 +161,7 @@ class LocationService:
                 heapq.heappush(heap, (contact.expires_at, aor, uri))
                 continue
             self._by_aor[aor].pop(uri)
+            self._count -= 1
             if not self._by_aor[aor]:
                 del self._by_aor[aor]
             self._dirty[(aor, uri)] = None
@@ -177,7 +182,10 @@ class LocationService:
         return upserts, deletes
 
     def _put(self, contact: Contact) -> None:
-        self._by_aor.setdefault(contact.aor, {})[contact.uri] = contact
+        contacts = self._by_aor.setdefault(contact.aor, {})
+        if contact.uri not in contacts:
+            self._count += 1
+        contacts[contact.uri] = contact
         heapq.heappush(self._expiry, (contact.expires_at, contact.aor, contact.uri))
 
     def _rebuild_heap(self) -> None:

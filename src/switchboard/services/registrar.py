@@ -21,9 +21,10 @@ from switchboard.core.events import Event, EventBus
 from switchboard.services.location import LocationService
 from switchboard.sip.errors import SipError
 from switchboard.sip.headers import NameAddress
+from switchboard.sip.memo import Remembered
 from switchboard.sip.message import SipRequest, SipResponse, make_response
 from switchboard.sip.peer import Peer
-from switchboard.sip.uri import SipUri, sip_user_host, uri_scheme
+from switchboard.sip.uri import MAX_REMEMBERED_URIS, SipUri, sip_user_host, uri_scheme
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +116,7 @@ class Registrar:
     def _aor_name(self, request: SipRequest, endpoint: Endpoint) -> str | None:
         """The endpoint's AOR named by the To URI (user, or user@domain), as Asterisk does."""
         try:
-            parts = sip_user_host(request.to.uri)
+            parts = sip_user_host(request.to_uri)
         except SipError:
             return None
         if parts is None:
@@ -134,12 +135,11 @@ class Registrar:
         for value in attempt.request.contacts:
             if not value.uri.lower().startswith(("sip:", "sips:")):
                 continue
-            uri = SipUri.parse(value.uri)
-            secure = _secure(uri)
+            uri, text, secure = _contact_form(value.uri)
             if attempt.endpoint.rewrite_contact:
                 uri = _rewritten(uri, attempt.source)
+                text = str(uri)
             expires = _clamp(aor, _contact_expires(value, header_expires, aor))
-            text = str(uri)
             existing = next((c for c in current if _same_uri(c.uri, text, uri)), None)
             result.append(_Requested(uri, text, expires, existing, secure))
         return result
@@ -193,7 +193,7 @@ def address_of_record_problem(request: SipRequest) -> str | None:
     The AOR MUST be a SIP or SIPS URI (RFC 3261 §10.2), so a registrar answers anything
     else with 400 (RFC 4475 §3.3.4), before authenticating: there is nothing to register.
     """
-    scheme = uri_scheme(request.to.uri)
+    scheme = uri_scheme(request.to_uri)
     if scheme not in ("sip", "sips"):
         return "To is not a SIP or SIPS URI"
     return None
@@ -222,7 +222,21 @@ def _seen(contact: Contact, attempt: _Attempt, expires_at: float) -> Contact:
 
 def _same_uri(stored: str, text: str, uri: SipUri) -> bool:
     """Whether a stored contact URI is ``uri`` (RFC 3261 §19.1.4); the same text is, at once."""
-    return stored == text or SipUri.parse(stored) == uri
+    return stored == text or _contact_form(stored)[0] == uri
+
+
+_contact_forms: Remembered[tuple[SipUri, str, bool]] = Remembered(MAX_REMEMBERED_URIS)
+
+
+def _contact_form(text: str) -> tuple[SipUri, str, bool]:
+    """A Contact URI parsed, written back in its normal form, and whether it is TLS-only;
+    remembered per text, since each phone sends the same one in every REGISTER. Raises
+    :class:`SipError` when malformed."""
+    form = _contact_forms.get(text)
+    if form is None:
+        uri = SipUri.parse(text)
+        form = _contact_forms.put(text, (uri, str(uri), _secure(uri)))
+    return form
 
 
 @lru_cache(maxsize=4)

@@ -4,11 +4,11 @@ registrar's router, subscriptions and the call engine."""
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterable
 
 from switchboard.services.authenticate import AuthDecision, Verdict
 from switchboard.sip.message import SipRequest, SipResponse, make_response
+from switchboard.transport.entropy import pool
 
 Refusal = tuple[int, str | None, list[tuple[str, str]]]
 """(status, reason phrase or None, header fields) of a refused request."""
@@ -24,7 +24,7 @@ def reply(
 ) -> SipResponse:
     """Our answer to ``request``: a fresh To tag (but on 100) and the Server header."""
     extra = [*headers, ("Server", server)]
-    tag = None if status == 100 else secrets.token_hex(4)
+    tag = None if status == 100 else pool.hex(4)
     return make_response(request, status, reason, to_tag=tag, headers=extra)
 
 

@@ -32,6 +32,7 @@ from switchboard.sip.transaction.events import (
     ResponseReceived,
     TransactionFailed,
     TransactionKey,
+    TransactionTerminated,
     TransactionTimedOut,
 )
 
@@ -73,12 +74,14 @@ class RequestRouter:
 
     def __call__(self, event: Event) -> None:
         calls = self.calls
-        if (
-            isinstance(event, RequestReceived)
-            and event.request.method == "SUBSCRIBE"
-            and self.mwi is not None
-        ):
-            calls = None  # subscription dialogs are ours, not an INVITE session's
+        if isinstance(event, RequestReceived):
+            method = event.request.method
+            if method == "SUBSCRIBE" and self.mwi is not None:
+                calls = None  # subscription dialogs are ours, not an INVITE session's
+            elif method == "REGISTER" and event.request.to_tag is None:
+                calls = None  # outside any dialog: the sessions would hand it back
+        elif isinstance(event, TransactionTerminated):
+            return  # bookkeeping no session and no service here acts on
         if calls is not None:
             rest = calls.dispatch(event)
             if rest is None:

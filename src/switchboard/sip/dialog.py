@@ -36,6 +36,8 @@ TARGET_REFRESH_METHODS = frozenset({"INVITE", "UPDATE", "SUBSCRIBE", "NOTIFY", "
 class DialogState(Enum):
     """Dialog states of RFC 3261 §12."""
 
+    __hash__ = object.__hash__  # members are singletons; Enum's hash is a Python call
+
     EARLY = "Early"
     CONFIRMED = "Confirmed"
     TERMINATED = "Terminated"
@@ -43,6 +45,8 @@ class DialogState(Enum):
 
 class DialogInput(Enum):
     """What moves a dialog: responses to the INVITE that created it, BYE, failures."""
+
+    __hash__ = object.__hash__  # members are singletons; Enum's hash is a Python call
 
     PROVISIONAL = "1xx with a To tag"
     SUCCESS = "2xx to the INVITE"

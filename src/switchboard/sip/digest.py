@@ -83,6 +83,8 @@ def _sha512_256(data: bytes) -> str:
 class DigestAlgorithm(Enum):
     """The ``algorithm`` tokens of the IANA HTTP Digest Algorithm registry that SIP uses."""
 
+    __hash__ = object.__hash__  # members are singletons; Enum's hash is a Python call
+
     MD5 = "MD5"
     MD5_SESS = "MD5-sess"
     SHA_256 = "SHA-256"
@@ -185,8 +187,43 @@ class DigestCredentials:
         return None if self.nc is None else int(self.nc, 16)
 
 
-def parse_credentials(value: str) -> DigestCredentials:
-    """Parse an ``Authorization``/``Proxy-Authorization`` value; raise DigestParseError if bad."""
+_KNOWN_PARAMS = frozenset(
+    ("username", "realm", "nonce", "uri", "response", "algorithm", "cnonce", "qop", "nc", "opaque")
+)
+_PARAM_SPELLINGS = {form: name for name in _KNOWN_PARAMS for form in (name, " " + name)}
+"""The known parameter names as phones write them, after a comma or a comma and space."""
+
+
+def _params_quickly(value: str) -> dict[str, str] | None:
+    """The parameters of the usual credentials (``Digest`` and printable ASCII, known
+    names, quoted values without escapes or commas) split without the grammar; None for
+    anything else, which :func:`_params_by_grammar` reads and, if need be, refuses."""
+    if value[:7] != "Digest " or not value.isascii() or not value.isprintable() or "\\" in value:
+        return None
+    items = value[7:].split(",")
+    params: dict[str, str] = {}
+    for item in items:
+        name, _, text = item.partition("=")
+        key = _PARAM_SPELLINGS.get(name)
+        if key is None:
+            key = name.strip().lower()
+            if key not in _KNOWN_PARAMS:
+                return None
+        if text[:1] != '"' or text[-1:] != '"':
+            text = text.strip()
+        if text[:1] == '"':
+            inner = text[1:-1]
+            if len(text) < 2 or text[-1] != '"' or '"' in inner:
+                return None
+            text = inner
+        elif _TOKEN_ONLY.match(text) is None:  # also refuses a missing "=" (no value)
+            return None
+        params[key] = text
+    return params if len(params) == len(items) else None  # else a name came twice
+
+
+def _params_by_grammar(value: str) -> tuple[dict[str, str], str]:
+    """The parameters by the RFC 3261 grammar, and the separator after the last one."""
     try:
         value.encode("utf-8", _WIRE)
     except UnicodeEncodeError as error:
@@ -217,6 +254,15 @@ def parse_credentials(value: str) -> DigestCredentials:
             params[name] = _QUOTED_PAIR.sub(r"\1", quoted)
         else:
             params[name] = quoted
+    return params, separator
+
+
+def parse_credentials(value: str) -> DigestCredentials:
+    """Parse an ``Authorization``/``Proxy-Authorization`` value; raise DigestParseError if bad."""
+    params = _params_quickly(value)
+    separator = ""
+    if params is None:
+        params, separator = _params_by_grammar(value)
     if not params:
         raise DigestParseError('expected name=token or name="quoted", found nothing')
     if separator:
@@ -255,9 +301,10 @@ def find_credentials(values: Iterable[str], realm: str) -> DigestCredentials | N
     """
     first: DigestCredentials | None = None
     for value in values:
-        scheme = _SCHEME.match(value)
-        if scheme is not None and scheme.group(1).lower() != "digest":
-            continue
+        if value[:7] != "Digest ":
+            scheme = _SCHEME.match(value)
+            if scheme is not None and scheme.group(1).lower() != "digest":
+                continue
         credentials = parse_credentials(value)
         if credentials.realm == realm:
             return credentials
@@ -390,6 +437,8 @@ class Outcome(Enum):
 class Reason(Enum):
     """Why a request was not accepted: for logs and security events, never for the phone."""
 
+    __hash__ = object.__hash__  # members are singletons; Enum's hash is a Python call
+
     NO_CREDENTIALS = "no credentials"
     UNKNOWN_USER = "unknown user"
     WRONG_PASSWORD = "wrong password"
@@ -434,6 +483,7 @@ class Authenticator:
     __slots__ = (
         "_dummy_password",
         "_opaque",
+        "_templates",
         "accepted",
         "nonces",
         "offered",
@@ -463,6 +513,8 @@ class Authenticator:
         self.accepted = frozenset(DigestAlgorithm if accepted is None else accepted)
         self.require_qop = require_qop
         self._opaque: dict[str, str] = {}
+        self._templates: dict[tuple[str, bool, tuple[DigestAlgorithm, ...]], list[tuple[str, str]]]
+        self._templates = {}
         # Unknown users are hashed with this unguessable password (derived, never stored).
         self._dummy_password = hmac.digest(secret, b"dummy password", "sha256").hex()
 
@@ -478,11 +530,20 @@ class Authenticator:
     ) -> list[str]:
         """Return one challenge value per offered algorithm, sharing a fresh nonce."""
         nonce = self.nonces.issue(now, salt, realm, bind)
-        opaque = self.opaque(realm)
-        return [
-            build_challenge(realm, nonce, algorithm=a, opaque=opaque, stale=stale)
-            for a in self.offered
-        ]
+        key = (realm, stale, self.offered)
+        templates = self._templates.get(key)
+        if templates is None:
+            # Each value around a placeholder nonce (ours never need quoting): per
+            # challenge only the nonce is new.
+            opaque = self.opaque(realm)
+            values = [
+                build_challenge(realm, "\x00", algorithm=a, opaque=opaque, stale=stale)
+                for a in self.offered
+            ]
+            templates = self._templates[key] = [
+                (v.partition("\x00")[0], v.partition("\x00")[2]) for v in values
+            ]
+        return [before + nonce + after for before, after in templates]
 
     def verify(
         self,

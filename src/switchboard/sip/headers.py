@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
 from switchboard.sip.errors import LocalProtocolError, RemoteProtocolError
+from switchboard.sip.memo import Remembered
 
 Params = dict[str, str | None]
 
@@ -116,6 +117,9 @@ _DISPLAY_NAMES = {
     ]
 }
 KNOWN_NAMES = frozenset(_DISPLAY_NAMES)
+LINE_STARTS = {key: f"{name}: " for key, name in _DISPLAY_NAMES.items() if key != "content-length"}
+"""How a known header field's line starts on the wire, by index key; Content-Length is
+left out, as serialisation writes its own."""
 """Canonical names of the header fields we know (all valid tokens: no need to check)."""
 
 # Usual spellings of header names → index key: the parser looks names up here before
@@ -218,6 +222,9 @@ def _bad(what: str, value: str) -> RemoteProtocolError:
 
 def canonical_name(name: str) -> str:
     """The index key of a header name: lower-case, compact form expanded."""
+    key = WIRE_NAMES.get(name)
+    if key is not None:
+        return key
     key = name.strip().lower()
     return COMPACT_FORMS.get(key, key) if len(key) == 1 else key
 
@@ -229,8 +236,12 @@ def display_name(key: str) -> str:
 
 def _checked_key(name: str, value: str) -> str:
     """Refuse what would corrupt the message we build (header injection through CR/LF)."""
-    key = canonical_name(name)
-    if not TOKEN.fullmatch(key) or "\r" in value or "\n" in value:
+    key = WIRE_NAMES.get(name)
+    if key is None:
+        key = canonical_name(name)
+        if not TOKEN.fullmatch(key):
+            key = ""
+    if not key or "\r" in value or "\n" in value:
         raise LocalProtocolError(f"Cannot add header field {name!r}: {value[:60]!r}")
     return key
 
@@ -252,7 +263,7 @@ class SipHeaders:
 
     def get(self, name: str) -> str | None:
         """The first field value of ``name`` (a whole header line's value), or None."""
-        values = self._index.get(canonical_name(name))
+        values = self._index.get(WIRE_NAMES.get(name) or canonical_name(name))
         return values[0] if values else None
 
     def fields(self, name: str) -> list[str]:
@@ -261,20 +272,28 @@ class SipHeaders:
 
     def get_all(self, name: str) -> list[str]:
         """Every value of ``name``; list-valued headers are split on commas (RFC 3261 §7.3.1)."""
-        key = canonical_name(name)
-        values = self._index.get(key, [])
+        key = WIRE_NAMES.get(name) or canonical_name(name)
+        values = self._index.get(key)
+        if values is None:
+            return []
         if key not in LIST_HEADERS:
             return list(values)
         result: list[str] = []
         for value in values:
-            if "," in value or '"' in value or "<" in value:
+            if "," in value or '"' in value:
                 result.extend(split_commas(value))  # which also rejects unclosed < and "
+            elif "<" in value:
+                if value.find(">", value.rfind("<")) < 0:
+                    raise _bad("header value (unclosed <)", value)
+                result.append(value.strip())
             elif value:
                 result.append(value.strip())
         return result
 
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and canonical_name(name) in self._index
+        return (
+            isinstance(name, str) and (WIRE_NAMES.get(name) or canonical_name(name)) in self._index
+        )
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._index)
@@ -340,8 +359,13 @@ def quote(text: str) -> str:
 
 def _split(text: str, sep: str) -> list[str]:
     """Split on ``sep`` outside quoted strings and ``<...>``; items keep their whitespace."""
-    if '"' not in text and "<" not in text:
-        return text.split(sep)
+    if '"' not in text:
+        if "<" not in text:
+            return text.split(sep)
+        if sep not in text:  # the usual <uri>;params: one item, if every < has its >
+            if text.find(">", text.rfind("<")) < 0:
+                raise _bad("header value (unclosed <)", text)
+            return [text]
     items: list[str] = []
     start = i = 0
     n = len(text)
@@ -403,21 +427,51 @@ def format_params(params: Params) -> str:
 
 
 def tag_of(value: str) -> str | None:
-    """The ``tag`` parameter of a From or To value, without building a :class:`NameAddress`."""
+    """The ``tag`` parameter of a From or To value, without building a :class:`NameAddress`.
+
+    The usual ``[display-name] <uri>;tag=x`` (or ``uri;tag=x``) is sliced; escapes in the
+    display name, quotes after it, a ``;tag=`` inside the brackets, or a tag parameter
+    spelt otherwise take the long way.
+    """
     rest = value
-    if rest[:1] == '"':  # skip a display name without escapes; others take the long way
+    if rest[:1] == '"':  # skip a display name without escapes
         close = rest.find('"', 1)
         if close > 0 and rest[close - 1] != "\\":
             rest = rest[close + 1 :]
     if '"' not in rest:
-        gt = rest.rfind(">")
-        params = rest[gt + 1 :] if gt >= 0 else rest[rest.find(";") + 1 or len(rest) :]
-        at = params.find("tag=")
-        if at < 0 and "tag" not in params.lower():
+        at = rest.rfind(";tag=")
+        if at >= 0:
+            if rest.find(">", at) < 0:
+                end = rest.find(";", at + 5)
+                return (rest[at + 5 : end] if end >= 0 else rest[at + 5 :]).strip() or None
+        elif "tag" not in rest[rest.rfind(">") + 1 :].lower():
             return None
-        if at > 0 and params[at - 1] == ";":
-            return params[at + 4 :].partition(";")[0].strip() or None
     return NameAddress.parse(value, strict=False).params.get("tag")
+
+
+MAX_REMEMBERED_ADDRESSES = 8192
+"""How many From/To/Contact values :func:`address_uri` remembers (then it starts afresh)."""
+
+_address_uris: Remembered[str] = Remembered(MAX_REMEMBERED_ADDRESSES)
+
+
+def address_uri(value: str) -> str:
+    """The URI of a From, To or Contact value, as :class:`NameAddress` reads it (lenient).
+
+    Remembered per value, and a From or To also without its trailing tag, so that the
+    fresh tag of each request from the same user finds it.
+    """
+    uri = _address_uris.get(value)
+    if uri is not None:
+        return uri
+    head, tag_param, tag = value.rpartition(";tag=")
+    tagged = bool(tag_param) and TOKEN.fullmatch(tag) is not None
+    if tagged:
+        uri = _address_uris.get(head)
+        if uri is not None:
+            return uri
+    uri = NameAddress.parse(value, strict=False).uri
+    return _address_uris.put(head if tagged else value, uri)
 
 
 class NameAddress:
@@ -599,6 +653,14 @@ class Via:
 
     def __repr__(self) -> str:
         return f"Via({str(self)!r})"
+
+
+def check_via(value: str) -> None:
+    """Raise 400 unless ``value`` is a Via value that :meth:`Via.parse` accepts; the usual
+    form costs one match, without building the Via."""
+    match = _VIA.fullmatch(value)
+    if match is None or (match[4] is not None and parse_number(match[4], 65535) is None):
+        Via.parse(value)
 
 
 def _head_params(value: str) -> tuple[str, str, str]:

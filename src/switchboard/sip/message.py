@@ -24,6 +24,7 @@ from switchboard.sip.errors import (
 )
 from switchboard.sip.headers import (
     KNOWN_NAMES,
+    LINE_STARTS,
     METHODS,
     TOKEN,
     WIRE_NAMES,
@@ -31,14 +32,16 @@ from switchboard.sip.headers import (
     NameAddress,
     SipHeaders,
     Via,
+    address_uri,
     canonical_name,
+    check_via,
     display_name,
     parse_cseq,
     parse_number,
     split_commas,
     tag_of,
 )
-from switchboard.sip.memo import KnownGood
+from switchboard.sip.memo import KnownGood, Remembered
 from switchboard.sip.uri import SipUri, Uri, check_absolute_uri, parse_uri, uri_scheme
 
 T = TypeVar("T")
@@ -52,8 +55,11 @@ _VERSION = re.compile(r"SIP/[0-9]+\.[0-9]+", re.IGNORECASE)
 _WORD = r"[A-Za-z0-9\-.!%*_+`'~()<>:\\\"/\[\]?{}]+"
 _CALL_ID = re.compile(rf"{_WORD}(?:@{_WORD})?")
 _REQUIRED = ("via", "from", "to", "call-id", "cseq")
+_REQUIRED_KEYS = frozenset(_REQUIRED)
 _well_formed_addresses = KnownGood(8192)
 _well_formed_request_uris = KnownGood(1024)
+_cseqs: Remembered[CSeq] = Remembered(4096)
+"""CSeq values already parsed: "1 INVITE", "2 REGISTER" and the like recur all the time."""
 _SINGLE = ("from", "to", "call-id", "cseq", "max-forwards", "content-type", "expires")
 
 REASON_PHRASES = {
@@ -107,10 +113,13 @@ REASON_PHRASES = {
 class SipMessage:
     """What requests and responses share: header fields, body, and lazy accessors."""
 
-    __slots__ = ("body", "headers")
+    __slots__ = ("body", "checked", "headers")
 
     headers: SipHeaders
     body: bytes
+    checked: bool
+    """True when parsing found only known header names, each once: validation skips the
+    name and repetition checks."""
 
     def _one(self, key: str) -> str:
         try:
@@ -131,14 +140,19 @@ class SipMessage:
     def cseq(self) -> CSeq:
         """Sequence number and method; 400 when malformed or above 2**32-1."""
         values = self.headers._index.get("cseq")
-        if values:
-            seq, _, method = values[0].partition(" ")
-            if method in METHODS and len(seq) < 10 and seq.isdigit() and seq.isascii():
-                return tuple.__new__(CSeq, (int(seq), method))  # the usual "1 INVITE"
-        try:
-            return parse_cseq(values[0] if values else self._one("cseq"))
-        except RemoteProtocolError as exc:
-            raise self._error(exc.reason) from None
+        text = values[0] if values else self._one("cseq")
+        cseq = _cseqs.get(text)
+        if cseq is not None:
+            return cseq
+        seq, _, method = text.partition(" ")
+        if method in METHODS and len(seq) < 10 and seq.isdigit() and seq.isascii():
+            cseq = tuple.__new__(CSeq, (int(seq), method))  # the usual "1 INVITE"
+        else:
+            try:
+                cseq = parse_cseq(text)
+            except RemoteProtocolError as exc:
+                raise self._error(exc.reason) from None
+        return _cseqs.put(text, cseq)
 
     @property
     def top_via(self) -> Via:
@@ -154,14 +168,16 @@ class SipMessage:
         values = self.headers._index.get("via")
         value = values[0] if values else self._one("via")
         at = value.find(";branch=")
-        if at < 0 or '"' in value or "," in value[:at]:
+        if at < 0 or '"' in value:
             return self.top_via.branch
-        at += 8
-        end = value.find(";", at)
-        comma = value.find(",", at)
-        if comma >= 0 and (end < 0 or comma < end):
-            end = comma
-        return (value[at:end] if end >= 0 else value[at:]).strip() or None
+        end = value.find(";", at + 8)
+        if "," in value:
+            if value.find(",", 0, at) >= 0:
+                return self.top_via.branch
+            comma = value.find(",", at)
+            if comma >= 0 and (end < 0 or comma < end):
+                end = comma
+        return (value[at + 8 : end] if end >= 0 else value[at + 8 :]).strip() or None
 
     @property
     def vias(self) -> list[Via]:
@@ -180,19 +196,30 @@ class SipMessage:
         return self._parse(NameAddress.parse, self._one("to"), False)
 
     @property
+    def from_uri(self) -> str:
+        """The From URI as text, without parsing the rest of the value each time."""
+        return self._parse(address_uri, self._one("from"))
+
+    @property
+    def to_uri(self) -> str:
+        """The To URI as text (the address-of-record of a REGISTER)."""
+        return self._parse(address_uri, self._one("to"))
+
+    @property
     def from_tag(self) -> str | None:
         """The From tag, read without parsing the whole name-addr (dialog and transaction ids)."""
-        return self._tag("from")
+        values = self.headers._index.get("from")
+        try:
+            return tag_of(values[0] if values else self._one("from"))
+        except RemoteProtocolError as exc:
+            raise self._error(exc.reason) from None
 
     @property
     def to_tag(self) -> str | None:
         """The To tag, or None outside a dialog."""
-        return self._tag("to")
-
-    def _tag(self, key: str) -> str | None:
-        values = self.headers._index.get(key)
+        values = self.headers._index.get("to")
         try:
-            return tag_of(values[0] if values else self._one(key))
+            return tag_of(values[0] if values else self._one("to"))
         except RemoteProtocolError as exc:
             raise self._error(exc.reason) from None
 
@@ -232,52 +259,78 @@ class SipMessage:
         """Wire bytes: start line, header fields, a correct Content-Length, the body."""
         lines = [self._start_line()]
         append = lines.append
+        line_starts = LINE_STARTS
         for key, values in self.headers._index.items():
-            if key != "content-length":
-                name = display_name(key)
-                for value in values:
-                    append(f"{name}: {value}")
+            start = line_starts.get(key)
+            if start is None:
+                if key == "content-length":
+                    continue
+                start = f"{display_name(key)}: "
+            for value in values:
+                append(start + value)
         append(f"Content-Length: {len(self.body)}\r\n\r\n")
         return "\r\n".join(lines).encode("utf-8", "surrogateescape") + self.body
 
     def validate(self) -> None:
         """Run the syntax checks of RFC 3261 §25 that lazy parsing skips."""
+        self._validate_fields()
+
+    def _validate_fields(self) -> CSeq:
+        """The checks requests and responses share; returns the CSeq they parsed."""
         index = self.headers._index
         for key, values in index.items():
-            if key not in KNOWN_NAMES and not TOKEN.fullmatch(key):
-                raise self._error(f"Malformed header field name {key!r}")
             for value in values:
                 if "\r" in value or "\n" in value:
                     raise self._error(f"Bare CR or LF in the {display_name(key)} header field")
-        for key in _REQUIRED:
-            if key not in index:
-                raise self._error(f"Missing {display_name(key)} header field")
-        for key in _SINGLE:
-            if len(index.get(key, ())) > 1:
-                raise self._error(f"More than one {display_name(key)} header field")
-        if not _CALL_ID.fullmatch(self.call_id):
+        if not self.checked:
+            for key in index.keys() - KNOWN_NAMES:
+                if not TOKEN.fullmatch(key):
+                    raise self._error(f"Malformed header field name {key!r}")
+            for key in _SINGLE:
+                if len(index.get(key, ())) > 1:
+                    raise self._error(f"More than one {display_name(key)} header field")
+        if not index.keys() >= _REQUIRED_KEYS:
+            for key in _REQUIRED:
+                if key not in index:
+                    raise self._error(f"Missing {display_name(key)} header field")
+        if not _CALL_ID.fullmatch(index["call-id"][0]):
             raise self._error("Malformed Call-ID")
-        self.cseq  # noqa: B018 - parsing is the check
-        for key in ("from", "to"):
-            self._check_address(index[key][0])
+        cseq = self.cseq
+        self._check_address(index["from"][0])
+        self._check_address(index["to"][0])
         vias = self.headers.get_all("via")
         if not vias or "" in index["via"]:
             raise self._error("Empty Via header field")
         for value in vias:
-            self._parse(Via.parse, value)
-        if not self.is_wildcard_contact:
-            for value in self.headers.get_all("contact"):
+            try:
+                check_via(value)
+            except RemoteProtocolError as exc:
+                raise self._error(exc.reason) from None
+        contacts = self.headers.get_all("contact")
+        if contacts != ["*"]:
+            for value in contacts:
                 self._check_address(value)
         for key in ("route", "record-route"):
-            for value in self.headers.get_all(key):
-                self._check_address(value)
+            if key in index:
+                for value in self.headers.get_all(key):
+                    self._check_address(value)
+        return cseq
 
     def _check_address(self, value: str) -> None:
-        """A From, To, Contact or Route value: name-addr or addr-spec, with a valid URI."""
+        """A From, To, Contact or Route value: name-addr or addr-spec, with a valid URI.
+
+        Values found well-formed are remembered, and so is a From or To without its
+        trailing tag, so that the next request's fresh tag costs one token check.
+        """
         if value in _well_formed_addresses:
+            return
+        head, tag_param, tag = value.rpartition(";tag=")
+        if tag_param and head in _well_formed_addresses and TOKEN.fullmatch(tag):
             return
         self._check_uri(self._parse(NameAddress.parse, value).uri)
         _well_formed_addresses.add(value)
+        if tag_param and TOKEN.fullmatch(tag):
+            _well_formed_addresses.add(head)
 
     def _check_uri(self, text: str) -> None:
         try:
@@ -294,6 +347,7 @@ class SipRequest(SipMessage):
     def __init__(self, method: str, uri: str | Uri, headers: SipHeaders, body: bytes = b"") -> None:
         self.headers = headers  # not super().__init__: this runs for every message parsed
         self.body = body
+        self.checked = False
         self.method = method
         if isinstance(uri, str):
             self.uri_text = uri
@@ -335,13 +389,13 @@ class SipRequest(SipMessage):
 
     def validate(self) -> None:
         """Check everything a server needs before acting (RFC 3261 §8.2, RFC 4475 §3.1.2)."""
-        super().validate()
+        cseq = self._validate_fields()
         if self.uri_text not in _well_formed_request_uris:
             uri = self.uri
             if isinstance(uri, SipUri) and uri.headers:
                 raise self._error("Request-URI must not contain headers")
             _well_formed_request_uris.add(self.uri_text)
-        if self.cseq.method != self.method:
+        if cseq.method != self.method:
             raise self._error("CSeq method does not match the request method")
         self.max_forwards  # noqa: B018 - parsing is the check
 
@@ -354,6 +408,7 @@ class SipResponse(SipMessage):
     def __init__(self, status: int, reason: str, headers: SipHeaders, body: bytes = b"") -> None:
         self.headers = headers
         self.body = body
+        self.checked = False
         self.status = status
         self.reason = reason
 
@@ -367,29 +422,40 @@ class SipResponse(SipMessage):
         return f"{SIP_VERSION} {self.status} {self.reason}"
 
 
-def read_head(head: bytes) -> tuple[str, dict[str, list[str]], str | None]:
+def read_head(head: bytes) -> tuple[str, dict[str, list[str]], str | None, bool]:
     """Split a header block (without its final empty line) into start line and index.
 
-    Returns the start line, canonical name → field values, and the first syntax problem
-    found (or None): the caller raises it once it knows whom to answer. The fast path
-    assumes no folding: a line without a colon, or a name starting with whitespace,
-    reveals it, and the block is then read again the careful way.
+    Returns the start line, canonical name → field values, the first syntax problem
+    found (or None): the caller raises it once it knows whom to answer, and whether the
+    block holds only known names, each once (``checked``). The fast path assumes no
+    folding: a line without a colon, or a name starting with whitespace, reveals it,
+    and the block is then read again the careful way.
     """
     text = head.decode("utf-8", "surrogateescape")
     lines = text.split("\r\n")
     index: dict[str, list[str]] = {}
     wire_names = WIRE_NAMES
+    plain = True
     for line in lines[1:]:
-        name, colon, value = line.partition(":")
-        if not colon:
-            return _read_head_carefully(text)
+        name, _, value = line.partition(": ")  # the usual spelling: value without its SP
         key = wire_names.get(name)
         if key is None:
-            if name[:1] in " \t":
+            name, colon, value = line.partition(":")
+            if not colon:
                 return _read_head_carefully(text)
-            key = canonical_name(name)
-        index.setdefault(key, []).append(value.strip())
-    return lines[0], index, None
+            key = wire_names.get(name)
+            if key is None:
+                if name[:1] in " \t":
+                    return _read_head_carefully(text)
+                key = canonical_name(name)
+                plain = False
+        values = index.get(key)
+        if values is None:
+            index[key] = [value.strip()]
+        else:
+            values.append(value.strip())
+            plain = False
+    return lines[0], index, None, plain
 
 
 def unfold(text: str) -> str:
@@ -406,7 +472,7 @@ def unfold(text: str) -> str:
     return " ".join([part.rstrip(" \t") for part in parts] + [last])
 
 
-def _read_head_carefully(text: str) -> tuple[str, dict[str, list[str]], str | None]:
+def _read_head_carefully(text: str) -> tuple[str, dict[str, list[str]], str | None, bool]:
     text = unfold(text)
     lines = text.split("\r\n")
     problem = None
@@ -418,18 +484,19 @@ def _read_head_carefully(text: str) -> tuple[str, dict[str, list[str]], str | No
             continue
         values = index.setdefault(canonical_name(name), [])
         values.append(value.strip())
-    return lines[0], index, problem
+    return lines[0], index, problem, False
 
 
 def build_message(
-    start: str, index: dict[str, list[str]], problem: str | None
+    start: str, index: dict[str, list[str]], problem: str | None, checked: bool = False
 ) -> tuple[SipRequest | SipResponse, RemoteProtocolError | None]:
     """The message for a start line and header index, and the error to answer it with.
 
     A malformed response raises :class:`UnanswerableError` at once. A malformed request
     is still returned, with its error, so the caller can frame its body and answer it.
+    ``checked`` is :func:`read_head`'s verdict, kept on the message for validation.
     """
-    if start[:4] == "SIP/" or start[:4].upper() == "SIP/":
+    if start[:1] in "Ss" and (start.startswith("SIP/") or start[:4].upper() == "SIP/"):
         version, _, rest = start.partition(" ")
         code, _, reason = rest.partition(" ")
         if version.upper() != SIP_VERSION:
@@ -438,9 +505,12 @@ def build_message(
             raise UnanswerableError(400, f"Malformed Status-Code in {start[:60]!r}")
         if problem:
             raise UnanswerableError(400, problem)
-        return SipResponse(int(code), reason, SipHeaders(index)), None
+        response = SipResponse(int(code), reason, SipHeaders(index))
+        response.checked = checked
+        return response, None
     parts = start.split(" ")
     request = SipRequest(parts[0], parts[1] if len(parts) > 1 else "", SipHeaders(index))
+    request.checked = checked
     method = parts[0]
     error: RemoteProtocolError | None = None
     if len(parts) != 3 or "" in parts:
@@ -454,7 +524,7 @@ def build_message(
         error = request._error(f"Malformed method {method!r}")
     elif problem:
         error = request._error(problem)
-    elif parts[1][:4] != "sip:":
+    elif not parts[1].startswith("sip:"):
         scheme = uri_scheme(parts[1])
         if scheme is None:
             error = request._error(f"Malformed Request-URI {parts[1][:80]!r}")
@@ -485,7 +555,7 @@ def parse_datagram(data: bytes, max_size: int = MAX_DATAGRAM_SIZE) -> SipRequest
     of the datagram; octets beyond Content-Length are ignored (RFC 3261 §18.3); a
     Content-Length beyond the datagram is a 400 (RFC 4475 §3.1.2.2).
     """
-    if data[:2] == b"\r\n":
+    if data.startswith(b"\r\n"):
         data = data.lstrip(b"\r\n")
     end = data.find(b"\r\n\r\n")
     if end >= 0:

@@ -14,27 +14,43 @@ def stamp_via(request: SipRequest, host: str, port: int, *, force_rport: bool = 
     ``force_rport`` answers to the source port even when the phone did not ask (Asterisk's
     endpoint option of that name, on by default).
     """
-    fields = request.headers.fields("via")
-    if not fields:
+    vias = request.headers._index.get("via")
+    if not vias:
         return
-    first_field = fields[0]
-    values = split_commas(first_field) if "," in first_field else [first_field]
-    top = values[0]
+    first = vias[0]
+    if "," in first:
+        values = split_commas(first)
+        values[0] = _stamped(values[0], host, port, force_rport)
+        vias[0] = ", ".join(values)
+    else:
+        vias[0] = _stamped(first, host, port, force_rport)
+
+
+def _stamped(top: str, host: str, port: int, force_rport: bool) -> str:
+    """One Via value with ``received`` and ``rport`` set; empty parameters dropped."""
     head, _, params_text = top.partition(";")
-    params = [p for p in params_text.split(";") if p] if params_text else []
-    names = [p.partition("=")[0].strip().lower() for p in params]
-    has_rport = "rport" in names
+    kept: list[str] = []
+    has_rport = False
+    if params_text:
+        lowered = params_text.lower()
+        if "rport" in lowered or "received" in lowered:
+            for param in params_text.split(";"):
+                if param:
+                    name = param.partition("=")[0].strip().lower()
+                    if name == "rport":
+                        has_rport = True
+                    elif name != "received":
+                        kept.append(param)
+        elif ";;" in params_text or params_text[0] == ";" or params_text[-1] == ";":
+            kept = [param for param in params_text.split(";") if param]
+        else:
+            kept.append(params_text)  # the usual case: every parameter kept as it came
     use_rport = has_rport or force_rport
-    sent_by_host = _sent_by_host(head)
-    kept = [p for p, n in zip(params, names, strict=True) if n not in ("rport", "received")]
-    if use_rport or sent_by_host.lower() != host.lower():
+    if use_rport or _sent_by_host(head).lower() != host.lower():
         kept.append(f"received={host}")
     if use_rport:
         kept.append(f"rport={port}")
-    values[0] = ";".join([head.rstrip(), *kept])
-    request.headers.set("via", ", ".join(values))
-    for extra in fields[1:]:
-        request.headers.add("via", extra)
+    return ";".join([head.rstrip(), *kept])
 
 
 def _sent_by_host(head: str) -> str:

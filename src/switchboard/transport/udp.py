@@ -7,6 +7,9 @@ from typing import TYPE_CHECKING, cast
 
 from switchboard.sip.peer import Peer
 
+MAX_PEERS = 65536
+"""Source addresses whose Peer is kept for reuse (then the table starts afresh)."""
+
 if TYPE_CHECKING:
     from switchboard.transport.stack import SipStack
 
@@ -18,6 +21,8 @@ class UdpTransport(asyncio.DatagramProtocol):
         self.stack = stack
         self.transport: asyncio.DatagramTransport | None = None
         self._local: tuple[str, int] | None = None
+        self._peers: dict[object, Peer] = {}
+        """Peer by source address: a phone sends from the same one every time."""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.DatagramTransport, transport)
@@ -28,9 +33,13 @@ class UdpTransport(asyncio.DatagramProtocol):
         """A banned source's datagram is dropped here, before anything is built for it: a
         scan that goes on after its ban costs one dictionary lookup per datagram."""
         stack = self.stack
-        host = str(addr[0])
-        if stack.admits(host, stack.loop.time()):
-            stack.datagram_received(data, Peer("udp", host, int(addr[1])), self)
+        peer = self._peers.get(addr)
+        if peer is None:
+            if len(self._peers) >= MAX_PEERS:
+                self._peers.clear()
+            peer = self._peers[addr] = Peer("udp", str(addr[0]), int(addr[1]))
+        if stack.admits(peer.host, stack.loop.time()):
+            stack.datagram_received(data, peer, self)
 
     def error_received(self, exc: Exception) -> None:
         """ICMP errors (port unreachable) surface here; UDP has no connection to close."""

@@ -64,3 +64,25 @@ def test_constant_re_registration_keeps_the_heap_small():
         location.expire(step / 100)
     assert len(location) == 3
     assert len(location._expiry) <= 3
+
+
+def test_the_count_follows_every_way_in_and_out():
+    location, _ = service()
+
+    def held() -> int:
+        return sum(len(location.contacts(aor)) for aor in ("alice", "bob"))
+
+    a1, a2 = contact(100.0, "sip:alice@192.0.2.1"), contact(50.0, "sip:alice@192.0.2.2")
+    bob = Contact("bob", "sip:bob@192.0.2.3", 10.0, "bob")
+    assert location.restore([a1, bob, Contact("bob", "sip:bob@192.0.2.4", 1.0, "bob")], 5.0) == 2
+    location.add(a2, now=5.0)
+    location.add(a2, now=6.0)  # the same binding again: still one
+    location.refresh(contact(200.0, "sip:alice@192.0.2.1"), now=7.0)
+    assert len(location) == held() == 3
+    location.expire(10.0)
+    assert len(location) == held() == 2
+    location.remove(a2, "unregistered")
+    location.remove(a2, "unregistered")
+    assert len(location) == held() == 1
+    location.refresh(contact(20.0, "sip:alice@192.0.2.9"), now=11.0)  # not held: added
+    assert len(location) == held() == 2

@@ -20,6 +20,8 @@ from switchboard.sip.digest import (
     DigestSecret,
     Outcome,
     Reason,
+    _params_by_grammar,
+    _params_quickly,
     build_challenge,
     compute_ha1,
     compute_response,
@@ -341,6 +343,31 @@ def test_parser_fuzz_near_the_grammar_raises_only_its_own_error(value: str) -> N
         parse_credentials(value)
 
 
+_near_usual = st.text(
+    alphabet='Digest usernamrlcofq=",\\ \t0123456789abcdef"', max_size=160
+) | st.builds(
+    lambda i, s: (
+        RFC2617_AUTHORIZATION.replace("\n", "")[:i]
+        + s
+        + RFC2617_AUTHORIZATION.replace("\n", "")[i:]
+    ),
+    st.integers(0, len(RFC2617_AUTHORIZATION)),
+    st.text(alphabet='=,"\\ x\x00\x7f\u00e9', max_size=4),
+)
+
+
+@given(_near_usual | st.builds(format_credentials, credentials()))
+def test_the_quick_split_agrees_with_the_grammar_whenever_it_answers(value: str) -> None:
+    quick = _params_quickly(value)
+    if quick is not None:
+        assert _params_by_grammar(value) == (quick, "")
+
+
+def test_the_quick_split_takes_the_usual_credentials() -> None:
+    value = RFC2617_AUTHORIZATION.replace("\n", "").replace("  ", "")
+    assert _params_quickly(value) == _params_by_grammar(value)[0]
+
+
 # --- challenges -----------------------------------------------------------------------------
 
 SECRET = b"s" * 32
@@ -390,6 +417,25 @@ def test_stale_challenge_says_stale_true() -> None:
 def test_offered_algorithms_are_configurable() -> None:
     values = Authenticator(SECRET, offered=[DigestAlgorithm.MD5]).challenge(REALM, T0, SALT)
     assert [challenge_params(v)["algorithm"] for v in values] == ["MD5"]
+
+
+def test_challenges_are_built_as_build_challenge_writes_them_whatever_changes() -> None:
+    auth = Authenticator(SECRET)
+    for realm, stale, salt in [
+        (REALM, False, SALT),
+        (REALM, True, SALT[::-1]),
+        ('odd "realm"', False, SALT),
+        (REALM, False, b"\xff" * 8),
+    ]:
+        values = auth.challenge(realm, T0, salt, stale=stale)
+        nonce = challenge_params(values[0])["nonce"]
+        expected = [
+            build_challenge(realm, nonce, algorithm=a, opaque=auth.opaque(realm), stale=stale)
+            for a in auth.offered
+        ]
+        assert values == expected
+    auth.offered = (DigestAlgorithm.MD5,)
+    assert [challenge_params(v)["algorithm"] for v in auth.challenge(REALM, T0, SALT)] == ["MD5"]
 
 
 def test_authenticator_needs_an_offer() -> None:

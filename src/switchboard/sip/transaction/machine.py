@@ -27,6 +27,8 @@ from switchboard.sip.transaction.timers import TimerValues
 class State(Enum):
     """Transaction states of RFC 3261 §17 and RFC 6026 (Accepted)."""
 
+    __hash__ = object.__hash__  # members are singletons; Enum's hash is a Python call
+
     CALLING = "Calling"
     TRYING = "Trying"
     PROCEEDING = "Proceeding"
@@ -38,6 +40,8 @@ class State(Enum):
 
 class Input(Enum):
     """What drives a machine: received messages, TU responses, timers (RFC 3261 §17)."""
+
+    __hash__ = object.__hash__  # members are singletons; Enum's hash is a Python call
 
     RECV_1XX = "1xx received"
     RECV_2XX = "2xx received"
