@@ -117,10 +117,10 @@ _DISPLAY_NAMES = {
     ]
 }
 KNOWN_NAMES = frozenset(_DISPLAY_NAMES)
+"""Canonical names of the header fields we know (all valid tokens: no need to check)."""
 LINE_STARTS = {key: f"{name}: " for key, name in _DISPLAY_NAMES.items() if key != "content-length"}
 """How a known header field's line starts on the wire, by index key; Content-Length is
 left out, as serialisation writes its own."""
-"""Canonical names of the header fields we know (all valid tokens: no need to check)."""
 
 # Usual spellings of header names → index key: the parser looks names up here before
 # paying for lower() and compact-form handling.
