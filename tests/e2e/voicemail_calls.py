@@ -38,14 +38,20 @@ def prompt_audio(config: Path, name: str, language: str = "fr") -> bytes:
 
 
 def said_in_order(heard: bytes, prompts: list[bytes]) -> bool:
-    """Whether every prompt arrived whole, one after the other, in ``heard``."""
-    at = 0
-    for audio in prompts:
-        found = heard.find(audio, at)
-        if found < 0:
-            return False
-        at = found + len(audio)
-    return True
+    """Whether the prompts arrived whole and back to back in ``heard``: each starts within
+    one packet (the silence padding the previous one's last packet) of the previous end."""
+    start = 0
+    while (first := heard.find(prompts[0], start)) >= 0:
+        end = first + len(prompts[0])
+        for audio in prompts[1:]:
+            found = heard.find(audio, end, end + 160 + len(audio))
+            if found < 0:
+                break
+            end = found + len(audio)
+        else:
+            return True
+        start = first + 1
+    return False
 
 
 LAMP = "[alice](+type=endpoint)\nmailboxes=101@default\n"
