@@ -212,6 +212,9 @@ def received_prompts(when: datetime, now: datetime, language: str) -> list[str]:
 
 
 _ANGLED = re.compile(r"<([^>]*)>")
+DIALABLE = re.compile(r"[0-9+*#]+")
+"""What a call back may dial: the caller ID's number is the caller's to set, and it ends up
+in a dialplan target (``context,number,1``)."""
 
 
 def caller_number(callerid: str) -> str:
@@ -595,6 +598,8 @@ class _Session:
         ``dialout=`` is set, ``*`` cancels); calling leaves for ``callback,number,1``."""
         self.starting = False
         number = caller_number(message.info.callerid)
+        if not DIALABLE.fullmatch(number):
+            number = ""  # a name, or text a caller put in its caller ID: not dialled
         for _ in range(4):
             if number:
                 names = ["vm-num-i-have", *say_digits(number, self.language), "vm-tocallnum"]

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from switchboard.apps.voicemailmain import (
+    DIALABLE,
     Envelope,
     caller_number,
     callerid_prompts,
@@ -141,3 +142,11 @@ def test_message_prompts_follow_the_envelope(tmp_path: Path) -> None:
         "vm-duration", "digits/3", "vm-minutes",
     ]  # fmt: skip
     assert message_prompts(message, Envelope(False, False, False), NOW.timestamp(), "en") == []
+
+
+@pytest.mark.parametrize(
+    ("callerid", "dialled"),
+    [('"bob" <102>', True), ("<+33123456789>", True), ('"x" <102,other-ctx,1>', False)],
+)
+def test_a_call_back_dials_only_a_number_from_the_caller_id(callerid: str, dialled: bool) -> None:
+    assert bool(DIALABLE.fullmatch(caller_number(callerid))) is dialled
