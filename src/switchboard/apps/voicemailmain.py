@@ -583,7 +583,8 @@ class _Session:
         if not number:
             await self.play("vm-nonumber", stop_on="")
             return
-        target = self.service.mailbox(number, self.mailbox.context)
+        # In this box's context only: the caller ID is the caller's to set, "@" included.
+        target = None if "@" in number else self.service.mailbox(number, self.mailbox.context)
         if target is None:
             log.info("%s: VoiceMailMain: no mailbox %s to reply to", self.channel.name, number)
             await self.play("vm-nobox", stop_on="")
