@@ -313,6 +313,12 @@ class SipHeaders:
         """Replace every field of ``name`` with one value."""
         self._index[_checked_key(name, value)] = [value]
 
+    def replace_first(self, name: str, value: str) -> None:
+        """Replace the first field of ``name`` (there must be one), the others kept after
+        it. The value is not checked for line breaks: it is for a field rebuilt from the
+        one received (Via's ``received``/``rport`` stamps), not for text from elsewhere."""
+        self._index[WIRE_NAMES.get(name) or canonical_name(name)][0] = value
+
     def remove(self, name: str) -> None:
         self._index.pop(canonical_name(name), None)
 

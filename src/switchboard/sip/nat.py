@@ -14,16 +14,16 @@ def stamp_via(request: SipRequest, host: str, port: int, *, force_rport: bool = 
     ``force_rport`` answers to the source port even when the phone did not ask (Asterisk's
     endpoint option of that name, on by default).
     """
-    vias = request.headers._index.get("via")
-    if not vias:
+    headers = request.headers
+    first = headers.get("via")
+    if first is None:
         return
-    first = vias[0]
     if "," in first:
         values = split_commas(first)
         values[0] = _stamped(values[0], host, port, force_rport)
-        vias[0] = ", ".join(values)
+        headers.replace_first("via", ", ".join(values))
     else:
-        vias[0] = _stamped(first, host, port, force_rport)
+        headers.replace_first("via", _stamped(first, host, port, force_rport))
 
 
 def _stamped(top: str, host: str, port: int, force_rport: bool) -> str:
