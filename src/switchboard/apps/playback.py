@@ -33,12 +33,8 @@ from switchboard.dialplan.appargs import separate_args
 from switchboard.dialplan.interpreter import Continue, Hangup, Outcome
 from switchboard.media.codecs import AudioCodec, codec_named
 from switchboard.media.g711 import Law
-from switchboard.media.player import (
-    EXTENSION_FORMAT,
-    PTIME,
-    RtpPlayer,
-    SoundFileError,
-)
+from switchboard.media.player import EXTENSION_FORMAT, RtpPlayer, SoundFileError
+from switchboard.media.rtpport import PTIME
 from switchboard.services.calls.channel import Channel
 from switchboard.sounds import language_dirs
 
@@ -222,10 +218,10 @@ async def _play(channel: Channel, player: RtpPlayer | None, name: str, language:
     if player is None:
         return False
     try:
-        frames = await asyncio.to_thread(player.load, path)
+        samples = await asyncio.to_thread(player.load, path)
     except SoundFileError as error:
         log.warning("%s: Playback: cannot play %s: %s", channel.name, path, error)
         return False
     log.info("%s: Playing '%s' (%s, language %r)", channel.name, name, path, language)
-    await player.play_frames(frames)
+    await player.play_samples(samples)
     return True

@@ -17,9 +17,16 @@ import numpy as np
 
 from switchboard.apps.playback import DEFAULT_LANGUAGE, find_sound, player_for
 from switchboard.media.player import RtpPlayer, SoundFileError
+from switchboard.media.ports import ToneSource
 from switchboard.services.calls.channel import Channel
 
 log = logging.getLogger(__name__)
+
+BEEP = "beep"
+BEEP_HZ = 1000.0
+BEEP_SECONDS = 0.25
+"""The beep when no sound file is named ``beep`` (Asterisk's ``beep.gsm`` wins when the
+sound packages are installed): the tone generator's 1 kHz for 250 ms."""
 
 
 class Prompter:
@@ -52,10 +59,7 @@ class Prompter:
         player = self.player
         if player is None or not len(samples):
             return None
-        pcm = samples.astype(np.int16)
-        # G.711 is one table look-up; other encoders take long enough for a thread.
-        frames = player.encode(pcm) if player.law else await asyncio.to_thread(player.encode, pcm)
-        return await self._race(player.play_frames(frames), stop_on)
+        return await self._race(player.play_samples(samples.astype(np.int16)), stop_on)
 
     async def digit(self, timeout: float) -> str | None:
         """The next key within ``timeout`` seconds, or None."""
@@ -93,17 +97,20 @@ class Prompter:
         player = self.player
         law = player.law if player is not None else None
         path = await asyncio.to_thread(find_sound, name, self.language, law)
+        if player is not None and path is None and name == BEEP:
+            await player.play_source(ToneSource(BEEP_HZ, BEEP_SECONDS))
+            return
         if path is None or player is None:
             log.warning(
                 "%s: prompt %s not found (language %r)", self.channel.name, name, self.language
             )
             return
         try:
-            frames = await asyncio.to_thread(player.load, path)
+            samples = await asyncio.to_thread(player.load, path)
         except SoundFileError as error:
             log.warning("%s: cannot play %s: %s", self.channel.name, path, error)
             return
-        await player.play_frames(frames)
+        await player.play_samples(samples)
 
     async def _race(self, playing: Awaitable[None], stop_on: str) -> str | None:
         """Run ``playing`` until it ends or a ``stop_on`` key is pressed."""

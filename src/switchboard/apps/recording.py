@@ -1,11 +1,12 @@
 """Recording what the caller says (voicemail messages, greetings, forwarding intros).
 
 The caller's relay leg is captured (``RelayLeg.capture`` swaps the leg's send function)
-into a :class:`~switchboard.media.recorder.Recorder` until ``#``, the caller hanging up,
-``max_seconds``, or voicemail.conf ``maxsilence`` seconds of silence (``silencethreshold``;
-0 turns it off), checked every :data:`SILENCE_CHECK` seconds; the audio is decoded once
-at the end. As Asterisk's ``ast_play_and_record_full``, a recording ended by silence
-keeps only the first :data:`SILENCE_KEPT` seconds of that silence.
+into an :class:`~switchboard.media.rtpport.RtpReceiver` (timestamp order, the leg's codec
+decoded) whose sink is a :class:`~switchboard.media.recorder.Recorder`, until ``#``, the
+caller hanging up, ``max_seconds``, or voicemail.conf ``maxsilence`` seconds of silence
+(``silencethreshold``; 0 turns it off), checked every :data:`SILENCE_CHECK` seconds. As
+Asterisk's ``ast_play_and_record_full``, a recording ended by silence keeps only the first
+:data:`SILENCE_KEPT` seconds of that silence.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import numpy as np
 from switchboard.apps.prompts import Prompter
 from switchboard.media.codecs import CODECS
 from switchboard.media.recorder import DEFAULT_SILENCE_THRESHOLD, Recorder
+from switchboard.media.rtpport import RtpReceiver
 from switchboard.services.calls.channel import Channel
 
 log = logging.getLogger(__name__)
@@ -43,13 +45,12 @@ async def record(
     max_silence = float(service.general.maxsilence) if service is not None else 0.0
     threshold = service.general.silencethreshold if service is not None else None
     recorder = Recorder(
-        codec.local_payload_type,
-        codec.name,
         max_seconds=max_seconds,
         silence_threshold=DEFAULT_SILENCE_THRESHOLD if threshold is None else threshold,
     )
+    receiver = RtpReceiver(codec.local_payload_type, CODECS[codec.name], (recorder,))
     prompts.forget_keys()
-    leg.capture(recorder.feed)
+    leg.capture(receiver.put)
     by_key = False
     trim = 0.0
     try:
@@ -72,6 +73,7 @@ async def record(
             task.uncancel()  # the caller hung up: what was recorded is kept all the same
     finally:
         leg.capture(None)
+        receiver.flush()
     return recorder.samples(trim), by_key
 
 

@@ -1,5 +1,6 @@
-"""Playing audio to a phone: sound files read into RTP payloads of the phone's codec, and
-:class:`RtpPlayer`, which sends them as 20 ms RTP packets from a relay leg's own RTP socket.
+"""Playing audio to a phone: sound files read into 8 kHz PCM, and :class:`RtpPlayer`, which
+plays PCM sources through the media graph's clock into the phone's codec, as RTP packets
+from a relay leg's own RTP socket.
 
 Sound files (Asterisk's formats):
 
@@ -10,8 +11,8 @@ Sound files (Asterisk's formats):
   that says what was found.
 - ``.sln`` / ``.raw``: headerless 16-bit little-endian PCM at 8 kHz (``format_sln``).
 - ``.ulaw`` / ``.pcm`` / ``.ul`` / ``.mu`` / ``.ulw`` and ``.alaw`` / ``.al`` / ``.alw``:
-  headerless G.711 (``format_pcm``), sent unchanged when the channel uses that law and
-  transcoded with the G.711 tables otherwise.
+  headerless G.711 (``format_pcm``), decoded with the G.711 tables (re-encoding a code
+  of the same law gives it back, so such a file reaches a phone of that law unchanged).
 - ``.gsm``: raw GSM 6.10 full-rate frames, 33 octets for 20 ms each (``format_gsm``; what
   the Debian ``asterisk-core-sounds-*-gsm`` packages ship), decoded with libsndfile
   through ``soundfile``. Every frame must carry the GSM signature nibble ``0xD``; a partial
@@ -19,22 +20,17 @@ Sound files (Asterisk's formats):
 - ``.g722``: raw G.722 at 64 kbit/s (``format_g722``; the ``asterisk-core-sounds-*-g722``
   packages), decoded through the media codec registry and decimated to 8 kHz.
 
-A file is decoded and encoded whole, once (numpy, vectorised), before the first packet.
-For G.711 that is :func:`read_sound`; for G.722 and Opus (:mod:`.codecs`) the file's
-8 kHz samples are resampled to the codec's rate and encoded into 20 ms frames by an
-encoder made for that file (:meth:`RtpPlayer.load`, meant to run on a worker thread).
-
-Pacing: packet ``n`` of a run is due at ``start + n * ptime`` on the loop's clock and is
-sent from one ``loop.call_at`` callback chain, so lateness never accumulates; after a stall
-of more than :data:`MAX_LAG` the schedule restarts from now rather than bursting. The RTP
-timestamp advances by the samples of each packet; a run that does not follow the previous
-one straight away jumps the timestamp by the pause and starts with the marker bit.
-Cancelling :meth:`RtpPlayer.play` cancels the pending timer: nothing is sent afterwards.
+A file is decoded whole, once (numpy, vectorised; :meth:`RtpPlayer.load`, meant to run on
+a worker thread). Encoding into the phone's codec happens frame by frame at the edge
+(:class:`~switchboard.media.rtpport.RtpSender`), paced by the loop's
+:class:`~switchboard.media.clock.MediaClock`: one timer for every prompt playing, a run
+that follows the previous one straight away continues its RTP stream, one after a pause
+jumps the timestamp and sets the marker. Cancelling a play disconnects its flow at once:
+nothing is sent afterwards.
 """
 
 from __future__ import annotations
 
-import asyncio
 import io
 import random
 import struct
@@ -46,7 +42,8 @@ import numpy as np
 import numpy.typing as npt
 import soundfile
 
-from switchboard.media.codecs import CODECS, AudioCodec, encode_all
+from switchboard.media.clock import MediaClock
+from switchboard.media.codecs import CODECS, AudioCodec
 from switchboard.media.errors import MediaError
 from switchboard.media.g711 import (
     ALAW_TO_ULAW_BYTES,
@@ -55,6 +52,8 @@ from switchboard.media.g711 import (
     decode_payload,
     encode_payload,
 )
+from switchboard.media.ports import SamplesSource, Source
+from switchboard.media.rtpport import PTIME, RtpSender
 
 if TYPE_CHECKING:
     from switchboard.media.relay import DatagramSink
@@ -63,15 +62,6 @@ Address = tuple[Any, ...]
 Samples = npt.NDArray[np.int16]
 
 SAMPLE_RATE = 8000
-PTIME = 0.020
-SAMPLES_PER_PACKET = 160
-MAX_LAG = 0.2
-"""Seconds behind schedule after which the player restarts its clock instead of catching up."""
-EARLY = 0.002
-"""A packet due within this many seconds is sent now: uvloop's timers have 1 ms resolution
-and may fire just before the due time, which must not cost a second wake-up."""
-SILENCE: dict[Law, int] = {"ulaw": 0xFF, "alaw": 0xD5}
-"""The G.711 code of a zero sample in each law."""
 
 ULAW_EXTENSIONS = ("ulaw", "pcm", "ul", "mu", "ulw")
 ALAW_EXTENSIONS = ("alaw", "al", "alw")
@@ -95,7 +85,6 @@ GSM_FRAME_SIZE = 33
 _WAVE_FORMAT_PCM = 1
 _WAVE_FORMAT_EXTENSIBLE = 0xFFFE
 _FIR_TAPS_PER_RATIO = 32
-_RTP_HEADER = struct.Struct("!BBHII")
 
 
 class SoundFileError(MediaError):
@@ -251,9 +240,12 @@ def _known() -> str:
 
 
 class RtpPlayer:
-    """Sends audio to a phone in its codec as one RTP stream of its own (SSRC, sequence
-    numbers and timestamps start at random) through an existing datagram ``transport`` (a
-    relay leg's output: on an SRTP leg it protects every packet).
+    """Plays to a phone in its codec: PCM sources go through the loop's
+    :class:`~switchboard.media.clock.MediaClock` into an
+    :class:`~switchboard.media.rtpport.RtpSender`, one RTP stream of its own (SSRC,
+    sequence numbers and timestamps start at random), whose packets leave through an
+    existing datagram ``transport`` (a relay leg's output: on an SRTP leg it protects every
+    packet).
 
     ``destination`` is called for each packet, so a relay leg's latched address is
     followed as it changes; while it returns None packets are skipped, not delayed.
@@ -269,118 +261,53 @@ class RtpPlayer:
         codec: AudioCodec | None = None,
         rng: random.Random | None = None,
         ptime: float = PTIME,
+        clock: MediaClock | None = None,
     ) -> None:
         """Send ``codec`` (or the G.711 ``law``) with ``payload_type`` (what the phone's SDP
-        gave it); a codec other than G.711 is sent in 20 ms packets whatever ``ptime``."""
+        gave it); a codec other than G.711 is sent in 20 ms packets whatever ``ptime``.
+        ``clock`` defaults to the running loop's."""
         entropy = rng if rng is not None else random.SystemRandom()
         audio = codec if codec is not None else CODECS[law or "ulaw"]
         self.transport = transport
         self.destination = destination
-        self.payload_type = payload_type
         self.codec = audio
         self.law: Law | None = audio.law
-        """The G.711 law (payloads are raw codes, cut anywhere); None for other codecs."""
-        self.ptime = ptime if self.law is not None else PTIME
-        self.samples_per_packet = round(SAMPLE_RATE * self.ptime)
-        self.ticks_per_packet = round(audio.clock_rate * self.ptime)
-        """RTP timestamp units in one packet."""
-        self.ssrc = entropy.getrandbits(32)
-        self.sequence = entropy.getrandbits(16)
-        """The sequence number of the next packet."""
-        self.timestamp = entropy.getrandbits(32)
-        """The RTP timestamp of the next packet."""
+        """The G.711 law (table-driven coding); None for other codecs."""
+        self.sender = RtpSender(
+            self._send,
+            payload_type=payload_type,
+            codec=audio,
+            ssrc=entropy.getrandbits(32),
+            sequence=entropy.getrandbits(16),
+            timestamp=entropy.getrandbits(32),
+            ptime=ptime,
+        )
         self.packets_sent = 0
         self.packets_skipped = 0
-        self._last_due: float | None = None
+        self._clock = clock
 
-    def frames(self, payload: bytes) -> list[bytes]:
-        """``payload`` (G.711 codes) cut into packet payloads, the last padded with silence."""
-        size = self.samples_per_packet
-        remainder = len(payload) % size
-        if remainder:
-            payload += bytes((SILENCE[self.law or "ulaw"],)) * (size - remainder)
-        return [payload[i : i + size] for i in range(0, len(payload), size)]
-
-    def encode(self, samples: Samples) -> list[bytes]:
-        """8 kHz PCM as this player's packet payloads (a fresh encoder: one sound)."""
-        if self.law is not None:
-            return self.frames(encode_payload(samples, self.law))
-        return encode_all(np.asarray(samples, dtype=np.int16), SAMPLE_RATE, self.codec)
-
-    def load(self, path: Path) -> list[bytes]:
-        """The packet payloads of the sound file at ``path`` (blocking: run on a thread)."""
-        if self.law is not None:
-            return self.frames(read_sound(path, self.law))
-        return self.encode(read_samples(path))
+    def load(self, path: Path) -> Samples:
+        """The 8 kHz PCM of the sound file at ``path`` (blocking: run on a thread)."""
+        return read_samples(path)
 
     async def play(self, payload: bytes) -> None:
-        """Send ``payload`` (G.711 codes in :attr:`law`) in real time; return when the last
-        packet is sent. Cancelling stops at once: no packet leaves afterwards."""
-        await self.play_frames(self.frames(payload))
+        """Play ``payload``, G.711 codes in :attr:`law`, in real time."""
+        await self.play_samples(decode_payload(payload, self.law or "ulaw"))
 
-    async def play_frames(self, frames: list[bytes]) -> None:
-        """Send one packet per payload of ``frames`` in real time, as :meth:`play`."""
-        if not frames:
-            return
-        loop = asyncio.get_running_loop()
-        done: asyncio.Future[None] = loop.create_future()
-        now = loop.time()
-        start = now
-        first_marker = True
-        if self._last_due is not None:
-            next_due = self._last_due + self.ptime
-            if now - next_due <= self.ptime:
-                # Straight after the previous run: the same schedule, no new talkspurt.
-                start, first_marker = next_due, False
-            else:
-                # A pause since the last run: timestamps jump by it (RFC 3550 §5.1).
-                gap = round((now - next_due) / self.ptime)
-                self.timestamp = (self.timestamp + gap * self.ticks_per_packet) & 0xFFFFFFFF
-        index = 0
-        handle: asyncio.TimerHandle | None = None
+    async def play_samples(self, samples: Samples) -> None:
+        """Play 8 kHz PCM in real time; return when the last packet is sent. Cancelling
+        stops at once: no packet leaves afterwards."""
+        await self.play_source(SamplesSource(samples))
 
-        def tick() -> None:
-            nonlocal start, index, handle
-            handle = None
-            if done.done():
-                return
-            now = loop.time()
-            if now - (start + index * self.ptime) > MAX_LAG:
-                start = now - index * self.ptime
-            while index < len(frames) and start + index * self.ptime <= now + EARLY:
-                self._send(frames[index], marker=first_marker and index == 0)
-                self._last_due = start + index * self.ptime
-                index += 1
-            if index == len(frames):
-                done.set_result(None)
-                return
-            handle = loop.call_at(start + index * self.ptime, tick)
+    async def play_source(self, source: Source) -> None:
+        """Play a media source (a tone, silence, ...) until it ends, as :meth:`play_samples`."""
+        clock = self._clock if self._clock is not None else MediaClock.running()
+        await clock.play(source, self.sender)
 
-        if start > now + EARLY:
-            handle = loop.call_at(start, tick)
-        else:
-            tick()
-        try:
-            await done
-        finally:
-            if handle is not None:
-                handle.cancel()
-            if not done.done():
-                done.cancel()
-
-    def _send(self, frame: bytes, *, marker: bool) -> None:
-        header = _RTP_HEADER.pack(
-            0x80,
-            (0x80 if marker else 0) | self.payload_type,
-            self.sequence,
-            self.timestamp,
-            self.ssrc,
-        )
-        self.sequence = (self.sequence + 1) & 0xFFFF
-        self.timestamp = (self.timestamp + self.ticks_per_packet) & 0xFFFFFFFF
+    def _send(self, packet: bytes) -> None:
         address = self.destination()
         if address is None or self.transport.is_closing():
             self.packets_skipped += 1
             return
-        self.transport.sendto(header + frame, address)
+        self.transport.sendto(packet, address)
         self.packets_sent += 1

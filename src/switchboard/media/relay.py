@@ -48,12 +48,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, TypeVar, cast
 
-from switchboard.media.codecs import PcmDecoder, codec_named
+from switchboard.media.codecs import codec_named
 from switchboard.media.dtmf import DtmfEvent, DtmfReceiver, DtmfToneDetector
 from switchboard.media.errors import MediaError
-from switchboard.media.jitter import JitterBuffer
 from switchboard.media.latch import RtpLatch
 from switchboard.media.portpool import PortPair, PortPool
+from switchboard.media.ports import Frame
 from switchboard.media.rtcp import (
     RtcpReceiverReport,
     RtcpReportBlock,
@@ -62,6 +62,7 @@ from switchboard.media.rtcp import (
     parse_compound,
 )
 from switchboard.media.rtp import header_size, peek, translate_payload, with_payload_type
+from switchboard.media.rtpport import RtpReceiver
 from switchboard.media.srtp import SrtpContext, SrtpFailure
 from switchboard.media.stats import ReceiveStatistics, StreamQuality
 from switchboard.media.transcode import RtpTranscoder
@@ -295,6 +296,21 @@ def _rewrite(data: bytes, rewrite: Rewrite) -> bytes | None:
     return table(data)
 
 
+class _ToneSink:
+    """A media sink that runs the in-band DTMF detector and reports what it hears."""
+
+    __slots__ = ("detector", "leg")
+
+    def __init__(self, leg: RelayLeg, detector: DtmfToneDetector) -> None:
+        self.leg = leg
+        self.detector = detector
+
+    def write(self, frame: Frame) -> None:
+        """Listen to one frame of the phone's audio."""
+        for event in self.detector.feed(frame):
+            self.leg.relay.report_dtmf(self.leg.name, event)
+
+
 class RelayLeg:
     """One side of the call: its phone's addresses, latch, statistics and DTMF receiver."""
 
@@ -314,11 +330,9 @@ class RelayLeg:
         self.latch = RtpLatch(None, strictrtp, probation)
         self.statistics = ReceiveStatistics()
         self.dtmf = DtmfReceiver(timeout=dtmf_timeout)
-        self.tones: DtmfToneDetector | None = None
+        self.tones: RtpReceiver | None = None
+        """The in-band DTMF path: packets in timestamp order, decoded, into a detector."""
         self.tones_codec = "ulaw"
-        self.tones_decoder: PcmDecoder | None = None
-        self.tones_order = JitterBuffer()
-        """Puts the in-band detector's packets back in timestamp order."""
         self.symmetric = True
         self.sdp_address: Address | None = None
         self.rtcp_address: Address | None = None
@@ -431,12 +445,11 @@ class RelayLeg:
         if payload_type is None or audio is None:
             self.rtp.inband_payload_type = -1
             self.tones = None
-            self.tones_decoder = None
             return
         if self.tones is None or self.tones_codec != codec:
-            self.tones = DtmfToneDetector()
-            self.tones_decoder = PcmDecoder(audio, 8000)
-            self.tones_order = JitterBuffer(frame_samples=audio.frame_ticks, depth=2)
+            detector = _ToneSink(self, DtmfToneDetector())
+            self.tones = RtpReceiver(payload_type, audio, (detector,))
+        self.tones.payload_type = payload_type
         self.tones_codec = codec
         self.rtp.inband_payload_type = payload_type
 
@@ -468,25 +481,10 @@ class RelayLeg:
             self.relay.report_dtmf(self.name, event)
 
     def audio_received(self, data: bytes) -> None:
-        """Feed an audio packet to the in-band DTMF detector, in timestamp order (through
-        a jitter buffer: a reordered packet would cut a tone in two), and report its events."""
-        tones, decoder = self.tones, self.tones_decoder
-        if tones is None or decoder is None:
-            return
-        try:
-            payload = data[header_size(data) :]
-        except MediaError:
-            return
-        timestamp = int.from_bytes(data[4:8], "big")
-        for frame in self.tones_order.put(timestamp, payload):
-            if frame is None:
-                continue
-            try:
-                samples = decoder.decode(frame)
-            except MediaError:
-                continue
-            for event in tones.feed(samples):
-                self.relay.report_dtmf(self.name, event)
+        """Feed an audio packet to the in-band DTMF path (a jitter buffer first: a
+        reordered packet would cut a tone in two)."""
+        if self.tones is not None:
+            self.tones.put(data)
 
     def rtcp_received(self, data: bytes, addr: Address) -> None:
         """Accept RTCP from this phone (either port), relay it to the other phone, read it."""

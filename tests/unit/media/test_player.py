@@ -249,7 +249,7 @@ async def test_alaw_with_a_dynamic_payload_type_and_a_padded_last_packet(sockets
 @pytest.mark.asyncio
 async def test_sequence_and_timestamp_wrap_around(sockets: Sockets):
     player = sockets.player(rng=random.Random(7))
-    player.sequence, player.timestamp = 0xFFFE, 0xFFFFFF00
+    player.sender.sequence, player.sender.timestamp = 0xFFFE, 0xFFFFFF00
     await player.play(bytes(160 * 4))
     packets = await sockets.wait_for(4)
     assert [p.sequence_number for p in packets] == [0xFFFE, 0xFFFF, 0, 1]
@@ -264,8 +264,8 @@ async def test_ssrc_sequence_and_timestamp_start_at_random():
         players = [RtpPlayer(transport, lambda: None, payload_type=0, law="ulaw") for _ in range(4)]
     finally:
         transport.close()
-    assert len({p.ssrc for p in players}) == 4
-    assert len({(p.sequence, p.timestamp) for p in players}) == 4
+    assert len({p.sender.ssrc for p in players}) == 4
+    assert len({(p.sender.sequence, p.sender.timestamp) for p in players}) == 4
 
 
 @pytest.mark.asyncio
@@ -324,7 +324,7 @@ async def test_without_a_destination_packets_are_skipped_not_delayed(sockets: So
     packets = await sockets.wait_for(player.packets_sent)
     assert player.packets_skipped + player.packets_sent == 10
     assert packets[0].sequence_number == (packets[-1].sequence_number - len(packets) + 1) & 0xFFFF
-    assert seq_delta(packets[0].sequence_number, player.sequence) == -len(packets)
+    assert seq_delta(packets[0].sequence_number, player.sender.sequence) == -len(packets)
 
 
 @pytest.mark.asyncio
