@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from switchboard.apps.playback import find_sound
+from switchboard.apps.prompts import BEEP_HZ
 from switchboard.media.player import read_sound
 from switchboard.sounds import default_sounds_dirs
 from tests.e2e import calls
@@ -21,9 +22,10 @@ MESSAGE_TONE = 440
 
 def beep_frequency(config: Path) -> float:
     """The pitch of the beep the server will play: the file it finds, as it finds it
-    (Asterisk's own beep.gsm is 700 Hz; Switchboard's built-in beep is 1 kHz)."""
+    (Asterisk's own beep.gsm is 700 Hz), else its tone generator's 1 kHz."""
     path = find_sound("beep", "fr", "ulaw", default_sounds_dirs(config))
-    assert path is not None
+    if path is None:
+        return BEEP_HZ
     samples = decode_g711(read_sound(path, "ulaw"), "ulaw").astype(float)
     spectrum = np.abs(np.fft.rfft(samples * np.hanning(len(samples))))
     return float(spectrum.argmax() * 8000 / len(samples))

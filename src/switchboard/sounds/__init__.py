@@ -34,12 +34,12 @@ FALLBACK_LANGUAGE = "en"
 """The language Asterisk falls back to when a prompt exists in no other place."""
 
 VOICEMAIL_PROMPTS: tuple[str, ...] = (
-    # Leaving a message: greeting built from prompts, beep, review, saved.
+    # Leaving a message: greeting built from prompts, review, saved. The beep needs no
+    # file: the tone generator plays it when no folder has one (apps/prompts.py).
     "vm-theperson",
     "vm-isunavail",
     "vm-isonphone",
     "vm-intro",
-    "beep",
     "vm-review",
     "vm-msgsaved",
     "vm-mailboxfull",

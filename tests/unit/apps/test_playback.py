@@ -16,6 +16,7 @@ import pytest
 import pytest_asyncio
 
 from switchboard.apps import playback, registry
+from switchboard.apps.prompts import Prompter
 from switchboard.config.pjsip import Endpoint
 from switchboard.diagnostics import Location
 from switchboard.dialplan.interpreter import Continue, Hangup
@@ -404,3 +405,13 @@ async def test_the_other_leg_is_muted_while_a_file_plays_and_relayed_after(call:
         assert [p.ssrc for p in packets[25:]] == [0xB0B] * 3
     finally:
         other.close()
+
+
+@pytest.mark.asyncio
+async def test_the_beep_is_the_tone_generator_when_no_sound_file_has_it(call: Call):
+    (playback.sounds_dirs()[0] / "fr" / "beep.ulaw").unlink()  # the fixture's 2 kHz beep
+    assert playback.find_sound("beep", "fr", "ulaw") is None
+    await Prompter(call.channel).play("beep")
+    packets = await call.phone.wait_for(13)
+    assert len(packets) == 13 and [p.marker for p in packets[:2]] == [True, False]
+    assert tone_fraction(heard(packets)[:2000], 1000) == 1.0
