@@ -16,7 +16,7 @@ from pathlib import Path
 
 from switchboard.api.commands import Commands, ServerView
 from switchboard.api.control import ControlServer
-from switchboard.api.http import ApiContext, ApiService
+from switchboard.api.service import ApiContext, ApiService
 from switchboard.apps import playback, registry
 from switchboard.config.checks import check_config
 from switchboard.config.diff import REMOVED, Change, ReloadReport, diff_configs, needs_restart
