@@ -44,11 +44,11 @@ sys.exit(status)
 """
 
 
-def loaded_by(tmp_path: Path, *args: str) -> list[str]:
-    """Which HTTP-stack packages ``switchboard ARGS`` had loaded when ready (or done)."""
+def loaded_by(tmp_path: Path, *args: str, packages: tuple[str, ...] = HTTP_STACK) -> list[str]:
+    """Which of ``packages`` ``switchboard ARGS`` had loaded when ready (or done)."""
     out = tmp_path / "loaded.json"
     result = subprocess.run(
-        [sys.executable, "-c", CHILD, str(out), ",".join(HTTP_STACK), *args],
+        [sys.executable, "-c", CHILD, str(out), ",".join(packages), *args],
         capture_output=True,
         text=True,
         timeout=120,
@@ -76,7 +76,9 @@ def test_serve_with_http_conf_enabled_loads_the_http_stack(tmp_path: Path) -> No
     assert "aiohttp" not in loaded
 
 
-def test_check_config_loads_no_http_stack_even_with_http_conf(tmp_path: Path) -> None:
+def test_check_config_loads_neither_the_http_stack_nor_the_server(tmp_path: Path) -> None:
     config = reference_config(tmp_path / "config", Ports())
     http_conf(config, free_port())
-    assert loaded_by(tmp_path, "check-config", "--config-dir", str(config)) == []
+    server = ("sqlalchemy", "switchboard.services", "switchboard.transport")
+    args = ("check-config", "--config-dir", str(config))
+    assert loaded_by(tmp_path, *args, packages=(*HTTP_STACK, *server)) == []
