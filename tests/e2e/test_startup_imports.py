@@ -1,9 +1,10 @@
 """The PBX starts without the HTTP stack unless http.conf enables it: FastAPI, pydantic,
-uvicorn, prometheus_client and aiohttp were half of the start-up time.
+uvicorn, prometheus_client and aiohttp were half of the start-up time. ``check-config``
+and ``cli -x`` do not import the server at all.
 
-The real command line runs in a child interpreter; once ``serve`` logs "ready" (or
-``check-config`` returns) the child writes which of those packages it has loaded; a
-server then gets SIGTERM, as from an operator, and must stop cleanly.
+The real command line runs in a child interpreter; once ``serve`` logs "ready" (or another
+command returns) the child writes which of those packages it has loaded; a server then
+gets SIGTERM, as from an operator, and must stop cleanly.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ import sys
 from pathlib import Path
 
 from tests.e2e.api_client import http_conf
-from tests.e2e.server import Ports, free_port, reference_config
+from tests.e2e.server import Ports, ServerProcess, free_port, reference_config
 
 HTTP_STACK = ("fastapi", "pydantic", "starlette", "uvicorn", "prometheus_client", "aiohttp")
+SERVER = ("sqlalchemy", "switchboard.services", "switchboard.transport")
 
 CHILD = """
 import asyncio, json, logging, os, signal, sys
@@ -37,7 +39,7 @@ class OnReady(logging.Handler):
 
 logging.getLogger("switchboard.app").addHandler(OnReady())
 status = main(args)
-if args[0] == "check-config":
+if args[0] != "serve":
     with open(out, "w") as handle:
         json.dump(loaded(), handle)
 sys.exit(status)
@@ -79,6 +81,13 @@ def test_serve_with_http_conf_enabled_loads_the_http_stack(tmp_path: Path) -> No
 def test_check_config_loads_neither_the_http_stack_nor_the_server(tmp_path: Path) -> None:
     config = reference_config(tmp_path / "config", Ports())
     http_conf(config, free_port())
-    server = ("sqlalchemy", "switchboard.services", "switchboard.transport")
     args = ("check-config", "--config-dir", str(config))
-    assert loaded_by(tmp_path, *args, packages=(*HTTP_STACK, *server)) == []
+    assert loaded_by(tmp_path, *args, packages=(*HTTP_STACK, *SERVER)) == []
+
+
+def test_a_console_command_loads_neither_the_http_stack_nor_the_server(tmp_path: Path) -> None:
+    config = reference_config(tmp_path / "config", Ports())
+    state = tmp_path / "state"
+    with ServerProcess(config, state):
+        args = ("cli", "--state-dir", str(state), "-x", "core show version")
+        assert loaded_by(tmp_path, *args, packages=(*HTTP_STACK, *SERVER)) == []
