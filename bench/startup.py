@@ -20,7 +20,6 @@ import io
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -29,6 +28,8 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+
+from register import free_port  # the benchmarks' free loopback port
 
 ROOT = Path(__file__).parents[1]
 REFERENCE = ROOT / "examples" / "reference"
@@ -41,21 +42,6 @@ IMPORT_CHILD = (
 )
 
 FIGURES = ("import_app", "check_config", "serve_ready_http_off", "serve_ready_http_on")
-
-
-def free_port() -> int:
-    """A port free for both UDP and TCP on 127.0.0.1."""
-    for _ in range(200):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
-            tcp.bind(("127.0.0.1", 0))
-            port = int(tcp.getsockname()[1])
-        try:
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-                udp.bind(("127.0.0.1", port))
-            return port
-        except OSError:
-            continue
-    raise RuntimeError("no free port")
 
 
 def config_folder(folder: Path, *, http: bool) -> Path:
