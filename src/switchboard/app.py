@@ -11,21 +11,18 @@ import signal
 import ssl
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 from switchboard.api.commands import Commands, ServerView
 from switchboard.api.control import ControlServer
-from switchboard.api.http import ApiContext, ApiService
+from switchboard.api.service import ApiContext, ApiService
 from switchboard.apps import playback, registry
-from switchboard.config.checks import check_config
 from switchboard.config.diff import REMOVED, Change, ReloadReport, diff_configs, needs_restart
-from switchboard.config.loader import Config, load_config
+from switchboard.config.loader import Config
 from switchboard.config.pjsip import Transport
-from switchboard.configdir import DirectorySource
+from switchboard.configcheck import LoadedConfig, load_and_check
 from switchboard.core.cdr import CallRecord
 from switchboard.core.events import Event, EventBus
-from switchboard.diagnostics import Diagnostics
 from switchboard.media.portpool import PortPool
 from switchboard.services.acl import Acls
 from switchboard.services.authenticate import EndpointAuthenticator
@@ -45,7 +42,7 @@ from switchboard.sip.peer import Peer
 from switchboard.sip.trace import trace_entry
 from switchboard.sip.transaction.layer import TransactionLayer
 from switchboard.sip.transaction.timers import TimerValues
-from switchboard.sounds import default_sounds_dirs, missing_prompts, required_prompts
+from switchboard.sounds import default_sounds_dirs
 from switchboard.store.cdr import SqlCdrStore
 from switchboard.store.contacts import SqlContactStore, sqlite_engine
 from switchboard.store.tokens import SqlTokenStore
@@ -60,62 +57,6 @@ HOUSEKEEPING_INTERVAL = 0.25
 
 COLLECTOR_THRESHOLDS = (20_000, 50, 100)
 """Cyclic garbage collector thresholds while serving (CPython's default is 700, 10, 10)."""
-
-
-@dataclass(slots=True)
-class LoadedConfig:
-    config: Config
-    diagnostics: Diagnostics
-
-
-def load_and_check(config_dir: Path) -> LoadedConfig:
-    """Read and check a config folder; the caller decides what errors mean.
-
-    The cyclic garbage collector is paused meanwhile: a large site allocates hundreds of
-    thousands of objects and no cycles, and collections cost a quarter of the load time.
-    """
-    source = DirectorySource(config_dir)
-    diags = Diagnostics()
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        config = load_config(source, diags)
-        check_config(config, source, diags, time.time())
-        check_prompts(config, config_dir, diags)
-    finally:
-        if was_enabled:
-            gc.enable()
-    return LoadedConfig(config, diags)
-
-
-VOICEMAIL_APPS = frozenset({"voicemail", "voicemailmain"})
-
-
-def check_prompts(config: Config, config_dir: Path, diags: Diagnostics) -> None:
-    """Warn, per language the phones use, about voicemail prompts no sounds folder has
-    (only when the dialplan uses voicemail): callers would hear silence there."""
-    steps = [
-        step
-        for context in config.extensions.dialplan.contexts.values()
-        for extension in context.extensions.values()
-        for step in extension.steps.values()
-        if step.app.lower() in VOICEMAIL_APPS
-    ]
-    if not steps:
-        return
-    languages = sorted({e.language or "en" for e in config.pjsip.endpoints.values()})
-    folders = default_sounds_dirs(config_dir)
-    for language in languages:
-        missing = missing_prompts(folders, [language], required_prompts(language))
-        names = missing.get(language, [])
-        if names:
-            shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
-            diags.warning(
-                steps[0].location,
-                f"voicemail prompts missing for language {language!r}: {shown}",
-                "install asterisk-core-sounds-" + language.split("_")[0] + "-gsm, or put the "
-                f"files in {config_dir / 'sounds' / language}",
-            )
 
 
 def tune_collector() -> None:

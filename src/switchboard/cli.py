@@ -165,7 +165,7 @@ def _tls_cert(args: argparse.Namespace) -> int:
 
 
 def _check_config(config_dir: Path, output: str) -> int:
-    from switchboard.app import load_and_check
+    from switchboard.configcheck import load_and_check
 
     if not config_dir.is_dir():
         print(f"error: config folder {config_dir} does not exist", file=sys.stderr)

@@ -1,7 +1,7 @@
 """The control socket: a Unix socket in the state folder (mode 600) that answers one
 console command per connection, as ``asterisk -rx`` does. Framing: the client writes the
 command and a newline; the server writes ``OK`` or ``ERR``, a newline, the output, and
-closes."""
+closes. The client side (``switchboard cli -x``) imports nothing of the server."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ import asyncio
 import logging
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from switchboard.api.commands import Commands
+if TYPE_CHECKING:
+    from switchboard.api.commands import Commands
 
 log = logging.getLogger(__name__)
 

@@ -8,38 +8,29 @@ services already own.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import re
 import socket
-import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import uvicorn
 from fastapi import Depends, FastAPI
 
 from switchboard import __version__
-from switchboard.api import errors
-from switchboard.api.commands import ServerView
-from switchboard.api.events_ws import EventFanout
-from switchboard.api.metrics import Metrics
+from switchboard.api import (
+    errors,
+    events_ws,
+    metrics,
+    routes_calls,
+    routes_cdr,
+    routes_console,
+    routes_pbx,
+    routes_voicemail,
+)
+from switchboard.api.service import ApiContext
 from switchboard.api.tokens import require_caller
-from switchboard.api.webhooks import Webhooks
 from switchboard.api.ws_protocol import WireProtocol
-from switchboard.config.diff import ReloadReport
 from switchboard.config.http import HttpConfig
-from switchboard.config.loader import Config
-from switchboard.core.cdr import CallRecord
-from switchboard.core.events import EventBus
-from switchboard.store.cdr import SqlCdrStore
-from switchboard.store.tokens import SqlTokenStore
-
-if TYPE_CHECKING:
-    from switchboard.services.calls.engine import CallEngine
-    from switchboard.services.voicemail.service import VoicemailService
 
 log = logging.getLogger(__name__)
 
@@ -63,36 +54,9 @@ SHUTDOWN_GRACE = 2.0
 """Seconds open HTTP connections get to finish when the server stops."""
 
 
-@dataclass(slots=True)
-class ApiContext:
-    """What the routes may use: the console's read model plus the services they act on."""
-
-    view: ServerView
-    tokens: SqlTokenStore
-    cdr_store: SqlCdrStore
-    calls: CallEngine | None = None
-    voicemail: VoicemailService | None = None
-    fanout: EventFanout | None = None
-    """Live event listeners (the WebSocket, webhooks)."""
-    metrics: Metrics | None = None
-    reload: Callable[[], Awaitable[ReloadReport]] | None = None
-    """``Server.reload``: re-read the config folder (POST /api/reload)."""
-    extra: dict[str, object] = field(default_factory=dict)
-
-
 def build_app(context: ApiContext | None) -> FastAPI:
     """The application: /api/* behind a token, /openapi.json open (None: an application
     that only describes itself, for :func:`openapi_document`)."""
-    from switchboard.api import (
-        events_ws,
-        metrics,
-        routes_calls,
-        routes_cdr,
-        routes_console,
-        routes_pbx,
-        routes_voicemail,
-    )
-
     app = FastAPI(
         title="Switchboard",
         version=__version__,
@@ -171,49 +135,3 @@ class HttpServer:
         if self.server is not None and self.server.started:
             self.server.force_exit = False
             await self.server.shutdown(sockets=[self._sock])
-
-
-class ApiService:
-    """What the composition root starts for operators: webhooks always (when configured),
-    and the HTTP server (REST, /api/events, /metrics) when http.conf enables it."""
-
-    def __init__(self, context: ApiContext, config: Config, bus: EventBus) -> None:
-        self.context = context
-        self.config = config
-        self.bus = bus
-        fanout = context.fanout = EventFanout(bus)
-        self.webhooks = Webhooks(config.webhooks, fanout)
-        self.http: HttpServer | None = None
-        self._probe: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        await self.webhooks.start()
-        if not self.config.http.enabled:
-            return
-        context = self.context
-        assert context.fanout is not None
-        context.metrics = Metrics(
-            self.bus,
-            time.monotonic,
-            location=context.view.location,
-            guard=context.view.guard,
-            calls=context.calls,
-            fanout=context.fanout,
-            webhooks=self.webhooks,
-            sip_messages=context.calls.stack.messages if context.calls is not None else None,
-        )
-        self.http = HttpServer(build_app(context), self.config.http)
-        await self.http.start()
-        self._probe = asyncio.create_task(context.metrics.probe_loop_lag())
-
-    def record(self, record: CallRecord) -> None:
-        """A finished call's record, for the RTP quality metrics."""
-        if self.context.metrics is not None:
-            self.context.metrics.record(record)
-
-    async def close(self) -> None:
-        if self._probe is not None:
-            self._probe.cancel()
-        if self.http is not None:
-            await self.http.close()
-        await self.webhooks.close()

@@ -25,7 +25,7 @@ from switchboard.core.events import Event, EventBus
 from switchboard.services.calls.events import CallEnded, CallRinging, CallStarted
 
 if TYPE_CHECKING:
-    from switchboard.api.events_ws import EventFanout
+    from switchboard.api.fanout import EventFanout
     from switchboard.api.webhooks import Webhooks
     from switchboard.services.calls.engine import CallEngine
     from switchboard.services.location import LocationService

@@ -21,7 +21,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 
 from switchboard.api.errors import ApiError
-from switchboard.api.http import ApiContext
+from switchboard.api.service import ApiContext
 from switchboard.api.sessions import (
     CONSOLE_HEADER,
     COOKIE,

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from switchboard.api.errors import ApiError, ErrorBody
-from switchboard.api.http import ApiContext
+from switchboard.api.service import ApiContext
 from switchboard.core.contact import Contact
 
 router = APIRouter(tags=["pbx"])

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Literal
 from starlette.requests import HTTPConnection
 
 if TYPE_CHECKING:
-    from switchboard.api.http import ApiContext
+    from switchboard.api.service import ApiContext
 
 COOKIE = "switchboard_session"
 CONSOLE_HEADER = "x-switchboard-console"

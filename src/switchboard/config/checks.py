@@ -12,8 +12,6 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from itertools import pairwise
 
-from cryptography import x509
-
 from switchboard.config.ini import ConfigReader, ConfigSource, SourceError
 from switchboard.config.loader import Config
 from switchboard.config.objects import ConfigObject
@@ -476,7 +474,10 @@ def _tls_files(transport: Transport, source: ConfigSource, diags: Diagnostics) -
 
 
 def _expiry(transport: Transport, source: ConfigSource, diags: Diagnostics, now: float) -> None:
-    """An expired certificate is an error; one expiring within 30 days a warning."""
+    """An expired certificate is an error; one expiring within 30 days a warning
+    (cryptography's X.509 is imported here: a site without TLS never needs it)."""
+    from cryptography import x509
+
     where = transport.where("cert_file")
     try:
         cert = x509.load_pem_x509_certificate(source.read(transport.cert_file, 1 << 20))

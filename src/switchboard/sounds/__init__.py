@@ -22,8 +22,6 @@ from collections.abc import Iterable, Sequence
 from importlib import resources
 from pathlib import Path
 
-from switchboard.media.player import EXTENSION_FORMAT
-
 DEBIAN_SOUNDS_DIR = Path("/usr/share/asterisk/sounds")
 """Where Debian's ``asterisk-core-sounds-*`` packages install the Asterisk prompts."""
 
@@ -210,6 +208,8 @@ def missing_prompts(
     too, as Asterisk would play it (a French caller then hears English). Only languages
     with something missing are in the result; names keep the order given.
     """
+    from switchboard.media.player import EXTENSION_FORMAT
+
     wanted = list(dict.fromkeys(names))
     result: dict[str, list[str]] = {}
     for language in dict.fromkeys(languages):

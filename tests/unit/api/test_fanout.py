@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import switchboard.app  # noqa: F401  (loads every module that defines events)
-from switchboard.api.events_ws import EventFanout, event_json, event_kinds, text_frame
+from switchboard.api.fanout import EventFanout, event_json, event_kinds, text_frame
 from switchboard.core.events import Event, EventBus
 from switchboard.services.calls.events import CallAnswered, CallEnded, CallRinging, CallStarted
 from tests.unit.api.websocket_frames import rfc6455_text, texts

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from switchboard.api.events_ws import EventFanout
+from switchboard.api.fanout import EventFanout
 from switchboard.api.metrics import Metrics
 from switchboard.config.switchboard import default_security
 from switchboard.core.cdr import CallRecord, LegQuality

@@ -15,7 +15,7 @@ import pytest
 from fastapi import FastAPI
 
 from switchboard.api import events_ws
-from switchboard.api.events_ws import EventFanout
+from switchboard.api.fanout import EventFanout
 from switchboard.api.http import HttpServer
 from switchboard.config.http import default_http
 from switchboard.core.events import EventBus
