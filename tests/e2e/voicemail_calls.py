@@ -8,8 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from switchboard.apps.playback import find_sound
-from switchboard.apps.prompts import BEEP_HZ
+from switchboard.apps.playback import BEEP_HZ, find_sound
 from switchboard.media.player import read_sound
 from switchboard.sounds import default_sounds_dirs
 from tests.e2e import calls

@@ -17,7 +17,10 @@ channel's language (``fr_CA``, then ``fr``), then no language, then ``en``; the 
 holding the name in any supported format wins. Among the formats found there, the one the
 channel already speaks (no transcoding) is preferred, then WAV, then the rest (raw G.711
 of the other law, ``.sln``, GSM 6.10 ``.gsm`` as the Debian Asterisk sound packages ship).
-The name carries no extension, as in Asterisk.
+The name carries no extension, as in Asterisk. Two names need no file: ``beep`` (the
+media graph's tone generator) and ``silence/1`` to ``silence/10`` (silence of that many
+seconds, which dialplans play so that a phone's first words are not clipped); a file of
+that name, such as Asterisk's own, wins.
 
 The sounds folders are a module setting, :func:`configure`\\ d by the composition root.
 """
@@ -34,6 +37,7 @@ from switchboard.dialplan.interpreter import Continue, Hangup, Outcome
 from switchboard.media.codecs import AudioCodec, codec_named
 from switchboard.media.g711 import Law
 from switchboard.media.player import EXTENSION_FORMAT, RtpPlayer, SoundFileError
+from switchboard.media.ports import SilenceSource, Source, ToneSource
 from switchboard.media.rtpport import PTIME
 from switchboard.services.calls.channel import Channel
 from switchboard.sounds import language_dirs
@@ -42,6 +46,12 @@ NAME = "Playback"
 SYNOPSIS = "Play a file"
 
 DEFAULT_LANGUAGE = "en"
+BEEP = "beep"
+BEEP_HZ = 1000.0
+BEEP_SECONDS = 0.25
+"""The generated beep: 1 kHz for 250 ms (Asterisk's ``beep.gsm`` wins when installed)."""
+MAX_SILENCE = 10
+"""``silence/1`` to ``silence/10``: the silences Asterisk's core sound packages ship."""
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +120,18 @@ def find_sound(
         found = _formats(base, law)
         if found is not None:
             return found
+    return None
+
+
+def generated_sound(name: str) -> Source | None:
+    """What plays for ``name`` when no file has it: ``beep`` from the tone generator
+    (:data:`BEEP_HZ`, :data:`BEEP_SECONDS`), ``silence/1`` to ``silence/10`` as that many
+    seconds of silence (Asterisk's sound packages ship them as files); else None."""
+    if name == BEEP:
+        return ToneSource(BEEP_HZ, BEEP_SECONDS)
+    folder, _, seconds = name.partition("/")
+    if folder == "silence" and seconds.isdigit() and 1 <= int(seconds) <= MAX_SILENCE:
+        return SilenceSource(int(seconds))
     return None
 
 
@@ -203,6 +225,11 @@ async def _play(channel: Channel, player: RtpPlayer | None, name: str, language:
     """Play one file; False (logged, as Asterisk's warnings) when it could not be."""
     law = player.law if player is not None else None
     path = await asyncio.to_thread(find_sound, name, language, law)
+    generated = generated_sound(name) if path is None else None
+    if generated is not None and player is not None:
+        log.info("%s: Playing '%s' (generated, language %r)", channel.name, name, language)
+        await player.play_source(generated)
+        return True
     if path is None:
         where = ", ".join(str(folder) for folder in _sounds_dirs) or "no sounds folder"
         hint = " (give the name without its extension)" if _has_extension(name) else ""

@@ -15,18 +15,11 @@ from collections.abc import Awaitable
 
 import numpy as np
 
-from switchboard.apps.playback import DEFAULT_LANGUAGE, find_sound, player_for
+from switchboard.apps.playback import DEFAULT_LANGUAGE, find_sound, generated_sound, player_for
 from switchboard.media.player import RtpPlayer, SoundFileError
-from switchboard.media.ports import ToneSource
 from switchboard.services.calls.channel import Channel
 
 log = logging.getLogger(__name__)
-
-BEEP = "beep"
-BEEP_HZ = 1000.0
-BEEP_SECONDS = 0.25
-"""The beep when no sound file is named ``beep`` (Asterisk's ``beep.gsm`` wins when the
-sound packages are installed): the tone generator's 1 kHz for 250 ms."""
 
 
 class Prompter:
@@ -97,8 +90,9 @@ class Prompter:
         player = self.player
         law = player.law if player is not None else None
         path = await asyncio.to_thread(find_sound, name, self.language, law)
-        if player is not None and path is None and name == BEEP:
-            await player.play_source(ToneSource(BEEP_HZ, BEEP_SECONDS))
+        generated = generated_sound(name) if path is None else None
+        if player is not None and generated is not None:
+            await player.play_source(generated)
             return
         if path is None or player is None:
             log.warning(

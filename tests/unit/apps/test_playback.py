@@ -415,3 +415,14 @@ async def test_the_beep_is_the_tone_generator_when_no_sound_file_has_it(call: Ca
     packets = await call.phone.wait_for(13)
     assert len(packets) == 13 and [p.marker for p in packets[:2]] == [True, False]
     assert tone_fraction(heard(packets)[:2000], 1000) == 1.0
+
+
+@pytest.mark.asyncio
+async def test_silence_n_plays_n_seconds_of_silence_without_a_file(call: Call):
+    outcome = await playback.run(call.channel, "silence/1&tone")
+    assert outcome == Continue({"PLAYBACKSTATUS": "SUCCESS"})
+    packets = await call.phone.wait_for(75)
+    assert len(packets) == 75 and not heard(packets[:50]).any()
+    assert tone_fraction(heard(packets[50:]), 1000) == 1.0
+    assert playback.generated_sound("silence/11") is None
+    assert playback.generated_sound("silence/x") is None
