@@ -8,9 +8,10 @@ calls of :class:`~switchboard.media.stats.ReceiveStatistics`, and ``sendto``. No
 log line, no allocation beyond the header tuple, the arrival float and what asyncio gives.
 Rarer packets leave the hot path through one compare each: RFC 4733 telephone events (fed
 to a :class:`~switchboard.media.dtmf.DtmfReceiver` and relayed), the audio of a leg whose
-phone sends DTMF in-band (``dtmf_mode=inband``: decoded and fed to a
-:class:`~switchboard.media.dtmf.DtmfToneDetector`, then relayed; the payload type is -1,
-never matched, on every other leg) and payload-type rewrites (PT renumbering, µ-law <->
+phone sends DTMF in-band (``dtmf_mode=inband``: put through the media graph's
+:class:`~switchboard.media.rtpport.RtpReceiver`, which orders and decodes it into a
+:class:`~switchboard.media.dtmf.DtmfToneDetector` sink, then relayed; the payload type is
+-1, never matched, on every other leg) and payload-type rewrites (PT renumbering, µ-law <->
 A-law transcoding with the G.711 tables, or, between other codecs, a
 :class:`~switchboard.media.transcode.RtpTranscoder` set at wiring time: decode, resample,
 encode, stateful per leg direction; a plain leg's rewrite table stays empty).
