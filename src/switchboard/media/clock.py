@@ -39,8 +39,9 @@ _clocks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, MediaClock] = (
 class MediaClock:
     """Ticks one :class:`~switchboard.media.ports.MediaGraph` on an event loop."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
+    def __init__(self) -> None:
+        """Idle until the first :meth:`play`; it runs on the loop that plays (the clock
+        keeps no reference to the loop, so a closed loop's clock goes with it)."""
         self.graph = MediaGraph()
         self.ticks = 0
         """The number of the next tick."""
@@ -54,14 +55,14 @@ class MediaClock:
         loop = asyncio.get_running_loop()
         clock = _clocks.get(loop)
         if clock is None:
-            clock = _clocks[loop] = cls(loop)
+            clock = _clocks[loop] = cls()
         return clock
 
     async def play(self, source: Source, sender: RtpSender, *sinks: Sink) -> None:
         """Send ``source`` through ``sender`` (and to ``sinks``) until it ends."""
         if source.ended:
             return
-        done: asyncio.Future[None] = self.loop.create_future()
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         flow = self.graph.connect(source, sender, *sinks, on_start=sender.begin)
         self._playing[flow] = (done, sender)
         try:
@@ -80,7 +81,8 @@ class MediaClock:
         """Start ticking if idle: now, or on the tick after the last when that is near."""
         if self._handle is not None:
             return
-        now = self.loop.time()
+        loop = asyncio.get_running_loop()
+        now = loop.time()
         if self._start is None:
             self._start = now - self.ticks * TICK
         due = self._start + self.ticks * TICK
@@ -89,9 +91,9 @@ class MediaClock:
             self._start = now - self.ticks * TICK
             due = now
         if due > now + EARLY:
-            self._handle = self.loop.call_at(due, self._tick)
+            self._handle = loop.call_at(due, self._tick)
         else:
-            self._handle = self.loop.call_soon(self._tick)
+            self._handle = loop.call_soon(self._tick)
 
     def _sleep(self) -> None:
         if self._handle is not None:
@@ -101,7 +103,8 @@ class MediaClock:
     def _tick(self) -> None:
         self._handle = None
         assert self._start is not None
-        now = self.loop.time()
+        loop = asyncio.get_running_loop()
+        now = loop.time()
         due = int((now + EARLY - self._start) / TICK) + 1 - self.ticks
         if due * TICK > MAX_LAG:
             self._start = now - self.ticks * TICK  # a stall: restart the schedule
@@ -125,4 +128,4 @@ class MediaClock:
                     done.set_result(None)
             if not self.graph:
                 return
-        self._handle = self.loop.call_at(self._start + self.ticks * TICK, self._tick)
+        self._handle = loop.call_at(self._start + self.ticks * TICK, self._tick)

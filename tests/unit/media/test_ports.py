@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import itertools
 import struct
+import weakref
 
 import numpy as np
 import pytest
 
+from switchboard.media import clock as clock_module
 from switchboard.media import g711
 from switchboard.media.clock import MediaClock
 from switchboard.media.codecs import CODECS
@@ -222,3 +225,15 @@ async def test_a_failed_play_raises_and_the_clock_keeps_ticking_for_the_others()
     )
     assert results[0] is None and isinstance(results[1], ValueError)
     assert good.packets_sent == 5 and len(clock.graph) == 0
+
+
+def test_a_closed_loop_s_clock_goes_with_it() -> None:
+    loop = asyncio.new_event_loop()
+    player = RtpPlayer(Socket(), lambda: None, payload_type=0, law="ulaw")
+    loop.run_until_complete(player.play_source(SilenceSource(0.04)))
+    loop.close()
+    assert loop in clock_module._clocks
+    gone = weakref.ref(loop)
+    del loop
+    gc.collect()
+    assert gone() is None
