@@ -411,9 +411,8 @@ class CallEngine:
                         why,
                     )
                     continue
-                leg = self._channel(endpoint, peer, inbound=False, port=far.port)
-                leg.offer_answer.local_media = replace(
-                    leg.offer_answer.local_media, preferences=preferences
+                leg = self._channel(
+                    endpoint, peer, inbound=False, port=far.port, preferences=preferences
                 )
                 leg.relay, leg.media_leg, leg.listener = relay, far, listener
                 leg.linkedid = linkedid or leg.uniqueid
@@ -864,14 +863,23 @@ class CallEngine:
 
     # -- building blocks ----------------------------------------------------------------
 
-    def _channel(self, endpoint: Endpoint, peer: Peer, *, inbound: bool, port: int = 0) -> Channel:
+    def _channel(
+        self,
+        endpoint: Endpoint,
+        peer: Peer,
+        *,
+        inbound: bool,
+        port: int = 0,
+        preferences: tuple[str, ...] | None = None,
+    ) -> Channel:
+        """A new leg offering ``preferences`` (default: the endpoint's codecs) on ``port``."""
         sequence = next(self._sequence)
         name = f"PJSIP/{endpoint.name}-{sequence:08x}"
         crypto, protos = self._sdes(endpoint, peer)
         media = LocalMedia(
             address=self._media_address(endpoint, peer),
             port=port,
-            preferences=endpoint.codecs,
+            preferences=endpoint.codecs if preferences is None else preferences,
             telephone_event=endpoint.dtmf_mode in ("rfc4733", "auto", "auto_info"),
             protos=protos,
             crypto=crypto,
