@@ -48,6 +48,7 @@ _SESSION_ONLY = frozenset("vosuepzrt")
 _KNOWN = frozenset("vosiuepcbtrzkam")
 _LETTERS = frozenset("abcdefghijklmnopqrstuvwxyz")
 _is_token = TOKEN.match
+_UNBOUNDED = Timing()
 
 
 def _connection(value: str) -> Connection:
@@ -90,6 +91,8 @@ def _bandwidth(value: str) -> Bandwidth:
 
 def _timing(value: str) -> Timing:
     """``time-field = "t=" start-time SP stop-time``."""
+    if value == "0 0":  # what every SIP call writes (RFC 3264 §5)
+        return _UNBOUNDED
     parts = value.split()
     if len(parts) != 2:
         raise SdpParseError(f"t=: expected '<start> <stop>', found {value[:40]!r}")
