@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from switchboard.config.pjsip import Endpoint
 from switchboard.sdp.negotiate import NegotiatedStream, OfferAnswer
+from switchboard.sdp.parse import SdpReader
 from switchboard.sip.peer import Peer
 from switchboard.sip.session import InviteSession
 from switchboard.sip.session_uac import ClientInvite
@@ -72,6 +73,8 @@ class Channel:
         self.endpoint = endpoint
         self.peer = peer
         self.offer_answer = offer_answer
+        self.remote_sdp = SdpReader()
+        """Reads the phone's SDP bodies in this dialog (a repeated session is not reparsed)."""
         self.inbound = inbound
         self.state = LegState.RING if inbound else LegState.DOWN
         self.session: InviteSession | None = None

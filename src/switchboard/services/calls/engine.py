@@ -54,7 +54,7 @@ from switchboard.sdp.crypto import SRTP_PROTOS
 from switchboard.sdp.errors import SdpError
 from switchboard.sdp.model import Crypto, Direction, SessionDescription
 from switchboard.sdp.negotiate import PLAIN_PROTOS, HoldState, LocalMedia, OfferAnswer
-from switchboard.sdp.parse import parse_sdp
+from switchboard.sdp.parse import SdpReader
 from switchboard.services.authenticate import EndpointAuthenticator
 from switchboard.services.calls.bridge import (
     MediaPlan,
@@ -220,9 +220,10 @@ class CallEngine:
             self._respond(event.key, request, 404)
             return
         offer: SessionDescription | None = None
+        reader = SdpReader()
         if request.body:
             try:
-                offer = parse_sdp(request.body)
+                offer = reader.read(request.body)
             except SdpError as error:
                 self._respond(event.key, request, error.status or 400, f"Bad SDP: {error}")
                 return
@@ -251,6 +252,7 @@ class CallEngine:
             return
         channel = self._channel(endpoint, peer, inbound=True)
         channel.server = channel.session = session
+        channel.remote_sdp = reader
         channel.exten = exten
         number, name = self._caller_id(endpoint, request)
         channel.caller_number, channel.caller_name = number, name
@@ -620,7 +622,7 @@ class CallEngine:
         if event.provisional:
             return
         try:
-            channel.offer_answer.receive_answer(parse_sdp(event.body))
+            channel.offer_answer.receive_answer(channel.remote_sdp.read(event.body))
         except SdpError as error:
             log.info("%s: unusable SDP answer: %s", channel.name, error)
             return
@@ -695,7 +697,7 @@ class CallEngine:
         oa = channel.offer_answer
         before = oa.hold_state
         try:
-            oa.receive_offer(parse_sdp(event.body))
+            oa.receive_offer(channel.remote_sdp.read(event.body))
             answer = oa.answer()
         except SdpError as error:
             log.info("%s: offer refused: %s", channel.name, error)
