@@ -92,6 +92,23 @@ class LocalMedia:
         """``IP6`` for an IPv6 address, else ``IP4``."""
         return "IP6" if ":" in self.address else "IP4"
 
+    def moved(self, port: int, address: str | None = None) -> LocalMedia:
+        """The same media on ``port`` (and ``address``): a relay's port, a direct-media
+        target. A third of the cost of :func:`dataclasses.replace`, which a call did four
+        times; every field is passed on (tests/unit/sdp/test_sdp_negotiate.py checks)."""
+        return LocalMedia(
+            self.address if address is None else address,
+            port,
+            self.preferences,
+            self.telephone_event,
+            self.ptime,
+            self.rtcp_mux,
+            self.username,
+            self.session_name,
+            self.protos,
+            self.crypto,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class NegotiatedCodec:
@@ -182,6 +199,7 @@ def _reaimed(media: Media, port: int, direction: Direction) -> Media:
     keeping the codec views our streams are built with, so nothing is parsed back."""
     kept = tuple(a for a in media.attributes if a.name not in DIRECTIONS)
     moved = replace(media, port=port, attributes=(*kept, _direction_attribute(direction)))
+    moved.__dict__["_types_by_key"] = _types_by_key(media)
     return with_known_views(moved, media.rtpmaps, direction)
 
 
@@ -371,19 +389,22 @@ def negotiate_streams(
         codecs: list[NegotiatedCodec] = []
         events: list[NegotiatedCodec] = []
         # The answer's order; a dict keeps each codec's first payload type only.
+        fmtps = theirs.fmtps
         for key, (_, rtpmap) in (their_types if local_is_offerer else our_types).items():
-            if key not in their_types or key not in our_types:
+            their_type = their_types.get(key)
+            our_type = our_types.get(key)
+            if their_type is None or our_type is None:
                 continue
-            remote_type = their_types[key][0]
+            remote_type = their_type[0]
             codec = codec_for(rtpmap)
             agreed = NegotiatedCodec(
                 remote_type,
-                our_types[key][0],
+                our_type[0],
                 rtpmap.encoding_name,
                 rtpmap.clock_rate,
                 rtpmap.channels,
                 None if codec is None else codec.name,
-                theirs.fmtps.get(str(remote_type)),
+                fmtps.get(str(remote_type)) if fmtps else None,
             )
             (events if agreed.name == TELEPHONE_EVENT else codecs).append(agreed)
         rate = codecs[0].clock_rate if codecs else None
@@ -424,12 +445,18 @@ def negotiate_streams(
 
 
 def _types_by_key(media: Media) -> dict[tuple[str, int, int], tuple[int, RtpMap]]:
-    """The first payload type (and its rtpmap) of each codec in ``media``, in m= order."""
-    result: dict[tuple[str, int, int], tuple[int, RtpMap]] = {}
-    for payload_type in media.payload_types:
-        rtpmap = media.rtpmap(payload_type)
-        if rtpmap is not None:
-            result.setdefault(_codec_key(rtpmap), (payload_type, rtpmap))
+    """The first payload type (and its rtpmap) of each codec in ``media``, in m= order;
+    kept with the stream's other views (a stream read again or re-offered is negotiated
+    again: see :class:`~switchboard.sdp.parse.SdpReader` and :func:`_reaimed`)."""
+    views = media.__dict__
+    result: dict[tuple[str, int, int], tuple[int, RtpMap]] | None = views.get("_types_by_key")
+    if result is None:
+        result = {}
+        for payload_type in media.payload_types:
+            rtpmap = media.rtpmap(payload_type)
+            if rtpmap is not None:
+                result.setdefault(_codec_key(rtpmap), (payload_type, rtpmap))
+        views["_types_by_key"] = result
     return result
 
 

@@ -35,7 +35,6 @@ import random
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from switchboard.config.loader import Config
@@ -299,7 +298,7 @@ class CallEngine:
         channel.relay = relay
         channel.media_leg = relay.a
         oa = channel.offer_answer
-        oa.local_media = replace(oa.local_media, port=relay.a.port)
+        oa.local_media = oa.local_media.moved(relay.a.port)
         if oa.pending_remote is not None:
             try:
                 oa.answer()
@@ -803,7 +802,7 @@ class CallEngine:
                 continue
             oa = here.offer_answer
             saved = oa.local_media
-            oa.local_media = replace(saved, address=stream.remote_address, port=stream.remote_port)
+            oa.local_media = saved.moved(stream.remote_port, stream.remote_address)
             try:
                 offer = oa.offer()
             except SdpError as error:
