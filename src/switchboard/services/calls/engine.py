@@ -32,7 +32,6 @@ import asyncio
 import itertools
 import logging
 import random
-import secrets
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -102,6 +101,7 @@ from switchboard.sip.session_router import SessionRouter
 from switchboard.sip.session_timer import SessionTimerConfig
 from switchboard.sip.transaction.events import Event, RequestReceived, TransactionKey
 from switchboard.sip.uri import sip_user_host
+from switchboard.transport import entropy
 from switchboard.transport.routes import host_port, local_address_for
 from switchboard.transport.stack import SipStack
 
@@ -243,7 +243,7 @@ class CallEngine:
             event,
             now,
             config=self._session_config(endpoint, peer),
-            local_tag=secrets.token_hex(4),
+            local_tag=entropy.pool.hex(4),
             random=random.random,
         )
         if session is None:
@@ -997,8 +997,8 @@ class CallEngine:
             uri=uri,
             from_address=f"{display}<sip:{number}@{where}>",
             to_address=f"<sip:{endpoint.name}@{host_port(peer.host, peer.port)}>",
-            from_tag=secrets.token_hex(4),
-            call_id=f"{secrets.token_hex(12)}@{host}",
+            from_tag=entropy.pool.hex(4),
+            call_id=f"{entropy.pool.hex(12)}@{host}",
             config=config,
             body=bytes(offer),
             headers=[("User-Agent", self.user_agent)],
