@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
+from typing import Any
 
 from switchboard.dialplan.appargs import separate_args
 from switchboard.dialplan.interpreter import Continue, Goto, Hangup, Outcome
@@ -122,8 +123,7 @@ async def _bridged(channel: Channel, answered: Channel) -> Transfer:
         while True:
             transfer: asyncio.Future[Transfer] = loop.create_future()
             channel.transfer = transfer
-            waits: list[asyncio.Future[object]] = [channel.ended, answered.ended, transfer]  # type: ignore[list-item]
-            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            await _first_done((channel.ended, answered.ended, transfer))
             if not transfer.done():
                 transfer.cancel()
                 outcome = Transfer("ended", peer=answered)
@@ -138,6 +138,26 @@ async def _bridged(channel: Channel, answered: Channel) -> Transfer:
         channel.transfer = None
         if outcome.kind != "away" and not answered.hung_up:
             engine.hangup(answered, channel.cause or NORMAL_CLEARING)
+
+
+async def _first_done(futures: tuple[asyncio.Future[Any], ...]) -> None:
+    """Return once one of ``futures`` is done: ``asyncio.wait(FIRST_COMPLETED)`` without the
+    sets and the callback bookkeeping it builds for its result."""
+    if any(future.done() for future in futures):
+        return
+    waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def wake(_: asyncio.Future[Any]) -> None:
+        if not waiter.done():
+            waiter.set_result(None)
+
+    for future in futures:
+        future.add_done_callback(wake)
+    try:
+        await waiter
+    finally:
+        for future in futures:
+            future.remove_done_callback(wake)
 
 
 async def _wait_answer(
