@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
+from typing import Any
 
 from switchboard.dialplan.appargs import separate_args
 from switchboard.dialplan.interpreter import Continue, Goto, Hangup, Outcome
 from switchboard.services.calls.causes import NO_ANSWER, NORMAL_CLEARING, dial_status
-from switchboard.services.calls.channel import Channel, Listener, Transfer
+from switchboard.services.calls.channel import Channel, Transfer
 
 NAME = "Dial"
 SYNOPSIS = "Attempt to connect to another device or endpoint and bridge the call"
@@ -35,11 +37,44 @@ def _timeout(text: str) -> float | None:
     return value if value > 0 else None
 
 
-def _reporter(queue: asyncio.Queue[tuple[Channel, str]]) -> Listener:
-    def report(leg: Channel, what: str) -> None:
-        queue.put_nowait((leg, what))
+class _Reports:
+    """What the dialled legs report, oldest first, for the Dial waiting on them: one future
+    per wait and one timer per Dial (a queue read through ``wait_for`` cost a task and a
+    timer for every report)."""
 
-    return report
+    __slots__ = ("_items", "_loop", "_waiter", "expired")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._items: deque[tuple[Channel, str]] = deque()
+        self._waiter: asyncio.Future[None] | None = None
+        self.expired = False
+        """Whether the Dial's timeout passed."""
+
+    def report(self, leg: Channel, what: str) -> None:
+        """A leg's news (the engine calls this as the legs' listener)."""
+        self._items.append((leg, what))
+        self._wake()
+
+    def expire(self) -> None:
+        """The Dial's timeout passed: the wait ends with no report."""
+        self.expired = True
+        self._wake()
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def next(self) -> tuple[Channel, str] | None:
+        """The oldest report not yet taken; None once the timeout has passed."""
+        while not self.expired and not self._items:
+            self._waiter = self._loop.create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        return None if self.expired else self._items.popleft()
 
 
 async def run(channel: Channel, args: str) -> Outcome:
@@ -49,19 +84,19 @@ async def run(channel: Channel, args: str) -> Outcome:
     timeout = _timeout(parts[1].strip()) if len(parts) > 1 else None
     options = parts[2] if len(parts) > 2 else ""
     engine = channel.engine
-    queue: asyncio.Queue[tuple[Channel, str]] = asyncio.Queue()
+    reports = _Reports(asyncio.get_running_loop())
     legs: list[Channel] = []
     for target in targets.split("&"):
         technology, _, resource = target.strip().partition("/")
         if technology.upper() != "PJSIP" or not resource:
             log.warning("%s: Dial: cannot dial %r (only PJSIP/<endpoint>)", channel.name, target)
             continue
-        legs += engine.originate(channel, resource.split("/")[0], _reporter(queue))
+        legs += engine.originate(channel, resource.split("/")[0], reports.report)
     if not legs:
         return Continue({"DIALSTATUS": "CHANUNAVAIL"})
     if "r" in options:
         engine.ring(channel, 180)
-    answered = await _wait_answer(channel, legs, queue, timeout)
+    answered = await _wait_answer(channel, legs, reports, timeout)
     if isinstance(answered, str):
         return Continue({"DIALSTATUS": answered})
     engine.bridge(channel, answered)
@@ -88,8 +123,7 @@ async def _bridged(channel: Channel, answered: Channel) -> Transfer:
         while True:
             transfer: asyncio.Future[Transfer] = loop.create_future()
             channel.transfer = transfer
-            waits: list[asyncio.Future[object]] = [channel.ended, answered.ended, transfer]  # type: ignore[list-item]
-            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            await _first_done((channel.ended, answered.ended, transfer))
             if not transfer.done():
                 transfer.cancel()
                 outcome = Transfer("ended", peer=answered)
@@ -106,29 +140,46 @@ async def _bridged(channel: Channel, answered: Channel) -> Transfer:
             engine.hangup(answered, channel.cause or NORMAL_CLEARING)
 
 
+async def _first_done(futures: tuple[asyncio.Future[Any], ...]) -> None:
+    """Return once one of ``futures`` is done: ``asyncio.wait(FIRST_COMPLETED)`` without the
+    sets and the callback bookkeeping it builds for its result."""
+    if any(future.done() for future in futures):
+        return
+    waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def wake(_: asyncio.Future[Any]) -> None:
+        if not waiter.done():
+            waiter.set_result(None)
+
+    for future in futures:
+        future.add_done_callback(wake)
+    try:
+        await waiter
+    finally:
+        for future in futures:
+            future.remove_done_callback(wake)
+
+
 async def _wait_answer(
     channel: Channel,
     legs: list[Channel],
-    queue: asyncio.Queue[tuple[Channel, str]],
+    reports: _Reports,
     timeout: float | None,
 ) -> Channel | str:
     """The leg that answered, or the DIALSTATUS when none did; a caller hangup cancels
     the task, and every ringing leg is CANCELled on the way out."""
     engine = channel.engine
     loop = asyncio.get_running_loop()
-    deadline = None if timeout is None else loop.time() + timeout
+    timer = None if timeout is None else loop.call_later(timeout, reports.expire)
     pending = set(legs)
     causes: list[int] = []
     answered: Channel | None = None
     try:
         while pending:
-            remaining = None if deadline is None else deadline - loop.time()
-            if remaining is not None and remaining <= 0:
+            report = await reports.next()
+            if report is None:
                 return "NOANSWER"
-            try:
-                leg, what = await asyncio.wait_for(queue.get(), remaining)
-            except TimeoutError:
-                return "NOANSWER"
+            leg, what = report
             if what in {"ringing", "progress"}:
                 engine.ring(channel, 180)
             elif what == "answered" and leg in pending:
@@ -139,6 +190,8 @@ async def _wait_answer(
                 causes.append(leg.cause)
         return dial_status(causes)
     finally:
+        if timer is not None:
+            timer.cancel()
         if answered is not None:
             engine.cancel_others(legs, answered)
         else:

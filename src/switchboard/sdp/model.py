@@ -66,9 +66,13 @@ class cached(Generic[T]):  # noqa: N801 (used like functools.cached_property)
         return value
 
 
+_COMMON_TOKENS = frozenset({"IN", "IP4", "IP6", "audio", "RTP", "AVP", "rtpmap", "fmtp", "ptime"})
+"""Tokens nearly every SDP carries, known good without the pattern."""
+
+
 def is_token(text: str) -> bool:
     """Whether ``text`` is an RFC 8866 ``token`` (used for names, protos, bwtypes)."""
-    return TOKEN.match(text) is not None
+    return text in _COMMON_TOKENS or TOKEN.match(text) is not None
 
 
 def parse_int(text: str, what: str, low: int = 0, high: int = 2**64 - 1) -> int:
@@ -92,6 +96,8 @@ def parse_number(text: str, what: str) -> float:
 def check_address(addrtype: str, address: str, what: str) -> None:
     """Check a unicast or multicast address (or FQDN) against its ``addrtype``."""
     if addrtype == "IP4":
+        if _IPV4.match(address) is not None:
+            return
         if _IPV4ISH.match(address):
             if _IPV4.match(address) is None:
                 raise SdpParseError(f"{what}: bad IPv4 address {address[:40]!r}")
@@ -153,6 +159,7 @@ _BY_HALVES = {
     (False, False): Direction.INACTIVE,
 }
 DIRECTIONS = frozenset(direction.value for direction in Direction)
+_DIRECTION_NAMED = {direction.value: direction for direction in Direction}
 
 
 @dataclass(frozen=True, slots=True)
@@ -376,7 +383,7 @@ def _direction(attributes: tuple[Attribute, ...], where: str) -> Direction | Non
     found = [a.name for a in attributes if a.name in DIRECTIONS]
     if len(found) > 1:
         raise SdpParseError(f"{where}: more than one direction attribute ({', '.join(found)})")
-    return Direction(found[0]) if found else None
+    return _DIRECTION_NAMED[found[0]] if found else None
 
 
 @dataclass(frozen=True)
@@ -507,11 +514,13 @@ class Media:
         out = [" ".join((f"m={self.media}", port, self.proto, *self.formats))]
         if self.information is not None:
             out.append(f"i={self.information}")
-        out.extend(f"c={c}" for c in self.connections)
-        out.extend(f"b={b}" for b in self.bandwidths)
+        if self.connections:
+            out += [f"c={c}" for c in self.connections]
+        if self.bandwidths:
+            out += [f"b={b}" for b in self.bandwidths]
         if self.key is not None:
             out.append(f"k={self.key}")
-        out.extend(f"a={a}" for a in self.attributes)
+        out += [f"a={a}" for a in self.attributes]
         return out
 
 
@@ -589,21 +598,26 @@ class SessionDescription:
             out.append(f"i={self.information}")
         if self.uri is not None:
             out.append(f"u={self.uri}")
-        out.extend(f"e={e}" for e in self.emails)
-        out.extend(f"p={p}" for p in self.phones)
+        if self.emails:
+            out += [f"e={e}" for e in self.emails]
+        if self.phones:
+            out += [f"p={p}" for p in self.phones]
         if self.connection is not None:
             out.append(f"c={self.connection}")
-        out.extend(f"b={b}" for b in self.bandwidths)
+        if self.bandwidths:
+            out += [f"b={b}" for b in self.bandwidths]
         for timing in self.timings or (Timing(),):
             out.append(f"t={timing.start_time} {timing.stop_time}")
-            out.extend(f"r={r}" for r in timing.repeats)
+            if timing.repeats:
+                out += [f"r={r}" for r in timing.repeats]
         if self.time_zones is not None:
             out.append(f"z={self.time_zones}")
         if self.key is not None:
             out.append(f"k={self.key}")
-        out.extend(f"a={a}" for a in self.attributes)
+        if self.attributes:
+            out += [f"a={a}" for a in self.attributes]
         for media in self.media:
-            out.extend(media.lines())
+            out += media.lines()
         return out
 
     def serialize(self) -> bytes:

@@ -24,7 +24,7 @@ description changes and stays when we resend the same one (RFC 3264 §8).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from functools import lru_cache
 
@@ -91,6 +91,23 @@ class LocalMedia:
     def addrtype(self) -> str:
         """``IP6`` for an IPv6 address, else ``IP4``."""
         return "IP6" if ":" in self.address else "IP4"
+
+    def moved(self, port: int, address: str | None = None) -> LocalMedia:
+        """The same media on ``port`` (and ``address``): a relay's port, a direct-media
+        target. A third of the cost of :func:`dataclasses.replace`, which a call did four
+        times; every field is passed on (tests/unit/sdp/test_sdp_negotiate.py checks)."""
+        return LocalMedia(
+            self.address if address is None else address,
+            port,
+            self.preferences,
+            self.telephone_event,
+            self.ptime,
+            self.rtcp_mux,
+            self.username,
+            self.session_name,
+            self.protos,
+            self.crypto,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,10 +194,13 @@ def _direction_attribute(direction: Direction) -> Attribute:
     return Attribute(direction.value)
 
 
-def _with_direction(media: Media, direction: Direction) -> Media:
-    """``media`` with its direction attribute replaced (appended last)."""
+def _reaimed(media: Media, port: int, direction: Direction) -> Media:
+    """One of our own streams again, on ``port`` with ``direction`` (a re-offer): one copy,
+    keeping the codec views our streams are built with, so nothing is parsed back."""
     kept = tuple(a for a in media.attributes if a.name not in DIRECTIONS)
-    return replace(media, attributes=(*kept, _direction_attribute(direction)))
+    moved = replace(media, port=port, attributes=(*kept, _direction_attribute(direction)))
+    moved.__dict__["_types_by_key"] = _types_by_key(media)
+    return with_known_views(moved, media.rtpmaps, direction)
 
 
 def _session(local: LocalMedia, origin: Origin, media: Iterable[Media]) -> SessionDescription:
@@ -202,8 +222,31 @@ def make_offer(
     local: LocalMedia, origin: Origin, direction: Direction = Direction.SENDRECV
 ) -> SessionDescription:
     """An initial offer: one audio stream, codecs in preference order, then telephone-event(s)."""
+    return _session(local, origin, (_offer_media(local, direction),))
+
+
+def _offer_media(local: LocalMedia, direction: Direction) -> Media:
+    """The audio stream of an initial offer."""
+    formats, codec_lines, rtpmaps = _offered_codecs(local.preferences, local.telephone_event)
+    attributes = list(codec_lines)
+    if local.ptime is not None:
+        attributes.append(Attribute("ptime", str(local.ptime)))
+    if local.rtcp_mux:
+        attributes.append(Attribute("rtcp-mux"))
+    attributes.extend(Attribute("crypto", str(line)) for line in local.crypto)
+    attributes.append(_direction_attribute(direction))
+    media = Media("audio", local.port, local.protos[0], formats, attributes=tuple(attributes))
+    return with_known_views(media, dict(rtpmaps), direction)
+
+
+@lru_cache(maxsize=64)  # bounded: one entry per endpoint's allow= list, from the config
+def _offered_codecs(
+    preferences: tuple[str, ...], telephone_event: bool
+) -> tuple[tuple[str, ...], tuple[Attribute, ...], tuple[tuple[int, RtpMap], ...]]:
+    """The formats, rtpmap/fmtp lines and rtpmaps an offer lists for an ``allow=`` order:
+    worked out once per order, since every call from or to an endpoint offers the same."""
     codecs: list[Codec] = []
-    for name in local.preferences:
+    for name in preferences:
         codec = codec_named(name)
         if (
             codec is not None
@@ -214,7 +257,7 @@ def make_offer(
             codecs.append(codec)
     if not codecs:
         raise LocalOfferAnswerError("no known audio codec to offer")
-    if local.telephone_event:
+    if telephone_event:
         # RFC 4733 §2.1: events at each audio clock rate offered, 8 kHz (on 101) first.
         event = CODECS[TELEPHONE_EVENT]
         rates = sorted({c.clock_rate for c in codecs}, key=lambda rate: rate != 8000)
@@ -233,16 +276,7 @@ def make_offer(
         attributes.append(Attribute("rtpmap", str(rtpmaps[payload_type])))
         if codec.fmtp is not None:
             attributes.append(Attribute("fmtp", f"{payload_type} {codec.fmtp}"))
-    if local.ptime is not None:
-        attributes.append(Attribute("ptime", str(local.ptime)))
-    if local.rtcp_mux:
-        attributes.append(Attribute("rtcp-mux"))
-    attributes.extend(Attribute("crypto", str(line)) for line in local.crypto)
-    attributes.append(_direction_attribute(direction))
-    media = Media(
-        "audio", local.port, local.protos[0], tuple(formats), attributes=tuple(attributes)
-    )
-    return _session(local, origin, (with_known_views(media, rtpmaps, direction),))
+    return tuple(formats), tuple(attributes), tuple(rtpmaps.items())
 
 
 def _reject(media: Media) -> Media:
@@ -313,6 +347,13 @@ def make_answer(
     direction: Direction = Direction.SENDRECV,
 ) -> SessionDescription:
     """Our answer: the first usable audio stream accepted, the rest rejected; else 488."""
+    return _session(local, origin, _answer_streams(offer, local, direction))
+
+
+def _answer_streams(
+    offer: SessionDescription, local: LocalMedia, direction: Direction
+) -> tuple[Media, ...]:
+    """The m= lines of our answer to ``offer`` (see :func:`make_answer`)."""
     answered: list[Media] = []
     accepted = False
     reason = "no audio stream"
@@ -332,7 +373,7 @@ def make_answer(
         answered.append(_reject(media) if result is None else result)
     if not accepted:
         raise NotAcceptableError(reason)
-    return _session(local, origin, answered)
+    return tuple(answered)
 
 
 def negotiate_streams(
@@ -348,19 +389,22 @@ def negotiate_streams(
         codecs: list[NegotiatedCodec] = []
         events: list[NegotiatedCodec] = []
         # The answer's order; a dict keeps each codec's first payload type only.
+        fmtps = theirs.fmtps
         for key, (_, rtpmap) in (their_types if local_is_offerer else our_types).items():
-            if key not in their_types or key not in our_types:
+            their_type = their_types.get(key)
+            our_type = our_types.get(key)
+            if their_type is None or our_type is None:
                 continue
-            remote_type = their_types[key][0]
+            remote_type = their_type[0]
             codec = codec_for(rtpmap)
             agreed = NegotiatedCodec(
                 remote_type,
-                our_types[key][0],
+                our_type[0],
                 rtpmap.encoding_name,
                 rtpmap.clock_rate,
                 rtpmap.channels,
                 None if codec is None else codec.name,
-                theirs.fmtps.get(str(remote_type)),
+                fmtps.get(str(remote_type)) if fmtps else None,
             )
             (events if agreed.name == TELEPHONE_EVENT else codecs).append(agreed)
         rate = codecs[0].clock_rate if codecs else None
@@ -401,12 +445,18 @@ def negotiate_streams(
 
 
 def _types_by_key(media: Media) -> dict[tuple[str, int, int], tuple[int, RtpMap]]:
-    """The first payload type (and its rtpmap) of each codec in ``media``, in m= order."""
-    result: dict[tuple[str, int, int], tuple[int, RtpMap]] = {}
-    for payload_type in media.payload_types:
-        rtpmap = media.rtpmap(payload_type)
-        if rtpmap is not None:
-            result.setdefault(_codec_key(rtpmap), (payload_type, rtpmap))
+    """The first payload type (and its rtpmap) of each codec in ``media``, in m= order;
+    kept with the stream's other views (a stream read again or re-offered is negotiated
+    again: see :class:`~switchboard.sdp.parse.SdpReader` and :func:`_reaimed`)."""
+    views = media.__dict__
+    result: dict[tuple[str, int, int], tuple[int, RtpMap]] | None = views.get("_types_by_key")
+    if result is None:
+        result = {}
+        for payload_type in media.payload_types:
+            rtpmap = media.rtpmap(payload_type)
+            if rtpmap is not None:
+                result.setdefault(_codec_key(rtpmap), (payload_type, rtpmap))
+        views["_types_by_key"] = result
     return result
 
 
@@ -512,18 +562,15 @@ class OfferAnswer:
     # --- building our descriptions -------------------------------------------------------
     def offer(self, direction: Direction = Direction.SENDRECV) -> SessionDescription:
         """Build and send an offer; after an exchange, the same streams re-aimed (RFC 3264 §8)."""
+        local = self.local_media
         if self.local is None:
-            offer = make_offer(self.local_media, self._origin(), direction)
+            media: tuple[Media, ...] = (_offer_media(local, direction),)
         else:
-            local = self.local_media
             media = tuple(
-                _with_direction(replace(m, port=local.port), direction)
-                if m.port and m.media == "audio"
-                else m
+                _reaimed(m, local.port, direction) if m.port and m.media == "audio" else m
                 for m in self.local.media
             )
-            offer = _session(local, self._origin(), media)
-        offer = self._stamp(offer)
+        offer = self._stamp(media)
         self.send_offer(offer)
         return offer
 
@@ -531,8 +578,7 @@ class OfferAnswer:
         """Build and send our answer; on 488 the offer stays pending until :meth:`rollback`."""
         if self.state is not State.OFFER_RECEIVED or self.pending_remote is None:
             raise LocalOfferAnswerError(f"no offer to answer in state {self.state.value}")
-        answer = make_answer(self.pending_remote, self.local_media, self._origin(), direction)
-        answer = self._stamp(answer)
+        answer = self._stamp(_answer_streams(self.pending_remote, self.local_media, direction))
         self.send_answer(answer)
         return answer
 
@@ -545,15 +591,24 @@ class OfferAnswer:
         """Our ``o=`` line at the current session version."""
         return make_origin(self.local_media, self.session_id, self._version)
 
-    def _stamp(self, description: SessionDescription) -> SessionDescription:
-        """``description`` with our o= line: the version goes up when it changed."""
+    def _stamp(self, media: tuple[Media, ...]) -> SessionDescription:
+        """Our description of ``media``; the o= version goes up when it differs from the
+        last one sent in anything but the o= line (RFC 3264 §8)."""
+        local = self.local_media
+        connection = Connection("IN", local.addrtype, local.address)
         sent = self._sent
-        if sent is not None and any(
-            getattr(description, name) != getattr(sent, name) for name in _COMPARED
+        if sent is not None and (
+            sent.media != media
+            or sent.connection != connection
+            or sent.session_name != local.session_name
         ):
             self._version += 1
-        if description.origin != self._origin():
-            description = replace(description, origin=self._origin())
+        description = SessionDescription(
+            origin=self._origin(),
+            session_name=local.session_name,
+            connection=connection,
+            media=media,
+        )
         self._sent = description
         return description
 
@@ -625,9 +680,6 @@ def _check_answer(
         if offered.media != answered.media:
             raise error(f"answer has m={answered.media} for an offered m={offered.media}")
 
-
-_COMPARED = tuple(f.name for f in fields(SessionDescription) if f.name != "origin")
-"""What decides whether our description changed (RFC 3264 §8: all but the o= line)."""
 
 NO_OFFER, OFFER_SENT, OFFER_RECEIVED, STABLE = State
 _transitions: Mapping[tuple[State, Input], tuple[Action, State | None]] = {

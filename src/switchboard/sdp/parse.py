@@ -27,6 +27,8 @@ must be well formed. RFC 8866 §9's grammar fragments are quoted where they are 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from switchboard.sdp.errors import SdpParseError
 from switchboard.sdp.model import (
     RTP_PROTOS,
@@ -48,6 +50,7 @@ _SESSION_ONLY = frozenset("vosuepzrt")
 _KNOWN = frozenset("vosiuepcbtrzkam")
 _LETTERS = frozenset("abcdefghijklmnopqrstuvwxyz")
 _is_token = TOKEN.match
+_UNBOUNDED = Timing()
 
 
 def _connection(value: str) -> Connection:
@@ -90,6 +93,8 @@ def _bandwidth(value: str) -> Bandwidth:
 
 def _timing(value: str) -> Timing:
     """``time-field = "t=" start-time SP stop-time``."""
+    if value == "0 0":  # what every SIP call writes (RFC 3264 §5)
+        return _UNBOUNDED
     parts = value.split()
     if len(parts) != 2:
         raise SdpParseError(f"t=: expected '<start> <stop>', found {value[:40]!r}")
@@ -295,3 +300,50 @@ def _build(lines: _MediaLines) -> Media:
         return lines.build()
     except SdpParseError as error:
         raise SdpParseError(f"line {lines.number}: {error.reason}") from None
+
+
+class SdpReader:
+    """Reads the bodies one peer sends in a dialog. A body equal to the last one read in all
+    but its ``o=`` line (a phone answering a re-INVITE with the session it already has: RFC
+    3264 §8 keeps everything but the version) is the last description with the new origin,
+    its streams shared, so it is neither parsed nor validated again; anything else is
+    parsed whole, refusals included."""
+
+    __slots__ = ("_body", "_description")
+
+    def __init__(self) -> None:
+        self._body: tuple[bytes, bytes] | None = None
+        self._description: SessionDescription | None = None
+
+    def read(self, data: bytes) -> SessionDescription:
+        """The description in ``data``; raises :class:`SdpParseError` as :func:`parse_sdp`."""
+        parts = _around_origin(data)
+        last, description = self._body, self._description
+        if parts is not None and last is not None and description is not None:
+            before, line, after = parts
+            if (before, after) == last and b"\0" not in line and b"\r" not in line[:-2]:
+                text = line[2:].rstrip(b"\r\n").decode("utf-8", "surrogateescape")
+                try:
+                    origin = _origin(text)
+                except SdpParseError:
+                    pass  # parse_sdp below gives the refusal its line number
+                else:
+                    description = replace(description, origin=origin)
+                    self._description = description
+                    return description
+        description = parse_sdp(data)
+        self._body = None if parts is None else (parts[0], parts[2])
+        self._description = description
+        return description
+
+
+def _around_origin(data: bytes) -> tuple[bytes, bytes, bytes] | None:
+    """``data`` cut into what comes before the first ``o=`` line, that line (with its line
+    ending), and what follows; None without such a line."""
+    start = data.find(b"\no=") + 1
+    if not start:
+        return None
+    end = data.find(b"\n", start) + 1
+    if not end:
+        return None
+    return data[:start], data[start:end], data[end:]

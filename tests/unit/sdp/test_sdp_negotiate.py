@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import fields, replace
 from pathlib import Path
 
 import pytest
@@ -24,6 +24,7 @@ from switchboard.sdp.negotiate import (
     NegotiatedStream,
     OfferAnswer,
     State,
+    _offered_codecs,
     _transitions,
     effective_direction,
     hold_state,
@@ -524,8 +525,41 @@ def test_make_offer_from_a_preference_list() -> None:
 
 def test_make_offer_moves_a_clashing_dynamic_payload_type(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(CODECS, "x", Codec("x", "X-CODEC", 8000, dynamic_payload_type=101))
-    offer = make_offer(replace(PBX, preferences=("x",)), make_origin(PBX, "1", 1))
+    _offered_codecs.cache_clear()  # the codec table changes under the per-order cache
+    try:
+        offer = make_offer(replace(PBX, preferences=("x",)), make_origin(PBX, "1", 1))
+    finally:
+        _offered_codecs.cache_clear()
     assert offer.media[0].formats == ("101", "96")
+
+
+def test_offers_from_the_same_allow_order_are_alike_but_for_port_and_keys() -> None:
+    first = make_offer(PBX, make_origin(PBX, "1", 1))
+    second = make_offer(PBX.moved(30000), make_origin(PBX, "1", 1))
+    assert second.media[0] == replace(first.media[0], port=30000)
+    assert second.media[0].rtpmaps == first.media[0].rtpmaps
+    assert second.media[0].rtpmaps is not first.media[0].rtpmaps
+
+
+def test_moved_local_media_keeps_every_other_field() -> None:
+    odd = LocalMedia(
+        "192.0.2.9",
+        1000,
+        ("alaw",),
+        telephone_event=False,
+        ptime=30,
+        rtcp_mux=True,
+        username="u",
+        session_name="n",
+        protos=("RTP/SAVP",),
+        crypto=(),
+    )
+    assert {f.name for f in fields(LocalMedia)} == {
+        "address", "port", "preferences", "telephone_event", "ptime", "rtcp_mux",
+        "username", "session_name", "protos", "crypto",
+    }  # fmt: skip
+    assert odd.moved(2000) == replace(odd, port=2000)
+    assert odd.moved(2000, "198.51.100.7") == replace(odd, port=2000, address="198.51.100.7")
 
 
 # --- negotiated streams ---------------------------------------------------------------------

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from switchboard.config.pjsip import Endpoint
 from switchboard.sdp.negotiate import NegotiatedStream, OfferAnswer
+from switchboard.sdp.parse import SdpReader
 from switchboard.sip.peer import Peer
 from switchboard.sip.session import InviteSession
 from switchboard.sip.session_uac import ClientInvite
@@ -72,6 +73,8 @@ class Channel:
         self.endpoint = endpoint
         self.peer = peer
         self.offer_answer = offer_answer
+        self.remote_sdp = SdpReader()
+        """Reads the phone's SDP bodies in this dialog (a repeated session is not reparsed)."""
         self.inbound = inbound
         self.state = LegState.RING if inbound else LegState.DOWN
         self.session: InviteSession | None = None
@@ -91,8 +94,7 @@ class Channel:
         self.started_at = 0.0
         self.answered_at: float | None = None
         self.ended: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        self.digits: asyncio.Queue[str] = asyncio.Queue()
-        """DTMF from this leg's phone (RFC 4733 or SIP INFO), for the application running."""
+        self._digits: asyncio.Queue[str] | None = None
         self.secret_digits = False
         """While an application reads a PIN: the keys reach it, but no DtmfReceived event is
         published for them, so a PIN never shows in the log or the event stream."""
@@ -121,6 +123,14 @@ class Channel:
 
     def __repr__(self) -> str:
         return f"<Channel {self.name} {self.state.value}>"
+
+    @property
+    def digits(self) -> asyncio.Queue[str]:
+        """DTMF from this leg's phone (RFC 4733 or SIP INFO), for the application running;
+        made on first use, since most legs never see a digit."""
+        if self._digits is None:
+            self._digits = asyncio.Queue()
+        return self._digits
 
     @property
     def up(self) -> bool:

@@ -32,10 +32,8 @@ import asyncio
 import itertools
 import logging
 import random
-import secrets
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from switchboard.config.loader import Config
@@ -54,7 +52,7 @@ from switchboard.sdp.crypto import SRTP_PROTOS
 from switchboard.sdp.errors import SdpError
 from switchboard.sdp.model import Crypto, Direction, SessionDescription
 from switchboard.sdp.negotiate import PLAIN_PROTOS, HoldState, LocalMedia, OfferAnswer
-from switchboard.sdp.parse import parse_sdp
+from switchboard.sdp.parse import SdpReader
 from switchboard.services.authenticate import EndpointAuthenticator
 from switchboard.services.calls.bridge import (
     MediaPlan,
@@ -103,6 +101,7 @@ from switchboard.sip.session_router import SessionRouter
 from switchboard.sip.session_timer import SessionTimerConfig
 from switchboard.sip.transaction.events import Event, RequestReceived, TransactionKey
 from switchboard.sip.uri import sip_user_host
+from switchboard.transport import entropy
 from switchboard.transport.routes import host_port, local_address_for
 from switchboard.transport.stack import SipStack
 
@@ -220,9 +219,10 @@ class CallEngine:
             self._respond(event.key, request, 404)
             return
         offer: SessionDescription | None = None
+        reader = SdpReader()
         if request.body:
             try:
-                offer = parse_sdp(request.body)
+                offer = reader.read(request.body)
             except SdpError as error:
                 self._respond(event.key, request, error.status or 400, f"Bad SDP: {error}")
                 return
@@ -243,7 +243,7 @@ class CallEngine:
             event,
             now,
             config=self._session_config(endpoint, peer),
-            local_tag=secrets.token_hex(4),
+            local_tag=entropy.pool.hex(4),
             random=random.random,
         )
         if session is None:
@@ -251,6 +251,7 @@ class CallEngine:
             return
         channel = self._channel(endpoint, peer, inbound=True)
         channel.server = channel.session = session
+        channel.remote_sdp = reader
         channel.exten = exten
         number, name = self._caller_id(endpoint, request)
         channel.caller_number, channel.caller_name = number, name
@@ -297,7 +298,7 @@ class CallEngine:
         channel.relay = relay
         channel.media_leg = relay.a
         oa = channel.offer_answer
-        oa.local_media = replace(oa.local_media, port=relay.a.port)
+        oa.local_media = oa.local_media.moved(relay.a.port)
         if oa.pending_remote is not None:
             try:
                 oa.answer()
@@ -411,9 +412,8 @@ class CallEngine:
                         why,
                     )
                     continue
-                leg = self._channel(endpoint, peer, inbound=False, port=far.port)
-                leg.offer_answer.local_media = replace(
-                    leg.offer_answer.local_media, preferences=preferences
+                leg = self._channel(
+                    endpoint, peer, inbound=False, port=far.port, preferences=preferences
                 )
                 leg.relay, leg.media_leg, leg.listener = relay, far, listener
                 leg.linkedid = linkedid or leg.uniqueid
@@ -621,7 +621,7 @@ class CallEngine:
         if event.provisional:
             return
         try:
-            channel.offer_answer.receive_answer(parse_sdp(event.body))
+            channel.offer_answer.receive_answer(channel.remote_sdp.read(event.body))
         except SdpError as error:
             log.info("%s: unusable SDP answer: %s", channel.name, error)
             return
@@ -696,7 +696,7 @@ class CallEngine:
         oa = channel.offer_answer
         before = oa.hold_state
         try:
-            oa.receive_offer(parse_sdp(event.body))
+            oa.receive_offer(channel.remote_sdp.read(event.body))
             answer = oa.answer()
         except SdpError as error:
             log.info("%s: offer refused: %s", channel.name, error)
@@ -802,7 +802,7 @@ class CallEngine:
                 continue
             oa = here.offer_answer
             saved = oa.local_media
-            oa.local_media = replace(saved, address=stream.remote_address, port=stream.remote_port)
+            oa.local_media = saved.moved(stream.remote_port, stream.remote_address)
             try:
                 offer = oa.offer()
             except SdpError as error:
@@ -864,14 +864,23 @@ class CallEngine:
 
     # -- building blocks ----------------------------------------------------------------
 
-    def _channel(self, endpoint: Endpoint, peer: Peer, *, inbound: bool, port: int = 0) -> Channel:
+    def _channel(
+        self,
+        endpoint: Endpoint,
+        peer: Peer,
+        *,
+        inbound: bool,
+        port: int = 0,
+        preferences: tuple[str, ...] | None = None,
+    ) -> Channel:
+        """A new leg offering ``preferences`` (default: the endpoint's codecs) on ``port``."""
         sequence = next(self._sequence)
         name = f"PJSIP/{endpoint.name}-{sequence:08x}"
         crypto, protos = self._sdes(endpoint, peer)
         media = LocalMedia(
             address=self._media_address(endpoint, peer),
             port=port,
-            preferences=endpoint.codecs,
+            preferences=endpoint.codecs if preferences is None else preferences,
             telephone_event=endpoint.dtmf_mode in ("rfc4733", "auto", "auto_info"),
             protos=protos,
             crypto=crypto,
@@ -988,8 +997,8 @@ class CallEngine:
             uri=uri,
             from_address=f"{display}<sip:{number}@{where}>",
             to_address=f"<sip:{endpoint.name}@{host_port(peer.host, peer.port)}>",
-            from_tag=secrets.token_hex(4),
-            call_id=f"{secrets.token_hex(12)}@{host}",
+            from_tag=entropy.pool.hex(4),
+            call_id=f"{entropy.pool.hex(12)}@{host}",
             config=config,
             body=bytes(offer),
             headers=[("User-Agent", self.user_agent)],

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import replace
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
@@ -159,7 +158,7 @@ class Transfers:
             return False
         oa = joiner.offer_answer
         old = joiner.relay
-        oa.local_media = replace(oa.local_media, port=leg.port)
+        oa.local_media = oa.local_media.moved(leg.port)
         try:
             offer = oa.offer()
             session.reinvite(self.engine.loop.time(), bytes(offer))
