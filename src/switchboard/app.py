@@ -162,7 +162,7 @@ class Server:
         stack.prefilter = router.prefilter
         router.guard = guard
         router.acls = Acls(pjsip)
-        playback.configure(default_sounds_dirs(self.config_dir))
+        playback.configure(default_sounds_dirs(self.config_dir, Path(self.config.media.sounds_dir)))
         calls = self.calls = CallEngine(
             self.config,
             self.bus,
@@ -385,6 +385,7 @@ class Server:
             self.voicemail.config = new.voicemail
             self.voicemail.general = new.voicemail.general
             self.voicemail.recording_cap = float(new.voicemail_limits.recording_cap)
+        playback.configure(default_sounds_dirs(self.config_dir, Path(new.media.sounds_dir)))
         if self.mailer is not None:
             self.mailer.reconfigure(new.smtp, new.voicemail)
         if self.view is not None:

@@ -61,7 +61,7 @@ def check_prompts(config: Config, config_dir: Path, diags: Diagnostics) -> None:
     if not steps:
         return
     languages = sorted({e.language or "en" for e in config.pjsip.endpoints.values()})
-    folders = default_sounds_dirs(config_dir)
+    folders = default_sounds_dirs(config_dir, Path(config.media.sounds_dir))
     for language in languages:
         missing = missing_prompts(folders, [language], required_prompts(language))
         names = missing.get(language, [])
@@ -70,6 +70,7 @@ def check_prompts(config: Config, config_dir: Path, diags: Diagnostics) -> None:
             diags.warning(
                 steps[0].location,
                 f"voicemail prompts missing for language {language!r}: {shown}",
-                "install asterisk-core-sounds-" + language.split("_")[0] + "-gsm, or put the "
+                "install asterisk-core-sounds-" + language.split("_")[0] + "-gsm (or point "
+                "switchboard.conf [media] sounds_dir at Asterisk's sounds), or put the "
                 f"files in {config_dir / 'sounds' / language}",
             )

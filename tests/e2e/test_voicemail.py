@@ -11,8 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from switchboard.apps.playback import BEEP_HZ, find_sound
+from switchboard.media.player import read_sound
 from switchboard.services.voicemail.formats import decode
 from switchboard.services.voicemail.spool import MessageInfo, Spool
+from switchboard.sounds import builtin_sounds_dir
 from tests.e2e.audio import tone_seconds
 from tests.e2e.rtp_phone import RtpPhone
 from tests.e2e.server import Ports, ServerProcess, free_port, reference_config
@@ -218,3 +221,22 @@ def test_a_killed_server_leaves_no_half_message(tmp_path: Path, pbx) -> None:
         assert not [p for p in box.rglob("*") if p.is_file() and p.parent.name == "tmp"]
     finally:
         restarted.stop()
+
+
+def test_without_asterisk_s_sounds_the_built_in_prompts_and_the_1khz_beep_play(
+    tmp_path: Path,
+) -> None:
+    ports = Ports()
+    config = reference_config(tmp_path / "config", ports)
+    nowhere = tmp_path / "no-asterisk-sounds"
+    nowhere.mkdir()
+    (config / "switchboard.conf").write_text(f"[media]\nsounds_dir = {nowhere}\n")
+    with ServerProcess(config, tmp_path / "state") as server:
+        phone = leave_message(tmp_path, ports, "deposit", 2.0, BEEP_HZ)
+        assert server.wait_for('"type": "VoicemailDeposited"')
+    heard = b"".join(phone.heard_payloads)
+    intro = find_sound("vm-intro", "fr", "ulaw", [builtin_sounds_dir()])
+    assert intro is not None
+    assert said_in_order(heard, [read_sound(intro, "ulaw")]), "no built-in vm-intro heard"
+    samples = decode("wav", (inbox(tmp_path) / "msg0000.wav").read_bytes())
+    assert 1.5 <= tone_seconds(np.asarray(samples), MESSAGE_TONE, 8000) <= 2.1

@@ -158,6 +158,7 @@ def diff_configs(old: Config, new: Config) -> list[Change]:
     changes += _single("security", old.security, new.security)
     changes += _single("smtp", old.smtp, new.smtp)
     changes += _single("voicemail limits", old.voicemail_limits, new.voicemail_limits)
+    changes += _single("media", old.media, new.media)
     changes += _compare(
         "webhook", {h.name: h for h in old.webhooks}, {h.name: h for h in new.webhooks}
     )

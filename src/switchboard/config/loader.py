@@ -10,10 +10,12 @@ from switchboard.config.ini import DEFAULT_MAX_BYTES, ConfigReader, ConfigSource
 from switchboard.config.pjsip import PjsipConfig, load_pjsip
 from switchboard.config.rtp import RtpConfig, load_rtp
 from switchboard.config.switchboard import (
+    MediaSettings,
     SecurityConfig,
     SmtpConfig,
     VoicemailLimits,
     WebhookConfig,
+    default_media,
     default_security,
     default_smtp,
     default_voicemail_limits,
@@ -34,6 +36,7 @@ class Config:
     security: SecurityConfig = field(default_factory=default_security)
     smtp: SmtpConfig = field(default_factory=default_smtp)
     voicemail_limits: VoicemailLimits = field(default_factory=default_voicemail_limits)
+    media: MediaSettings = field(default_factory=default_media)
     webhooks: list[WebhookConfig] = field(default_factory=list)
     http: HttpConfig = field(default_factory=default_http)
     files: list[str] = field(default_factory=list)
@@ -69,6 +72,7 @@ def load_config(
     config.security = settings.security
     config.smtp = settings.smtp
     config.voicemail_limits = settings.voicemail
+    config.media = settings.media
     config.webhooks = settings.webhooks
     if own is not None:
         config.files += own.files

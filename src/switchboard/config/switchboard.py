@@ -34,6 +34,11 @@ log regexes). Optional; every option has a safe default.
                             ;  says no limit (maxsecs=0, maxgreet=0), so a caller who
                             ;  never hangs up cannot fill the disk
 
+    [media]
+    sounds_dir = /usr/share/asterisk/sounds  ; Asterisk's prompt sets (its astsoundsdir):
+                            ;  searched after the config folder's sounds/ and before the
+                            ;  built-in set; an absolute path
+
     [webhook crm]           ; POST each matching domain event as JSON to a URL
     url = https://crm.example.com/pbx-events
     events = CallRinging,CallEnded   ; event types (all when absent)
@@ -138,6 +143,27 @@ class VoicemailLimits(ConfigObject):
 
 VOICEMAIL_LIMITS = ObjectSpec("voicemail", VoicemailLimits, {"recording_cap": to_int(10, 86400)})
 
+DEFAULT_SOUNDS_DIR = "/usr/share/asterisk/sounds"
+"""Where Debian's ``asterisk-core-sounds-*`` packages install Asterisk's prompts."""
+
+
+def _absolute(text: str) -> str:
+    """An absolute path (the server's working folder is no place to look for sounds)."""
+    path = text.strip()
+    if not path.startswith("/"):
+        raise ValueError(f"expected an absolute path, found {text!r}")
+    return path
+
+
+@dataclass(slots=True)
+class MediaSettings(ConfigObject):
+    """Media settings Asterisk keeps in asterisk.conf."""
+
+    sounds_dir: str = DEFAULT_SOUNDS_DIR
+
+
+MEDIA = ObjectSpec("media", MediaSettings, {"sounds_dir": _absolute})
+
 
 def _url(text: str) -> str:
     """An http:// or https:// URL with a host."""
@@ -194,6 +220,10 @@ def default_voicemail_limits() -> VoicemailLimits:
     return VoicemailLimits("voicemail", Location("switchboard.conf", 0))
 
 
+def default_media() -> MediaSettings:
+    return MediaSettings("media", Location("switchboard.conf", 0))
+
+
 @dataclass(slots=True)
 class SwitchboardConfig:
     """switchboard.conf: one object per section."""
@@ -201,6 +231,7 @@ class SwitchboardConfig:
     security: SecurityConfig = field(default_factory=default_security)
     smtp: SmtpConfig = field(default_factory=default_smtp)
     voicemail: VoicemailLimits = field(default_factory=default_voicemail_limits)
+    media: MediaSettings = field(default_factory=default_media)
     webhooks: list[WebhookConfig] = field(default_factory=list)
 
 
@@ -223,13 +254,17 @@ def load_switchboard(conf: ConfigFile | None, diags: Diagnostics) -> Switchboard
             limits = builder.build(section, VOICEMAIL_LIMITS, frozenset())
             assert isinstance(limits, VoicemailLimits)
             result.voicemail = limits
+        elif section.name == "media":
+            media = builder.build(section, MEDIA, frozenset())
+            assert isinstance(media, MediaSettings)
+            result.media = media
         elif section.name.startswith(WEBHOOK_PREFIX) and section.name[len(WEBHOOK_PREFIX) :]:
             _webhook(builder, section, result, diags)
         else:
             diags.warning(
                 section.location,
                 f"{conf.name} section [{section.name}] is not supported; ignored",
-                did_you_mean(section.name, ["security", "smtp", "voicemail", "webhook"]),
+                did_you_mean(section.name, ["security", "smtp", "voicemail", "media", "webhook"]),
             )
     smtp = result.smtp
     if bool(smtp.username) != bool(smtp.password):

@@ -22,7 +22,9 @@ from collections.abc import Iterable, Sequence
 from importlib import resources
 from pathlib import Path
 
-DEBIAN_SOUNDS_DIR = Path("/usr/share/asterisk/sounds")
+from switchboard.config.switchboard import DEFAULT_SOUNDS_DIR
+
+DEBIAN_SOUNDS_DIR = Path(DEFAULT_SOUNDS_DIR)
 """Where Debian's ``asterisk-core-sounds-*`` packages install the Asterisk prompts."""
 
 BUILTIN_LANGUAGES = ("en", "fr")
@@ -163,9 +165,10 @@ def builtin_sounds_dir() -> Path:
     raise RuntimeError(f"the built-in sounds are not in a folder ({folder!r}); install unzipped")
 
 
-def default_sounds_dirs(config_dir: Path) -> list[Path]:
-    """The sounds folders in search order: the deployment's own, Debian's, the built-in."""
-    return [config_dir / "sounds", DEBIAN_SOUNDS_DIR, builtin_sounds_dir()]
+def default_sounds_dirs(config_dir: Path, sounds_dir: Path = DEBIAN_SOUNDS_DIR) -> list[Path]:
+    """The sounds folders in search order: the deployment's own, Asterisk's
+    (switchboard.conf ``[media] sounds_dir``, Debian's by default), the built-in."""
+    return [config_dir / "sounds", sounds_dir, builtin_sounds_dir()]
 
 
 def required_prompts(language: str) -> list[str]:

@@ -102,6 +102,9 @@ def test_mailboxes_and_settings_sections() -> None:
     assert diff(**{"switchboard.conf": "[voicemail]\nrecording_cap=60\n"}) == [
         "voicemail limits changed: recording_cap"
     ]
+    assert diff(**{"switchboard.conf": "[media]\nsounds_dir=/srv/sounds\n"}) == [
+        "media changed: sounds_dir"
+    ]
     zones = VOICEMAIL.replace(
         "[default]", "[zonemessages]\nparis=Europe/Paris|'vm-received' q\n[default]"
     )

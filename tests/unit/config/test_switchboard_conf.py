@@ -78,3 +78,13 @@ def test_the_voicemail_recording_cap() -> None:
         "switchboard.conf:3: warning: unknown voicemail option 'recording_cpa'; ignored"
         " (did you mean 'recording_cap'?)",
     ]
+
+
+def test_the_sounds_folder_is_debian_s_unless_said_and_must_be_absolute() -> None:
+    config, findings = load({})
+    assert findings == [] and config.media.sounds_dir == "/usr/share/asterisk/sounds"
+    config, findings = load({"switchboard.conf": "[media]\nsounds_dir = /srv/sounds\n"})
+    assert findings == [] and config.media.sounds_dir == "/srv/sounds"
+    _, findings = load({"switchboard.conf": "[media]\nsounds_dir = sounds\n"})
+    assert len(findings) == 1 and "switchboard.conf:2: error" in findings[0]
+    assert "expected an absolute path" in findings[0]
