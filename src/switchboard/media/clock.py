@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import weakref
 
-from switchboard.media.errors import MediaError
 from switchboard.media.ports import Flow, MediaGraph, Sink, Source
 from switchboard.media.rtpport import RtpSender
 
@@ -117,7 +116,7 @@ class MediaClock:
                 if flow.error is None:
                     try:
                         sender.finish()
-                    except MediaError as error:
+                    except Exception as error:  # as in the graph: the clock must go on
                         flow.error = error
                 if done.done():
                     continue

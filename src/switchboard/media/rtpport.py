@@ -230,9 +230,13 @@ class RtpReceiver:
         if header is None or header[0] != self.payload_type:
             return
         try:
-            payload = packet[header_size(packet) :]
+            start = header_size(packet)
         except MediaError:
             return
+        end = len(packet) - (packet[-1] if packet[0] & 0x20 else 0)  # RTP padding
+        if end < start:
+            return
+        payload = packet[start:end]
         jitter = self._jitter
         if jitter.frame_samples != (span := packet_ticks(self.codec, payload)) and span > 0:
             self._release(jitter.flush())

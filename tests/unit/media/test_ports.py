@@ -24,7 +24,7 @@ from switchboard.media.ports import (
     SilenceSource,
     ToneSource,
 )
-from switchboard.media.rtpport import RtpSender, packet_ticks
+from switchboard.media.rtpport import RtpReceiver, RtpSender, packet_ticks
 from switchboard.media.tones import tone_fraction
 
 _HEADER = struct.Struct("!BBHII")
@@ -237,3 +237,14 @@ def test_a_closed_loop_s_clock_goes_with_it() -> None:
     del loop
     gc.collect()
     assert gone() is None
+
+
+def test_the_receiver_drops_rtp_padding_and_refuses_padding_longer_than_the_packet() -> None:
+    sink = Collect()
+    port = RtpReceiver(0, CODECS["ulaw"], (sink,), depth=0)
+    frame = g711.encode_payload(np.full(160, 1000, np.int16), "ulaw")
+    padded = bytes([0xA0]) + _HEADER.pack(0x80, 0, 1, 0, 7)[1:] + frame + b"\0\0\0\4"
+    port.put(padded)
+    port.put(bytes([0xA0]) + _HEADER.pack(0x80, 0, 2, 160, 7)[1:] + b"\xff")
+    port.flush()
+    assert [len(f) for f in sink.frames] == [160] and port.packets == 1
