@@ -174,13 +174,7 @@ class TransactionLayer:
         key: TransactionKey, request: SipRequest, transaction: ServerTransaction
     ) -> bool:
         """RFC 2543 matching also compares To tags: the request's or our final response's."""
-        if len(key) == 3:
-            return True
-        tag = request.to_tag
-        if tag == transaction.request.to_tag:
-            return True
-        response = transaction.last_response
-        return response is not None and response.status >= 200 and tag == response.to_tag
+        return len(key) == 3 or transaction.to_tag_matches(request.to_tag)
 
     def transport_failed(self, peer: Peer, now: float) -> int:
         """The transport could not reach ``peer`` (connection refused or lost, ICMP error).
