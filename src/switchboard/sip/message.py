@@ -118,8 +118,8 @@ class SipMessage:
     headers: SipHeaders
     body: bytes
     checked: bool
-    """True when parsing found only known header names, each once: validation skips the
-    name and repetition checks."""
+    """True when parsing found only known header names, each once, and no CR or LF but
+    the line ends: validation skips the name, repetition and line-break checks."""
 
     def _one(self, key: str) -> str:
         try:
@@ -226,9 +226,9 @@ class SipMessage:
     @property
     def contacts(self) -> list[NameAddress]:
         """Contact values; ``Contact: *`` is reported by :attr:`is_wildcard_contact`."""
-        if self.is_wildcard_contact:
-            return []
         values = self.headers.get_all("contact")
+        if values == ["*"]:
+            return []
         return [self._parse(NameAddress.parse, v, False) for v in values]
 
     @property
@@ -278,11 +278,11 @@ class SipMessage:
     def _validate_fields(self) -> CSeq:
         """The checks requests and responses share; returns the CSeq they parsed."""
         index = self.headers._index
-        for key, values in index.items():
-            for value in values:
-                if "\r" in value or "\n" in value:
-                    raise self._error(f"Bare CR or LF in the {display_name(key)} header field")
         if not self.checked:
+            for key, values in index.items():
+                for value in values:
+                    if "\r" in value or "\n" in value:
+                        raise self._error(f"Bare CR or LF in the {display_name(key)} header field")
             for key in index.keys() - KNOWN_NAMES:
                 if not TOKEN.fullmatch(key):
                     raise self._error(f"Malformed header field name {key!r}")
@@ -427,7 +427,8 @@ def read_head(head: bytes) -> tuple[str, dict[str, list[str]], str | None, bool]
 
     Returns the start line, canonical name → field values, the first syntax problem
     found (or None): the caller raises it once it knows whom to answer, and whether the
-    block holds only known names, each once (``checked``). The fast path assumes no
+    block holds only known names, each once, and no CR or LF outside the line ends
+    (``checked``: as many of each as lines were split). The fast path assumes no
     folding: a line without a colon, or a name starting with whitespace, reveals it,
     and the block is then read again the careful way.
     """
@@ -455,6 +456,9 @@ def read_head(head: bytes) -> tuple[str, dict[str, list[str]], str | None, bool]
         else:
             values.append(value.strip())
             plain = False
+    if plain:
+        breaks = len(lines) - 1
+        plain = text.count("\r") == breaks and text.count("\n") == breaks
     return lines[0], index, None, plain
 
 
@@ -624,8 +628,17 @@ def make_response(
     response = SipResponse(
         status, REASON_PHRASES.get(status, "") if reason is None else reason, SipHeaders(copied)
     )
+    wire_names = WIRE_NAMES
     for name, value in headers:
-        response.headers.add(name, value)
+        key = wire_names.get(name)
+        if key is None or "\r" in value or "\n" in value:
+            response.headers.add(name, value)  # which checks the name and refuses line breaks
+        else:
+            values = copied.get(key)
+            if values is None:
+                copied[key] = [value]
+            else:
+                values.append(value)
     response.body = body
     return response
 

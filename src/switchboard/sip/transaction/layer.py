@@ -332,7 +332,8 @@ def sent_by(request: SipRequest) -> str:
         space = value.find(" ", 8)
         end = value.find(";", space)
         text = value[space + 1 : end] if end >= 0 else value[space + 1 :]
-        if space > 0 and text and not any(c in text for c in ' \t,"'):
+        plain = " " not in text and "\t" not in text and "," not in text and '"' not in text
+        if space > 0 and text and plain:
             return text.lower()
     via = request.top_via
     host = f"[{via.host}]" if ":" in via.host else via.host
