@@ -630,15 +630,15 @@ def make_response(
     )
     wire_names = WIRE_NAMES
     for name, value in headers:
-        key = wire_names.get(name)
-        if key is None or "\r" in value or "\n" in value:
+        known = wire_names.get(name)
+        if known is None or "\r" in value or "\n" in value:
             response.headers.add(name, value)  # which checks the name and refuses line breaks
         else:
-            values = copied.get(key)
-            if values is None:
-                copied[key] = [value]
+            present = copied.get(known)
+            if present is None:
+                copied[known] = [value]
             else:
-                values.append(value)
+                present.append(value)
     response.body = body
     return response
 
