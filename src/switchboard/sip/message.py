@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection, Iterable
+from itertools import chain
 from typing import TypeVar
 
 from switchboard.sip.errors import (
@@ -118,8 +119,8 @@ class SipMessage:
     headers: SipHeaders
     body: bytes
     checked: bool
-    """True when parsing found only known header names, each once, and no CR or LF but
-    the line ends: validation skips the name, repetition and line-break checks."""
+    """True when parsing found only known header names, each once: validation skips the
+    name and repetition checks."""
 
     def _one(self, key: str) -> str:
         try:
@@ -278,11 +279,13 @@ class SipMessage:
     def _validate_fields(self) -> CSeq:
         """The checks requests and responses share; returns the CSeq they parsed."""
         index = self.headers._index
-        if not self.checked:
+        joined = "".join(chain.from_iterable(index.values()))  # one C pass, not one per value
+        if "\r" in joined or "\n" in joined:
             for key, values in index.items():
                 for value in values:
                     if "\r" in value or "\n" in value:
                         raise self._error(f"Bare CR or LF in the {display_name(key)} header field")
+        if not self.checked:
             for key in index.keys() - KNOWN_NAMES:
                 if not TOKEN.fullmatch(key):
                     raise self._error(f"Malformed header field name {key!r}")
@@ -427,8 +430,7 @@ def read_head(head: bytes) -> tuple[str, dict[str, list[str]], str | None, bool]
 
     Returns the start line, canonical name → field values, the first syntax problem
     found (or None): the caller raises it once it knows whom to answer, and whether the
-    block holds only known names, each once, and no CR or LF outside the line ends
-    (``checked``: as many of each as lines were split). The fast path assumes no
+    block holds only known names, each once (``checked``). The fast path assumes no
     folding: a line without a colon, or a name starting with whitespace, reveals it,
     and the block is then read again the careful way.
     """
@@ -456,9 +458,6 @@ def read_head(head: bytes) -> tuple[str, dict[str, list[str]], str | None, bool]
         else:
             values.append(value.strip())
             plain = False
-    if plain:
-        breaks = len(lines) - 1
-        plain = text.count("\r") == breaks and text.count("\n") == breaks
     return lines[0], index, None, plain
 
 
