@@ -452,13 +452,8 @@ def read_head(head: bytes) -> tuple[str, dict[str, list[str]], str | None, bool]
                     return _read_head_carefully(text)
                 key = canonical_name(name)
                 plain = False
-        values = index.get(key)
-        if values is None:
-            index[key] = [value.strip()]
-        else:
-            values.append(value.strip())
-            plain = False
-    return lines[0], index, None, plain
+        index.setdefault(key, []).append(value.strip())
+    return lines[0], index, None, plain and len(index) == len(lines) - 1  # each name once
 
 
 def unfold(text: str) -> str:
@@ -563,7 +558,7 @@ def parse_datagram(data: bytes, max_size: int = MAX_DATAGRAM_SIZE) -> SipRequest
     end = data.find(b"\r\n\r\n")
     if end >= 0:
         head = data[:end]
-        body = data[end + 4 :] if len(data) > end + 4 else b""
+        body = data[end + 4 :]
     elif data.endswith(b"\r\n"):
         # The datagram bounds the message: tolerate a missing empty line when there is no body.
         head, body = data[:-2], b""
@@ -573,10 +568,12 @@ def parse_datagram(data: bytes, max_size: int = MAX_DATAGRAM_SIZE) -> SipRequest
     values = message.headers._index.get("content-length")
     if values is None:
         length = None
-    elif len(values) == 1 and values[0].isdigit() and len(values[0]) < 10 and values[0].isascii():
-        length = int(values[0])  # the usual case, without the checks' function calls
     else:
-        length = content_length(message)
+        text = values[0]
+        if len(values) == 1 and len(text) < 10 and text.isdigit() and text.isascii():
+            length = int(text)  # the usual case, without the checks' function calls
+        else:
+            length = content_length(message)
     if length is not None:
         if length > len(body):
             raise message._error("Content-Length larger than the message")
