@@ -98,11 +98,16 @@ class Registrar:
             requested = self._requested(attempt, aor, header_expires, current)
         except SipError:
             return self._reject(attempt, 400, "bad Contact")
-        if source.transport != "tls" and any(r.expires and r.secure for r in requested):
-            return self._reject(attempt, 403, f"a TLS-only contact over {source.transport}")
-        touched = {id(r.existing) for r in requested if r.existing is not None}
-        added = sum(1 for r in requested if r.existing is None and r.expires)
-        deleted = sum(1 for r in requested if r.existing is not None and not r.expires)
+        touched: set[int] = set()
+        added = deleted = 0
+        for item in requested:  # one pass: usually a single contact
+            if item.expires and item.secure and source.transport != "tls":
+                return self._reject(attempt, 403, f"a TLS-only contact over {source.transport}")
+            if item.existing is None:
+                added += 1 if item.expires else 0
+            else:
+                touched.add(id(item.existing))
+                deleted += 0 if item.expires else 1
         overflow = len(current) + max(added - deleted, 0) - aor.max_contacts
         if overflow > 0:
             spare = [c for c in current if id(c) not in touched]

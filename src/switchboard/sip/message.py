@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection, Iterable
+from itertools import chain
 from typing import TypeVar
 
 from switchboard.sip.errors import (
@@ -226,9 +227,9 @@ class SipMessage:
     @property
     def contacts(self) -> list[NameAddress]:
         """Contact values; ``Contact: *`` is reported by :attr:`is_wildcard_contact`."""
-        if self.is_wildcard_contact:
-            return []
         values = self.headers.get_all("contact")
+        if values == ["*"]:
+            return []
         return [self._parse(NameAddress.parse, v, False) for v in values]
 
     @property
@@ -278,10 +279,12 @@ class SipMessage:
     def _validate_fields(self) -> CSeq:
         """The checks requests and responses share; returns the CSeq they parsed."""
         index = self.headers._index
-        for key, values in index.items():
-            for value in values:
-                if "\r" in value or "\n" in value:
-                    raise self._error(f"Bare CR or LF in the {display_name(key)} header field")
+        joined = "".join(chain.from_iterable(index.values()))  # one C pass, not one per value
+        if "\r" in joined or "\n" in joined:
+            for key, values in index.items():
+                for value in values:
+                    if "\r" in value or "\n" in value:
+                        raise self._error(f"Bare CR or LF in the {display_name(key)} header field")
         if not self.checked:
             for key in index.keys() - KNOWN_NAMES:
                 if not TOKEN.fullmatch(key):
@@ -449,13 +452,8 @@ def read_head(head: bytes) -> tuple[str, dict[str, list[str]], str | None, bool]
                     return _read_head_carefully(text)
                 key = canonical_name(name)
                 plain = False
-        values = index.get(key)
-        if values is None:
-            index[key] = [value.strip()]
-        else:
-            values.append(value.strip())
-            plain = False
-    return lines[0], index, None, plain
+        index.setdefault(key, []).append(value.strip())
+    return lines[0], index, None, plain and len(index) == len(lines) - 1  # each name once
 
 
 def unfold(text: str) -> str:
@@ -560,7 +558,7 @@ def parse_datagram(data: bytes, max_size: int = MAX_DATAGRAM_SIZE) -> SipRequest
     end = data.find(b"\r\n\r\n")
     if end >= 0:
         head = data[:end]
-        body = data[end + 4 :] if len(data) > end + 4 else b""
+        body = data[end + 4 :]
     elif data.endswith(b"\r\n"):
         # The datagram bounds the message: tolerate a missing empty line when there is no body.
         head, body = data[:-2], b""
@@ -570,10 +568,12 @@ def parse_datagram(data: bytes, max_size: int = MAX_DATAGRAM_SIZE) -> SipRequest
     values = message.headers._index.get("content-length")
     if values is None:
         length = None
-    elif len(values) == 1 and values[0].isdigit() and len(values[0]) < 10 and values[0].isascii():
-        length = int(values[0])  # the usual case, without the checks' function calls
     else:
-        length = content_length(message)
+        text = values[0]
+        if len(values) == 1 and len(text) < 10 and text.isdigit() and text.isascii():
+            length = int(text)  # the usual case, without the checks' function calls
+        else:
+            length = content_length(message)
     if length is not None:
         if length > len(body):
             raise message._error("Content-Length larger than the message")
@@ -624,8 +624,17 @@ def make_response(
     response = SipResponse(
         status, REASON_PHRASES.get(status, "") if reason is None else reason, SipHeaders(copied)
     )
+    wire_names = WIRE_NAMES
     for name, value in headers:
-        response.headers.add(name, value)
+        known = wire_names.get(name)
+        if known is None or "\r" in value or "\n" in value:
+            response.headers.add(name, value)  # which checks the name and refuses line breaks
+        else:
+            present = copied.get(known)
+            if present is None:
+                copied[known] = [value]
+            else:
+                present.append(value)
     response.body = body
     return response
 

@@ -87,6 +87,8 @@ class SipStack:
         stateless answers included: the counters ``/metrics`` shows."""
         """Set while ``pjsip set logger on``: sees every message (one test when unset)."""
         self.udp: list[UdpTransport] = []
+        self._udp_by_family: dict[bool, UdpTransport] = {}
+        """The first UDP socket of each family (IPv6: True), which answers go out of."""
         self.servers: list[asyncio.Server] = []
         self.connections: dict[int, StreamConnection] = {}
         self._per_host: Counter[str] = Counter()
@@ -104,6 +106,7 @@ class SipStack:
         )
         self.udp.append(protocol)
         bound_host, bound_port = protocol.local
+        self._udp_by_family.setdefault(":" in bound_host, protocol)
         listener = Listener(name, "udp", bound_host, bound_port)
         self.listeners.append(listener)
         return listener
@@ -315,11 +318,10 @@ class SipStack:
                 del self._per_host[host]
 
     def _udp_for(self, host: str) -> UdpTransport | None:
-        family_v6 = ":" in host
-        for udp in self.udp:
-            if (":" in udp.local[0]) == family_v6:
-                return udp
-        return self.udp[0] if self.udp else None
+        udp = self._udp_by_family.get(":" in host)
+        if udp is None and self.udp:
+            return self.udp[0]
+        return udp
 
     def _find_connection(self, peer: Peer) -> StreamConnection | None:
         for connection in self.connections.values():

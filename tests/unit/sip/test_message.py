@@ -261,6 +261,10 @@ def test_validation_of_requests() -> None:
     assert invalid(REGISTER.replace(b"Contact: <sip:alice@192.0.2.10:5060>", b"Contact: <sip:@>"))
     assert invalid(REGISTER.replace(b"To:", b"Route: bad route\r\nTo:"))
     assert "headers" in invalid(REGISTER.replace(b"sip:pbx.example.com", b"sip:p?a=b", 1))
+    one_via = REGISTER.replace(b"Via: SIP/2.0/TCP proxy.example.com;branch=z9hG4bK-0\r\n", b"")
+    for bare in (b"\r", b"\n"):
+        broken = one_via.replace(b"Call-ID: abc", b"Call-ID: a" + bare + b"bc")
+        assert "Bare CR or LF in the Call-ID" in invalid(broken)
 
 
 def test_wildcard_contact() -> None:

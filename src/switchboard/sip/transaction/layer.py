@@ -174,13 +174,7 @@ class TransactionLayer:
         key: TransactionKey, request: SipRequest, transaction: ServerTransaction
     ) -> bool:
         """RFC 2543 matching also compares To tags: the request's or our final response's."""
-        if len(key) == 3:
-            return True
-        tag = request.to_tag
-        if tag == transaction.request.to_tag:
-            return True
-        response = transaction.last_response
-        return response is not None and response.status >= 200 and tag == response.to_tag
+        return len(key) == 3 or transaction.to_tag_matches(request.to_tag)
 
     def transport_failed(self, peer: Peer, now: float) -> int:
         """The transport could not reach ``peer`` (connection refused or lost, ICMP error).
@@ -338,7 +332,8 @@ def sent_by(request: SipRequest) -> str:
         space = value.find(" ", 8)
         end = value.find(";", space)
         text = value[space + 1 : end] if end >= 0 else value[space + 1 :]
-        if space > 0 and text and not any(c in text for c in ' \t,"'):
+        plain = " " not in text and "\t" not in text and "," not in text and '"' not in text
+        if space > 0 and text and plain:
             return text.lower()
     via = request.top_via
     host = f"[{via.host}]" if ":" in via.host else via.host

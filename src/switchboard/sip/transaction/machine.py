@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from enum import Enum
 from typing import Any, ClassVar, Protocol, cast
 
+from switchboard.sip.headers import SipHeaders
 from switchboard.sip.message import SipMessage, SipRequest, SipResponse
 from switchboard.sip.peer import Peer
 from switchboard.sip.transaction.events import Event, TransactionKey
@@ -179,11 +180,37 @@ class ServerTransaction(Transaction):
     """What the two server machines share: they send only what the TU gives them, and
     keep the bytes of the last response to answer retransmitted requests with."""
 
-    __slots__ = ("_data",)
+    __slots__ = ("_data", "_tags")
 
     def start(self, now: float) -> None:
         """Nothing to send or arm until the TU responds (the layer may send 100 Trying)."""
         self._data = b""
+        self._tags: tuple[str | None, ...] | None = None
+
+    def to_tag_matches(self, tag: str | None) -> bool:
+        """RFC 2543 matching compares To tags too: the request's, or our final response's."""
+        if self._tags is not None:
+            return tag in self._tags
+        if tag == self.request.to_tag:
+            return True
+        response = self.last_response
+        return response is not None and response.status >= 200 and tag == response.to_tag
+
+    def _shed(self) -> None:
+        """Once only retransmissions remain to be answered, keep what that needs: the
+        response's bytes, and the To tags RFC 2543 matching compares (a key of three is
+        RFC 3261 matching, on the branch alone). A completed UDP transaction lives 32 s
+        (Timer J); its two parsed messages were some thirty containers that every pass
+        of the cyclic garbage collector walked. The request keeps its method and URI."""
+        request = self.request
+        response = self.last_response
+        if len(self.key) == 3:
+            self._tags = ()
+        else:
+            final = response.to_tag if response is not None else None
+            self._tags = (request.to_tag, final)
+        self.request = SipRequest(request.method, request.uri_text, SipHeaders())
+        self.last_response = None
 
     def _send(self, now: float, message: SipMessage | None) -> None:
         """Send a TU response and keep its bytes for retransmission."""

@@ -46,6 +46,7 @@ class ServerNonInviteTransaction(ServerTransaction):
     def _complete(self, now: float, message: SipMessage | None) -> None:
         """A final response: send it and answer retransmissions until Timer J."""
         self._send(now, message)
+        self._shed()
         self._start(Input.TIMER_J, self.timers.TIMER_J, now)
 
 

@@ -285,6 +285,24 @@ def test_rfc2543_to_tag_mismatch_replaces_the_entry_without_losing_the_new_one()
     assert layer.state_of(new.key) is State.TRYING
 
 
+def test_rfc2543_completed_non_invite_still_matches_either_to_tag() -> None:
+    """A completed transaction keeps only its response's bytes and the To tags: a
+    retransmission with the request's (no) tag or with our final response's tag is
+    answered again; another tag starts a new transaction."""
+    layer = new_layer()
+    request = make_request("OPTIONS", branch=None)
+    event = _receive_new(layer, request)
+    layer.send_response(event.key, make_response(request, 200, to_tag="ours"), 0.1)
+    assert sent(layer) == [200]
+    for tag in (None, "ours"):
+        layer.receive(make_request("OPTIONS", branch=None, to_tag=tag), UDP, 0.5)
+        assert sent(layer) == [200] and drain_events(layer) == []
+    assert isinstance(
+        _receive_new(layer, make_request("OPTIONS", branch=None, to_tag="theirs")),
+        RequestReceived,
+    )
+
+
 # -- malformed input never raises -------------------------------------------------------------
 
 
