@@ -11,8 +11,9 @@ Sound files (Asterisk's formats):
   that says what was found.
 - ``.sln`` / ``.raw``: headerless 16-bit little-endian PCM at 8 kHz (``format_sln``).
 - ``.ulaw`` / ``.pcm`` / ``.ul`` / ``.mu`` / ``.ulw`` and ``.alaw`` / ``.al`` / ``.alw``:
-  headerless G.711 (``format_pcm``), decoded with the G.711 tables (re-encoding a code
-  of the same law gives it back, so such a file reaches a phone of that law unchanged).
+  headerless G.711 (``format_pcm``), decoded with the G.711 tables. Encoding gives every
+  code back in the same law (µ-law's negative zero, 0x7F, aside: it becomes 0xFF), so such
+  a file reaches a phone of that law unchanged.
 - ``.gsm``: raw GSM 6.10 full-rate frames, 33 octets for 20 ms each (``format_gsm``; what
   the Debian ``asterisk-core-sounds-*-gsm`` packages ship), decoded with libsndfile
   through ``soundfile``. Every frame must carry the GSM signature nibble ``0xD``; a partial
@@ -261,11 +262,9 @@ class RtpPlayer:
         codec: AudioCodec | None = None,
         rng: random.Random | None = None,
         ptime: float = PTIME,
-        clock: MediaClock | None = None,
     ) -> None:
         """Send ``codec`` (or the G.711 ``law``) with ``payload_type`` (what the phone's SDP
-        gave it); a codec other than G.711 is sent in 20 ms packets whatever ``ptime``.
-        ``clock`` defaults to the running loop's."""
+        gave it); a codec other than G.711 is sent in 20 ms packets whatever ``ptime``."""
         entropy = rng if rng is not None else random.SystemRandom()
         audio = codec if codec is not None else CODECS[law or "ulaw"]
         self.transport = transport
@@ -284,7 +283,6 @@ class RtpPlayer:
         )
         self.packets_sent = 0
         self.packets_skipped = 0
-        self._clock = clock
 
     def load(self, path: Path) -> Samples:
         """The 8 kHz PCM of the sound file at ``path`` (blocking: run on a thread)."""
@@ -301,8 +299,7 @@ class RtpPlayer:
 
     async def play_source(self, source: Source) -> None:
         """Play a media source (a tone, silence, ...) until it ends, as :meth:`play_samples`."""
-        clock = self._clock if self._clock is not None else MediaClock.running()
-        await clock.play(source, self.sender)
+        await MediaClock.running().play(source, self.sender)
 
     def _send(self, packet: bytes) -> None:
         address = self.destination()
