@@ -235,6 +235,10 @@ class SwitchboardConfig:
     webhooks: list[WebhookConfig] = field(default_factory=list)
 
 
+_SECTIONS = {"security": SECURITY, "smtp": SMTP, "voicemail": VOICEMAIL_LIMITS, "media": MEDIA}
+"""The sections that hold one object each, named as :class:`SwitchboardConfig`'s fields."""
+
+
 def load_switchboard(conf: ConfigFile | None, diags: Diagnostics) -> SwitchboardConfig:
     """switchboard.conf is optional: without it every setting has its default."""
     result = SwitchboardConfig()
@@ -242,29 +246,16 @@ def load_switchboard(conf: ConfigFile | None, diags: Diagnostics) -> Switchboard
         return result
     builder = ObjectBuilder(diags)
     for section in conf.sections:
-        if section.name == "security":
-            security = builder.build(section, SECURITY, frozenset())
-            assert isinstance(security, SecurityConfig)
-            result.security = security
-        elif section.name == "smtp":
-            smtp = builder.build(section, SMTP, frozenset())
-            assert isinstance(smtp, SmtpConfig)
-            result.smtp = smtp
-        elif section.name == "voicemail":
-            limits = builder.build(section, VOICEMAIL_LIMITS, frozenset())
-            assert isinstance(limits, VoicemailLimits)
-            result.voicemail = limits
-        elif section.name == "media":
-            media = builder.build(section, MEDIA, frozenset())
-            assert isinstance(media, MediaSettings)
-            result.media = media
+        spec = _SECTIONS.get(section.name)
+        if spec is not None:
+            setattr(result, section.name, builder.build(section, spec, frozenset()))
         elif section.name.startswith(WEBHOOK_PREFIX) and section.name[len(WEBHOOK_PREFIX) :]:
             _webhook(builder, section, result, diags)
         else:
             diags.warning(
                 section.location,
                 f"{conf.name} section [{section.name}] is not supported; ignored",
-                did_you_mean(section.name, ["security", "smtp", "voicemail", "media", "webhook"]),
+                did_you_mean(section.name, [*_SECTIONS, "webhook"]),
             )
     smtp = result.smtp
     if bool(smtp.username) != bool(smtp.password):
