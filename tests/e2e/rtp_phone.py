@@ -76,6 +76,21 @@ class RtpPhone:
             time.sleep(0.05)
         return False
 
+    def wait_for_beep_end(self, freq_hz: float, timeout: float) -> bool:
+        """Whether a beep of ``freq_hz`` was heard and then ended within ``timeout``: its
+        heard length stopped growing for 150 ms. A caller speaks after the beep, since the
+        recording starts when the beep ends; speaking on its tail loses the first words."""
+        deadline = time.monotonic() + timeout
+        length, grew_at = 0.0, time.monotonic()
+        while time.monotonic() < deadline:
+            now_length = tone_seconds(self.heard(), freq_hz, 8000)
+            if now_length > length:
+                length, grew_at = now_length, time.monotonic()
+            elif length >= 0.1 and time.monotonic() - grew_at >= 0.15:
+                return True
+            time.sleep(0.02)
+        return False
+
     def wait_for_speech(self, timeout: float) -> bool:
         """Whether anything audible (a prompt) arrived within ``timeout``; then forgets it,
         so the next wait looks at new audio only."""

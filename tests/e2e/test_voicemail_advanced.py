@@ -51,7 +51,7 @@ def bobs_phone(tmp_path: Path, ports: Ports) -> calls.Phone:
 
 def record_after_beep(phone: RtpPhone, beep: float, seconds: float) -> None:
     """Wait for the beep, speak the reply tone, end with ``#`` and accept (review=yes)."""
-    assert phone.wait_for_tone(beep, timeout=40), "no beep before the recording"
+    assert phone.wait_for_beep_end(beep, timeout=40), "no beep before the recording"
     phone.say(REPLY_TONE, seconds)
     keys(phone, "#")
     time.sleep(1.0)

@@ -96,7 +96,7 @@ def test_a_temporary_greeting_recorded_from_199_greets_callers(tmp_path: Path, p
     try:
         login(phone)
         keys(phone, "04")  # mailbox options, temporary greeting: none yet, so record one
-        assert phone.wait_for_tone(beep, timeout=40), "no beep before the recording"
+        assert phone.wait_for_beep_end(beep, timeout=40), "no beep before the recording"
         phone.say(GREETING_TONE, 3.0)
         keys(phone, "#")  # end of the recording: "1 to accept, 2 to listen, 3 to re-record"
         time.sleep(1.0)

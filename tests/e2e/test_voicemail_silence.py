@@ -40,7 +40,7 @@ def test_silence_ends_the_message_and_is_cut_from_it(tmp_path: Path, pbx) -> Non
     done = threading.Event()
     quiet: threading.Thread | None = None
     try:
-        assert phone.wait_for_tone(beep, timeout=40), f"no beep ({beep:.0f} Hz) heard"
+        assert phone.wait_for_beep_end(beep, timeout=40), f"no beep ({beep:.0f} Hz) heard"
         phone.say(MESSAGE_TONE, 2.0)
 
         def keep_quiet() -> None:  # silence packets, as a phone does, until the hangup

@@ -81,7 +81,7 @@ def leave_message(tmp_path: Path, ports: Ports, name: str, seconds: float, beep:
     phone = RtpPhone()
     bob = call(tmp_path, ports, name, "101", phone)
     try:
-        assert phone.wait_for_tone(beep, timeout=40), f"no beep ({beep:.0f} Hz) heard"
+        assert phone.wait_for_beep_end(beep, timeout=40), f"no beep ({beep:.0f} Hz) heard"
         before_beep = phone.heard()
         phone.say(MESSAGE_TONE, seconds)
         phone.press("#")
