@@ -267,21 +267,22 @@ class InviteSession:
         self._events.append(event)
 
     def next_deadline(self) -> float | None:
-        """When :meth:`handle_timer` must next be called, or None."""
-        deadlines = [
-            t
-            for t in (
-                self._ok_next if self._ok is not None else None,
-                self._retry_at,
-                self.timer.next_deadline(),
-                *self._more_deadlines(),
-            )
-            if t is not None
-        ]
-        return min(deadlines) if deadlines else None
+        """When :meth:`handle_timer` must next be called, or None (asked after every
+        message a session sees, so it compares in place instead of collecting a list)."""
+        best = self.timer.next_deadline()
+        if self._ok is not None and (best is None or self._ok_next < best):
+            best = self._ok_next
+        retry = self._retry_at
+        if retry is not None and (best is None or retry < best):
+            best = retry
+        extra = self._extra_deadline()
+        if extra is not None and (best is None or extra < best):
+            best = extra
+        return best
 
-    def _more_deadlines(self) -> Iterable[float | None]:
-        return ()
+    def _extra_deadline(self) -> float | None:
+        """A subclass's own deadline (the UAS's reliable provisional), or None."""
+        return None
 
     # -- timers -------------------------------------------------------------------------
 
