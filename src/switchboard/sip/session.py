@@ -130,11 +130,14 @@ class SessionConfig:
     T1: float = T1
     T2: float = T2
     allow: str = "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, PRACK, INFO, REFER, NOTIFY"
+    supported_header: str = field(init=False, repr=False, compare=False)
+    """The Supported field's value ("" for none), made once: most messages we send carry it."""
 
     def __post_init__(self) -> None:
         """Refuse an unknown ``100rel`` value."""
         if self.rel100 not in REL100_MODES:
             raise ValueError(f"Expected 100rel in {REL100_MODES}, found {self.rel100!r}")
+        object.__setattr__(self, "supported_header", ", ".join(self.supported))
 
     @property
     def supported(self) -> list[str]:
@@ -406,8 +409,8 @@ class InviteSession:
             for name, value in request_headers(self.config.session_timers, interval, refresher)
             if name != "Supported"
         ]
-        if self.config.supported:
-            fields.append(("Supported", ", ".join(self.config.supported)))
+        if self.config.supported_header:
+            fields.append(("Supported", self.config.supported_header))
         return self.dialog.create_request(
             method, headers=[*fields, *timer_fields, *headers], body=body
         )
@@ -680,8 +683,8 @@ class InviteSession:
     def _success_headers(self, key: TransactionKey, now: float) -> list[tuple[str, str]]:
         """Contact, Allow, Supported and Session-Expires for our 2xx; (re)starts the timer."""
         fields = [("Contact", f"<{self.dialog.local_target}>"), ("Allow", self.config.allow)]
-        if self.config.supported:
-            fields.append(("Supported", ", ".join(self.config.supported)))
+        if self.config.supported_header:
+            fields.append(("Supported", self.config.supported_header))
         negotiated = self._server_negotiated.get(key)
         if negotiated is None:
             self.timer.stop()

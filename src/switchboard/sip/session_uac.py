@@ -185,9 +185,8 @@ def _with_options(request: SipRequest, config: SessionConfig, interval: int | No
     fields = request.headers
     if "allow" not in fields:
         fields.add("Allow", config.allow)
-    supported = config.supported
-    if supported and "supported" not in fields:
-        fields.add("Supported", ", ".join(supported))
+    if config.supported_header and "supported" not in fields:
+        fields.add("Supported", config.supported_header)
     require = []
     if config.rel100 == "required":
         require.append(REL100)

@@ -34,7 +34,7 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from switchboard.config.loader import Config
 from switchboard.config.pjsip import Endpoint
@@ -557,13 +557,13 @@ class CallEngine:
         self._settle()
 
     def _find(self, event: SessionEvent) -> Channel | None:
-        if isinstance(event, InviteFailed):
+        if type(event) is InviteFailed:
             return self._dialled.get((event.call_id, event.local_tag))
-        if isinstance(event, ProvisionalReceived) and event.dialog_id is None:
-            response = event.response
-            return self._dialled.get((response.call_id, response.from_tag or ""))
-        dialog_id = event.dialog_id
+        dialog_id = event.dialog_id  # type: ignore[union-attr]
         if dialog_id is None:
+            if isinstance(event, ProvisionalReceived):
+                response = event.response
+                return self._dialled.get((response.call_id, response.from_tag or ""))
             return None
         channel = self._inbound.get(dialog_id)
         if channel is None:
@@ -571,39 +571,42 @@ class CallEngine:
         return channel
 
     def _on_session_event(self, event: SessionEvent) -> None:
-        channel = self._find(event)
-        if channel is None:
+        handler = _SESSION_HANDLERS.get(type(event))
+        if handler is None:
             return
-        if isinstance(event, ProvisionalReceived):
-            self._on_provisional(channel, event.response)
-        elif isinstance(event, AnswerReceived):
-            self._on_answer(channel, event)
-        elif isinstance(event, DialogEstablished):
-            if not channel.inbound and channel.invite is not None:
-                channel.session = channel.invite.sessions.get(event.dialog_id.remote_tag)
-                if not channel.hung_up:
-                    channel.state = LegState.UP
-                    channel.answered_at = time.time()
-                    channel.notify("answered")
-        elif isinstance(event, Acknowledged):
-            channel.acknowledged = True
-            other = channel.direct_media_with
-            if other is not None and not other.hung_up and not channel.hung_up:
-                channel.direct_media_with = None
-                self._direct_media(channel, other)
-        elif isinstance(event, InviteFailed):
-            self._dialled.pop((event.call_id, event.local_tag), None)
-            if self._finish(channel, cause_for(event.status)):
-                channel.status = event.status
-                channel.notify("ended")
-        elif isinstance(event, DialogTerminated):
-            self._on_terminated(channel, event)
-        elif isinstance(event, OfferReceived):
-            self._on_offer(channel, event)
-        elif isinstance(event, OfferRejected):
-            channel.offer_answer.rollback()
-        elif isinstance(event, InDialogRequestReceived):
-            self._on_request(channel, event.key, event.request)
+        channel = self._find(event)
+        if channel is not None:
+            handler(self, channel, event)
+
+    def _on_provisional_event(self, channel: Channel, event: ProvisionalReceived) -> None:
+        self._on_provisional(channel, event.response)
+
+    def _on_established(self, channel: Channel, event: DialogEstablished) -> None:
+        if not channel.inbound and channel.invite is not None:
+            channel.session = channel.invite.sessions.get(event.dialog_id.remote_tag)
+            if not channel.hung_up:
+                channel.state = LegState.UP
+                channel.answered_at = time.time()
+                channel.notify("answered")
+
+    def _on_acknowledged(self, channel: Channel, event: Acknowledged) -> None:
+        channel.acknowledged = True
+        other = channel.direct_media_with
+        if other is not None and not other.hung_up and not channel.hung_up:
+            channel.direct_media_with = None
+            self._direct_media(channel, other)
+
+    def _on_failed(self, channel: Channel, event: InviteFailed) -> None:
+        self._dialled.pop((event.call_id, event.local_tag), None)
+        if self._finish(channel, cause_for(event.status)):
+            channel.status = event.status
+            channel.notify("ended")
+
+    def _on_offer_rejected(self, channel: Channel, event: OfferRejected) -> None:
+        channel.offer_answer.rollback()
+
+    def _on_in_dialog_request(self, channel: Channel, event: InDialogRequestReceived) -> None:
+        self._on_request(channel, event.key, event.request)
 
     def _on_provisional(self, channel: Channel, response: SipResponse) -> None:
         if channel.hung_up or response.status == 100:
@@ -1056,3 +1059,18 @@ class CallEngine:
     def __len__(self) -> int:
         """Channels alive."""
         return len(self.channels)
+
+
+_SESSION_HANDLERS: dict[type, Callable[[CallEngine, Channel, Any], None]] = {
+    ProvisionalReceived: CallEngine._on_provisional_event,
+    AnswerReceived: CallEngine._on_answer,
+    DialogEstablished: CallEngine._on_established,
+    Acknowledged: CallEngine._on_acknowledged,
+    InviteFailed: CallEngine._on_failed,
+    DialogTerminated: CallEngine._on_terminated,
+    OfferReceived: CallEngine._on_offer,
+    OfferRejected: CallEngine._on_offer_rejected,
+    InDialogRequestReceived: CallEngine._on_in_dialog_request,
+}
+"""What the engine does with each kind of session event (a look-up by type, not a chain
+of ``isinstance`` tests per event); the other kinds concern no channel."""
