@@ -295,6 +295,14 @@ class TextFormatter(logging.Formatter):
             self._second = second
         return f"{self._stamp},{int(record.msecs):03d}"
 
+    def format(self, record: logging.LogRecord) -> str:
+        """The line, built directly; a record with a traceback goes the standard way."""
+        if record.exc_info or record.exc_text or record.stack_info:
+            return super().format(record)
+        record.message = record.getMessage()
+        record.asctime = self.formatTime(record)
+        return f"{record.asctime} {record.levelname} {record.name}: {record.message}"
+
 
 def _lean_records() -> None:
     """Leave out of every log record what no formatter here prints: the caller's file and

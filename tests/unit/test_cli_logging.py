@@ -54,3 +54,17 @@ def test_a_text_line_reads_as_the_standard_formatter_writes_it() -> None:
         made = record("switchboard.app", "port %d busy", 5060)
         made.created, made.msecs = created, (created - int(created)) * 1000
         assert text.format(made) == plain.format(made)
+
+
+def test_a_text_line_with_a_traceback_reads_as_the_standard_formatter_writes_it() -> None:
+    plain = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        made = record("switchboard.app", "failed %s", "here")
+        made.exc_info = sys.exc_info()
+    line = TextFormatter().format(made)
+    made.exc_text = None
+    assert line == plain.format(made)
+    assert line.splitlines()[0].endswith(" WARNING switchboard.app: failed here")
+    assert "ValueError: boom" in line
