@@ -590,6 +590,14 @@ class SessionDescription:
         """The session-level direction attribute: the default for every stream."""
         return _direction(self.attributes, "session")
 
+    def with_origin(self, origin: Origin) -> SessionDescription:
+        """This description under another ``o=`` line, its views kept (none of them reads
+        the origin): what :func:`dataclasses.replace` gives, for a fifth of its cost."""
+        copy = object.__new__(SessionDescription)
+        copy.__dict__.update(self.__dict__)
+        copy.__dict__["origin"] = origin
+        return copy
+
     def direction_of(self, media: Media) -> Direction:
         """The direction in force for ``media``: its own, else the session's, else sendrecv."""
         return media.direction or self.direction or Direction.SENDRECV
