@@ -232,9 +232,11 @@ class CallEngine:
     # -- entry points from the SIP stack ------------------------------------------------
 
     def dispatch(self, event: Event) -> Event | None:
-        """Feed a transaction event to the sessions; returns it when it is not theirs."""
+        """Feed a transaction event to the sessions; returns it when it is not theirs (the
+        router then left every session as it was, so there is nothing to settle)."""
         rest = self.router.dispatch(event, self.loop.time())
-        self._settle()
+        if rest is None:
+            self._settle()
         return rest
 
     def invite(self, event: RequestReceived) -> None:
