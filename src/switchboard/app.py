@@ -81,6 +81,11 @@ events_log = logging.getLogger("switchboard.events")
 trace_log = logging.getLogger("switchboard.sip.trace")
 
 
+_event_json = json.JSONEncoder(sort_keys=True).encode
+"""One encoder for every event line: ``json.dumps(..., sort_keys=True)`` builds a new
+encoder per call (it reuses its default one only without options)."""
+
+
 def _log_event(event: Event) -> None:
     """Every domain event as one JSON line (the API's live stream comes with its issue).
 
@@ -90,7 +95,7 @@ def _log_event(event: Event) -> None:
     """
     level = logging.DEBUG if isinstance(event, ContactRefreshed | CallQuality) else logging.INFO
     if events_log.isEnabledFor(level):
-        events_log.log(level, "%s", json.dumps(event.as_dict(), sort_keys=True))
+        events_log.log(level, "%s", _event_json(event.as_dict()))
 
 
 def _secret(state_dir: Path) -> bytes:

@@ -279,12 +279,44 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
+class TextFormatter(logging.Formatter):
+    """``TIME LEVEL LOGGER: MESSAGE``, with the local time's text made once a second, not
+    once a record (a busy server logs several lines per call)."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        self._second = -1
+        self._stamp = ""
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802 (logging's name)
+        second = int(record.created)
+        if second != self._second:
+            self._stamp = super().formatTime(record, datefmt).rpartition(",")[0]
+            self._second = second
+        return f"{self._stamp},{int(record.msecs):03d}"
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The line, built directly; a record with a traceback goes the standard way."""
+        if record.exc_info or record.exc_text or record.stack_info:
+            return super().format(record)
+        record.message = record.getMessage()
+        record.asctime = self.formatTime(record)
+        return f"{record.asctime} {record.levelname} {record.name}: {record.message}"
+
+
+def _lean_records() -> None:
+    """Leave out of every log record what no formatter here prints: the caller's file and
+    line (a walk up the stack per record), the thread, the process id (a ``getpid`` call
+    per record) and the multiprocessing name (the logging module's documented switches)."""
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
+
+
 def _log_handler(log_format: str) -> logging.Handler:
     handler = logging.StreamHandler(sys.stderr)
-    if log_format == "json":
-        handler.setFormatter(JsonFormatter())
-    else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
     return handler
 
 
@@ -331,6 +363,7 @@ def main(argv: list[str] | None = None) -> int:
         return _console(args.state_dir, args.command_line)
     if args.command == "api-token":
         return _api_token(args.action, args.name, args.state_dir)
+    _lean_records()
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         handlers=[_log_handler(args.log_format)],

@@ -6,7 +6,7 @@ import json
 import logging
 import sys
 
-from switchboard.cli import JsonFormatter
+from switchboard.cli import JsonFormatter, TextFormatter
 
 
 def record(name: str, message: str, *args: object, **extra: object) -> logging.LogRecord:
@@ -45,3 +45,26 @@ def test_an_exception_is_one_field() -> None:
         made.exc_info = sys.exc_info()
     entry = json.loads(JsonFormatter().format(made))
     assert entry["exception"].startswith("Traceback") and "ValueError: boom" in entry["exception"]
+
+
+def test_a_text_line_reads_as_the_standard_formatter_writes_it() -> None:
+    plain = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    text = TextFormatter()
+    for created in (1_700_000_000.25, 1_700_000_000.999, 1_700_000_001.0, 1_700_000_000.5):
+        made = record("switchboard.app", "port %d busy", 5060)
+        made.created, made.msecs = created, (created - int(created)) * 1000
+        assert text.format(made) == plain.format(made)
+
+
+def test_a_text_line_with_a_traceback_reads_as_the_standard_formatter_writes_it() -> None:
+    plain = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        made = record("switchboard.app", "failed %s", "here")
+        made.exc_info = sys.exc_info()
+    line = TextFormatter().format(made)
+    made.exc_text = None
+    assert line == plain.format(made)
+    assert line.splitlines()[0].endswith(" WARNING switchboard.app: failed here")
+    assert "ValueError: boom" in line

@@ -84,7 +84,7 @@ async def run(channel: Channel, args: str) -> Outcome:
     timeout = _timeout(parts[1].strip()) if len(parts) > 1 else None
     options = parts[2] if len(parts) > 2 else ""
     engine = channel.engine
-    reports = _Reports(asyncio.get_running_loop())
+    reports = _Reports(engine.loop)
     legs: list[Channel] = []
     for target in targets.split("&"):
         technology, _, resource = target.strip().partition("/")
@@ -117,7 +117,7 @@ async def _bridged(channel: Channel, answered: Channel) -> Transfer:
     """Wait while the two talk: until one hangs up (kind ``ended``, with the last peer) or a
     transfer moves one of them; an attended transfer may swap the peer meanwhile."""
     engine = channel.engine
-    loop = asyncio.get_running_loop()
+    loop = engine.loop
     outcome = Transfer("ended", peer=answered)
     try:
         while True:
@@ -145,7 +145,7 @@ async def _first_done(futures: tuple[asyncio.Future[Any], ...]) -> None:
     sets and the callback bookkeeping it builds for its result."""
     if any(future.done() for future in futures):
         return
-    waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    waiter: asyncio.Future[None] = futures[0].get_loop().create_future()
 
     def wake(_: asyncio.Future[Any]) -> None:
         if not waiter.done():
@@ -169,7 +169,7 @@ async def _wait_answer(
     """The leg that answered, or the DIALSTATUS when none did; a caller hangup cancels
     the task, and every ringing leg is CANCELled on the way out."""
     engine = channel.engine
-    loop = asyncio.get_running_loop()
+    loop = engine.loop
     timer = None if timeout is None else loop.call_later(timeout, reports.expire)
     pending = set(legs)
     causes: list[int] = []

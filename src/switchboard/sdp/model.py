@@ -143,13 +143,13 @@ class Direction(StrEnum):
 
     def reverse(self) -> Direction:
         """The direction seen from the other end: sendonly <-> recvonly (RFC 3264 §6.1)."""
-        return _BY_HALVES[self.receives, self.sends]
+        return _REVERSED[self]
 
     def __and__(self, other: object) -> Direction:
         """Both directions at once: what each allows (local wish & what the offer allows)."""
         if not isinstance(other, Direction):
             return NotImplemented
-        return _BY_HALVES[self.sends and other.sends, self.receives and other.receives]
+        return _BOTH[self, other]
 
 
 _BY_HALVES = {
@@ -158,6 +158,13 @@ _BY_HALVES = {
     (False, True): Direction.RECVONLY,
     (False, False): Direction.INACTIVE,
 }
+_REVERSED = {d: _BY_HALVES[d.receives, d.sends] for d in Direction}
+_BOTH = {
+    (a, b): _BY_HALVES[a.sends and b.sends, a.receives and b.receives]
+    for a in Direction
+    for b in Direction
+}
+"""``reverse`` and ``&`` as tables: every offer/answer reads them for each stream."""
 DIRECTIONS = frozenset(direction.value for direction in Direction)
 _DIRECTION_NAMED = {direction.value: direction for direction in Direction}
 
@@ -582,6 +589,14 @@ class SessionDescription:
     def direction(self) -> Direction | None:
         """The session-level direction attribute: the default for every stream."""
         return _direction(self.attributes, "session")
+
+    def with_origin(self, origin: Origin) -> SessionDescription:
+        """This description under another ``o=`` line, its views kept (none of them reads
+        the origin): what :func:`dataclasses.replace` gives, for a fifth of its cost."""
+        copy = object.__new__(SessionDescription)
+        copy.__dict__.update(self.__dict__)
+        copy.__dict__["origin"] = origin
+        return copy
 
     def direction_of(self, media: Media) -> Direction:
         """The direction in force for ``media``: its own, else the session's, else sendrecv."""

@@ -485,6 +485,10 @@ class State(Enum):
     OFFER_RECEIVED = "offer received"
     STABLE = "stable"
 
+    __hash__ = object.__hash__
+    """Members hash by identity (each is a singleton): the table look-up of every input
+    then needs no Python-level ``Enum.__hash__`` call."""
+
 
 class Input(Enum):
     """What happens to session descriptions."""
@@ -494,6 +498,9 @@ class Input(Enum):
     LOCAL_ANSWER = "local answer"
     REMOTE_ANSWER = "remote answer"
     ROLLBACK = "rollback"
+
+    __hash__ = object.__hash__
+    """As :class:`State`: identity hashing for the table look-up."""
 
 
 Action = Callable[["OfferAnswer", SessionDescription | None], None]

@@ -27,8 +27,6 @@ must be well formed. RFC 8866 §9's grammar fragments are quoted where they are 
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from switchboard.sdp.errors import SdpParseError
 from switchboard.sdp.model import (
     RTP_PROTOS,
@@ -328,7 +326,7 @@ class SdpReader:
                 except SdpParseError:
                     pass  # parse_sdp below gives the refusal its line number
                 else:
-                    description = replace(description, origin=origin)
+                    description = description.with_origin(origin)
                     self._description = description
                     return description
         description = parse_sdp(data)

@@ -29,6 +29,7 @@ from switchboard.sip.message import SipMessage, SipRequest, SipResponse
 from switchboard.sip.uri import SipUri, parse_uri
 
 MAX_FORWARDS = 70
+_MAX_FORWARDS_TEXT = str(MAX_FORWARDS)
 TARGET_REFRESH_METHODS = frozenset({"INVITE", "UPDATE", "SUBSCRIBE", "NOTIFY", "REFER"})
 """Requests whose Contact replaces the remote target once accepted (RFC 3261 §12.2, RFC 3311)."""
 
@@ -316,17 +317,25 @@ class Dialog:
         if seq is None:
             seq = self.next_local_seq()
         uri, routes = self._uri_and_routes()
-        fields = SipHeaders()
-        fields.add("Via", self.via if branch is None else f"{self.via};branch={branch}")
-        fields.add("Max-Forwards", str(MAX_FORWARDS))
-        fields.add("From", f"{self.local_address};tag={self.local_tag}")
-        fields.add("To", f"{self.remote_address};tag={self.remote_tag}")
-        fields.add("Call-ID", self.call_id)
-        fields.add("CSeq", f"{seq} {method}")
-        for route in routes:
-            fields.add("Route", route)
+        # The dialog's own fields go straight into the index under their canonical names
+        # (six to eight checked adds per request were a tenth of building it); one test
+        # over all of them still refuses a line break smuggled in through a peer's value.
+        index = {
+            "via": [self.via if branch is None else f"{self.via};branch={branch}"],
+            "max-forwards": [_MAX_FORWARDS_TEXT],
+            "from": [f"{self.local_address};tag={self.local_tag}"],
+            "to": [f"{self.remote_address};tag={self.remote_tag}"],
+            "call-id": [self.call_id],
+            "cseq": [f"{seq} {method}"],
+        }
+        if routes:
+            index["route"] = routes
         if method in TARGET_REFRESH_METHODS:
-            fields.add("Contact", f"<{self.local_target}>")
+            index["contact"] = [f"<{self.local_target}>"]
+        own = "".join([value for values in index.values() for value in values])
+        if "\r" in own or "\n" in own:
+            raise LocalProtocolError(f"Cannot build {method}: a line break in a dialog field")
+        fields = SipHeaders(index)
         for name, value in headers:
             fields.add(name, value)
         if body:

@@ -130,11 +130,14 @@ class SessionConfig:
     T1: float = T1
     T2: float = T2
     allow: str = "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, PRACK, INFO, REFER, NOTIFY"
+    supported_header: str = field(init=False, repr=False, compare=False)
+    """The Supported field's value ("" for none), made once: most messages we send carry it."""
 
     def __post_init__(self) -> None:
         """Refuse an unknown ``100rel`` value."""
         if self.rel100 not in REL100_MODES:
             raise ValueError(f"Expected 100rel in {REL100_MODES}, found {self.rel100!r}")
+        object.__setattr__(self, "supported_header", ", ".join(self.supported))
 
     @property
     def supported(self) -> list[str]:
@@ -267,21 +270,22 @@ class InviteSession:
         self._events.append(event)
 
     def next_deadline(self) -> float | None:
-        """When :meth:`handle_timer` must next be called, or None."""
-        deadlines = [
-            t
-            for t in (
-                self._ok_next if self._ok is not None else None,
-                self._retry_at,
-                self.timer.next_deadline(),
-                *self._more_deadlines(),
-            )
-            if t is not None
-        ]
-        return min(deadlines) if deadlines else None
+        """When :meth:`handle_timer` must next be called, or None (asked after every
+        message a session sees, so it compares in place instead of collecting a list)."""
+        best = self.timer.next_deadline()
+        if self._ok is not None and (best is None or self._ok_next < best):
+            best = self._ok_next
+        retry = self._retry_at
+        if retry is not None and (best is None or retry < best):
+            best = retry
+        extra = self._extra_deadline()
+        if extra is not None and (best is None or extra < best):
+            best = extra
+        return best
 
-    def _more_deadlines(self) -> Iterable[float | None]:
-        return ()
+    def _extra_deadline(self) -> float | None:
+        """A subclass's own deadline (the UAS's reliable provisional), or None."""
+        return None
 
     # -- timers -------------------------------------------------------------------------
 
@@ -405,8 +409,8 @@ class InviteSession:
             for name, value in request_headers(self.config.session_timers, interval, refresher)
             if name != "Supported"
         ]
-        if self.config.supported:
-            fields.append(("Supported", ", ".join(self.config.supported)))
+        if self.config.supported_header:
+            fields.append(("Supported", self.config.supported_header))
         return self.dialog.create_request(
             method, headers=[*fields, *timer_fields, *headers], body=body
         )
@@ -679,8 +683,8 @@ class InviteSession:
     def _success_headers(self, key: TransactionKey, now: float) -> list[tuple[str, str]]:
         """Contact, Allow, Supported and Session-Expires for our 2xx; (re)starts the timer."""
         fields = [("Contact", f"<{self.dialog.local_target}>"), ("Allow", self.config.allow)]
-        if self.config.supported:
-            fields.append(("Supported", ", ".join(self.config.supported)))
+        if self.config.supported_header:
+            fields.append(("Supported", self.config.supported_header))
         negotiated = self._server_negotiated.get(key)
         if negotiated is None:
             self.timer.stop()

@@ -185,9 +185,8 @@ def _with_options(request: SipRequest, config: SessionConfig, interval: int | No
     fields = request.headers
     if "allow" not in fields:
         fields.add("Allow", config.allow)
-    supported = config.supported
-    if supported and "supported" not in fields:
-        fields.add("Supported", ", ".join(supported))
+    if config.supported_header and "supported" not in fields:
+        fields.add("Supported", config.supported_header)
     require = []
     if config.rel100 == "required":
         require.append(REL100)
@@ -391,14 +390,12 @@ class ClientInvite:
 
     def next_deadline(self) -> float | None:
         """The earliest deadline of the forks' sessions, or None."""
-        deadlines = [
-            deadline
-            for session in self.sessions.values()
-            if (deadline := session.next_deadline()) is not None
-        ]
-        if self._cancel_deadline is not None:
-            deadlines.append(self._cancel_deadline)
-        return min(deadlines) if deadlines else None
+        best = self._cancel_deadline
+        for session in self.sessions.values():
+            deadline = session.next_deadline()
+            if deadline is not None and (best is None or deadline < best):
+                best = deadline
+        return best
 
     def handle_timer(self, now: float) -> None:
         """Fire the due timers of every fork; give up a CANCELled INVITE never answered."""

@@ -260,8 +260,8 @@ class ServerSession(InviteSession):
 
     # -- timers -------------------------------------------------------------------------
 
-    def _more_deadlines(self) -> Iterable[float | None]:
-        return (self._rel_next if self._unacked is not None else None,)
+    def _extra_deadline(self) -> float | None:
+        return self._rel_next if self._unacked is not None else None
 
     def handle_timer(self, now: float) -> None:
         """Also retransmit an unacknowledged reliable 1xx; 64*T1 without PRACK rejects (§3)."""

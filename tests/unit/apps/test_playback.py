@@ -149,6 +149,7 @@ class FakeEngine:
 
     def __init__(self) -> None:
         self.calls: list[str] = []
+        self.loop = asyncio.get_running_loop()
 
     def answer(self, channel: Channel) -> None:
         self.calls.append("answer")

@@ -3,6 +3,7 @@ whatever it returns or raises is what parse_sdp would."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -101,3 +102,13 @@ def test_bodies_without_a_whole_origin_line_parse_whole() -> None:
     last = b"v=0\no=- 1 1 IN IP4 192.0.2.1"
     assert reader.read(last) == parse_sdp(last)
     assert reader.read(last.replace(b" 1 IN", b" 2 IN")).origin.sess_version == 2
+
+
+def test_with_origin_is_replace_keeping_the_views() -> None:
+    first = parse_sdp(body(1))
+    session_direction = first.direction
+    origin = parse_sdp(body(7)).origin
+    moved = first.with_origin(origin)
+    assert moved == replace(first, origin=origin)
+    assert moved.origin is origin and first.origin.sess_version == 1
+    assert moved.direction == session_direction and moved.media is first.media

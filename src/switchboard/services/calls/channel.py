@@ -93,7 +93,7 @@ class Channel:
         """The Q.850 hangup cause, once hung up."""
         self.started_at = 0.0
         self.answered_at: float | None = None
-        self.ended: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self.ended: asyncio.Future[int] = engine.loop.create_future()
         self._digits: asyncio.Queue[str] | None = None
         self.secret_digits = False
         """While an application reads a PIN: the keys reach it, but no DtmfReceived event is

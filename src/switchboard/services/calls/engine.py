@@ -34,7 +34,7 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from switchboard.config.loader import Config
 from switchboard.config.pjsip import Endpoint
@@ -115,6 +115,42 @@ RELAY_REPORT_INTERVAL = 2.0
 11 % of the relay's CPU at one a second (bench/calls.py profile); every 2 s halves that,
 and RTCP reports come every 5 s anyway."""
 
+ROUTE_TTL = 10.0
+"""Seconds our source address towards a phone (a kernel route look-up with
+``bind=0.0.0.0``) is reused: a call asked for it five times, a socket each."""
+ROUTE_CACHE_SIZE = 4096
+"""Hosts remembered at most; the cache starts afresh beyond that."""
+
+
+class RouteCache:
+    """Our source address towards each host, as ``lookup`` finds it, kept ``ttl`` seconds."""
+
+    __slots__ = ("_clock", "_found", "_lookup", "ttl")
+
+    def __init__(
+        self,
+        lookup: Callable[[str], str],
+        clock: Callable[[], float],
+        ttl: float = ROUTE_TTL,
+    ) -> None:
+        self._lookup = lookup
+        self._clock = clock
+        self.ttl = ttl
+        self._found: dict[str, tuple[float, str]] = {}
+
+    def source_for(self, host: str) -> str:
+        """The address the kernel sends from towards ``host`` (looked up at most every ``ttl``)."""
+        now = self._clock()
+        found = self._found.get(host)
+        if found is not None and found[0] > now:
+            return found[1]
+        if len(self._found) >= ROUTE_CACHE_SIZE:
+            self._found.clear()
+        source = self._lookup(host)
+        self._found[host] = (now + self.ttl, source)
+        return source
+
+
 ANSWERED_ELSEWHERE = Reason("SIP", 200, "Call completed elsewhere")
 """The Reason on the CANCEL of the other legs of a Dial that was answered (RFC 3326)."""
 
@@ -181,6 +217,7 @@ class CallEngine:
         """The mailboxes, for the voicemail applications (set by the composition)."""
         self.on_call_ended: Callable[[CallRecord], None] | None = None
         """Takes the CDR of each finished call (the store saves it)."""
+        self.routes = RouteCache(local_address_for, self.loop.time)
         self.quality = QualityReporter(self.channels, bus, self.loop)
         self.quality.start()
 
@@ -195,9 +232,11 @@ class CallEngine:
     # -- entry points from the SIP stack ------------------------------------------------
 
     def dispatch(self, event: Event) -> Event | None:
-        """Feed a transaction event to the sessions; returns it when it is not theirs."""
+        """Feed a transaction event to the sessions; returns it when it is not theirs (the
+        router then left every session as it was, so there is nothing to settle)."""
         rest = self.router.dispatch(event, self.loop.time())
-        self._settle()
+        if rest is None:
+            self._settle()
         return rest
 
     def invite(self, event: RequestReceived) -> None:
@@ -557,13 +596,13 @@ class CallEngine:
         self._settle()
 
     def _find(self, event: SessionEvent) -> Channel | None:
-        if isinstance(event, InviteFailed):
+        if type(event) is InviteFailed:
             return self._dialled.get((event.call_id, event.local_tag))
-        if isinstance(event, ProvisionalReceived) and event.dialog_id is None:
-            response = event.response
-            return self._dialled.get((response.call_id, response.from_tag or ""))
-        dialog_id = event.dialog_id
+        dialog_id = event.dialog_id  # type: ignore[union-attr]
         if dialog_id is None:
+            if isinstance(event, ProvisionalReceived):
+                response = event.response
+                return self._dialled.get((response.call_id, response.from_tag or ""))
             return None
         channel = self._inbound.get(dialog_id)
         if channel is None:
@@ -571,39 +610,42 @@ class CallEngine:
         return channel
 
     def _on_session_event(self, event: SessionEvent) -> None:
-        channel = self._find(event)
-        if channel is None:
+        handler = _SESSION_HANDLERS.get(type(event))
+        if handler is None:
             return
-        if isinstance(event, ProvisionalReceived):
-            self._on_provisional(channel, event.response)
-        elif isinstance(event, AnswerReceived):
-            self._on_answer(channel, event)
-        elif isinstance(event, DialogEstablished):
-            if not channel.inbound and channel.invite is not None:
-                channel.session = channel.invite.sessions.get(event.dialog_id.remote_tag)
-                if not channel.hung_up:
-                    channel.state = LegState.UP
-                    channel.answered_at = time.time()
-                    channel.notify("answered")
-        elif isinstance(event, Acknowledged):
-            channel.acknowledged = True
-            other = channel.direct_media_with
-            if other is not None and not other.hung_up and not channel.hung_up:
-                channel.direct_media_with = None
-                self._direct_media(channel, other)
-        elif isinstance(event, InviteFailed):
-            self._dialled.pop((event.call_id, event.local_tag), None)
-            if self._finish(channel, cause_for(event.status)):
-                channel.status = event.status
-                channel.notify("ended")
-        elif isinstance(event, DialogTerminated):
-            self._on_terminated(channel, event)
-        elif isinstance(event, OfferReceived):
-            self._on_offer(channel, event)
-        elif isinstance(event, OfferRejected):
-            channel.offer_answer.rollback()
-        elif isinstance(event, InDialogRequestReceived):
-            self._on_request(channel, event.key, event.request)
+        channel = self._find(event)
+        if channel is not None:
+            handler(self, channel, event)
+
+    def _on_provisional_event(self, channel: Channel, event: ProvisionalReceived) -> None:
+        self._on_provisional(channel, event.response)
+
+    def _on_established(self, channel: Channel, event: DialogEstablished) -> None:
+        if not channel.inbound and channel.invite is not None:
+            channel.session = channel.invite.sessions.get(event.dialog_id.remote_tag)
+            if not channel.hung_up:
+                channel.state = LegState.UP
+                channel.answered_at = time.time()
+                channel.notify("answered")
+
+    def _on_acknowledged(self, channel: Channel, event: Acknowledged) -> None:
+        channel.acknowledged = True
+        other = channel.direct_media_with
+        if other is not None and not other.hung_up and not channel.hung_up:
+            channel.direct_media_with = None
+            self._direct_media(channel, other)
+
+    def _on_failed(self, channel: Channel, event: InviteFailed) -> None:
+        self._dialled.pop((event.call_id, event.local_tag), None)
+        if self._finish(channel, cause_for(event.status)):
+            channel.status = event.status
+            channel.notify("ended")
+
+    def _on_offer_rejected(self, channel: Channel, event: OfferRejected) -> None:
+        channel.offer_answer.rollback()
+
+    def _on_in_dialog_request(self, channel: Channel, event: InDialogRequestReceived) -> None:
+        self._on_request(channel, event.key, event.request)
 
     def _on_provisional(self, channel: Channel, response: SipResponse) -> None:
         if channel.hung_up or response.status == 100:
@@ -932,7 +974,7 @@ class CallEngine:
         port = listening[1] if listening is not None else 5060
         host = listening[0] if listening is not None else ""
         if host in ("", "0.0.0.0", "::"):
-            host = local_address_for(peer.host)
+            host = self.routes.source_for(peer.host)
         return host, port
 
     def _media_address(self, endpoint: Endpoint, peer: Peer) -> str:
@@ -1056,3 +1098,18 @@ class CallEngine:
     def __len__(self) -> int:
         """Channels alive."""
         return len(self.channels)
+
+
+_SESSION_HANDLERS: dict[type, Callable[[CallEngine, Channel, Any], None]] = {
+    ProvisionalReceived: CallEngine._on_provisional_event,
+    AnswerReceived: CallEngine._on_answer,
+    DialogEstablished: CallEngine._on_established,
+    Acknowledged: CallEngine._on_acknowledged,
+    InviteFailed: CallEngine._on_failed,
+    DialogTerminated: CallEngine._on_terminated,
+    OfferReceived: CallEngine._on_offer,
+    OfferRejected: CallEngine._on_offer_rejected,
+    InDialogRequestReceived: CallEngine._on_in_dialog_request,
+}
+"""What the engine does with each kind of session event (a look-up by type, not a chain
+of ``isinstance`` tests per event); the other kinds concern no channel."""

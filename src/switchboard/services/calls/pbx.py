@@ -36,8 +36,9 @@ AppHandler = Callable[[Channel, str], Awaitable[Outcome]]
 
 
 def run_channel(engine: CallEngine, channel: Channel) -> asyncio.Task[None]:
-    """Start ``channel``'s task."""
-    return asyncio.get_running_loop().create_task(_run(engine, channel), name=channel.name)
+    """Start ``channel``'s task (on the engine's loop: ``asyncio.get_running_loop`` makes a
+    ``getpid`` system call each time on Python 3.11)."""
+    return engine.loop.create_task(_run(engine, channel), name=channel.name)
 
 
 async def _run(engine: CallEngine, channel: Channel) -> None:

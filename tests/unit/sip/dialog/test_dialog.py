@@ -185,6 +185,18 @@ def test_ack_and_cancel_and_terminated_are_refused_or_need_arguments() -> None:
         dialog.create_request("BYE")
 
 
+def test_a_line_break_in_a_dialog_field_is_never_sent() -> None:
+    dialog = uac_dialog(200)
+    dialog.remote_target = "sip:alice@192.0.2.30:5062"
+    dialog.route_set = ["<sip:p1.example.com;lr>\r\nX-Injected: 1"]
+    with pytest.raises(LocalProtocolError, match="line break"):
+        dialog.create_request("BYE")
+    dialog.route_set = []
+    dialog.call_id = "call-1@phone\nX-Injected: 1"
+    with pytest.raises(LocalProtocolError, match="line break"):
+        dialog.create_request("BYE")
+
+
 def test_cseq_rules_for_received_requests() -> None:
     dialog = uas_dialog()
     dialog.check_request(request_text("INFO", to_tag="pbx-tag", seq=2))
