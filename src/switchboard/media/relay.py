@@ -47,7 +47,7 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol, TypeVar, cast
+from typing import Any, Literal, Protocol, cast
 
 from switchboard.media.codecs import codec_named
 from switchboard.media.dtmf import DtmfEvent, DtmfReceiver, DtmfToneDetector
@@ -76,7 +76,6 @@ TimeoutCallback = Callable[[LegName], None]
 Rewrite = tuple[bytes | RtpTranscoder | None, int]
 """A payload type's rewrite: (None: renumber only, a G.711 map, or a transcoder; new PT)."""
 
-_Protocol = TypeVar("_Protocol", bound=asyncio.DatagramProtocol)
 _clock = time.monotonic
 _SR_HISTORY = 8
 _CAPTURED = ("captured", 0)
@@ -160,10 +159,6 @@ class _RtpProtocol(asyncio.DatagramProtocol):
         self.octets = 0
         self.invalid = 0
         self.unsent = 0
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        """Keep the transport."""
-        self.transport = cast(asyncio.DatagramTransport, transport)
 
     def datagram_received(self, data: bytes, addr: Address) -> None:
         """Check, latch, count, record and relay one RTP packet."""
@@ -267,10 +262,6 @@ class _RtcpProtocol(asyncio.DatagramProtocol):
         self.leg = leg
         self.transport: asyncio.DatagramTransport | None = None
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        """Keep the transport."""
-        self.transport = cast(asyncio.DatagramTransport, transport)
-
     def datagram_received(self, data: bytes, addr: Address) -> None:
         """Hand the packet to the leg."""
         self.leg.rtcp_received(data, addr)
@@ -281,11 +272,6 @@ class _RtcpProtocol(asyncio.DatagramProtocol):
 
 def _discard(data: bytes, address: Address) -> None:
     """Send nowhere: the other leg is not connected yet."""
-
-
-def _factory(protocol: _Protocol) -> Callable[[], _Protocol]:
-    """A protocol factory for ``create_datagram_endpoint`` that returns ``protocol``."""
-    return lambda: protocol
 
 
 def _rewrite(data: bytes, rewrite: Rewrite) -> bytes | None:
@@ -619,14 +605,19 @@ class MediaRelay:
         self.closed = False
 
     async def start(self) -> None:
-        """Take two port pairs and open the four sockets; PortPoolExhaustedError if none."""
+        """Take two port pairs from the pool (warm ones keep their sockets and transports
+        from earlier calls) and put this call's protocols on them; PortPoolExhaustedError
+        if none is left."""
         loop = self._loop = asyncio.get_running_loop()
         self.closed = False
         try:
             for leg in (self.a, self.b):
-                leg.pair = self.pool.allocate()
-                await loop.create_datagram_endpoint(_factory(leg.rtp), sock=leg.pair.rtp)
-                await loop.create_datagram_endpoint(_factory(leg.rtcp), sock=leg.pair.rtcp)
+                pair = leg.pair = await self.pool.open()
+                rtcp = pair.rtcp_transport
+                assert pair.rtp_transport is not None and rtcp is not None
+                leg.rtp.transport = pair.rtp_transport
+                leg.rtcp.transport = rtcp
+                rtcp.set_protocol(leg.rtcp)
         except BaseException:
             self.close()
             raise
@@ -678,16 +669,15 @@ class MediaRelay:
         return {"a": self.a.snapshot(), "b": self.b.snapshot()}
 
     def close(self) -> None:
-        """Stop the timer, close the sockets and return both port pairs to the pool."""
+        """Stop the timer and return both port pairs to the pool, which parks (or closes)
+        their sockets: a late packet to them reaches no protocol of this call."""
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
         self.closed = True
         for leg in (self.a, self.b):
-            for protocol in (leg.rtp, leg.rtcp):
-                if protocol.transport is not None:
-                    protocol.transport.close()
-                    protocol.transport = None
+            leg.rtp.transport = None
+            leg.rtcp.transport = None
             leg.rtp.sendto = _discard
             leg.output = None
             if leg.pair is not None:
