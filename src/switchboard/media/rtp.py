@@ -31,6 +31,10 @@ TWO_BYTE_PROFILE = 0x1000
 
 _FIXED = struct.Struct("!BBHII")
 _unpack_fixed = _FIXED.unpack_from
+unpack_header = _FIXED.unpack_from
+"""``(first octet, second octet, sequence number, timestamp, SSRC)`` of the fixed header,
+unchecked (``struct.error`` under 12 octets): the relay's hot path checks the first octet
+itself and keeps this tuple for its statistics rather than build a second one."""
 _EXTENSION_HEADER = struct.Struct("!HH")
 
 Buffer = bytes | bytearray | memoryview

@@ -1,7 +1,7 @@
 """Per-stream RTP statistics: loss, jitter, round-trip time and an MOS estimate.
 
 The relay's hot path only appends, per packet, the header tuple that
-:func:`~switchboard.media.rtp.peek` returned and the arrival time, through the bound
+:func:`~switchboard.media.rtp.unpack_header` returned and the arrival time, through the bound
 ``list.append`` methods :attr:`ReceiveStatistics.record_header` and
 :attr:`ReceiveStatistics.record_arrival` (two C calls, no Python frame, nothing allocated).
 :meth:`ReceiveStatistics.update` folds the pending packets in, vectorised with numpy, when
@@ -52,8 +52,8 @@ _Array = TypeVar(
     npt.NDArray[np.int64],
     npt.NDArray[np.float64],
 )
-_SEQUENCE_NUMBER = itemgetter(1)
-_TIMESTAMP = itemgetter(2)
+_SEQUENCE_NUMBER = itemgetter(2)
+_TIMESTAMP = itemgetter(3)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,8 +101,8 @@ class ReceiveStatistics:
         self.packets_invalid = 0
         self.lsr = 0
         self._last_sr_at = 0.0
-        self.headers: list[tuple[int, int, int, int]] = []
-        """Pending ``(payload_type, sequence_number, timestamp, ssrc)`` tuples."""
+        self.headers: list[tuple[int, int, int, int, int]] = []
+        """Pending ``(octet 0, octet 1, sequence_number, timestamp, ssrc)`` tuples."""
         self.arrivals: list[float] = []
         """Pending arrival times in seconds, one per header."""
         self.record_header = self.headers.append
@@ -111,8 +111,8 @@ class ReceiveStatistics:
         self._last_timestamp = 0
 
     def record(self, sequence_number: int, timestamp: int, arrival: float) -> None:
-        """Note one received packet (the relay appends ``peek``'s tuple directly instead)."""
-        self.headers.append((0, sequence_number, timestamp, 0))
+        """Note one received packet (the relay appends ``unpack_header``'s tuple instead)."""
+        self.headers.append((0x80, 0, sequence_number, timestamp, 0))
         self.arrivals.append(arrival)
 
     @property

@@ -200,15 +200,14 @@ def test_batches_match_a1_and_a8_packet_by_packet(
     assert stats.jitter == pytest.approx(jitter, rel=1e-9, abs=1e-6)
 
 
-def test_the_relay_path_appends_peek_tuples() -> None:
-    from switchboard.media.rtp import RtpPacket, peek
+def test_the_relay_path_appends_unpacked_headers() -> None:
+    from switchboard.media.rtp import RtpPacket, unpack_header
 
     by_method = ReceiveStatistics(min_sequential=0)
     by_append = ReceiveStatistics(min_sequential=0)
     for seq in range(100):
         arrival = seq * 0.02 + (0.003 if seq % 3 else 0.0)
-        header = peek(RtpPacket(0, seq, seq * 160, 77, bytes(160)).serialize())
-        assert header is not None
+        header = unpack_header(RtpPacket(0, seq, seq * 160, 77, bytes(160)).serialize())
         by_append.record_header(header)
         by_append.record_arrival(arrival)
         by_method.record(seq, seq * 160, arrival)
