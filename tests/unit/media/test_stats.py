@@ -224,3 +224,24 @@ def test_a_batch_longer_than_the_filter_memory() -> None:
         stats.record(seq, seq * 160, arrival)
     stats.update()
     assert stats.jitter == pytest.approx(reference(seqs, arrivals, 0)[2], rel=1e-9)
+
+
+def test_small_in_order_batches_fold_as_one_large_batch() -> None:
+    seqs = [seq for seq in range(65000, 65000 + 1200) if seq % 37] + [66300, 66301]
+    arrivals = [seq * 0.02 + (0.004 if seq % 5 == 0 else 0.0) for seq in seqs]
+    small = ReceiveStatistics(min_sequential=0)
+    large = ReceiveStatistics(min_sequential=0)
+    for index, (seq, arrival) in enumerate(zip(seqs, arrivals, strict=True)):
+        small.record(seq & 0xFFFF, seq * 160 & 0xFFFFFFFF, arrival)
+        large.record(seq & 0xFFFF, seq * 160 & 0xFFFFFFFF, arrival)
+        if index % 100 == 99:
+            small.update()
+    small.update()
+    large.update()
+    assert small.sequence is not None and large.sequence is not None
+    assert small.sequence.extended_max == large.sequence.extended_max == 66301
+    assert small.sequence.received == large.sequence.received == len(seqs)
+    assert small.jitter == pytest.approx(large.jitter, rel=1e-9)
+    received, expected, jitter = reference([seq & 0xFFFF for seq in seqs], arrivals, 0)
+    assert (small.sequence.received, small.sequence.expected) == (received, expected)
+    assert small.jitter == pytest.approx(jitter, rel=1e-9)
