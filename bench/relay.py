@@ -544,7 +544,7 @@ def main() -> None:
     parser.add_argument("--role", choices=["bench", "server", "load", "churn"], default="bench")
     parser.add_argument("--mode", choices=["relay", "baseline", "cold", "warm"], default="relay")
     parser.add_argument(
-        "--setup", type=int, default=2000, help="calls set up and closed per set-up run (0: none)"
+        "--setup", type=int, default=0, help="calls set up and closed per set-up run (0: none)"
     )
     parser.add_argument("--calls", type=int, nargs="+", default=[100, 500, 1500])
     parser.add_argument("--seconds", type=float, default=5.0)
