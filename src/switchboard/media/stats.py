@@ -171,7 +171,9 @@ class ReceiveStatistics:
                 cycles += 0x10000
             max_seq = seq
             timestamp = header[3]
-            step = ((timestamp - last_timestamp + 0x80000000) & 0xFFFFFFFF) - 0x80000000
+            step = timestamp - last_timestamp  # small: no big-integer work in the usual case
+            if not -0x80000000 <= step < 0x80000000:
+                step = ((step + 0x80000000) & 0xFFFFFFFF) - 0x80000000
             difference = (arrival - last_arrival) * rate - step
             jitter += (abs(difference) - jitter) * JITTER_GAIN
             last_arrival = arrival

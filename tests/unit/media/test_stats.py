@@ -245,3 +245,20 @@ def test_small_in_order_batches_fold_as_one_large_batch() -> None:
     received, expected, jitter = reference([seq & 0xFFFF for seq in seqs], arrivals, 0)
     assert (small.sequence.received, small.sequence.expected) == (received, expected)
     assert small.jitter == pytest.approx(jitter, rel=1e-9)
+
+
+def test_a_timestamp_wrap_folds_alike_in_small_and_large_batches() -> None:
+    small = ReceiveStatistics(min_sequential=0)
+    large = ReceiveStatistics(min_sequential=0)
+    start = (1 << 32) - 150 * 160  # the RTP timestamp wraps after 150 packets
+    for index in range(600):
+        timestamp = (start + index * 160) & 0xFFFFFFFF
+        arrival = index * 0.02 + (0.003 if index % 4 == 0 else 0.0)
+        small.record((1000 + index) & 0xFFFF, timestamp, arrival)
+        large.record((1000 + index) & 0xFFFF, timestamp, arrival)
+        if index % 50 == 49:
+            small.update()
+    small.update()
+    large.update()
+    assert small.jitter == pytest.approx(large.jitter, rel=1e-9)
+    assert 0 < small.jitter < 30  # 3 ms of jitter on one packet in four, not a wrap's jump
