@@ -634,11 +634,23 @@ def gc_settle(server: Server) -> None:
         last = now
 
 
+@dataclass
+class CRelayRun:
+    """The C relay's figures at one N."""
+
+    us_per_packet: float
+    packets_per_s: float
+    jitter_p99: float
+    cores: float
+    sipp_cores: float
+    calls_up: int
+
+
 def c_relay_baseline(
     work: Path, ports: set[int], *, calls: int, ramp_rate: int, window: float
-) -> tuple[float, float, float]:
-    """The same media through bench/c_relay.c: (µs CPU per relayed packet, packets/s,
-    p99 of the legs' RFC 3550 jitter in ms as the C relay saw it)."""
+) -> CRelayRun:
+    """The same media through bench/c_relay.c: µs CPU per relayed packet, packets/s, p99
+    of the legs' RFC 3550 jitter in ms as the C relay saw it, its CPU and SIPp's."""
     binary = work / "c_relay"
     subprocess.run(
         ["gcc", "-O2", "-o", str(binary), str(HERE / "c_relay.c")], check=True, timeout=60
@@ -692,7 +704,7 @@ def c_relay_baseline(
             step = run_uac(
                 None,
                 f"127.0.0.1:{uas_port}",
-                work / "c-relay-run",
+                work / f"c-relay-run-{calls}",
                 uac_xml,
                 local_port=uac_port,
                 rate=ramp_rate,
@@ -724,7 +736,14 @@ def c_relay_baseline(
             for value in line.split()[1:]
         )
         p99 = jitter[min(len(jitter) - 1, int(0.99 * len(jitter)))] if jitter else float("nan")
-        return (marks["cpu1"] - marks["cpu0"]) / max(packets, 1) * 1e6, packets / seconds, p99
+        return CRelayRun(
+            (marks["cpu1"] - marks["cpu0"]) / max(packets, 1) * 1e6,
+            packets / seconds,
+            p99,
+            cpu,
+            (marks["sipp1"] - marks["sipp0"]) / seconds,
+            step.successful,
+        )
     finally:
         if relay.poll() is None:
             relay.kill()
@@ -921,6 +940,12 @@ def main() -> int:
     parser.add_argument("--short-seconds", type=float, default=2.0, help="(b) rate-step calls")
     parser.add_argument("--budget", type=float, default=900.0, help="seconds for the whole run")
     parser.add_argument("--phases", default="a,b,baseline")
+    parser.add_argument(
+        "--baseline-calls",
+        type=ints,
+        default=(),
+        help="also run the C relay at these N (does the machine, with SIPp, carry them?)",
+    )
     parser.add_argument("--profile", action="store_true", help="py-spy the server (needs --keep)")
     parser.add_argument("--profile-a", type=int, default=100, help="(a) step to profile")
     parser.add_argument("--profile-b", type=int, default=50, help="(b) step to profile")
@@ -968,15 +993,28 @@ def main() -> int:
             measured = report_ceiling(ceilings)
         if "baseline" in phases:
             calls = measured.calls if measured else args.ceiling[0]
-            us, pps, jitter = c_relay_baseline(
+            base = c_relay_baseline(
                 work, ports, calls=calls, ramp_rate=args.ramp_rate, window=args.window
             )
-            print(f"c_relay_cpu_per_packet: {us:.2f} us ({calls} calls)")
-            print(f"c_relay_packets_per_s: {pps:.0f} packets/s")
-            print(f"c_relay_jitter_p99: {jitter:.2f} ms (the load generator's own, as received)")
+            print(f"c_relay_cpu_per_packet: {base.us_per_packet:.2f} us ({calls} calls)")
+            print(f"c_relay_packets_per_s: {base.packets_per_s:.0f} packets/s")
+            print(
+                f"c_relay_jitter_p99: {base.jitter_p99:.2f} ms "
+                "(the load generator's own, as received)"
+            )
             if measured is not None:
-                ratio = measured.us_per_packet / us
+                ratio = measured.us_per_packet / base.us_per_packet
                 print(f"ratio_switchboard_vs_c_relay_cpu_per_packet: {ratio:.1f} x")
+            for more in args.baseline_calls:
+                run = c_relay_baseline(
+                    work, ports, calls=more, ramp_rate=args.ramp_rate, window=args.window
+                )
+                print(
+                    f"c_relay_{more}: {run.calls_up}/{more} calls up, "
+                    f"{run.packets_per_s:.0f} of {more * 2000 // PACKET_MS} packets/s relayed, "
+                    f"{run.us_per_packet:.2f} us/packet, relay {run.cores:.2f} cores, "
+                    f"SIPp {run.sipp_cores:.2f} cores, jitter p99 {run.jitter_p99:.2f} ms"
+                )
         if args.profile:
             for path in sorted(work.glob("profile-*.txt")):
                 for line in hotspots(path):

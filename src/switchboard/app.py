@@ -471,6 +471,7 @@ class Server:
             await self.api.close()
         if self.calls is not None:
             await self.calls.close()
+            self.calls.pool.close()
         if self.voicemail is not None:
             self.voicemail.close()
         if self.mailer is not None:

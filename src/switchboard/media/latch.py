@@ -9,7 +9,9 @@ checking, after rtp.conf ``strictrtp`` (``yes`` / ``seqno`` / ``no``) and ``prob
 - ``no``: every packet is accepted and the last source is latched (plain symmetric RTP).
 
 The relay sends the other leg's media to :attr:`RtpLatch.address`. The hot path is
-:meth:`RtpLatch.accept`: one compare and one store for a packet from the latched source.
+:meth:`RtpLatch.accept`: one compare and one store for a packet from the latched source;
+the relay skips even that call for a packet from :attr:`RtpLatch.latched` (the latched
+source once learning is over, under ``yes`` and ``no``: nothing about it is left to check).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ class RtpLatch:
         "address",
         "dropped",
         "last_seq",
+        "latched",
         "learning",
         "probation",
         "strictrtp",
@@ -44,6 +47,9 @@ class RtpLatch:
         self.probation = probation
         self.address = expected
         """Where the other leg's media goes (the latched source)."""
+        self.latched: Hashable | None = None
+        """A source whose packets are accepted without a call to :meth:`accept`; None
+        while learning and under ``seqno`` (which follows every sequence number)."""
         self.last_seq: int | None = None
         self.dropped = 0
         self.learning = False
@@ -58,6 +64,12 @@ class RtpLatch:
         self.learning = self.strictrtp != "no"
         self._candidate = None
         self._count = 0
+        self._settle()
+
+    def _settle(self) -> None:
+        """Point :attr:`latched` at the address once nothing per packet is left to check."""
+        fast = not self.learning and self.strictrtp != "seqno"
+        self.latched = self.address if fast else None
 
     def accept(self, address: Hashable, seq: int) -> bool:
         """True when a packet from ``address`` with sequence number ``seq`` is to be relayed."""
@@ -68,7 +80,7 @@ class RtpLatch:
 
     def _accept_other(self, address: Hashable, seq: int) -> bool:
         if self.strictrtp == "no":
-            self.address = address
+            self.address = self.latched = address
             self.last_seq = seq
             return True
         if self.learning:
@@ -81,6 +93,7 @@ class RtpLatch:
             if self._count >= self.probation:
                 self.address = address
                 self.learning = False
+                self._settle()
             if address == self.address:
                 self.last_seq = seq
                 return True

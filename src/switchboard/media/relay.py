@@ -2,10 +2,12 @@
 
 Leg A's phone sends to leg A's port; what it sends leaves through leg B's RTP socket to
 B's remote, and the other way round. Per RTP packet the hot path
-(:meth:`_RtpProtocol.datagram_received`) does only: :func:`~switchboard.media.rtp.peek`,
-:meth:`~switchboard.media.latch.RtpLatch.accept`, two counters, the two ``list.append``
-calls of :class:`~switchboard.media.stats.ReceiveStatistics`, and ``sendto``. No task, no
-log line, no allocation beyond the header tuple, the arrival float and what asyncio gives.
+(:meth:`_RtpProtocol.datagram_received`) does only: one ``struct`` unpack of the fixed
+header and a compare on its first octet, a compare with the latched source (a call to
+:meth:`~switchboard.media.latch.RtpLatch.accept` only while it is learning), two counters,
+the two ``list.append`` calls of :class:`~switchboard.media.stats.ReceiveStatistics` (the
+unpacked tuple itself and the arrival time), and ``sendto``. No task, no log line, no
+allocation beyond that tuple, the arrival float and what asyncio gives.
 Rarer packets leave the hot path through one compare each: RFC 4733 telephone events (fed
 to a :class:`~switchboard.media.dtmf.DtmfReceiver` and relayed), the audio of a leg whose
 phone sends DTMF in-band (``dtmf_mode=inband``: put through the media graph's
@@ -47,7 +49,8 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol, TypeVar, cast
+from struct import error as struct_error
+from typing import Any, Literal, Protocol, cast
 
 from switchboard.media.codecs import codec_named
 from switchboard.media.dtmf import DtmfEvent, DtmfReceiver, DtmfToneDetector
@@ -62,7 +65,12 @@ from switchboard.media.rtcp import (
     ntp_short,
     parse_compound,
 )
-from switchboard.media.rtp import header_size, peek, translate_payload, with_payload_type
+from switchboard.media.rtp import (
+    header_size,
+    translate_payload,
+    unpack_header,
+    with_payload_type,
+)
 from switchboard.media.rtpport import RtpReceiver
 from switchboard.media.srtp import SrtpContext, SrtpFailure
 from switchboard.media.stats import ReceiveStatistics, StreamQuality
@@ -76,8 +84,8 @@ TimeoutCallback = Callable[[LegName], None]
 Rewrite = tuple[bytes | RtpTranscoder | None, int]
 """A payload type's rewrite: (None: renumber only, a G.711 map, or a transcoder; new PT)."""
 
-_Protocol = TypeVar("_Protocol", bound=asyncio.DatagramProtocol)
 _clock = time.monotonic
+_unpack_header = unpack_header
 _SR_HISTORY = 8
 _CAPTURED = ("captured", 0)
 """The destination a captured leg reports: its packets go to a sink, not a socket."""
@@ -128,10 +136,10 @@ class _RtpProtocol(asyncio.DatagramProtocol):
     """The RTP socket of one leg: the relay's hot path."""
 
     __slots__ = (
-        "accept",
         "dtmf_payload_type",
         "inband_payload_type",
         "invalid",
+        "latch",
         "leg",
         "octets",
         "packets",
@@ -148,7 +156,7 @@ class _RtpProtocol(asyncio.DatagramProtocol):
         """Read the leg's settings into slots, to keep lookups short on the hot path."""
         self.leg = leg
         self.transport: asyncio.DatagramTransport | None = None
-        self.accept = leg.latch.accept
+        self.latch = leg.latch
         self.record_header = leg.statistics.record_header
         self.record_arrival = leg.statistics.record_arrival
         self.dtmf_payload_type = -1
@@ -161,33 +169,36 @@ class _RtpProtocol(asyncio.DatagramProtocol):
         self.invalid = 0
         self.unsent = 0
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        """Keep the transport."""
-        self.transport = cast(asyncio.DatagramTransport, transport)
-
     def datagram_received(self, data: bytes, addr: Address) -> None:
         """Check, latch, count, record and relay one RTP packet."""
-        header = peek(data)
-        if header is None:
+        try:
+            header = _unpack_header(data)
+        except struct_error:  # under 12 octets
             self.invalid += 1
             return
-        if 64 <= header[0] < 96:
+        b0 = header[0]
+        if b0 & 0xCF != 0x80 and (b0 & 0xC0 != 0x80 or len(data) < 12 + ((b0 & 0x0F) << 2)):
+            self.invalid += 1  # not version 2, or shorter than its CSRC list
+            return
+        payload_type = header[1] & 0x7F
+        if 64 <= payload_type < 96:
             # RTCP on the RTP port (rtcp-mux, RFC 5761 §4: packet types 192-223).
             self.leg.rtcp_received(data, addr)
             return
-        if not self.accept(addr, header[1]):
+        latch = self.latch
+        if addr != latch.latched and not latch.accept(addr, header[2]):
             return
         self.packets += 1
         self.octets += len(data)
         self.record_header(header)
         self.record_arrival(_clock())
         destination = self.target.address
-        if header[0] == self.dtmf_payload_type:
-            self.leg.telephone_event_received(data, header[2])
-        elif header[0] == self.inband_payload_type:
+        if payload_type == self.dtmf_payload_type:
+            self.leg.telephone_event_received(data, header[3])
+        elif payload_type == self.inband_payload_type:
             self.leg.audio_received(data)
         if self.rewrite:
-            rewrite = self.rewrite.get(header[0])
+            rewrite = self.rewrite.get(payload_type)
             if rewrite is not None:
                 try:
                     rewritten = _rewrite(data, rewrite)
@@ -267,10 +278,6 @@ class _RtcpProtocol(asyncio.DatagramProtocol):
         self.leg = leg
         self.transport: asyncio.DatagramTransport | None = None
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        """Keep the transport."""
-        self.transport = cast(asyncio.DatagramTransport, transport)
-
     def datagram_received(self, data: bytes, addr: Address) -> None:
         """Hand the packet to the leg."""
         self.leg.rtcp_received(data, addr)
@@ -281,11 +288,6 @@ class _RtcpProtocol(asyncio.DatagramProtocol):
 
 def _discard(data: bytes, address: Address) -> None:
     """Send nowhere: the other leg is not connected yet."""
-
-
-def _factory(protocol: _Protocol) -> Callable[[], _Protocol]:
-    """A protocol factory for ``create_datagram_endpoint`` that returns ``protocol``."""
-    return lambda: protocol
 
 
 def _rewrite(data: bytes, rewrite: Rewrite) -> bytes | None:
@@ -619,14 +621,19 @@ class MediaRelay:
         self.closed = False
 
     async def start(self) -> None:
-        """Take two port pairs and open the four sockets; PortPoolExhaustedError if none."""
+        """Take two port pairs from the pool (warm ones keep their sockets and transports
+        from earlier calls) and put this call's protocols on them; PortPoolExhaustedError
+        if none is left."""
         loop = self._loop = asyncio.get_running_loop()
         self.closed = False
         try:
             for leg in (self.a, self.b):
-                leg.pair = self.pool.allocate()
-                await loop.create_datagram_endpoint(_factory(leg.rtp), sock=leg.pair.rtp)
-                await loop.create_datagram_endpoint(_factory(leg.rtcp), sock=leg.pair.rtcp)
+                pair = leg.pair = await self.pool.open()
+                rtcp = pair.rtcp_transport
+                assert pair.rtp_transport is not None and rtcp is not None
+                leg.rtp.transport = pair.rtp_transport
+                leg.rtcp.transport = rtcp
+                rtcp.set_protocol(leg.rtcp)
         except BaseException:
             self.close()
             raise
@@ -678,16 +685,15 @@ class MediaRelay:
         return {"a": self.a.snapshot(), "b": self.b.snapshot()}
 
     def close(self) -> None:
-        """Stop the timer, close the sockets and return both port pairs to the pool."""
+        """Stop the timer and return both port pairs to the pool, which parks (or closes)
+        their sockets: a late packet to them reaches no protocol of this call."""
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
         self.closed = True
         for leg in (self.a, self.b):
-            for protocol in (leg.rtp, leg.rtcp):
-                if protocol.transport is not None:
-                    protocol.transport.close()
-                    protocol.transport = None
+            leg.rtp.transport = None
+            leg.rtcp.transport = None
             leg.rtp.sendto = _discard
             leg.output = None
             if leg.pair is not None:

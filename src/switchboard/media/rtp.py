@@ -1,10 +1,12 @@
-"""RTP packets (RFC 3550 §5.1): a fast header peek for the relay, full parse/serialize, and
+"""RTP packets (RFC 3550 §5.1): a fast header peek, full parse/serialize, and
 sequence-number arithmetic with the RFC 3550 Appendix A.1 validity check.
 
-The relay calls :func:`peek` on every packet: one ``struct.unpack_from`` and two compares,
-no object built beyond the result tuple. RTCP is version 2 too: on an rtcp-mux port, call
-:func:`switchboard.media.rtcp.is_rtcp` first. Everything else (:class:`RtpPacket`, header
-extensions, :class:`RtpSequence`) is for endpoints, players and tests.
+:func:`peek` is one ``struct.unpack_from`` and two compares, no object built beyond the
+result tuple; the relay goes one step further on every packet and keeps
+:func:`unpack_header`'s own tuple, checking the first octet itself. RTCP is version 2
+too: on an rtcp-mux port, call :func:`switchboard.media.rtcp.is_rtcp` first. Everything
+else (:class:`RtpPacket`, header extensions, :class:`RtpSequence`) is for endpoints,
+players and tests.
 
 RFC 2198 redundant payloads (RED, used for DTMF by some phones) are split by
 :func:`parse_red`. Header extensions (RFC 8285) are kept raw in :attr:`RtpPacket.extension`;
@@ -31,6 +33,10 @@ TWO_BYTE_PROFILE = 0x1000
 
 _FIXED = struct.Struct("!BBHII")
 _unpack_fixed = _FIXED.unpack_from
+unpack_header = _FIXED.unpack_from
+"""``(first octet, second octet, sequence number, timestamp, SSRC)`` of the fixed header,
+unchecked (``struct.error`` under 12 octets): the relay's hot path checks the first octet
+itself and keeps this tuple for its statistics rather than build a second one."""
 _EXTENSION_HEADER = struct.Struct("!HH")
 
 Buffer = bytes | bytearray | memoryview

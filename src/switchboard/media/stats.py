@@ -1,7 +1,7 @@
 """Per-stream RTP statistics: loss, jitter, round-trip time and an MOS estimate.
 
 The relay's hot path only appends, per packet, the header tuple that
-:func:`~switchboard.media.rtp.peek` returned and the arrival time, through the bound
+:func:`~switchboard.media.rtp.unpack_header` returned and the arrival time, through the bound
 ``list.append`` methods :attr:`ReceiveStatistics.record_header` and
 :attr:`ReceiveStatistics.record_arrival` (two C calls, no Python frame, nothing allocated).
 :meth:`ReceiveStatistics.update` folds the pending packets in, vectorised with numpy, when
@@ -52,8 +52,10 @@ _Array = TypeVar(
     npt.NDArray[np.int64],
     npt.NDArray[np.float64],
 )
-_SEQUENCE_NUMBER = itemgetter(1)
-_TIMESTAMP = itemgetter(2)
+_PYTHON_FOLD = 250
+"""Batches up to this size are tried in pure Python first (:meth:`_fold_in_order`)."""
+_SEQUENCE_NUMBER = itemgetter(2)
+_TIMESTAMP = itemgetter(3)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,8 +103,8 @@ class ReceiveStatistics:
         self.packets_invalid = 0
         self.lsr = 0
         self._last_sr_at = 0.0
-        self.headers: list[tuple[int, int, int, int]] = []
-        """Pending ``(payload_type, sequence_number, timestamp, ssrc)`` tuples."""
+        self.headers: list[tuple[int, int, int, int, int]] = []
+        """Pending ``(octet 0, octet 1, sequence_number, timestamp, ssrc)`` tuples."""
         self.arrivals: list[float] = []
         """Pending arrival times in seconds, one per header."""
         self.record_header = self.headers.append
@@ -111,8 +113,8 @@ class ReceiveStatistics:
         self._last_timestamp = 0
 
     def record(self, sequence_number: int, timestamp: int, arrival: float) -> None:
-        """Note one received packet (the relay appends ``peek``'s tuple directly instead)."""
-        self.headers.append((0, sequence_number, timestamp, 0))
+        """Note one received packet (the relay appends ``unpack_header``'s tuple instead)."""
+        self.headers.append((0x80, 0, sequence_number, timestamp, 0))
         self.arrivals.append(arrival)
 
     @property
@@ -126,6 +128,10 @@ class ReceiveStatistics:
         count = len(headers)
         if not count:
             return
+        if count <= _PYTHON_FOLD and self._fold_in_order(headers, self.arrivals):
+            headers.clear()
+            self.arrivals.clear()
+            return
         seqs = np.fromiter(map(_SEQUENCE_NUMBER, headers), np.uint16, count)
         timestamps = np.fromiter(map(_TIMESTAMP, headers), np.uint32, count)
         arrivals = np.fromiter(self.arrivals, np.float64, count)
@@ -138,6 +144,47 @@ class ReceiveStatistics:
             arrivals = arrivals[valid]
         if len(arrivals):
             self._update_jitter(timestamps, arrivals)
+
+    def _fold_in_order(
+        self, headers: list[tuple[int, int, int, int, int]], arrivals: list[float]
+    ) -> bool:
+        """Fold a batch whose sequence numbers only go forward within A.1's window (the
+        common case) in a plain loop, which beats numpy's fixed cost on a few hundred
+        packets; False, and nothing changed, for any other batch."""
+        source = self.sequence
+        if source is None or source.probation:
+            return False
+        max_seq = source.max_seq
+        cycles = source.cycles
+        last_arrival = self._last_arrival
+        last_timestamp = self._last_timestamp
+        if last_arrival is None:
+            last_arrival = arrivals[0]
+            last_timestamp = headers[0][3]
+        jitter = self.jitter
+        rate = self.clock_rate
+        for header, arrival in zip(headers, arrivals, strict=True):
+            seq = header[2]
+            if not 0 < (seq - max_seq) & 0xFFFF < MAX_DROPOUT:
+                return False
+            if seq < max_seq:
+                cycles += 0x10000
+            max_seq = seq
+            timestamp = header[3]
+            step = timestamp - last_timestamp  # small: no big-integer work in the usual case
+            if not -0x80000000 <= step < 0x80000000:
+                step = ((step + 0x80000000) & 0xFFFFFFFF) - 0x80000000
+            difference = (arrival - last_arrival) * rate - step
+            jitter += (abs(difference) - jitter) * JITTER_GAIN
+            last_arrival = arrival
+            last_timestamp = timestamp
+        source.received += len(headers)
+        source.cycles = cycles
+        source.max_seq = max_seq
+        self.jitter = jitter
+        self._last_arrival = last_arrival
+        self._last_timestamp = last_timestamp
+        return True
 
     def _update_sequence(self, seqs: npt.NDArray[np.uint16]) -> npt.NDArray[np.bool_] | None:
         """Account the batch; return None when all packets are valid, else the valid mask."""

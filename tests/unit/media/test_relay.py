@@ -64,10 +64,18 @@ class Phone:
 
 
 async def receive(sock: socket.socket, timeout: float = DEADLINE) -> tuple[bytes, tuple[str, int]]:
-    """The next datagram on ``sock``, or fail after ``timeout`` seconds."""
-    loop = asyncio.get_running_loop()
-    data, address = await asyncio.wait_for(loop.sock_recvfrom(sock, 2048), timeout)
-    return data, address
+    """The next datagram on ``sock``, or TimeoutError after ``timeout`` seconds (polled:
+    uvloop has no ``sock_recvfrom``)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            data, address = sock.recvfrom(2048)
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"nothing on {sock.getsockname()} in {timeout} s") from None
+            await asyncio.sleep(0.001)
+            continue
+        return data, (address[0], address[1])
 
 
 async def receive_all(sock: socket.socket, count: int) -> list[bytes]:
@@ -96,10 +104,12 @@ def rtp(seq: int, pt: int = 0, payload: bytes = b"\xff" * 160, ssrc: int = 0x123
     return RtpPacket(pt, seq & 0xFFFF, seq * 160, ssrc, payload).serialize()
 
 
-@pytest.fixture
-def pool() -> PortPool:
+@pytest_asyncio.fixture
+async def pool() -> AsyncIterator[PortPool]:
     start = free_range(8)
-    return PortPool(start, start + 16, HOST)
+    ports = PortPool(start, start + 16, HOST)
+    yield ports
+    ports.close()
 
 
 @pytest_asyncio.fixture
@@ -398,6 +408,105 @@ async def test_ports_run_out_with_a_clear_error_and_close_gives_them_back(
     second.close()
     third.close()
     assert pool.in_use == 0
+
+
+@pytest.mark.asyncio
+async def test_a_reused_port_pair_relays_nothing_of_the_last_call(
+    phones: tuple[Phone, Phone],
+) -> None:
+    await reuse_one_pool_for_two_calls(*phones)
+
+
+def test_a_reused_port_pair_relays_nothing_of_the_last_call_on_uvloop() -> None:
+    import uvloop
+
+    a, b = Phone(), Phone()
+    try:
+        uvloop.run(reuse_one_pool_for_two_calls(a, b))
+    finally:
+        a.close()
+        b.close()
+
+
+async def reuse_one_pool_for_two_calls(a: Phone, b: Phone) -> None:
+    """Call a-b, then c-d on the same two port pairs, with a's late packets to the port."""
+    c, d = Phone(), Phone()
+    start = free_range(2)
+    pool = PortPool(start, start + 4, HOST, quarantine=0.0)  # two pairs, reused at once
+    try:
+        first = await started(pool, a, b)
+        old = first.a.port
+        ports = {old, first.b.port}
+        for seq in range(6):
+            a.rtp.sendto(rtp(seq), (HOST, old))
+        await receive_all(b.rtp, 6)
+        first.close()
+        assert pool.warm == 2
+        a.rtp.sendto(rtp(6), (HOST, old))  # while parked
+        second = await started(pool, c, d)
+        assert {second.a.port, second.b.port} == ports
+        assert second.a.pair is not None and second.a.pair.uses == 2
+        stats = second.stats()
+        assert (stats["a"].packets_received, stats["b"].packets_sent) == (0, 0)
+        # The old phone's late packets (fewer than probation) reach neither phone.
+        for seq in range(7, 10):
+            a.rtp.sendto(rtp(seq), (HOST, old))
+        await until(lambda: second.stats()["a"].packets_dropped == 3)
+        c.rtp.sendto(rtp(500, ssrc=0xC), (HOST, second.a.port))
+        data, source = await receive(d.rtp)
+        assert (RtpPacket.parse(data).ssrc, source) == (0xC, (HOST, second.b.port))
+        assert await nothing_arrives(d.rtp, 0.05)
+        assert await nothing_arrives(b.rtp, 0.05)
+        stats = second.stats()
+        assert (stats["a"].packets_received, stats["a"].packets_dropped) == (1, 3)
+        assert stats["a"].remote == c.address
+        second.close()
+    finally:
+        pool.close()
+        c.close()
+        d.close()
+
+
+@pytest.mark.asyncio
+async def test_a_warm_port_waits_out_its_quarantine_unless_no_other_is_free(
+    phones: tuple[Phone, Phone],
+) -> None:
+    a, b = phones
+    start = free_range(3)
+    pool = PortPool(start, start + 6, HOST, quarantine=60.0)
+    try:
+        first = await started(pool, a, b)
+        used = {first.a.port, first.b.port}
+        first.close()
+        second = await started(pool, a, b)  # one cold pair, then a parked one
+        assert second.a.port not in used
+        assert second.b.port in used
+        assert pool.in_use == 2 and pool.warm == 1
+        second.close()
+    finally:
+        pool.close()
+    assert pool.warm == 0 and pool.available == 3
+
+
+@pytest.mark.asyncio
+async def test_pairs_past_the_warm_limit_are_closed(phones: tuple[Phone, Phone]) -> None:
+    a, b = phones
+    start = free_range(2)
+    pool = PortPool(start, start + 4, HOST, warm_limit=1, quarantine=0.0)
+    relay = await started(pool, a, b)
+    pairs = [relay.a.pair, relay.b.pair]
+    relay.close()
+    assert pool.warm == 1 and pool.available == 2
+    closed = [pair for pair in pairs if pair is not None and pair.rtp_transport is None]
+    assert len(closed) == 1 and closed[0].rtp.fileno() == -1
+    again = await started(pool, a, b)
+    try:
+        sent = rtp(1)
+        a.rtp.sendto(sent, (HOST, again.a.port))
+        assert (await receive(b.rtp))[0] == sent
+    finally:
+        again.close()
+        pool.close()
 
 
 @pytest.mark.asyncio

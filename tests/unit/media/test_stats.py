@@ -200,15 +200,14 @@ def test_batches_match_a1_and_a8_packet_by_packet(
     assert stats.jitter == pytest.approx(jitter, rel=1e-9, abs=1e-6)
 
 
-def test_the_relay_path_appends_peek_tuples() -> None:
-    from switchboard.media.rtp import RtpPacket, peek
+def test_the_relay_path_appends_unpacked_headers() -> None:
+    from switchboard.media.rtp import RtpPacket, unpack_header
 
     by_method = ReceiveStatistics(min_sequential=0)
     by_append = ReceiveStatistics(min_sequential=0)
     for seq in range(100):
         arrival = seq * 0.02 + (0.003 if seq % 3 else 0.0)
-        header = peek(RtpPacket(0, seq, seq * 160, 77, bytes(160)).serialize())
-        assert header is not None
+        header = unpack_header(RtpPacket(0, seq, seq * 160, 77, bytes(160)).serialize())
         by_append.record_header(header)
         by_append.record_arrival(arrival)
         by_method.record(seq, seq * 160, arrival)
@@ -225,3 +224,41 @@ def test_a_batch_longer_than_the_filter_memory() -> None:
         stats.record(seq, seq * 160, arrival)
     stats.update()
     assert stats.jitter == pytest.approx(reference(seqs, arrivals, 0)[2], rel=1e-9)
+
+
+def test_small_in_order_batches_fold_as_one_large_batch() -> None:
+    seqs = [seq for seq in range(65000, 65000 + 1200) if seq % 37] + [66300, 66301]
+    arrivals = [seq * 0.02 + (0.004 if seq % 5 == 0 else 0.0) for seq in seqs]
+    small = ReceiveStatistics(min_sequential=0)
+    large = ReceiveStatistics(min_sequential=0)
+    for index, (seq, arrival) in enumerate(zip(seqs, arrivals, strict=True)):
+        small.record(seq & 0xFFFF, seq * 160 & 0xFFFFFFFF, arrival)
+        large.record(seq & 0xFFFF, seq * 160 & 0xFFFFFFFF, arrival)
+        if index % 100 == 99:
+            small.update()
+    small.update()
+    large.update()
+    assert small.sequence is not None and large.sequence is not None
+    assert small.sequence.extended_max == large.sequence.extended_max == 66301
+    assert small.sequence.received == large.sequence.received == len(seqs)
+    assert small.jitter == pytest.approx(large.jitter, rel=1e-9)
+    received, expected, jitter = reference([seq & 0xFFFF for seq in seqs], arrivals, 0)
+    assert (small.sequence.received, small.sequence.expected) == (received, expected)
+    assert small.jitter == pytest.approx(jitter, rel=1e-9)
+
+
+def test_a_timestamp_wrap_folds_alike_in_small_and_large_batches() -> None:
+    small = ReceiveStatistics(min_sequential=0)
+    large = ReceiveStatistics(min_sequential=0)
+    start = (1 << 32) - 150 * 160  # the RTP timestamp wraps after 150 packets
+    for index in range(600):
+        timestamp = (start + index * 160) & 0xFFFFFFFF
+        arrival = index * 0.02 + (0.003 if index % 4 == 0 else 0.0)
+        small.record((1000 + index) & 0xFFFF, timestamp, arrival)
+        large.record((1000 + index) & 0xFFFF, timestamp, arrival)
+        if index % 50 == 49:
+            small.update()
+    small.update()
+    large.update()
+    assert small.jitter == pytest.approx(large.jitter, rel=1e-9)
+    assert 0 < small.jitter < 30  # 3 ms of jitter on one packet in four, not a wrap's jump
