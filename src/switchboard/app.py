@@ -23,6 +23,7 @@ from switchboard.config.pjsip import Transport
 from switchboard.configcheck import LoadedConfig, load_and_check
 from switchboard.core.cdr import CallRecord
 from switchboard.core.events import Event, EventBus
+from switchboard.limits import raise_open_file_limit
 from switchboard.media.portpool import PortPool
 from switchboard.services.acl import Acls
 from switchboard.services.authenticate import EndpointAuthenticator
@@ -553,6 +554,7 @@ def serve(config_dir: Path, state_dir: Path) -> int:
         len(config.voicemail.all_mailboxes()),
     )
     log.info("state folder: %s", state_dir.resolve())
+    raise_open_file_limit(config.rtp.port_count)
     try:
         import uvloop
 
