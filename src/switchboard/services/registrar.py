@@ -58,6 +58,7 @@ class _Attempt:
     endpoint: Endpoint
     source: Peer
     now: float
+    server: str | None
     aor_name: str = ""
 
 
@@ -70,10 +71,17 @@ class Registrar:
         self.bus = bus
 
     def register(
-        self, request: SipRequest, endpoint: Endpoint, source: Peer, now: float
+        self,
+        request: SipRequest,
+        endpoint: Endpoint,
+        source: Peer,
+        now: float,
+        *,
+        server: str | None = None,
     ) -> SipResponse:
-        """Handle an authenticated REGISTER; ``now`` is wall-clock seconds."""
-        attempt = _Attempt(request, endpoint, source, now)
+        """Handle an authenticated REGISTER; ``now`` is wall-clock seconds; ``server`` is
+        the Server header value every answer carries (none when None)."""
+        attempt = _Attempt(request, endpoint, source, now, server)
         if not endpoint.aors:
             return self._reject(attempt, 403, "endpoint has no aors")
         aor_name = self._aor_name(request, endpoint)
@@ -145,7 +153,11 @@ class Registrar:
                 uri = _rewritten(uri, attempt.source)
                 text = str(uri)
             expires = _clamp(aor, _contact_expires(value, header_expires, aor))
-            existing = next((c for c in current if _same_uri(c.uri, text, uri)), None)
+            existing = None
+            for contact in current:
+                if _same_uri(contact.uri, text, uri):
+                    existing = contact
+                    break
             result.append(_Requested(uri, text, expires, existing, secure))
         return result
 
@@ -172,6 +184,8 @@ class Registrar:
         headers.append(("Date", _http_date(int(now))))
         if header_expires is not None:
             headers.append(("Expires", str(_clamp(aor, header_expires))))
+        if attempt.server is not None:
+            headers.append(("Server", attempt.server))
         request = attempt.request
         return make_response(request, 200, to_tag=_tag(request), headers=headers)
 
@@ -181,7 +195,13 @@ class Registrar:
                 str(attempt.source), attempt.endpoint.name, attempt.aor_name, status, why
             )
         )
-        return make_response(attempt.request, status, to_tag=_tag(attempt.request))
+        server = attempt.server
+        return make_response(
+            attempt.request,
+            status,
+            to_tag=_tag(attempt.request),
+            headers=() if server is None else (("Server", server),),
+        )
 
 
 def _secure(uri: SipUri) -> bool:

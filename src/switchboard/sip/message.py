@@ -234,8 +234,9 @@ class SipMessage:
 
     @property
     def is_wildcard_contact(self) -> bool:
-        """``Contact: *``, which a REGISTER uses to remove every binding."""
-        return self.headers.get_all("contact") == ["*"]
+        """``Contact: *``, which a REGISTER uses to remove every binding (values are kept
+        stripped, so this is what splitting them on commas would find)."""
+        return self.headers._index.get("contact") == ["*"]
 
     @property
     def content_length(self) -> int:
@@ -299,20 +300,30 @@ class SipMessage:
         if not _CALL_ID.fullmatch(index["call-id"][0]):
             raise self._error("Malformed Call-ID")
         cseq = self.cseq
-        self._check_address(index["from"][0])
-        self._check_address(index["to"][0])
-        vias = self.headers.get_all("via")
-        if not vias or "" in index["via"]:
-            raise self._error("Empty Via header field")
+        known = _well_formed_addresses
+        for key in ("from", "to"):
+            if (value := index[key][0]) not in known:
+                self._check_address(value)
+        vias = index["via"]
+        if len(vias) == 1 and (via := vias[0]) and "," not in via and '"' not in via:
+            vias = [via]  # the usual single value: what get_all() would return, unsplit
+        else:
+            vias = self.headers.get_all("via")
+            if not vias or "" in index["via"]:
+                raise self._error("Empty Via header field")
         for value in vias:
             try:
                 check_via(value)
             except RemoteProtocolError as exc:
                 raise self._error(exc.reason) from None
-        contacts = self.headers.get_all("contact")
-        if contacts != ["*"]:
-            for value in contacts:
-                self._check_address(value)
+        contacts = index.get("contact")
+        if contacts is not None and not (
+            len(contacts) == 1 and (contact := contacts[0]) in known and "," not in contact
+        ):
+            contacts = self.headers.get_all("contact")
+            if contacts != ["*"]:
+                for value in contacts:
+                    self._check_address(value)
         for key in ("route", "record-route"):
             if key in index:
                 for value in self.headers.get_all(key):
@@ -400,7 +411,9 @@ class SipRequest(SipMessage):
             _well_formed_request_uris.add(self.uri_text)
         if cseq.method != self.method:
             raise self._error("CSeq method does not match the request method")
-        self.max_forwards  # noqa: B018 - parsing is the check
+        hops = self.headers._index.get("max-forwards")
+        if hops is not None and not (len(hops[0]) < 3 and hops[0].isdigit() and hops[0].isascii()):
+            self.max_forwards  # noqa: B018 - parsing is the check (two digits need none)
 
 
 class SipResponse(SipMessage):

@@ -151,15 +151,14 @@ class SipStack:
 
     # -- input -------------------------------------------------------------------------------
 
-    def datagram_received(self, data: bytes, peer: Peer, udp: UdpTransport) -> None:
+    def datagram_received(self, data: bytes, peer: Peer, udp: UdpTransport, now: float) -> None:
         """A UDP datagram from an admitted source (the adapter drops a banned source's, so
-        scanners learn nothing): parse, answer malformed requests statelessly, else feed
-        the layer."""
+        scanners learn nothing), received at loop time ``now``: parse, answer malformed
+        requests statelessly, else feed the layer."""
         if data in (b"\r\n\r\n", b"\r\n"):
             return
         if self.trace is not None:
             self.trace(False, data, peer)
-        now = self.loop.time()
         try:
             message = parse_datagram(data)
         except RemoteProtocolError as error:
