@@ -155,7 +155,7 @@ class Registrar:
             expires = _clamp(aor, _contact_expires(value, header_expires, aor))
             existing = None
             for contact in current:
-                if _same_uri(contact.uri, text, uri):
+                if contact.uri == text or _same_uri(contact.uri, text, uri):
                     existing = contact
                     break
             result.append(_Requested(uri, text, expires, existing, secure))
@@ -227,6 +227,7 @@ def address_of_record_problem(request: SipRequest) -> str | None:
 def _seen(contact: Contact, attempt: _Attempt, expires_at: float) -> Contact:
     """The contact as this REGISTER refreshes it: expiry, dialog ids, where it came from."""
     request, source = attempt.request, attempt.source
+    agents = request.headers._index.get("user-agent")
     # Built directly: dataclasses.replace() costs as much as the rest of the refresh.
     return Contact(
         contact.aor,
@@ -235,7 +236,7 @@ def _seen(contact: Contact, attempt: _Attempt, expires_at: float) -> Contact:
         contact.endpoint,
         call_id=request.call_id,
         cseq=request.cseq.seq,
-        user_agent=request.headers.get("user-agent") or "",
+        user_agent=agents[0] if agents else "",
         transport=source.transport,
         source_host=source.host,
         source_port=source.port,
@@ -276,10 +277,10 @@ def _tag(request: SipRequest) -> str:
 
 
 def _expires_header(request: SipRequest) -> int | None:
-    value = request.headers.get("expires")
-    if value is None:
+    values = request.headers._index.get("expires")
+    if not values:
         return None
-    number = int(value.strip())
+    number = int(values[0].strip())
     if number < 0:
         raise ValueError("negative Expires")
     return number

@@ -116,7 +116,8 @@ class RequestRouter:
         guard = self.guard
         if guard is not None and not guard.allow_unauthenticated(peer.host, guard.clock()):
             return True
-        if self._acl_refusal(request, peer) is not None:
+        acls = self.acls
+        if acls is not None and acls.active and self._acl_refusal(request, peer) is not None:
             return self._response(request, 403)
         if "require" in index or address_of_record_problem(request) is not None:
             return False
@@ -133,7 +134,13 @@ class RequestRouter:
         if guard is not None and not guard.allow_unauthenticated(event.peer.host, guard.clock()):
             return
         method = request.method
-        if method != "ACK" and self._acl_refusal(request, event.peer) is not None:
+        acls = self.acls
+        if (
+            method != "ACK"
+            and acls is not None
+            and acls.active
+            and self._acl_refusal(request, event.peer) is not None
+        ):
             self._answer(key, request, 403)
             return
         if method == "INVITE" and request.to_tag is None and self.calls is not None:

@@ -33,6 +33,7 @@ from switchboard.sip.headers import (
     NameAddress,
     SipHeaders,
     Via,
+    _address_uris,
     address_uri,
     canonical_name,
     check_via,
@@ -62,6 +63,11 @@ _well_formed_request_uris = KnownGood(1024)
 _cseqs: Remembered[CSeq] = Remembered(4096)
 """CSeq values already parsed: "1 INVITE", "2 REGISTER" and the like recur all the time."""
 _SINGLE = ("from", "to", "call-id", "cseq", "max-forwards", "content-type", "expires")
+
+
+_new = object.__new__
+"""Makes a :class:`SipHeaders` around an index without a Python ``__init__`` call, where
+one is made per message."""
 
 REASON_PHRASES = {
     100: "Trying",
@@ -199,11 +205,22 @@ class SipMessage:
     @property
     def from_uri(self) -> str:
         """The From URI as text, without parsing the rest of the value each time."""
+        values = self.headers._index.get("from")
+        if values:
+            uri = _address_uris.get(values[0])
+            if uri is not None:
+                return uri
         return self._parse(address_uri, self._one("from"))
 
     @property
     def to_uri(self) -> str:
-        """The To URI as text (the address-of-record of a REGISTER)."""
+        """The To URI as text (the address-of-record of a REGISTER); a To value seen
+        before is found in :func:`address_uri`'s memory without a call."""
+        values = self.headers._index.get("to")
+        if values:
+            uri = _address_uris.get(values[0])
+            if uri is not None:
+                return uri
         return self._parse(address_uri, self._one("to"))
 
     @property
@@ -516,11 +533,15 @@ def build_message(
             raise UnanswerableError(400, f"Malformed Status-Code in {start[:60]!r}")
         if problem:
             raise UnanswerableError(400, problem)
-        response = SipResponse(int(code), reason, SipHeaders(index))
+        headers = _new(SipHeaders)
+        headers._index = index
+        response = SipResponse(int(code), reason, headers)
         response.checked = checked
         return response, None
     parts = start.split(" ")
-    request = SipRequest(parts[0], parts[1] if len(parts) > 1 else "", SipHeaders(index))
+    headers = _new(SipHeaders)  # SipHeaders(index) without a Python call: once per message
+    headers._index = index
+    request = SipRequest(parts[0], parts[1] if len(parts) > 1 else "", headers)
     request.checked = checked
     method = parts[0]
     error: RemoteProtocolError | None = None
@@ -634,8 +655,10 @@ def make_response(
         to = copied["to"][0]
         if "tag" not in to.lower() or request.to_tag is None:
             copied["to"] = [f"{to};tag={to_tag}"]
+    fields = _new(SipHeaders)
+    fields._index = copied
     response = SipResponse(
-        status, REASON_PHRASES.get(status, "") if reason is None else reason, SipHeaders(copied)
+        status, REASON_PHRASES.get(status, "") if reason is None else reason, fields
     )
     wire_names = WIRE_NAMES
     for name, value in headers:

@@ -287,9 +287,9 @@ class SipStack:
         if self.trace is not None:
             self.trace(True, data, peer)
         if peer.transport == "udp":
-            udp = self._udp_for(peer.host)
-            if udp is not None:
-                udp.send(data, peer)
+            udp = self._udp_by_family.get(":" in peer.host) or self._udp_for(peer.host)
+            if udp is not None and udp.transport is not None:
+                udp.transport.sendto(data, (peer.host, peer.port))  # udp.send(), inlined
             return
         connection = self.connections.get(peer.connection_id or 0)
         if connection is None:
