@@ -283,7 +283,11 @@ class SipStack:
         self.messages[key] = self.messages.get(key, 0) + 1
 
     def _send(self, data: bytes, peer: Peer) -> None:
-        self._count_out(data)
+        if data[:8] == b"SIP/2.0 ":  # _count_out() inlined for the usual response
+            key = ("out", data[8:11].decode("ascii", "replace"))
+            self.messages[key] = self.messages.get(key, 0) + 1
+        else:
+            self._count_out(data)
         if self.trace is not None:
             self.trace(True, data, peer)
         if peer.transport == "udp":
