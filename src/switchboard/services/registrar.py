@@ -20,7 +20,6 @@ from switchboard.core.contact import Contact
 from switchboard.core.events import Event, EventBus
 from switchboard.services.location import LocationService
 from switchboard.sip.errors import SipError
-from switchboard.sip.headers import NameAddress
 from switchboard.sip.memo import Remembered
 from switchboard.sip.message import SipRequest, SipResponse, make_response
 from switchboard.sip.peer import Peer
@@ -145,14 +144,14 @@ class Registrar:
         self, attempt: _Attempt, aor: Aor, header_expires: int | None, current: list[Contact]
     ) -> list[_Requested]:
         result: list[_Requested] = []
-        for value in attempt.request.contacts:
-            if not value.uri.lower().startswith(("sip:", "sips:")):
+        for value_uri, param in _contact_values(attempt.request):
+            if not value_uri.lower().startswith(("sip:", "sips:")):
                 continue
-            uri, text, secure = _contact_form(value.uri)
+            uri, text, secure = _contact_form(value_uri)
             if attempt.endpoint.rewrite_contact:
                 uri = _rewritten(uri, attempt.source)
                 text = str(uri)
-            expires = _clamp(aor, _contact_expires(value, header_expires, aor))
+            expires = _clamp(aor, _contact_expires(param, header_expires, aor))
             existing = None
             for contact in current:
                 if contact.uri == text or _same_uri(contact.uri, text, uri):
@@ -286,9 +285,25 @@ def _expires_header(request: SipRequest) -> int | None:
     return number
 
 
-def _contact_expires(value: NameAddress, header_expires: int | None, aor: Aor) -> int:
+_contact_fields: Remembered[tuple[str, str | None]] = Remembered(MAX_REMEMBERED_URIS)
+
+
+def _contact_values(request: SipRequest) -> list[tuple[str, str | None]]:
+    """(URI, ``expires`` parameter) of each Contact value; a single Contact line is
+    remembered, since each phone sends the same one in every REGISTER. Raises
+    :class:`SipError` when malformed."""
+    values = request.headers._index.get("contact")
+    line = values[0] if values is not None and len(values) == 1 else None
+    if line is not None and (known := _contact_fields.get(line)) is not None:
+        return [known]
+    fields = [(value.uri, value.params.get("expires")) for value in request.contacts]
+    if line is not None and len(fields) == 1:
+        _contact_fields.put(line, fields[0])
+    return fields
+
+
+def _contact_expires(param: str | None, header_expires: int | None, aor: Aor) -> int:
     """The contact's ``expires`` parameter, else the Expires header, else the AOR default."""
-    param = value.params.get("expires")
     if param is not None:
         try:
             return max(0, int(param))

@@ -141,7 +141,8 @@ class SipMessage:
     @property
     def call_id(self) -> str:
         """The Call-ID value as received (compared byte for byte, RFC 3261 §20.8)."""
-        return self._one("call-id")
+        values = self.headers._index.get("call-id")
+        return values[0] if values else self._one("call-id")
 
     @property
     def cseq(self) -> CSeq:
@@ -204,11 +205,13 @@ class SipMessage:
 
     @property
     def from_uri(self) -> str:
-        """The From URI as text, without parsing the rest of the value each time."""
+        """The From URI as text, without parsing the rest of the value each time: the
+        value without its fresh tag is usually in :func:`address_uri`'s memory."""
         values = self.headers._index.get("from")
         if values:
-            uri = _address_uris.get(values[0])
-            if uri is not None:
+            head, tag_param, tag = values[0].rpartition(";tag=")
+            uri = _address_uris.get(head if tag_param else values[0])
+            if uri is not None and (not tag_param or TOKEN.fullmatch(tag)):
                 return uri
         return self._parse(address_uri, self._one("from"))
 
@@ -539,11 +542,15 @@ def build_message(
         response.checked = checked
         return response, None
     parts = start.split(" ")
-    headers = _new(SipHeaders)  # SipHeaders(index) without a Python call: once per message
-    headers._index = index
-    request = SipRequest(parts[0], parts[1] if len(parts) > 1 else "", headers)
+    headers = _new(SipHeaders)  # SipHeaders(index) and SipRequest(...) without Python
+    headers._index = index  # calls: this runs for every message
+    request = _new(SipRequest)
+    request.headers = headers
+    request.body = b""
     request.checked = checked
-    method = parts[0]
+    request.method = method = parts[0]
+    request.uri_text = parts[1] if len(parts) > 1 else ""
+    request._uri = None
     error: RemoteProtocolError | None = None
     if len(parts) != 3 or "" in parts:
         error = request._error(f"Malformed Request-Line {start[:80]!r}")
