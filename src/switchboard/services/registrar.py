@@ -217,7 +217,10 @@ def address_of_record_problem(request: SipRequest) -> str | None:
     The AOR MUST be a SIP or SIPS URI (RFC 3261 §10.2), so a registrar answers anything
     else with 400 (RFC 4475 §3.3.4), before authenticating: there is nothing to register.
     """
-    scheme = uri_scheme(request.to_uri)
+    uri = request.to_uri
+    if uri.startswith(("sip:", "sips:")):
+        return None
+    scheme = uri_scheme(uri)
     if scheme not in ("sip", "sips"):
         return "To is not a SIP or SIPS URI"
     return None
