@@ -124,10 +124,8 @@ class RequestRouter:
         decision = self.authenticator.check(request, peer, self.clock())
         if decision.verdict is not Verdict.CHALLENGE:
             return False
-        refused = refusal(decision)
-        if decision.verdict is not Verdict.CHALLENGE or refused is None:
-            return False
-        return self._response(request, *refused)
+        challenges = [("WWW-Authenticate", value) for value in decision.challenge]
+        return self._response(request, 401, None, challenges)  # what refusal() answers
 
     def _request(self, key: TransactionKey, request: SipRequest, event: RequestReceived) -> None:
         guard = self.guard
