@@ -15,6 +15,10 @@ Kamailio 5.6 runs the same users through an equivalent registrar without a datab
 in the same run; the last line is the ratio of the two peak rates.
 
 Run: ``.venv/bin/python bench/register.py [--users 1000] [--step-seconds 4]``.
+``--in-process`` runs the real server in this process instead and feeds it the same
+datagrams through its UDP protocol, with no socket, SIPp or Kamailio: the server's own CPU
+per registration without the system calls, steadier on a busy machine (and ``--profile``
+counts its Python calls with cProfile).
 Target (issue 3): at least 3,000 registrations/s with p99 under 20 ms, server on one core.
 Traffic goes to 127.0.0.1 only.
 """
@@ -22,8 +26,12 @@ Traffic goes to 127.0.0.1 only.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import csv
+import hashlib
+import logging
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -530,6 +538,184 @@ def report(name: str, steps: list[Step]) -> float:
     return rate
 
 
+# -- in process ----------------------------------------------------------------------------
+
+_NONCE = re.compile(
+    rb'WWW-Authenticate: Digest realm="([^"]*)",nonce="([^"]*)",opaque="([^"]*)"'
+    rb"(?:,stale=true)?,algorithm=MD5,"
+)
+
+
+class _Capture:
+    """Stands in for the UDP socket's transport: keeps what the server sends."""
+
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []
+
+    def sendto(self, data: bytes, _addr: object = None) -> None:
+        self.sent.append(data)
+
+    def close(self) -> None:
+        """Nothing to close: the real transport is put back before the server stops."""
+
+
+@dataclass
+class _Driver:
+    """SIPp's scenario written in Python: REGISTER, 401, REGISTER with MD5 digest, 200."""
+
+    port: int
+    users: list[tuple[str, str]]
+    local: tuple[str, int] = ("127.0.0.1", 5999)
+    failures: int = 0
+
+    def first(self, number: int) -> bytes:
+        name, _ = self.users[number % len(self.users)]
+        return self._request(number, name, 1, "")
+
+    def second(self, number: int, challenge: bytes) -> bytes | None:
+        name, password = self.users[number % len(self.users)]
+        found = _NONCE.search(challenge)
+        if found is None:
+            return None
+        realm, nonce, opaque = (part.decode() for part in found.groups())
+        uri = f"sip:127.0.0.1:{self.port}"
+        cnonce = f"{number:08x}"
+        ha1 = hashlib.md5(f"{name}:{realm}:{password}".encode()).hexdigest()
+        ha2 = hashlib.md5(f"REGISTER:{uri}".encode()).hexdigest()
+        response = hashlib.md5(f"{ha1}:{nonce}:00000001:{cnonce}:auth:{ha2}".encode()).hexdigest()
+        authorization = (
+            f'Authorization: Digest username="{name}",realm="{realm}",cnonce="{cnonce}",'
+            f'nc=00000001,qop=auth,uri="{uri}",nonce="{nonce}",response="{response}",'
+            f'algorithm=MD5,opaque="{opaque}"\r\n'
+        )
+        return self._request(number, name, 2, authorization)
+
+    def _request(self, number: int, name: str, cseq: int, authorization: str) -> bytes:
+        host, port = self.local
+        return (
+            f"REGISTER sip:127.0.0.1:{self.port} SIP/2.0\r\n"
+            f"Via: SIP/2.0/UDP {host}:{port};branch=z9hG4bK-{number}-{cseq}\r\n"
+            f"From: <sip:{name}@127.0.0.1>;tag=4242t{number}\r\n"
+            f"To: <sip:{name}@127.0.0.1>\r\n"
+            f"Call-ID: {number}-4242@{host}\r\n"
+            f"CSeq: {cseq} REGISTER\r\n"
+            f"Contact: <sip:{name}@{host}:{port}>\r\n"
+            "Expires: 3600\r\nMax-Forwards: 70\r\nUser-Agent: SIPp\r\n"
+            f"{authorization}Content-Length: 0\r\n\r\n"
+        ).encode()
+
+
+def in_process(args: argparse.Namespace) -> int:
+    """``--in-process``: the real server in this process, pinned to the server core."""
+    os.sched_setaffinity(0, {int(SERVER_CORE)})
+    import uvloop
+
+    return uvloop.run(_in_process(args))
+
+
+async def _in_process(args: argparse.Namespace) -> int:
+    """Registrations at ``--in-process-rate`` for ``--in-process-seconds`` after one round
+    of every user to warm up; the CPU of this thread outside the driver's own code (the
+    server's handling, its timers and housekeeping) plus the store's thread."""
+    import cProfile
+    import pstats
+
+    from switchboard.app import Server, tune_collector
+    from switchboard.configcheck import load_and_check
+
+    work = args.keep or Path(tempfile.mkdtemp(prefix="bench-register-"))
+    work.mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(
+        level=logging.INFO, handlers=[logging.FileHandler(work / "switchboard.log")]
+    )
+    port = free_port()
+    users = make_users(args.users)
+    switchboard_config(work / "sb-config", port, users)
+    if args.t1_ms:
+        with (work / "sb-config" / "pjsip.conf").open("a") as handle:
+            handle.write(f"[system]\ntype=system\ntimer_t1={args.t1_ms}\n")
+    loaded = load_and_check(work / "sb-config")
+    assert not loaded.diagnostics.has_errors, loaded.diagnostics.sorted()
+    (work / "sb-state").mkdir(exist_ok=True)
+    server = Server(loaded.config, work / "sb-config", work / "sb-state")
+    await server.start()
+    tune_collector()
+    assert server.stack is not None
+    udp = server.stack.udp[0]
+    real, capture = udp.transport, _Capture()
+    udp.transport = capture  # type: ignore[assignment]
+    driver = _Driver(port, users)
+    receive = udp.datagram_received
+    source = driver.local
+    loop = asyncio.get_running_loop()
+    profile = cProfile.Profile() if args.profile else None
+
+    async def run(first: int, count: int, measure: bool) -> tuple[float, float]:
+        """Registrations first..first+count at the rate; (server CPU, driver CPU)."""
+        sent = capture.sent
+        batch = max(1, int(args.in_process_rate / 100))
+        start = loop.time()
+        server_cpu = driver_cpu = 0.0
+        clock = time.thread_time
+        for base in range(first, first + count, batch):
+            for number in range(base, min(base + batch, first + count)):
+                t0 = clock()
+                request = driver.first(number)
+                t1 = clock()
+                receive(request, source)
+                t2 = clock()
+                answer = sent.pop() if sent else b""
+                retry = driver.second(number, answer)
+                t3 = clock()
+                if retry is None:
+                    driver.failures += 1
+                    continue
+                receive(retry, source)
+                t4 = clock()
+                if not sent or not sent.pop().startswith(b"SIP/2.0 200 "):
+                    driver.failures += 1
+                sent.clear()
+                server_cpu += (t2 - t1) + (t4 - t3)
+                driver_cpu += (t1 - t0) + (t3 - t2)
+            due = start + (base + batch - first) / args.in_process_rate
+            await asyncio.sleep(max(0.0, due - loop.time()))
+        return server_cpu, driver_cpu
+
+    try:
+        await run(0, len(users), False)
+        count = int(args.in_process_rate * args.in_process_seconds)
+        thread0, process0 = time.thread_time(), time.process_time()
+        if profile is not None:
+            profile.enable()
+        server_cpu, driver_cpu = await run(len(users), count, True)
+        if profile is not None:
+            profile.disable()
+        thread = time.thread_time() - thread0
+        others = time.process_time() - process0 - thread
+    finally:
+        udp.transport = real
+        await server.stop()
+        if args.keep is None:
+            shutil.rmtree(work, ignore_errors=True)
+    loop_rest = thread - server_cpu - driver_cpu
+    total = server_cpu + loop_rest + others
+    print(f"in_process_registrations: {count} registrations at {args.in_process_rate}/s")
+    print(f"in_process_failed: {driver.failures} registrations")
+    print(f"in_process_datagram_cpu_per_registration: {server_cpu / count * 1e6:.0f} us")
+    print(f"in_process_timers_and_loop_cpu_per_registration: {loop_rest / count * 1e6:.0f} us")
+    print(f"in_process_other_threads_cpu_per_registration: {others / count * 1e6:.0f} us")
+    print(f"in_process_cpu_per_registration: {total / count * 1e6:.0f} us")
+    print(f"in_process_driver_cpu_per_registration: {driver_cpu / count * 1e6:.0f} us")
+    if profile is not None:
+        stats = pstats.Stats(profile)
+        stats.dump_stats(args.profile)
+        calls = sum(entry[1] for entry in stats.stats.values())  # type: ignore[attr-defined]
+        print(f"in_process_python_calls_per_registration: {calls / count:.1f} calls")
+        print(f"# profile written to {args.profile}; heaviest by own time:", file=sys.stderr)
+        stats.sort_stats("tottime").print_stats(args.profile_lines)
+    return 0 if driver.failures == 0 else 1
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--users", type=int, default=1000)
@@ -549,7 +735,21 @@ def main() -> int:
         help="run the servers and SIPp at this niceness (e.g. -10 on a machine shared with "
         "other jobs, so that the pinned core is really theirs)",
     )
+    parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="the real server in this process, fed datagrams without sockets or SIPp",
+    )
+    parser.add_argument("--in-process-rate", type=int, default=1500, help="registrations/s")
+    parser.add_argument("--in-process-seconds", type=float, default=10.0)
+    parser.add_argument(
+        "--t1-ms", type=int, default=0, help="in process: timer_t1 (Timer J is 64 x T1)"
+    )
+    parser.add_argument("--profile", type=Path, help="in process: cProfile statistics file")
+    parser.add_argument("--profile-lines", type=int, default=40)
     args = parser.parse_args()
+    if args.in_process:
+        return in_process(args)
     set_nice(args.nice)
     deadline = time.monotonic() + args.budget
     work = args.keep or Path(tempfile.mkdtemp(prefix="bench-register-"))

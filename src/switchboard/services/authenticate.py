@@ -16,10 +16,13 @@ from switchboard.core.events import Event, EventBus
 from switchboard.diagnostics import Location
 from switchboard.sip.digest import (
     Authenticator,
+    AuthResult,
     DigestAlgorithm,
     DigestCredentials,
     DigestParseError,
     DigestSecret,
+    Outcome,
+    Reason,
     find_credentials,
 )
 from switchboard.sip.errors import SipError
@@ -37,6 +40,9 @@ class AuthFailed(Event):
     username: str
     method: str
     reason: str
+
+
+_NO_CREDENTIALS = AuthResult(Outcome.FAILED, Reason.NO_CREDENTIALS)
 
 
 class Verdict(Enum):
@@ -110,18 +116,22 @@ class EndpointAuthenticator:
 
     def check(self, request: SipRequest, source: Peer, now: float) -> AuthDecision:
         """Authenticate ``request``; ``now`` is wall-clock seconds (nonces outlive a process)."""
+        values = request.headers._index.get("authorization")
         try:
-            credentials = find_credentials(request.headers.get_all("Authorization"), self.realm)
+            credentials = None if values is None else find_credentials(values, self.realm)
         except DigestParseError:
             return AuthDecision(Verdict.BAD_REQUEST, None, [])
         endpoint = self.identify(request, credentials)
         if endpoint is not None and not endpoint.auth:
             return AuthDecision(Verdict.ACCEPTED, endpoint, [])
-        secret = self._secret_for(endpoint, credentials)
-        result = self.digest.verify(request.method, credentials, secret, self.realm, now)
-        if result.ok:
-            return AuthDecision(Verdict.ACCEPTED, endpoint, [])
-        if credentials is not None and not result.stale:
+        if credentials is None:
+            result = _NO_CREDENTIALS  # what verify() says without credentials, at once
+        else:
+            secret = self._secret_for(endpoint, credentials)
+            result = self.digest.verify(request.method, credentials, secret, self.realm, now)
+            if result.outcome is Outcome.OK:
+                return AuthDecision(Verdict.ACCEPTED, endpoint, [])
+        if credentials is not None and result.outcome is not Outcome.STALE:
             reason = result.reason.value if result.reason is not None else "failed"
             self.bus.publish(
                 AuthFailed(str(source), source.host, credentials.username, request.method, reason)
@@ -138,8 +148,9 @@ class EndpointAuthenticator:
                     "unknown user",
                 )
             )
-        challenge = self.digest.challenge(self.realm, now, self.salt(), stale=result.stale)
-        verdict = Verdict.STALE if result.stale else Verdict.CHALLENGE
+        stale = result.outcome is Outcome.STALE
+        challenge = self.digest.challenge(self.realm, now, self.salt(), stale=stale)
+        verdict = Verdict.STALE if stale else Verdict.CHALLENGE
         return AuthDecision(verdict, None, challenge)
 
     def _secret_for(

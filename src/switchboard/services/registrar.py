@@ -20,7 +20,6 @@ from switchboard.core.contact import Contact
 from switchboard.core.events import Event, EventBus
 from switchboard.services.location import LocationService
 from switchboard.sip.errors import SipError
-from switchboard.sip.headers import NameAddress
 from switchboard.sip.memo import Remembered
 from switchboard.sip.message import SipRequest, SipResponse, make_response
 from switchboard.sip.peer import Peer
@@ -58,6 +57,7 @@ class _Attempt:
     endpoint: Endpoint
     source: Peer
     now: float
+    server: str | None
     aor_name: str = ""
 
 
@@ -70,10 +70,17 @@ class Registrar:
         self.bus = bus
 
     def register(
-        self, request: SipRequest, endpoint: Endpoint, source: Peer, now: float
+        self,
+        request: SipRequest,
+        endpoint: Endpoint,
+        source: Peer,
+        now: float,
+        *,
+        server: str | None = None,
     ) -> SipResponse:
-        """Handle an authenticated REGISTER; ``now`` is wall-clock seconds."""
-        attempt = _Attempt(request, endpoint, source, now)
+        """Handle an authenticated REGISTER; ``now`` is wall-clock seconds; ``server`` is
+        the Server header value every answer carries (none when None)."""
+        attempt = _Attempt(request, endpoint, source, now, server)
         if not endpoint.aors:
             return self._reject(attempt, 403, "endpoint has no aors")
         aor_name = self._aor_name(request, endpoint)
@@ -137,15 +144,19 @@ class Registrar:
         self, attempt: _Attempt, aor: Aor, header_expires: int | None, current: list[Contact]
     ) -> list[_Requested]:
         result: list[_Requested] = []
-        for value in attempt.request.contacts:
-            if not value.uri.lower().startswith(("sip:", "sips:")):
+        for value_uri, param in _contact_values(attempt.request):
+            if not value_uri.lower().startswith(("sip:", "sips:")):
                 continue
-            uri, text, secure = _contact_form(value.uri)
+            uri, text, secure = _contact_form(value_uri)
             if attempt.endpoint.rewrite_contact:
                 uri = _rewritten(uri, attempt.source)
                 text = str(uri)
-            expires = _clamp(aor, _contact_expires(value, header_expires, aor))
-            existing = next((c for c in current if _same_uri(c.uri, text, uri)), None)
+            expires = _clamp(aor, _contact_expires(param, header_expires, aor))
+            existing = None
+            for contact in current:
+                if contact.uri == text or _same_uri(contact.uri, text, uri):
+                    existing = contact
+                    break
             result.append(_Requested(uri, text, expires, existing, secure))
         return result
 
@@ -172,6 +183,8 @@ class Registrar:
         headers.append(("Date", _http_date(int(now))))
         if header_expires is not None:
             headers.append(("Expires", str(_clamp(aor, header_expires))))
+        if attempt.server is not None:
+            headers.append(("Server", attempt.server))
         request = attempt.request
         return make_response(request, 200, to_tag=_tag(request), headers=headers)
 
@@ -181,7 +194,13 @@ class Registrar:
                 str(attempt.source), attempt.endpoint.name, attempt.aor_name, status, why
             )
         )
-        return make_response(attempt.request, status, to_tag=_tag(attempt.request))
+        server = attempt.server
+        return make_response(
+            attempt.request,
+            status,
+            to_tag=_tag(attempt.request),
+            headers=() if server is None else (("Server", server),),
+        )
 
 
 def _secure(uri: SipUri) -> bool:
@@ -198,7 +217,10 @@ def address_of_record_problem(request: SipRequest) -> str | None:
     The AOR MUST be a SIP or SIPS URI (RFC 3261 §10.2), so a registrar answers anything
     else with 400 (RFC 4475 §3.3.4), before authenticating: there is nothing to register.
     """
-    scheme = uri_scheme(request.to_uri)
+    uri = request.to_uri
+    if uri.startswith(("sip:", "sips:")):
+        return None
+    scheme = uri_scheme(uri)
     if scheme not in ("sip", "sips"):
         return "To is not a SIP or SIPS URI"
     return None
@@ -207,6 +229,7 @@ def address_of_record_problem(request: SipRequest) -> str | None:
 def _seen(contact: Contact, attempt: _Attempt, expires_at: float) -> Contact:
     """The contact as this REGISTER refreshes it: expiry, dialog ids, where it came from."""
     request, source = attempt.request, attempt.source
+    agents = request.headers._index.get("user-agent")
     # Built directly: dataclasses.replace() costs as much as the rest of the refresh.
     return Contact(
         contact.aor,
@@ -215,7 +238,7 @@ def _seen(contact: Contact, attempt: _Attempt, expires_at: float) -> Contact:
         contact.endpoint,
         call_id=request.call_id,
         cseq=request.cseq.seq,
-        user_agent=request.headers.get("user-agent") or "",
+        user_agent=agents[0] if agents else "",
         transport=source.transport,
         source_host=source.host,
         source_port=source.port,
@@ -256,18 +279,34 @@ def _tag(request: SipRequest) -> str:
 
 
 def _expires_header(request: SipRequest) -> int | None:
-    value = request.headers.get("expires")
-    if value is None:
+    values = request.headers._index.get("expires")
+    if not values:
         return None
-    number = int(value.strip())
+    number = int(values[0].strip())
     if number < 0:
         raise ValueError("negative Expires")
     return number
 
 
-def _contact_expires(value: NameAddress, header_expires: int | None, aor: Aor) -> int:
+_contact_fields: Remembered[tuple[str, str | None]] = Remembered(MAX_REMEMBERED_URIS)
+
+
+def _contact_values(request: SipRequest) -> list[tuple[str, str | None]]:
+    """(URI, ``expires`` parameter) of each Contact value; a single Contact line is
+    remembered, since each phone sends the same one in every REGISTER. Raises
+    :class:`SipError` when malformed."""
+    values = request.headers._index.get("contact")
+    line = values[0] if values is not None and len(values) == 1 else None
+    if line is not None and (known := _contact_fields.get(line)) is not None:
+        return [known]
+    fields = [(value.uri, value.params.get("expires")) for value in request.contacts]
+    if line is not None and len(fields) == 1:
+        _contact_fields.put(line, fields[0])
+    return fields
+
+
+def _contact_expires(param: str | None, header_expires: int | None, aor: Aor) -> int:
     """The contact's ``expires`` parameter, else the Expires header, else the AOR default."""
-    param = value.params.get("expires")
     if param is not None:
         try:
             return max(0, int(param))

@@ -110,39 +110,46 @@ class RequestRouter:
         sent statelessly, as a registrar may (a retransmission just gets a fresh
         challenge). Half of all registration traffic then never holds a transaction for
         Timer J's 32 s. Everything else goes through the transaction layer (False)."""
-        if request.method != "REGISTER" or "authorization" in request.headers:
+        index = request.headers._index
+        if request.method != "REGISTER" or "authorization" in index:
             return False
         guard = self.guard
         if guard is not None and not guard.allow_unauthenticated(peer.host, guard.clock()):
             return True
-        if self._acl_refusal(request, peer) is not None:
+        acls = self.acls
+        if acls is not None and acls.active and self._acl_refusal(request, peer) is not None:
             return self._response(request, 403)
-        if request.headers.get("require") or address_of_record_problem(request) is not None:
+        if "require" in index or address_of_record_problem(request) is not None:
             return False
         decision = self.authenticator.check(request, peer, self.clock())
         if decision.verdict is not Verdict.CHALLENGE:
             return False
-        refused = refusal(decision)
-        if decision.verdict is not Verdict.CHALLENGE or refused is None:
-            return False
-        return self._response(request, *refused)
+        challenges = [("WWW-Authenticate", value) for value in decision.challenge]
+        return self._response(request, 401, None, challenges)  # what refusal() answers
 
     def _request(self, key: TransactionKey, request: SipRequest, event: RequestReceived) -> None:
         guard = self.guard
         if guard is not None and not guard.allow_unauthenticated(event.peer.host, guard.clock()):
             return
         method = request.method
-        if method != "ACK" and self._acl_refusal(request, event.peer) is not None:
+        acls = self.acls
+        if (
+            method != "ACK"
+            and acls is not None
+            and acls.active
+            and self._acl_refusal(request, event.peer) is not None
+        ):
             self._answer(key, request, 403)
             return
         if method == "INVITE" and request.to_tag is None and self.calls is not None:
             self.calls.invite(event)
             return
-        try:
-            check_require(request, SUPPORTED)
-        except RemoteProtocolError as error:
-            self._answer(key, request, error.status, error.reason, list(error.headers))
-            return
+        if "require" in request.headers._index:
+            try:
+                check_require(request, SUPPORTED)
+            except RemoteProtocolError as error:
+                self._answer(key, request, error.status, error.reason, list(error.headers))
+                return
         if method == "REGISTER":
             self._register(key, request, event)
         elif method == "SUBSCRIBE" and self.mwi is not None:
@@ -212,8 +219,9 @@ class RequestRouter:
                 return
         if self.guard is not None:
             self.guard.authenticated(event.peer.host)
-        response = self.registrar.register(request, decision.endpoint, event.peer, now)
-        response.headers.add("Server", self.user_agent)
+        response = self.registrar.register(
+            request, decision.endpoint, event.peer, now, server=self.user_agent
+        )
         self.respond(key, response)
 
     def _acl_refusal(self, request: SipRequest, peer: Peer) -> str | None:

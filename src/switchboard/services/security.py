@@ -115,6 +115,11 @@ class Guard:
 
     def allow_unauthenticated(self, host: str, now: float) -> bool:
         """Token bucket of ``unauth_rate`` per second for sources never authenticated."""
+        sources = self._sources
+        source = sources.get(host)
+        if source is not None and source.authenticated:  # the usual case, without a call
+            sources.move_to_end(host)
+            return True
         source = self._source(host)
         if source.authenticated or self.is_trusted(host):
             return True
@@ -128,6 +133,10 @@ class Guard:
 
     def authenticated(self, host: str) -> None:
         """A source that proved a password is exempt from the unauthenticated rate limit."""
+        source = self._sources.get(host)
+        if source is not None and source.authenticated:
+            self._sources.move_to_end(host)
+            return
         self._source(host).authenticated = True
 
     def offence(self, host: str, kind: str, detail: str, now: float) -> bool:

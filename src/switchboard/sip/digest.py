@@ -118,6 +118,7 @@ _HASH_OF: dict[DigestAlgorithm, Callable[[bytes], str]] = {
 }
 _ALGORITHM_BY_TOKEN = {a.value.lower(): a for a in DigestAlgorithm}
 _MD5_FAMILY = frozenset((DigestAlgorithm.MD5, DigestAlgorithm.MD5_SESS))
+_SESS = frozenset(a for a in DigestAlgorithm if a.sess)
 
 OFFERED_ALGORITHMS = (DigestAlgorithm.SHA_256, DigestAlgorithm.MD5)
 """Challenges offered by default, most preferred first (RFC 8760 §2.3)."""
@@ -356,7 +357,7 @@ def build_challenge(
 
 def compute_ha1(algorithm: DigestAlgorithm, username: str, realm: str, password: str) -> str:
     """Return HA1 = H(username:realm:password), as stored by Asterisk's ``md5_cred``."""
-    return algorithm.hash(f"{username}:{realm}:{password}".encode("utf-8", _WIRE))
+    return _HASH_OF[algorithm](f"{username}:{realm}:{password}".encode("utf-8", _WIRE))
 
 
 def compute_response(
@@ -375,8 +376,8 @@ def compute_response(
 
     ``ha1`` is H(username:realm:password); the ``-sess`` step is applied here.
     """
-    h = algorithm.hash
-    if algorithm.sess:
+    h = _HASH_OF[algorithm]  # not the properties: two Python calls per request
+    if algorithm in _SESS:
         ha1 = h(f"{ha1}:{nonce}:{cnonce}".encode("utf-8", _WIRE))
     if qop is not None and qop.lower() == "auth-int":
         ha2 = h(f"{method}:{uri}:{h(entity_body)}".encode("utf-8", _WIRE))

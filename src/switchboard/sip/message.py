@@ -33,6 +33,7 @@ from switchboard.sip.headers import (
     NameAddress,
     SipHeaders,
     Via,
+    _address_uris,
     address_uri,
     canonical_name,
     check_via,
@@ -62,6 +63,11 @@ _well_formed_request_uris = KnownGood(1024)
 _cseqs: Remembered[CSeq] = Remembered(4096)
 """CSeq values already parsed: "1 INVITE", "2 REGISTER" and the like recur all the time."""
 _SINGLE = ("from", "to", "call-id", "cseq", "max-forwards", "content-type", "expires")
+
+
+_new = object.__new__
+"""Makes a :class:`SipHeaders` around an index without a Python ``__init__`` call, where
+one is made per message."""
 
 REASON_PHRASES = {
     100: "Trying",
@@ -135,7 +141,8 @@ class SipMessage:
     @property
     def call_id(self) -> str:
         """The Call-ID value as received (compared byte for byte, RFC 3261 §20.8)."""
-        return self._one("call-id")
+        values = self.headers._index.get("call-id")
+        return values[0] if values else self._one("call-id")
 
     @property
     def cseq(self) -> CSeq:
@@ -198,12 +205,25 @@ class SipMessage:
 
     @property
     def from_uri(self) -> str:
-        """The From URI as text, without parsing the rest of the value each time."""
+        """The From URI as text, without parsing the rest of the value each time: the
+        value without its fresh tag is usually in :func:`address_uri`'s memory."""
+        values = self.headers._index.get("from")
+        if values:
+            head, tag_param, tag = values[0].rpartition(";tag=")
+            uri = _address_uris.get(head if tag_param else values[0])
+            if uri is not None and (not tag_param or TOKEN.fullmatch(tag)):
+                return uri
         return self._parse(address_uri, self._one("from"))
 
     @property
     def to_uri(self) -> str:
-        """The To URI as text (the address-of-record of a REGISTER)."""
+        """The To URI as text (the address-of-record of a REGISTER); a To value seen
+        before is found in :func:`address_uri`'s memory without a call."""
+        values = self.headers._index.get("to")
+        if values:
+            uri = _address_uris.get(values[0])
+            if uri is not None:
+                return uri
         return self._parse(address_uri, self._one("to"))
 
     @property
@@ -234,8 +254,9 @@ class SipMessage:
 
     @property
     def is_wildcard_contact(self) -> bool:
-        """``Contact: *``, which a REGISTER uses to remove every binding."""
-        return self.headers.get_all("contact") == ["*"]
+        """``Contact: *``, which a REGISTER uses to remove every binding (values are kept
+        stripped, so this is what splitting them on commas would find)."""
+        return self.headers._index.get("contact") == ["*"]
 
     @property
     def content_length(self) -> int:
@@ -299,20 +320,30 @@ class SipMessage:
         if not _CALL_ID.fullmatch(index["call-id"][0]):
             raise self._error("Malformed Call-ID")
         cseq = self.cseq
-        self._check_address(index["from"][0])
-        self._check_address(index["to"][0])
-        vias = self.headers.get_all("via")
-        if not vias or "" in index["via"]:
-            raise self._error("Empty Via header field")
+        known = _well_formed_addresses
+        for key in ("from", "to"):
+            if (value := index[key][0]) not in known:
+                self._check_address(value)
+        vias = index["via"]
+        if len(vias) == 1 and (via := vias[0]) and "," not in via and '"' not in via:
+            vias = [via]  # the usual single value: what get_all() would return, unsplit
+        else:
+            vias = self.headers.get_all("via")
+            if not vias or "" in index["via"]:
+                raise self._error("Empty Via header field")
         for value in vias:
             try:
                 check_via(value)
             except RemoteProtocolError as exc:
                 raise self._error(exc.reason) from None
-        contacts = self.headers.get_all("contact")
-        if contacts != ["*"]:
-            for value in contacts:
-                self._check_address(value)
+        contacts = index.get("contact")
+        if contacts is not None and not (
+            len(contacts) == 1 and (contact := contacts[0]) in known and "," not in contact
+        ):
+            contacts = self.headers.get_all("contact")
+            if contacts != ["*"]:
+                for value in contacts:
+                    self._check_address(value)
         for key in ("route", "record-route"):
             if key in index:
                 for value in self.headers.get_all(key):
@@ -400,7 +431,9 @@ class SipRequest(SipMessage):
             _well_formed_request_uris.add(self.uri_text)
         if cseq.method != self.method:
             raise self._error("CSeq method does not match the request method")
-        self.max_forwards  # noqa: B018 - parsing is the check
+        hops = self.headers._index.get("max-forwards")
+        if hops is not None and not (len(hops[0]) < 3 and hops[0].isdigit() and hops[0].isascii()):
+            self.max_forwards  # noqa: B018 - parsing is the check (two digits need none)
 
 
 class SipResponse(SipMessage):
@@ -503,13 +536,21 @@ def build_message(
             raise UnanswerableError(400, f"Malformed Status-Code in {start[:60]!r}")
         if problem:
             raise UnanswerableError(400, problem)
-        response = SipResponse(int(code), reason, SipHeaders(index))
+        headers = _new(SipHeaders)
+        headers._index = index
+        response = SipResponse(int(code), reason, headers)
         response.checked = checked
         return response, None
     parts = start.split(" ")
-    request = SipRequest(parts[0], parts[1] if len(parts) > 1 else "", SipHeaders(index))
+    headers = _new(SipHeaders)  # SipHeaders(index) and SipRequest(...) without Python
+    headers._index = index  # calls: this runs for every message
+    request = _new(SipRequest)
+    request.headers = headers
+    request.body = b""
     request.checked = checked
-    method = parts[0]
+    request.method = method = parts[0]
+    request.uri_text = parts[1] if len(parts) > 1 else ""
+    request._uri = None
     error: RemoteProtocolError | None = None
     if len(parts) != 3 or "" in parts:
         error = request._error(f"Malformed Request-Line {start[:80]!r}")
@@ -621,8 +662,10 @@ def make_response(
         to = copied["to"][0]
         if "tag" not in to.lower() or request.to_tag is None:
             copied["to"] = [f"{to};tag={to_tag}"]
+    fields = _new(SipHeaders)
+    fields._index = copied
     response = SipResponse(
-        status, REASON_PHRASES.get(status, "") if reason is None else reason, SipHeaders(copied)
+        status, REASON_PHRASES.get(status, "") if reason is None else reason, fields
     )
     wire_names = WIRE_NAMES
     for name, value in headers:

@@ -15,15 +15,16 @@ def stamp_via(request: SipRequest, host: str, port: int, *, force_rport: bool = 
     endpoint option of that name, on by default).
     """
     headers = request.headers
-    first = headers.get("via")
-    if first is None:
+    values = headers._index.get("via")
+    if not values:
         return
+    first = values[0]
     if "," in first:
         values = split_commas(first)
         values[0] = _stamped(values[0], host, port, force_rport)
         headers.replace_first("via", ", ".join(values))
     else:
-        headers.replace_first("via", _stamped(first, host, port, force_rport))
+        headers._index["via"][0] = _stamped(first, host, port, force_rport)  # replace_first
 
 
 def _stamped(top: str, host: str, port: int, force_rport: bool) -> str:

@@ -151,15 +151,14 @@ class SipStack:
 
     # -- input -------------------------------------------------------------------------------
 
-    def datagram_received(self, data: bytes, peer: Peer, udp: UdpTransport) -> None:
+    def datagram_received(self, data: bytes, peer: Peer, udp: UdpTransport, now: float) -> None:
         """A UDP datagram from an admitted source (the adapter drops a banned source's, so
-        scanners learn nothing): parse, answer malformed requests statelessly, else feed
-        the layer."""
+        scanners learn nothing), received at loop time ``now``: parse, answer malformed
+        requests statelessly, else feed the layer."""
         if data in (b"\r\n\r\n", b"\r\n"):
             return
         if self.trace is not None:
             self.trace(False, data, peer)
-        now = self.loop.time()
         try:
             message = parse_datagram(data)
         except RemoteProtocolError as error:
@@ -284,13 +283,17 @@ class SipStack:
         self.messages[key] = self.messages.get(key, 0) + 1
 
     def _send(self, data: bytes, peer: Peer) -> None:
-        self._count_out(data)
+        if data[:8] == b"SIP/2.0 ":  # _count_out() inlined for the usual response
+            key = ("out", data[8:11].decode("ascii", "replace"))
+            self.messages[key] = self.messages.get(key, 0) + 1
+        else:
+            self._count_out(data)
         if self.trace is not None:
             self.trace(True, data, peer)
         if peer.transport == "udp":
-            udp = self._udp_for(peer.host)
-            if udp is not None:
-                udp.send(data, peer)
+            udp = self._udp_by_family.get(":" in peer.host) or self._udp_for(peer.host)
+            if udp is not None and udp.transport is not None:
+                udp.transport.sendto(data, (peer.host, peer.port))  # udp.send(), inlined
             return
         connection = self.connections.get(peer.connection_id or 0)
         if connection is None:

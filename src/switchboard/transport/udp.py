@@ -38,8 +38,9 @@ class UdpTransport(asyncio.DatagramProtocol):
             if len(self._peers) >= MAX_PEERS:
                 self._peers.clear()
             peer = self._peers[addr] = Peer("udp", str(addr[0]), int(addr[1]))
-        if stack.admits(peer.host, stack.loop.time()):
-            stack.datagram_received(data, peer, self)
+        now = stack.loop.time()
+        if stack.admits(peer.host, now):
+            stack.datagram_received(data, peer, self, now)
 
     def error_received(self, exc: Exception) -> None:
         """ICMP errors (port unreachable) surface here; UDP has no connection to close."""

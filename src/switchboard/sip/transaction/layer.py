@@ -120,10 +120,11 @@ class TransactionLayer:
             # Every live server state has a RECV_REQUEST row: absorb, resend, or ignore.
             transaction.process(Input.RECV_REQUEST, now, request)
             return
+        timers = self.timers if peer.transport == "udp" else self._reliable_timers
         if method == "INVITE":
-            transaction = ServerInviteTransaction(self, key, request, peer, self._timers(peer))
+            transaction = ServerInviteTransaction(self, key, request, peer, timers)
         else:
-            transaction = ServerNonInviteTransaction(self, key, request, peer, self._timers(peer))
+            transaction = ServerNonInviteTransaction(self, key, request, peer, timers)
         self._servers[key] = transaction
         per_host = self.servers_per_host
         per_host[peer.host] = per_host.get(peer.host, 0) + 1

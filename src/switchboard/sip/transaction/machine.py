@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from enum import Enum
-from typing import Any, ClassVar, Protocol, cast
+from typing import Any, ClassVar, Protocol
 
 from switchboard.sip.headers import SipHeaders
 from switchboard.sip.message import SipMessage, SipRequest, SipResponse
@@ -214,7 +214,7 @@ class ServerTransaction(Transaction):
 
     def _send(self, now: float, message: SipMessage | None) -> None:
         """Send a TU response and keep its bytes for retransmission."""
-        response = cast(SipResponse, message)
+        response: SipResponse = message  # type: ignore[assignment]  # not cast(): a call
         self.last_response = response
         self._data = response.serialize()
         self._host._transmit(self._data, self.peer)
