@@ -191,7 +191,11 @@ class Baresip:
     def command(self, command: str, params: str = "") -> None:
         assert self.control is not None
         payload = json.dumps({"command": command, "params": params, "token": command}).encode()
-        self.control.sendall(_netstring(payload))
+        try:
+            self.control.sendall(_netstring(payload))
+        except OSError as exc:  # baresip went away: say how, with what it printed
+            code = self.process.poll() if self.process is not None else None
+            raise AssertionError(f"baresip control: {exc}; exit status {code}\n{self.log}") from exc
 
     def request(self, command: str, params: str = "", timeout: float = 5) -> Event:
         """Send a command and return its response; fail if it is not ``ok``."""

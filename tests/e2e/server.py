@@ -11,6 +11,7 @@ import socket
 import subprocess
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,14 +40,22 @@ SERVER_RTP = (33000, 40000)
 """The servers' rtp.conf range in tests: clear of the phones' RTP ports (16384-32767)."""
 
 
+_given: deque[int] = deque(maxlen=512)
+"""Ports this process handed out lately: a test picks its phones' ports before any of
+them binds, so a port free at the check may already be another phone's."""
+
+
 def free_port(*, pair: bool = False) -> int:
-    """A port free for both UDP and TCP on 127.0.0.1; with ``pair``, its +1 neighbour too
-    (baresip listens for TLS on the port above its SIP port)."""
+    """A port free for both UDP and TCP on 127.0.0.1 and not handed out lately; with
+    ``pair``, its +1 neighbour too (baresip listens for TLS on the port above its SIP port)."""
     low, high = TEST_PORTS
     for _ in range(500):
         port = random.randrange(low, high)
-        if _free(port) and (not pair or _free(port + 1)):
-            return port
+        wanted = (port, port + 1) if pair else (port,)
+        if any(p in _given for p in wanted) or not all(_free(p) for p in wanted):
+            continue
+        _given.extend(wanted)
+        return port
     raise RuntimeError("no free port")
 
 
