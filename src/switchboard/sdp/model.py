@@ -44,6 +44,19 @@ SECRET_ATTRIBUTES = frozenset({"crypto", "key-mgmt"})
 
 
 T = TypeVar("T")
+K = TypeVar("K")
+
+CACHE_LIMIT = 1024
+"""Entries a per-text cache holds at most; it starts afresh beyond that (texts come from
+the network, but phones send the same few lines in every call)."""
+
+
+def remember(cache: dict[K, T], key: K, value: T) -> T:
+    """Store ``value`` under ``key`` in a bounded per-text cache and return it."""
+    if len(cache) >= CACHE_LIMIT:
+        cache.clear()
+    cache[key] = value
+    return value
 
 
 class cached(Generic[T]):  # noqa: N801 (used like functools.cached_property)
@@ -393,6 +406,13 @@ def _direction(attributes: tuple[Attribute, ...], where: str) -> Direction | Non
     return _DIRECTION_NAMED[found[0]] if found else None
 
 
+_PAYLOAD_TYPES: dict[tuple[str, ...], tuple[int, ...]] = {}
+_RTPMAPS: dict[tuple[str, ...], dict[int, RtpMap]] = {}
+_FMTPS: dict[tuple[str, ...], dict[str, str]] = {}
+"""Views of the m= formats and the rtpmap and fmtp lines by their text: read-only, shared
+by every stream that wrote the same lines."""
+
+
 @dataclass(frozen=True)
 class Media:
     """A media description: ``m=`` and its ``i= c= b= k= a=`` lines (RFC 8866 §5.14)."""
@@ -423,35 +443,46 @@ class Media:
         """The formats as RTP payload type numbers (empty for non-RTP protos)."""
         if not self.is_rtp:
             return ()
+        known = _PAYLOAD_TYPES.get(self.formats)
+        if known is not None:
+            return known
         result = []
         for fmt in self.formats:
             value = int(fmt) if len(fmt) < 4 and fmt.isascii() and fmt.isdigit() else 128
             if value > 127:  # not a number, or out of range: say which
                 parse_int(fmt, "m= payload type", 0, 127)
             result.append(value)
-        return tuple(result)
+        return remember(_PAYLOAD_TYPES, self.formats, tuple(result))
 
     @cached
     def rtpmaps(self) -> dict[int, RtpMap]:
         """The explicit ``a=rtpmap`` lines by payload type."""
+        values = tuple(self.values("rtpmap"))
+        known = _RTPMAPS.get(values)
+        if known is not None:
+            return known
         result: dict[int, RtpMap] = {}
-        for value in self.values("rtpmap"):
+        for value in values:
             rtpmap = RtpMap.parse(value)
             if rtpmap.payload_type in result:
                 raise SdpParseError(f"a=rtpmap: payload type {rtpmap.payload_type} mapped twice")
             result[rtpmap.payload_type] = rtpmap
-        return result
+        return remember(_RTPMAPS, values, result)
 
     @cached
     def fmtps(self) -> dict[str, str]:
         """The ``a=fmtp`` parameters by format, as written."""
+        values = tuple(self.values("fmtp"))
+        known = _FMTPS.get(values)
+        if known is not None:
+            return known
         result: dict[str, str] = {}
-        for value in self.values("fmtp"):
+        for value in values:
             fmt, _, parameters = value.partition(" ")
             if not fmt:
                 raise SdpParseError("a=fmtp: expected '<format> <parameters>'")
             result[fmt] = parameters.strip()
-        return result
+        return remember(_FMTPS, values, result)
 
     @cached
     def ptime(self) -> float | None:

@@ -42,6 +42,7 @@ from switchboard.sdp.model import (
     check_address,
     is_token,
     parse_int,
+    remember,
 )
 
 _SESSION_ONLY = frozenset("vosuepzrt")
@@ -49,6 +50,17 @@ _KNOWN = frozenset("vosiuepcbtrzkam")
 _LETTERS = frozenset("abcdefghijklmnopqrstuvwxyz")
 _is_token = TOKEN.match
 _UNBOUNDED = Timing()
+_CONNECTIONS: dict[str, Connection] = {}
+_BANDWIDTHS: dict[str, Bandwidth] = {}
+_ATTRIBUTES: dict[str, Attribute] = {}
+"""Lines already read, by their text: each phone writes the same ``c= b=`` and codec lines
+in every call, and the objects are immutable (bounded: see :func:`remember`)."""
+_SHARED_ATTRIBUTES = frozenset(
+    {"rtpmap", "fmtp", "ptime", "maxptime", "rtcp-mux", "sendrecv", "sendonly", "recvonly"}
+    | {"inactive", "X-nat", "minptime", "rtcp-fb", "extmap", "mid", "setup", "ice-lite"}
+)
+"""Attributes worth remembering: the same text in every call (not ``ssrc``, ``rtcp``,
+``crypto`` or ``candidate``, which change per call; keys never stay in memory this way)."""
 
 
 def _connection(value: str) -> Connection:
@@ -64,7 +76,7 @@ def _connection(value: str) -> Connection:
         for number in suffix.split("/"):
             parse_int(number, "c= multicast ttl or count")
     check_address(addrtype, host, "c=")
-    return Connection(nettype, addrtype, address)
+    return remember(_CONNECTIONS, value, Connection(nettype, addrtype, address))
 
 
 def _origin(value: str) -> Origin:
@@ -86,7 +98,7 @@ def _bandwidth(value: str) -> Bandwidth:
     bwtype, colon, number = value.partition(":")
     if not colon or not is_token(bwtype):
         raise SdpParseError(f"b=: expected '<bwtype>:<bandwidth>', found {value[:40]!r}")
-    return Bandwidth(bwtype, parse_int(number.strip(), f"b={bwtype}"))
+    return remember(_BANDWIDTHS, value, Bandwidth(bwtype, parse_int(number.strip(), f"b={bwtype}")))
 
 
 def _timing(value: str) -> Timing:
@@ -110,9 +122,12 @@ def _repeat(value: str) -> Repeat:
 def _attribute(value: str) -> Attribute:
     """``attribute = (attribute-name ":" attribute-value) / attribute-name``."""
     name, colon, rest = value.partition(":")
-    if not is_token(name):
+    if _is_token(name) is None:
         raise SdpParseError(f"a=: bad attribute name {name[:40]!r}")
-    return Attribute(name, rest if colon else None)
+    attribute = Attribute(name, rest if colon else None)
+    if name in _SHARED_ATTRIBUTES:
+        remember(_ATTRIBUTES, value, attribute)
+    return attribute
 
 
 class _MediaLines:
@@ -202,17 +217,14 @@ def parse_sdp(data: bytes | str) -> SessionDescription:
                 if kind in _SESSION_ONLY:
                     raise SdpParseError(f"{kind}= is not allowed after m=")
                 if kind == "a":
-                    name, colon, rest = value.partition(":")
-                    if _is_token(name) is None:
-                        raise SdpParseError(f"a=: bad attribute name {name[:40]!r}")
-                    current.attributes.append(Attribute(name, rest if colon else None))
+                    current.attributes.append(_ATTRIBUTES.get(value) or _attribute(value))
                 elif kind == "m":
                     current = _MediaLines(value, number)
                     medias.append(current)
                 elif kind == "c":
-                    current.connections.append(_connection(value))
+                    current.connections.append(_CONNECTIONS.get(value) or _connection(value))
                 elif kind == "b":
-                    current.bandwidths.append(_bandwidth(value))
+                    current.bandwidths.append(_BANDWIDTHS.get(value) or _bandwidth(value))
                 elif kind == "i":
                     if current.information is not None:
                         raise SdpParseError("i= given twice")
@@ -226,7 +238,7 @@ def parse_sdp(data: bytes | str) -> SessionDescription:
                 raise SdpParseError(f"{kind}= given twice")
             seen.add(kind)
             if kind == "a":
-                attributes.append(_attribute(value))
+                attributes.append(_ATTRIBUTES.get(value) or _attribute(value))
             elif kind == "m":
                 current = _MediaLines(value, number)
                 medias.append(current)
@@ -235,11 +247,11 @@ def parse_sdp(data: bytes | str) -> SessionDescription:
             elif kind == "s":
                 session_name = value
             elif kind == "c":
-                connection = _connection(value)
+                connection = _CONNECTIONS.get(value) or _connection(value)
             elif kind == "t":
                 timings.append(_timing(value))
             elif kind == "b":
-                bandwidths.append(_bandwidth(value))
+                bandwidths.append(_BANDWIDTHS.get(value) or _bandwidth(value))
             elif kind == "r":
                 if not timings:
                     raise SdpParseError("r= without t=")
