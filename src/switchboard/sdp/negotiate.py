@@ -47,6 +47,7 @@ from switchboard.sdp.model import (
     Origin,
     RtpMap,
     SessionDescription,
+    remember,
     with_known_views,
 )
 
@@ -179,8 +180,12 @@ def offer_holds(offer: SessionDescription) -> bool:
     return bool(active) and not any(effective_direction(offer, m).receives for m in active)
 
 
+CodecKey = tuple[str, int, int]
+"""A codec whatever its payload type number: name, clock rate, channels."""
+
+
 @lru_cache(maxsize=512)  # bounded: rtpmaps come from the network
-def _codec_key(rtpmap: RtpMap) -> tuple[str, int, int]:
+def _codec_key(rtpmap: RtpMap) -> CodecKey:
     """What makes two rtpmaps the same codec whatever the payload type number."""
     codec = codec_for(rtpmap)
     if codec is not None:
@@ -189,9 +194,13 @@ def _codec_key(rtpmap: RtpMap) -> tuple[str, int, int]:
     return (rtpmap.encoding_name.lower(), rtpmap.clock_rate, rtpmap.channels)
 
 
+_DIRECTION_ATTRIBUTES = {direction: Attribute(direction.value) for direction in Direction}
+"""The ``a=sendrecv``-style flag of each direction."""
+
+
 def _direction_attribute(direction: Direction) -> Attribute:
     """The ``a=sendrecv``-style flag for ``direction``."""
-    return Attribute(direction.value)
+    return _DIRECTION_ATTRIBUTES[direction]
 
 
 def _reaimed(media: Media, port: int, direction: Direction) -> Media:
@@ -284,15 +293,40 @@ def _reject(media: Media) -> Media:
     return Media(media.media, 0, media.proto, media.formats)
 
 
-def _answer_media(
-    offer: SessionDescription,
-    media: Media,
-    local: LocalMedia,
-    direction: Direction,
-    crypto: Crypto | None,
-) -> Media | None:
-    """Our answer to one offered audio stream (with our ``crypto`` line, if SRTP was
-    agreed), or None when nothing in it is acceptable."""
+@dataclass(frozen=True, slots=True)
+class _AnswerCodecs:
+    """What an answer to one offered codec list says, worked out once per list and
+    ``allow=`` order: the formats, rtpmap/fmtp lines and the views they make."""
+
+    formats: tuple[str, ...]
+    lines: tuple[Attribute, ...]
+    rtpmaps: dict[int, RtpMap]
+    types_by_key: dict[CodecKey, tuple[int, RtpMap]]
+
+
+_NO_CODEC = _AnswerCodecs((), (), {}, {})
+_ANSWER_CODECS: dict[tuple[object, ...], _AnswerCodecs] = {}
+"""Answers' codec parts by the offer's formats, rtpmap and fmtp lines, our ``allow=`` order
+and DTMF setting: every call from one phone model offers the same (bounded)."""
+
+
+def _answer_codecs(media: Media, local: LocalMedia) -> _AnswerCodecs:
+    """The codec part of our answer to ``media`` (see :func:`_chosen_codecs`), remembered."""
+    text = (
+        media.formats,
+        tuple(media.values("rtpmap")),
+        tuple(media.values("fmtp")),
+        local.preferences,
+        local.telephone_event,
+    )
+    known = _ANSWER_CODECS.get(text)
+    if known is None:
+        known = remember(_ANSWER_CODECS, text, _chosen_codecs(media, local))
+    return known
+
+
+def _chosen_codecs(media: Media, local: LocalMedia) -> _AnswerCodecs:
+    """The offered codecs we take, in our preference order, with telephone-event."""
     offered: dict[str, tuple[int, RtpMap]] = {}
     events: list[tuple[int, RtpMap]] = []
     for payload_type in media.payload_types:
@@ -310,7 +344,7 @@ def _answer_media(
         if found is not None:
             chosen.append(found)
     if not chosen:
-        return None
+        return _NO_CODEC
     if local.telephone_event:
         # Events at the audio's clock rate (RFC 4733 §2.1); failing that, at 8 kHz, which
         # phones offer beside Opus (48 kHz) or G.722 and Asterisk accepts.
@@ -319,11 +353,31 @@ def _answer_media(
             [event for event in events if event[1].clock_rate in rates]
             or [event for event in events if event[1].clock_rate == 8000][:1]
         )
-    attributes = [Attribute("rtpmap", str(rtpmap)) for _, rtpmap in chosen]
+    lines = [Attribute("rtpmap", str(rtpmap)) for _, rtpmap in chosen]
     for payload_type, _ in chosen:
         parameters = media.fmtps.get(str(payload_type))
         if parameters is not None:
-            attributes.append(Attribute("fmtp", f"{payload_type} {parameters}"))
+            lines.append(Attribute("fmtp", f"{payload_type} {parameters}"))
+    types_by_key: dict[CodecKey, tuple[int, RtpMap]] = {}
+    for payload_type, rtpmap in chosen:
+        types_by_key.setdefault(_codec_key(rtpmap), (payload_type, rtpmap))
+    formats = tuple(str(payload_type) for payload_type, _ in chosen)
+    return _AnswerCodecs(formats, tuple(lines), dict(chosen), types_by_key)
+
+
+def _answer_media(
+    offer: SessionDescription,
+    media: Media,
+    local: LocalMedia,
+    direction: Direction,
+    crypto: Crypto | None,
+) -> Media | None:
+    """Our answer to one offered audio stream (with our ``crypto`` line, if SRTP was
+    agreed), or None when nothing in it is acceptable."""
+    codecs = _answer_codecs(media, local)
+    if not codecs.formats:
+        return None
+    attributes = list(codecs.lines)
     ptime = media.values("ptime")
     if ptime:
         attributes.append(Attribute("ptime", ptime[0]))
@@ -334,10 +388,10 @@ def _answer_media(
     if crypto is not None:
         attributes.append(Attribute("crypto", str(crypto)))
     answered = direction & effective_direction(offer, media).reverse()
-    attributes.append(_direction_attribute(answered))
-    formats = tuple(str(payload_type) for payload_type, _ in chosen)
-    built = Media("audio", local.port, media.proto, formats, attributes=tuple(attributes))
-    return with_known_views(built, dict(chosen), answered)
+    attributes.append(_DIRECTION_ATTRIBUTES[answered])
+    built = Media("audio", local.port, media.proto, codecs.formats, attributes=tuple(attributes))
+    built.__dict__["_types_by_key"] = codecs.types_by_key
+    return with_known_views(built, codecs.rtpmaps, answered)
 
 
 def make_answer(
@@ -444,20 +498,30 @@ def negotiate_streams(
     return tuple(streams)
 
 
-def _types_by_key(media: Media) -> dict[tuple[str, int, int], tuple[int, RtpMap]]:
+def _types_by_key(media: Media) -> dict[CodecKey, tuple[int, RtpMap]]:
     """The first payload type (and its rtpmap) of each codec in ``media``, in m= order;
     kept with the stream's other views (a stream read again or re-offered is negotiated
     again: see :class:`~switchboard.sdp.parse.SdpReader` and :func:`_reaimed`)."""
     views = media.__dict__
-    result: dict[tuple[str, int, int], tuple[int, RtpMap]] | None = views.get("_types_by_key")
+    result: dict[CodecKey, tuple[int, RtpMap]] | None = views.get("_types_by_key")
     if result is None:
-        result = {}
-        for payload_type in media.payload_types:
-            rtpmap = media.rtpmap(payload_type)
-            if rtpmap is not None:
-                result.setdefault(_codec_key(rtpmap), (payload_type, rtpmap))
+        text = (media.payload_types, tuple(media.values("rtpmap")))
+        result = _TYPES_BY_KEY.get(text)
+        if result is None:
+            result = {}
+            for payload_type in media.payload_types:
+                rtpmap = media.rtpmap(payload_type)
+                if rtpmap is not None:
+                    result.setdefault(_codec_key(rtpmap), (payload_type, rtpmap))
+            remember(_TYPES_BY_KEY, text, result)
         views["_types_by_key"] = result
     return result
+
+
+_TYPES_BY_KEY: dict[
+    tuple[tuple[int, ...], tuple[str, ...]], dict[CodecKey, tuple[int, RtpMap]]
+] = {}
+""":func:`_types_by_key` by the payload types and rtpmap lines it is read from (bounded)."""
 
 
 def shared_codec(a: NegotiatedStream, b: NegotiatedStream) -> NegotiatedCodec | None:
