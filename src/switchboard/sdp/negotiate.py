@@ -208,7 +208,7 @@ def _reaimed(media: Media, port: int, direction: Direction) -> Media:
     keeping the codec views our streams are built with, so nothing is parsed back."""
     kept = tuple(a for a in media.attributes if a.name not in DIRECTIONS)
     moved = replace(media, port=port, attributes=(*kept, _direction_attribute(direction)))
-    moved.__dict__["_types_by_key"] = _types_by_key(media)
+    moved.__dict__["_codec_types"] = _codec_types(media)
     return with_known_views(moved, media.rtpmaps, direction)
 
 
@@ -293,6 +293,17 @@ def _reject(media: Media) -> Media:
     return Media(media.media, 0, media.proto, media.formats)
 
 
+class _CodecTypes:
+    """The first payload type (and its rtpmap) of each codec in a stream, in m= order.
+    Shared by every stream with the same codec lines; hashed by identity, so
+    :func:`_agreed_codecs` remembers its result per pair of them."""
+
+    __slots__ = ("by_key",)
+
+    def __init__(self, by_key: dict[CodecKey, tuple[int, RtpMap]]) -> None:
+        self.by_key = by_key
+
+
 @dataclass(frozen=True, slots=True)
 class _AnswerCodecs:
     """What an answer to one offered codec list says, worked out once per list and
@@ -301,10 +312,10 @@ class _AnswerCodecs:
     formats: tuple[str, ...]
     lines: tuple[Attribute, ...]
     rtpmaps: dict[int, RtpMap]
-    types_by_key: dict[CodecKey, tuple[int, RtpMap]]
+    types: _CodecTypes
 
 
-_NO_CODEC = _AnswerCodecs((), (), {}, {})
+_NO_CODEC = _AnswerCodecs((), (), {}, _CodecTypes({}))
 _ANSWER_CODECS: dict[tuple[object, ...], _AnswerCodecs] = {}
 """Answers' codec parts by the offer's formats, rtpmap and fmtp lines, our ``allow=`` order
 and DTMF setting: every call from one phone model offers the same (bounded)."""
@@ -362,7 +373,7 @@ def _chosen_codecs(media: Media, local: LocalMedia) -> _AnswerCodecs:
     for payload_type, rtpmap in chosen:
         types_by_key.setdefault(_codec_key(rtpmap), (payload_type, rtpmap))
     formats = tuple(str(payload_type) for payload_type, _ in chosen)
-    return _AnswerCodecs(formats, tuple(lines), dict(chosen), types_by_key)
+    return _AnswerCodecs(formats, tuple(lines), dict(chosen), _CodecTypes(types_by_key))
 
 
 def _answer_media(
@@ -390,7 +401,7 @@ def _answer_media(
     answered = direction & effective_direction(offer, media).reverse()
     attributes.append(_DIRECTION_ATTRIBUTES[answered])
     built = Media("audio", local.port, media.proto, codecs.formats, attributes=tuple(attributes))
-    built.__dict__["_types_by_key"] = codecs.types_by_key
+    built.__dict__["_codec_types"] = codecs.types
     return with_known_views(built, codecs.rtpmaps, answered)
 
 
@@ -438,32 +449,8 @@ def negotiate_streams(
     for index, (ours, theirs) in enumerate(zip(local.media, remote.media, strict=False)):
         if not ours.port or not theirs.port or not theirs.is_rtp or not ours.is_rtp:
             continue
-        their_types = _types_by_key(theirs)
-        our_types = _types_by_key(ours)
-        codecs: list[NegotiatedCodec] = []
-        events: list[NegotiatedCodec] = []
-        # The answer's order; a dict keeps each codec's first payload type only.
-        fmtps = theirs.fmtps
-        for key, (_, rtpmap) in (their_types if local_is_offerer else our_types).items():
-            their_type = their_types.get(key)
-            our_type = our_types.get(key)
-            if their_type is None or our_type is None:
-                continue
-            remote_type = their_type[0]
-            codec = codec_for(rtpmap)
-            agreed = NegotiatedCodec(
-                remote_type,
-                our_type[0],
-                rtpmap.encoding_name,
-                rtpmap.clock_rate,
-                rtpmap.channels,
-                None if codec is None else codec.name,
-                fmtps.get(str(remote_type)) if fmtps else None,
-            )
-            (events if agreed.name == TELEPHONE_EVENT else codecs).append(agreed)
-        rate = codecs[0].clock_rate if codecs else None
-        event = next((e for e in events if e.clock_rate == rate), None) or next(
-            (e for e in events if e.clock_rate == 8000), None
+        codecs, event = _agreed_codecs(
+            _codec_types(theirs), _codec_types(ours), theirs, local_is_offerer
         )
         connection = remote.connection_of(theirs)
         rtcp_mux = ours.rtcp_mux and theirs.rtcp_mux
@@ -487,8 +474,8 @@ def negotiate_streams(
                 remote_port=theirs.port,
                 remote_rtcp_port=rtcp_port,
                 rtcp_mux=rtcp_mux,
-                codecs=tuple(codecs),
-                telephone_event=None if event is None else event.payload_type,
+                codecs=codecs,
+                telephone_event=event,
                 ptime=theirs.ptime,
                 direction=direction,
                 remote_crypto=theirs.crypto,
@@ -498,30 +485,71 @@ def negotiate_streams(
     return tuple(streams)
 
 
-def _types_by_key(media: Media) -> dict[CodecKey, tuple[int, RtpMap]]:
-    """The first payload type (and its rtpmap) of each codec in ``media``, in m= order;
-    kept with the stream's other views (a stream read again or re-offered is negotiated
-    again: see :class:`~switchboard.sdp.parse.SdpReader` and :func:`_reaimed`)."""
+def _codec_types(media: Media) -> _CodecTypes:
+    """``media``'s :class:`_CodecTypes`, kept with its other views (a stream read again or
+    re-offered is negotiated again: see :class:`~switchboard.sdp.parse.SdpReader` and
+    :func:`_reaimed`) and shared by streams with the same payload types and rtpmaps."""
     views = media.__dict__
-    result: dict[CodecKey, tuple[int, RtpMap]] | None = views.get("_types_by_key")
+    result: _CodecTypes | None = views.get("_codec_types")
     if result is None:
         text = (media.payload_types, tuple(media.values("rtpmap")))
-        result = _TYPES_BY_KEY.get(text)
+        result = _CODEC_TYPES.get(text)
         if result is None:
-            result = {}
+            by_key: dict[CodecKey, tuple[int, RtpMap]] = {}
             for payload_type in media.payload_types:
                 rtpmap = media.rtpmap(payload_type)
                 if rtpmap is not None:
-                    result.setdefault(_codec_key(rtpmap), (payload_type, rtpmap))
-            remember(_TYPES_BY_KEY, text, result)
-        views["_types_by_key"] = result
+                    by_key.setdefault(_codec_key(rtpmap), (payload_type, rtpmap))
+            result = remember(_CODEC_TYPES, text, _CodecTypes(by_key))
+        views["_codec_types"] = result
     return result
 
 
-_TYPES_BY_KEY: dict[
-    tuple[tuple[int, ...], tuple[str, ...]], dict[CodecKey, tuple[int, RtpMap]]
-] = {}
-""":func:`_types_by_key` by the payload types and rtpmap lines it is read from (bounded)."""
+_CODEC_TYPES: dict[tuple[tuple[int, ...], tuple[str, ...]], _CodecTypes] = {}
+""":func:`_codec_types` by the payload types and rtpmap lines it is read from (bounded)."""
+
+
+def _agreed_codecs(
+    their_types: _CodecTypes, our_types: _CodecTypes, theirs: Media, local_is_offerer: bool
+) -> tuple[tuple[NegotiatedCodec, ...], int | None]:
+    """The codecs both sides have, in the answer's order, and the remote's telephone-event
+    payload type; remembered per pair of codec lists, since each pair of phones repeats it."""
+    text = (their_types, our_types, tuple(theirs.values("fmtp")), local_is_offerer)
+    known = _AGREED.get(text)
+    if known is not None:
+        return known
+    codecs: list[NegotiatedCodec] = []
+    events: list[NegotiatedCodec] = []
+    # The answer's order; a dict keeps each codec's first payload type only.
+    fmtps = theirs.fmtps
+    theirs_by_key, ours_by_key = their_types.by_key, our_types.by_key
+    for key, (_, rtpmap) in (theirs_by_key if local_is_offerer else ours_by_key).items():
+        their_type = theirs_by_key.get(key)
+        our_type = ours_by_key.get(key)
+        if their_type is None or our_type is None:
+            continue
+        remote_type = their_type[0]
+        codec = codec_for(rtpmap)
+        agreed = NegotiatedCodec(
+            remote_type,
+            our_type[0],
+            rtpmap.encoding_name,
+            rtpmap.clock_rate,
+            rtpmap.channels,
+            None if codec is None else codec.name,
+            fmtps.get(str(remote_type)) if fmtps else None,
+        )
+        (events if agreed.name == TELEPHONE_EVENT else codecs).append(agreed)
+    rate = codecs[0].clock_rate if codecs else None
+    event = next((e for e in events if e.clock_rate == rate), None) or next(
+        (e for e in events if e.clock_rate == 8000), None
+    )
+    result = (tuple(codecs), None if event is None else event.payload_type)
+    return remember(_AGREED, text, result)
+
+
+_AGREED: dict[tuple[object, ...], tuple[tuple[NegotiatedCodec, ...], int | None]] = {}
+""":func:`_agreed_codecs` by its inputs (bounded)."""
 
 
 def shared_codec(a: NegotiatedStream, b: NegotiatedStream) -> NegotiatedCodec | None:
