@@ -457,7 +457,7 @@ class Media:
     @cached
     def rtpmaps(self) -> dict[int, RtpMap]:
         """The explicit ``a=rtpmap`` lines by payload type."""
-        values = tuple(self.values("rtpmap"))
+        values = tuple(self._values.get("rtpmap", ()))
         known = _RTPMAPS.get(values)
         if known is not None:
             return known
@@ -472,7 +472,7 @@ class Media:
     @cached
     def fmtps(self) -> dict[str, str]:
         """The ``a=fmtp`` parameters by format, as written."""
-        values = tuple(self.values("fmtp"))
+        values = tuple(self._values.get("fmtp", ()))
         known = _FMTPS.get(values)
         if known is not None:
             return known
@@ -487,13 +487,13 @@ class Media:
     @cached
     def ptime(self) -> float | None:
         """``a=ptime``: the packet time in ms the writer wants to receive (RFC 8866 §6.4)."""
-        values = self.values("ptime")
+        values = self._values.get("ptime")
         return parse_number(values[0], "a=ptime") if values else None
 
     @cached
     def maxptime(self) -> float | None:
         """``a=maxptime``: the longest packet time in ms the writer accepts (§6.5)."""
-        values = self.values("maxptime")
+        values = self._values.get("maxptime")
         return parse_number(values[0], "a=maxptime") if values else None
 
     @cached
@@ -504,7 +504,7 @@ class Media:
     @cached
     def rtcp(self) -> Rtcp | None:
         """``a=rtcp`` (RFC 3605), when RTCP is not on the next port up."""
-        values = self.values("rtcp")
+        values = self._values.get("rtcp")
         return Rtcp.parse(values[0]) if values else None
 
     @property
@@ -515,7 +515,8 @@ class Media:
     @cached
     def crypto(self) -> tuple[Crypto, ...]:
         """The SDES ``a=crypto`` lines in order of preference (RFC 4568)."""
-        return tuple(Crypto.parse(v) for v in self.values("crypto"))
+        values = self._values.get("crypto")
+        return tuple(Crypto.parse(v) for v in values) if values else ()
 
     def rtpmap(self, payload_type: int) -> RtpMap | None:
         """The mapping of ``payload_type``: explicit, else RFC 3551's static table."""

@@ -401,7 +401,7 @@ def _answer_media(
     answered = direction & effective_direction(offer, media).reverse()
     attributes.append(_DIRECTION_ATTRIBUTES[answered])
     built = Media("audio", local.port, media.proto, codecs.formats, attributes=tuple(attributes))
-    built.__dict__["_codec_types"] = codecs.types
+    built.__dict__.update(_codec_types=codecs.types, crypto=() if crypto is None else (crypto,))
     return with_known_views(built, codecs.rtpmaps, answered)
 
 

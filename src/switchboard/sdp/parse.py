@@ -199,6 +199,16 @@ def parse_sdp(data: bytes | str) -> SessionDescription:
     medias: list[_MediaLines] = []
     current: _MediaLines | None = None
     for number, line in enumerate(text.split("\n"), 1):
+        if line[:2] == "a=" and current is not None:  # most lines: a stream's attributes
+            value = line[2:]
+            attribute = _ATTRIBUTES.get(value)
+            if attribute is None:
+                try:
+                    attribute = _attribute(value)
+                except SdpParseError as error:
+                    raise SdpParseError(f"line {number}: {error.reason}") from None
+            current.attributes.append(attribute)
+            continue
         if not line:
             continue
         kind = line[0]
@@ -216,9 +226,7 @@ def parse_sdp(data: bytes | str) -> SessionDescription:
             if current is not None:
                 if kind in _SESSION_ONLY:
                     raise SdpParseError(f"{kind}= is not allowed after m=")
-                if kind == "a":
-                    current.attributes.append(_ATTRIBUTES.get(value) or _attribute(value))
-                elif kind == "m":
+                if kind == "m":
                     current = _MediaLines(value, number)
                     medias.append(current)
                 elif kind == "c":
