@@ -559,7 +559,9 @@ class Media:
             out += [f"b={b}" for b in self.bandwidths]
         if self.key is not None:
             out.append(f"k={self.key}")
-        out += [f"a={a}" for a in self.attributes]
+        out += [
+            f"a={a.name}" if a.value is None else f"a={a.name}:{a.value}" for a in self.attributes
+        ]
         return out
 
 
@@ -662,7 +664,10 @@ class SessionDescription:
         if self.key is not None:
             out.append(f"k={self.key}")
         if self.attributes:
-            out += [f"a={a}" for a in self.attributes]
+            out += [
+                f"a={a.name}" if a.value is None else f"a={a.name}:{a.value}"
+                for a in self.attributes
+            ]
         for media in self.media:
             out += media.lines()
         return out

@@ -217,9 +217,22 @@ def _session(local: LocalMedia, origin: Origin, media: Iterable[Media]) -> Sessi
     return SessionDescription(
         origin=origin,
         session_name=local.session_name,
-        connection=Connection("IN", local.addrtype, local.address),
+        connection=_connection(local.address),
         media=tuple(media),
     )
+
+
+_CONNECTIONS: dict[str, Connection] = {}
+"""Our ``c=`` lines by address: a server answers from the same few (bounded)."""
+
+
+def _connection(address: str) -> Connection:
+    """Our ``c=`` line for ``address``."""
+    known = _CONNECTIONS.get(address)
+    if known is None:
+        addrtype = "IP6" if ":" in address else "IP4"
+        known = remember(_CONNECTIONS, address, Connection("IN", addrtype, address))
+    return known
 
 
 def make_origin(local: LocalMedia, session_id: str, session_version: int) -> Origin:
@@ -694,7 +707,7 @@ class OfferAnswer:
         """Our description of ``media``; the o= version goes up when it differs from the
         last one sent in anything but the o= line (RFC 3264 §8)."""
         local = self.local_media
-        connection = Connection("IN", local.addrtype, local.address)
+        connection = _connection(local.address)
         sent = self._sent
         if sent is not None and (
             sent.media != media
