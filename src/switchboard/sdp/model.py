@@ -45,6 +45,7 @@ SECRET_ATTRIBUTES = frozenset({"crypto", "key-mgmt"})
 
 T = TypeVar("T")
 K = TypeVar("K")
+D = TypeVar("D", "Media", "SessionDescription")
 
 CACHE_LIMIT = 1024
 """Entries a per-text cache holds at most; it starts afresh beyond that (texts come from
@@ -563,6 +564,16 @@ class Media:
             f"a={a.name}" if a.value is None else f"a={a.name}:{a.value}" for a in self.attributes
         ]
         return out
+
+
+def assemble(cls: type[D], **fields: Any) -> D:
+    """A :class:`Media` or :class:`SessionDescription` from its fields, the others at their
+    defaults (dataclasses keep those on the class): what the frozen ``__init__`` gives for
+    a third of its cost, which is a ``setattr`` call per field (parsers and answers build
+    one of each per SDP body)."""
+    instance = object.__new__(cls)
+    instance.__dict__.update(fields)
+    return instance
 
 
 def with_known_views(media: Media, rtpmaps: dict[int, RtpMap], direction: Direction) -> Media:

@@ -47,6 +47,7 @@ from switchboard.sdp.model import (
     Origin,
     RtpMap,
     SessionDescription,
+    assemble,
     remember,
     with_known_views,
 )
@@ -413,7 +414,14 @@ def _answer_media(
         attributes.append(Attribute("crypto", str(crypto)))
     answered = direction & effective_direction(offer, media).reverse()
     attributes.append(_DIRECTION_ATTRIBUTES[answered])
-    built = Media("audio", local.port, media.proto, codecs.formats, attributes=tuple(attributes))
+    built = assemble(
+        Media,
+        media="audio",
+        port=local.port,
+        proto=media.proto,
+        formats=codecs.formats,
+        attributes=tuple(attributes),
+    )
     built.__dict__.update(_codec_types=codecs.types, crypto=() if crypto is None else (crypto,))
     return with_known_views(built, codecs.rtpmaps, answered)
 
@@ -715,7 +723,8 @@ class OfferAnswer:
             or sent.session_name != local.session_name
         ):
             self._version += 1
-        description = SessionDescription(
+        description = assemble(
+            SessionDescription,
             origin=self._origin(),
             session_name=local.session_name,
             connection=connection,

@@ -39,6 +39,7 @@ from switchboard.sdp.model import (
     Repeat,
     SessionDescription,
     Timing,
+    assemble,
     check_address,
     is_token,
     parse_int,
@@ -157,24 +158,25 @@ class _MediaLines:
         port_part, slash, count = port_text.partition("/")
         port = parse_int(port_part, f"m={media} port", 0, 65535)
         number_of_ports = parse_int(count, f"m={media} number of ports", 1) if slash else None
-        if not all(is_token(part) for part in proto.split("/")):
+        if proto not in RTP_PROTOS and not all(is_token(part) for part in proto.split("/")):
             raise SdpParseError(f"m={media}: bad proto {proto[:40]!r}")
         # RTP payload types are checked as numbers (Media.payload_types)
         if proto not in RTP_PROTOS and not all(is_token(fmt) for fmt in formats):
             raise SdpParseError(f"m={media}: bad format list")
         if not formats and port:
             raise SdpParseError(f"m={media}: no formats")
-        return Media(
-            media,
-            port,
-            proto,
-            tuple(formats),
-            number_of_ports,
-            self.information,
-            tuple(self.connections),
-            tuple(self.bandwidths),
-            self.key,
-            tuple(self.attributes),
+        return assemble(
+            Media,
+            media=media,
+            port=port,
+            proto=proto,
+            formats=tuple(formats),
+            number_of_ports=number_of_ports,
+            information=self.information,
+            connections=tuple(self.connections),
+            bandwidths=tuple(self.bandwidths),
+            key=self.key,
+            attributes=tuple(self.attributes),
         )
 
 
@@ -286,7 +288,8 @@ def parse_sdp(data: bytes | str) -> SessionDescription:
     if origin is None:
         raise SdpParseError("no o= line")
     media = tuple(_build(lines) for lines in medias)
-    description = SessionDescription(
+    description = assemble(
+        SessionDescription,
         origin=origin,
         session_name=session_name or "-",
         information=information,
