@@ -101,10 +101,17 @@ def parse_int(text: str, what: str, low: int = 0, high: int = 2**64 - 1) -> int:
 
 def parse_number(text: str, what: str) -> float:
     """A positive decimal, spaces around it ignored (``ptime`` allows fractions: RFC 8866 §6.4)."""
-    text = text.strip()
-    if _DECIMAL.match(text) is None or float(text) <= 0:
-        raise SdpParseError(f"{what}: expected a positive number, found {text[:40]!r}")
-    return float(text)
+    known = _NUMBERS.get(text)
+    if known is not None:
+        return known
+    number = text.strip()
+    if _DECIMAL.match(number) is None or float(number) <= 0:
+        raise SdpParseError(f"{what}: expected a positive number, found {number[:40]!r}")
+    return remember(_NUMBERS, text, float(number))
+
+
+_NUMBERS: dict[str, float] = {}
+""":func:`parse_number` by text: ``a=ptime:20`` in nearly every body (bounded)."""
 
 
 def check_address(addrtype: str, address: str, what: str) -> None:
