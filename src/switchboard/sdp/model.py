@@ -45,7 +45,7 @@ SECRET_ATTRIBUTES = frozenset({"crypto", "key-mgmt"})
 
 T = TypeVar("T")
 K = TypeVar("K")
-D = TypeVar("D", "Media", "SessionDescription")
+D = TypeVar("D")
 
 CACHE_LIMIT = 1024
 """Entries a per-text cache holds at most; it starts afresh beyond that (texts come from
@@ -205,7 +205,7 @@ class Attribute:
         return f"Attribute({self.name!r}, {value!r})"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Origin:
     """``o=``: who made the session and which version of it this is (RFC 8866 §5.2)."""
 
@@ -574,10 +574,10 @@ class Media:
 
 
 def assemble(cls: type[D], **fields: Any) -> D:
-    """A :class:`Media` or :class:`SessionDescription` from its fields, the others at their
-    defaults (dataclasses keep those on the class): what the frozen ``__init__`` gives for
-    a third of its cost, which is a ``setattr`` call per field (parsers and answers build
-    one of each per SDP body)."""
+    """A frozen dataclass without slots (:class:`Media`, :class:`SessionDescription`,
+    :class:`Origin`) from its fields, the others at their defaults (dataclasses keep those
+    on the class): what the frozen ``__init__`` gives for a third of its cost, which is a
+    ``setattr`` call per field (every SDP body read or answered builds one of each)."""
     instance = object.__new__(cls)
     instance.__dict__.update(fields)
     return instance

@@ -128,7 +128,7 @@ class NegotiatedCodec:
     fmtp: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class NegotiatedStream:
     """The outcome of one m= line both sides accepted: where to send, what, in which way."""
 
@@ -238,7 +238,15 @@ def _connection(address: str) -> Connection:
 
 def make_origin(local: LocalMedia, session_id: str, session_version: int) -> Origin:
     """Our ``o=`` line; ``session_id`` is entropy the caller supplies (RFC 8866 §5.2)."""
-    return Origin(local.username, session_id, session_version, "IN", local.addrtype, local.address)
+    return assemble(
+        Origin,
+        username=local.username,
+        sess_id=session_id,
+        sess_version=session_version,
+        nettype="IN",
+        addrtype=local.addrtype,
+        unicast_address=local.address,
+    )
 
 
 def make_offer(
@@ -486,7 +494,8 @@ def negotiate_streams(
         if srtp is None and (ours.proto in SRTP_PROTOS or theirs.proto in SRTP_PROTOS):
             raise OfferAnswerError(f"m={theirs.media}: SRTP without a matching a=crypto")
         streams.append(
-            NegotiatedStream(
+            assemble(
+                NegotiatedStream,
                 index=index,
                 media=theirs.media,
                 proto=theirs.proto,

@@ -89,8 +89,14 @@ def _origin(value: str) -> Origin:
     if not is_token(nettype) or not is_token(addrtype):
         raise SdpParseError(f"o=: bad network or address type in {value[:60]!r}")
     check_address(addrtype, address, "o=")
-    return Origin(
-        username, sess_id, parse_int(sess_version, "o= sess-version"), nettype, addrtype, address
+    return assemble(
+        Origin,
+        username=username,
+        sess_id=sess_id,
+        sess_version=parse_int(sess_version, "o= sess-version"),
+        nettype=nettype,
+        addrtype=addrtype,
+        unicast_address=address,
     )
 
 
