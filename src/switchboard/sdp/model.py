@@ -44,6 +44,20 @@ SECRET_ATTRIBUTES = frozenset({"crypto", "key-mgmt"})
 
 
 T = TypeVar("T")
+K = TypeVar("K")
+D = TypeVar("D")
+
+CACHE_LIMIT = 1024
+"""Entries a per-text cache holds at most; it starts afresh beyond that (texts come from
+the network, but phones send the same few lines in every call)."""
+
+
+def remember(cache: dict[K, T], key: K, value: T) -> T:
+    """Store ``value`` under ``key`` in a bounded per-text cache and return it."""
+    if len(cache) >= CACHE_LIMIT:
+        cache.clear()
+    cache[key] = value
+    return value
 
 
 class cached(Generic[T]):  # noqa: N801 (used like functools.cached_property)
@@ -87,10 +101,17 @@ def parse_int(text: str, what: str, low: int = 0, high: int = 2**64 - 1) -> int:
 
 def parse_number(text: str, what: str) -> float:
     """A positive decimal, spaces around it ignored (``ptime`` allows fractions: RFC 8866 §6.4)."""
-    text = text.strip()
-    if _DECIMAL.match(text) is None or float(text) <= 0:
-        raise SdpParseError(f"{what}: expected a positive number, found {text[:40]!r}")
-    return float(text)
+    known = _NUMBERS.get(text)
+    if known is not None:
+        return known
+    number = text.strip()
+    if _DECIMAL.match(number) is None or float(number) <= 0:
+        raise SdpParseError(f"{what}: expected a positive number, found {number[:40]!r}")
+    return remember(_NUMBERS, text, float(number))
+
+
+_NUMBERS: dict[str, float] = {}
+""":func:`parse_number` by text: ``a=ptime:20`` in nearly every body (bounded)."""
 
 
 def check_address(addrtype: str, address: str, what: str) -> None:
@@ -184,7 +205,7 @@ class Attribute:
         return f"Attribute({self.name!r}, {value!r})"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Origin:
     """``o=``: who made the session and which version of it this is (RFC 8866 §5.2)."""
 
@@ -393,6 +414,13 @@ def _direction(attributes: tuple[Attribute, ...], where: str) -> Direction | Non
     return _DIRECTION_NAMED[found[0]] if found else None
 
 
+_PAYLOAD_TYPES: dict[tuple[str, ...], tuple[int, ...]] = {}
+_RTPMAPS: dict[tuple[str, ...], dict[int, RtpMap]] = {}
+_FMTPS: dict[tuple[str, ...], dict[str, str]] = {}
+"""Views of the m= formats and the rtpmap and fmtp lines by their text: read-only, shared
+by every stream that wrote the same lines."""
+
+
 @dataclass(frozen=True)
 class Media:
     """A media description: ``m=`` and its ``i= c= b= k= a=`` lines (RFC 8866 §5.14)."""
@@ -423,46 +451,57 @@ class Media:
         """The formats as RTP payload type numbers (empty for non-RTP protos)."""
         if not self.is_rtp:
             return ()
+        known = _PAYLOAD_TYPES.get(self.formats)
+        if known is not None:
+            return known
         result = []
         for fmt in self.formats:
             value = int(fmt) if len(fmt) < 4 and fmt.isascii() and fmt.isdigit() else 128
             if value > 127:  # not a number, or out of range: say which
                 parse_int(fmt, "m= payload type", 0, 127)
             result.append(value)
-        return tuple(result)
+        return remember(_PAYLOAD_TYPES, self.formats, tuple(result))
 
     @cached
     def rtpmaps(self) -> dict[int, RtpMap]:
         """The explicit ``a=rtpmap`` lines by payload type."""
+        values = tuple(self._values.get("rtpmap", ()))
+        known = _RTPMAPS.get(values)
+        if known is not None:
+            return known
         result: dict[int, RtpMap] = {}
-        for value in self.values("rtpmap"):
+        for value in values:
             rtpmap = RtpMap.parse(value)
             if rtpmap.payload_type in result:
                 raise SdpParseError(f"a=rtpmap: payload type {rtpmap.payload_type} mapped twice")
             result[rtpmap.payload_type] = rtpmap
-        return result
+        return remember(_RTPMAPS, values, result)
 
     @cached
     def fmtps(self) -> dict[str, str]:
         """The ``a=fmtp`` parameters by format, as written."""
+        values = tuple(self._values.get("fmtp", ()))
+        known = _FMTPS.get(values)
+        if known is not None:
+            return known
         result: dict[str, str] = {}
-        for value in self.values("fmtp"):
+        for value in values:
             fmt, _, parameters = value.partition(" ")
             if not fmt:
                 raise SdpParseError("a=fmtp: expected '<format> <parameters>'")
             result[fmt] = parameters.strip()
-        return result
+        return remember(_FMTPS, values, result)
 
     @cached
     def ptime(self) -> float | None:
         """``a=ptime``: the packet time in ms the writer wants to receive (RFC 8866 §6.4)."""
-        values = self.values("ptime")
+        values = self._values.get("ptime")
         return parse_number(values[0], "a=ptime") if values else None
 
     @cached
     def maxptime(self) -> float | None:
         """``a=maxptime``: the longest packet time in ms the writer accepts (§6.5)."""
-        values = self.values("maxptime")
+        values = self._values.get("maxptime")
         return parse_number(values[0], "a=maxptime") if values else None
 
     @cached
@@ -473,7 +512,7 @@ class Media:
     @cached
     def rtcp(self) -> Rtcp | None:
         """``a=rtcp`` (RFC 3605), when RTCP is not on the next port up."""
-        values = self.values("rtcp")
+        values = self._values.get("rtcp")
         return Rtcp.parse(values[0]) if values else None
 
     @property
@@ -484,7 +523,8 @@ class Media:
     @cached
     def crypto(self) -> tuple[Crypto, ...]:
         """The SDES ``a=crypto`` lines in order of preference (RFC 4568)."""
-        return tuple(Crypto.parse(v) for v in self.values("crypto"))
+        values = self._values.get("crypto")
+        return tuple(Crypto.parse(v) for v in values) if values else ()
 
     def rtpmap(self, payload_type: int) -> RtpMap | None:
         """The mapping of ``payload_type``: explicit, else RFC 3551's static table."""
@@ -527,8 +567,20 @@ class Media:
             out += [f"b={b}" for b in self.bandwidths]
         if self.key is not None:
             out.append(f"k={self.key}")
-        out += [f"a={a}" for a in self.attributes]
+        out += [
+            f"a={a.name}" if a.value is None else f"a={a.name}:{a.value}" for a in self.attributes
+        ]
         return out
+
+
+def assemble(cls: type[D], **fields: Any) -> D:
+    """A frozen dataclass without slots (:class:`Media`, :class:`SessionDescription`,
+    :class:`Origin`) from its fields, the others at their defaults (dataclasses keep those
+    on the class): what the frozen ``__init__`` gives for a third of its cost, which is a
+    ``setattr`` call per field (every SDP body read or answered builds one of each)."""
+    instance = object.__new__(cls)
+    instance.__dict__.update(fields)
+    return instance
 
 
 def with_known_views(media: Media, rtpmaps: dict[int, RtpMap], direction: Direction) -> Media:
@@ -630,7 +682,10 @@ class SessionDescription:
         if self.key is not None:
             out.append(f"k={self.key}")
         if self.attributes:
-            out += [f"a={a}" for a in self.attributes]
+            out += [
+                f"a={a.name}" if a.value is None else f"a={a.name}:{a.value}"
+                for a in self.attributes
+            ]
         for media in self.media:
             out += media.lines()
         return out

@@ -47,6 +47,8 @@ from switchboard.sdp.model import (
     Origin,
     RtpMap,
     SessionDescription,
+    assemble,
+    remember,
     with_known_views,
 )
 
@@ -126,7 +128,7 @@ class NegotiatedCodec:
     fmtp: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class NegotiatedStream:
     """The outcome of one m= line both sides accepted: where to send, what, in which way."""
 
@@ -179,8 +181,12 @@ def offer_holds(offer: SessionDescription) -> bool:
     return bool(active) and not any(effective_direction(offer, m).receives for m in active)
 
 
+CodecKey = tuple[str, int, int]
+"""A codec whatever its payload type number: name, clock rate, channels."""
+
+
 @lru_cache(maxsize=512)  # bounded: rtpmaps come from the network
-def _codec_key(rtpmap: RtpMap) -> tuple[str, int, int]:
+def _codec_key(rtpmap: RtpMap) -> CodecKey:
     """What makes two rtpmaps the same codec whatever the payload type number."""
     codec = codec_for(rtpmap)
     if codec is not None:
@@ -189,9 +195,13 @@ def _codec_key(rtpmap: RtpMap) -> tuple[str, int, int]:
     return (rtpmap.encoding_name.lower(), rtpmap.clock_rate, rtpmap.channels)
 
 
+_DIRECTION_ATTRIBUTES = {direction: Attribute(direction.value) for direction in Direction}
+"""The ``a=sendrecv``-style flag of each direction."""
+
+
 def _direction_attribute(direction: Direction) -> Attribute:
     """The ``a=sendrecv``-style flag for ``direction``."""
-    return Attribute(direction.value)
+    return _DIRECTION_ATTRIBUTES[direction]
 
 
 def _reaimed(media: Media, port: int, direction: Direction) -> Media:
@@ -199,7 +209,7 @@ def _reaimed(media: Media, port: int, direction: Direction) -> Media:
     keeping the codec views our streams are built with, so nothing is parsed back."""
     kept = tuple(a for a in media.attributes if a.name not in DIRECTIONS)
     moved = replace(media, port=port, attributes=(*kept, _direction_attribute(direction)))
-    moved.__dict__["_types_by_key"] = _types_by_key(media)
+    moved.__dict__["_codec_types"] = _codec_types(media)
     return with_known_views(moved, media.rtpmaps, direction)
 
 
@@ -208,14 +218,35 @@ def _session(local: LocalMedia, origin: Origin, media: Iterable[Media]) -> Sessi
     return SessionDescription(
         origin=origin,
         session_name=local.session_name,
-        connection=Connection("IN", local.addrtype, local.address),
+        connection=_connection(local.address),
         media=tuple(media),
     )
 
 
+_CONNECTIONS: dict[str, Connection] = {}
+"""Our ``c=`` lines by address: a server answers from the same few (bounded)."""
+
+
+def _connection(address: str) -> Connection:
+    """Our ``c=`` line for ``address``."""
+    known = _CONNECTIONS.get(address)
+    if known is None:
+        addrtype = "IP6" if ":" in address else "IP4"
+        known = remember(_CONNECTIONS, address, Connection("IN", addrtype, address))
+    return known
+
+
 def make_origin(local: LocalMedia, session_id: str, session_version: int) -> Origin:
     """Our ``o=`` line; ``session_id`` is entropy the caller supplies (RFC 8866 §5.2)."""
-    return Origin(local.username, session_id, session_version, "IN", local.addrtype, local.address)
+    return assemble(
+        Origin,
+        username=local.username,
+        sess_id=session_id,
+        sess_version=session_version,
+        nettype="IN",
+        addrtype=local.addrtype,
+        unicast_address=local.address,
+    )
 
 
 def make_offer(
@@ -284,15 +315,51 @@ def _reject(media: Media) -> Media:
     return Media(media.media, 0, media.proto, media.formats)
 
 
-def _answer_media(
-    offer: SessionDescription,
-    media: Media,
-    local: LocalMedia,
-    direction: Direction,
-    crypto: Crypto | None,
-) -> Media | None:
-    """Our answer to one offered audio stream (with our ``crypto`` line, if SRTP was
-    agreed), or None when nothing in it is acceptable."""
+class _CodecTypes:
+    """The first payload type (and its rtpmap) of each codec in a stream, in m= order.
+    Shared by every stream with the same codec lines; hashed by identity, so
+    :func:`_agreed_codecs` remembers its result per pair of them."""
+
+    __slots__ = ("by_key",)
+
+    def __init__(self, by_key: dict[CodecKey, tuple[int, RtpMap]]) -> None:
+        self.by_key = by_key
+
+
+@dataclass(frozen=True, slots=True)
+class _AnswerCodecs:
+    """What an answer to one offered codec list says, worked out once per list and
+    ``allow=`` order: the formats, rtpmap/fmtp lines and the views they make."""
+
+    formats: tuple[str, ...]
+    lines: tuple[Attribute, ...]
+    rtpmaps: dict[int, RtpMap]
+    types: _CodecTypes
+
+
+_NO_CODEC = _AnswerCodecs((), (), {}, _CodecTypes({}))
+_ANSWER_CODECS: dict[tuple[object, ...], _AnswerCodecs] = {}
+"""Answers' codec parts by the offer's formats, rtpmap and fmtp lines, our ``allow=`` order
+and DTMF setting: every call from one phone model offers the same (bounded)."""
+
+
+def _answer_codecs(media: Media, local: LocalMedia) -> _AnswerCodecs:
+    """The codec part of our answer to ``media`` (see :func:`_chosen_codecs`), remembered."""
+    text = (
+        media.formats,
+        tuple(media.values("rtpmap")),
+        tuple(media.values("fmtp")),
+        local.preferences,
+        local.telephone_event,
+    )
+    known = _ANSWER_CODECS.get(text)
+    if known is None:
+        known = remember(_ANSWER_CODECS, text, _chosen_codecs(media, local))
+    return known
+
+
+def _chosen_codecs(media: Media, local: LocalMedia) -> _AnswerCodecs:
+    """The offered codecs we take, in our preference order, with telephone-event."""
     offered: dict[str, tuple[int, RtpMap]] = {}
     events: list[tuple[int, RtpMap]] = []
     for payload_type in media.payload_types:
@@ -310,7 +377,7 @@ def _answer_media(
         if found is not None:
             chosen.append(found)
     if not chosen:
-        return None
+        return _NO_CODEC
     if local.telephone_event:
         # Events at the audio's clock rate (RFC 4733 §2.1); failing that, at 8 kHz, which
         # phones offer beside Opus (48 kHz) or G.722 and Asterisk accepts.
@@ -319,11 +386,31 @@ def _answer_media(
             [event for event in events if event[1].clock_rate in rates]
             or [event for event in events if event[1].clock_rate == 8000][:1]
         )
-    attributes = [Attribute("rtpmap", str(rtpmap)) for _, rtpmap in chosen]
+    lines = [Attribute("rtpmap", str(rtpmap)) for _, rtpmap in chosen]
     for payload_type, _ in chosen:
         parameters = media.fmtps.get(str(payload_type))
         if parameters is not None:
-            attributes.append(Attribute("fmtp", f"{payload_type} {parameters}"))
+            lines.append(Attribute("fmtp", f"{payload_type} {parameters}"))
+    types_by_key: dict[CodecKey, tuple[int, RtpMap]] = {}
+    for payload_type, rtpmap in chosen:
+        types_by_key.setdefault(_codec_key(rtpmap), (payload_type, rtpmap))
+    formats = tuple(str(payload_type) for payload_type, _ in chosen)
+    return _AnswerCodecs(formats, tuple(lines), dict(chosen), _CodecTypes(types_by_key))
+
+
+def _answer_media(
+    offer: SessionDescription,
+    media: Media,
+    local: LocalMedia,
+    direction: Direction,
+    crypto: Crypto | None,
+) -> Media | None:
+    """Our answer to one offered audio stream (with our ``crypto`` line, if SRTP was
+    agreed), or None when nothing in it is acceptable."""
+    codecs = _answer_codecs(media, local)
+    if not codecs.formats:
+        return None
+    attributes = list(codecs.lines)
     ptime = media.values("ptime")
     if ptime:
         attributes.append(Attribute("ptime", ptime[0]))
@@ -334,10 +421,17 @@ def _answer_media(
     if crypto is not None:
         attributes.append(Attribute("crypto", str(crypto)))
     answered = direction & effective_direction(offer, media).reverse()
-    attributes.append(_direction_attribute(answered))
-    formats = tuple(str(payload_type) for payload_type, _ in chosen)
-    built = Media("audio", local.port, media.proto, formats, attributes=tuple(attributes))
-    return with_known_views(built, dict(chosen), answered)
+    attributes.append(_DIRECTION_ATTRIBUTES[answered])
+    built = assemble(
+        Media,
+        media="audio",
+        port=local.port,
+        proto=media.proto,
+        formats=codecs.formats,
+        attributes=tuple(attributes),
+    )
+    built.__dict__.update(_codec_types=codecs.types, crypto=() if crypto is None else (crypto,))
+    return with_known_views(built, codecs.rtpmaps, answered)
 
 
 def make_answer(
@@ -384,32 +478,8 @@ def negotiate_streams(
     for index, (ours, theirs) in enumerate(zip(local.media, remote.media, strict=False)):
         if not ours.port or not theirs.port or not theirs.is_rtp or not ours.is_rtp:
             continue
-        their_types = _types_by_key(theirs)
-        our_types = _types_by_key(ours)
-        codecs: list[NegotiatedCodec] = []
-        events: list[NegotiatedCodec] = []
-        # The answer's order; a dict keeps each codec's first payload type only.
-        fmtps = theirs.fmtps
-        for key, (_, rtpmap) in (their_types if local_is_offerer else our_types).items():
-            their_type = their_types.get(key)
-            our_type = our_types.get(key)
-            if their_type is None or our_type is None:
-                continue
-            remote_type = their_type[0]
-            codec = codec_for(rtpmap)
-            agreed = NegotiatedCodec(
-                remote_type,
-                our_type[0],
-                rtpmap.encoding_name,
-                rtpmap.clock_rate,
-                rtpmap.channels,
-                None if codec is None else codec.name,
-                fmtps.get(str(remote_type)) if fmtps else None,
-            )
-            (events if agreed.name == TELEPHONE_EVENT else codecs).append(agreed)
-        rate = codecs[0].clock_rate if codecs else None
-        event = next((e for e in events if e.clock_rate == rate), None) or next(
-            (e for e in events if e.clock_rate == 8000), None
+        codecs, event = _agreed_codecs(
+            _codec_types(theirs), _codec_types(ours), theirs, local_is_offerer
         )
         connection = remote.connection_of(theirs)
         rtcp_mux = ours.rtcp_mux and theirs.rtcp_mux
@@ -424,7 +494,8 @@ def negotiate_streams(
         if srtp is None and (ours.proto in SRTP_PROTOS or theirs.proto in SRTP_PROTOS):
             raise OfferAnswerError(f"m={theirs.media}: SRTP without a matching a=crypto")
         streams.append(
-            NegotiatedStream(
+            assemble(
+                NegotiatedStream,
                 index=index,
                 media=theirs.media,
                 proto=theirs.proto,
@@ -433,8 +504,8 @@ def negotiate_streams(
                 remote_port=theirs.port,
                 remote_rtcp_port=rtcp_port,
                 rtcp_mux=rtcp_mux,
-                codecs=tuple(codecs),
-                telephone_event=None if event is None else event.payload_type,
+                codecs=codecs,
+                telephone_event=event,
                 ptime=theirs.ptime,
                 direction=direction,
                 remote_crypto=theirs.crypto,
@@ -444,20 +515,71 @@ def negotiate_streams(
     return tuple(streams)
 
 
-def _types_by_key(media: Media) -> dict[tuple[str, int, int], tuple[int, RtpMap]]:
-    """The first payload type (and its rtpmap) of each codec in ``media``, in m= order;
-    kept with the stream's other views (a stream read again or re-offered is negotiated
-    again: see :class:`~switchboard.sdp.parse.SdpReader` and :func:`_reaimed`)."""
+def _codec_types(media: Media) -> _CodecTypes:
+    """``media``'s :class:`_CodecTypes`, kept with its other views (a stream read again or
+    re-offered is negotiated again: see :class:`~switchboard.sdp.parse.SdpReader` and
+    :func:`_reaimed`) and shared by streams with the same payload types and rtpmaps."""
     views = media.__dict__
-    result: dict[tuple[str, int, int], tuple[int, RtpMap]] | None = views.get("_types_by_key")
+    result: _CodecTypes | None = views.get("_codec_types")
     if result is None:
-        result = {}
-        for payload_type in media.payload_types:
-            rtpmap = media.rtpmap(payload_type)
-            if rtpmap is not None:
-                result.setdefault(_codec_key(rtpmap), (payload_type, rtpmap))
-        views["_types_by_key"] = result
+        text = (media.payload_types, tuple(media.values("rtpmap")))
+        result = _CODEC_TYPES.get(text)
+        if result is None:
+            by_key: dict[CodecKey, tuple[int, RtpMap]] = {}
+            for payload_type in media.payload_types:
+                rtpmap = media.rtpmap(payload_type)
+                if rtpmap is not None:
+                    by_key.setdefault(_codec_key(rtpmap), (payload_type, rtpmap))
+            result = remember(_CODEC_TYPES, text, _CodecTypes(by_key))
+        views["_codec_types"] = result
     return result
+
+
+_CODEC_TYPES: dict[tuple[tuple[int, ...], tuple[str, ...]], _CodecTypes] = {}
+""":func:`_codec_types` by the payload types and rtpmap lines it is read from (bounded)."""
+
+
+def _agreed_codecs(
+    their_types: _CodecTypes, our_types: _CodecTypes, theirs: Media, local_is_offerer: bool
+) -> tuple[tuple[NegotiatedCodec, ...], int | None]:
+    """The codecs both sides have, in the answer's order, and the remote's telephone-event
+    payload type; remembered per pair of codec lists, since each pair of phones repeats it."""
+    text = (their_types, our_types, tuple(theirs.values("fmtp")), local_is_offerer)
+    known = _AGREED.get(text)
+    if known is not None:
+        return known
+    codecs: list[NegotiatedCodec] = []
+    events: list[NegotiatedCodec] = []
+    # The answer's order; a dict keeps each codec's first payload type only.
+    fmtps = theirs.fmtps
+    theirs_by_key, ours_by_key = their_types.by_key, our_types.by_key
+    for key, (_, rtpmap) in (theirs_by_key if local_is_offerer else ours_by_key).items():
+        their_type = theirs_by_key.get(key)
+        our_type = ours_by_key.get(key)
+        if their_type is None or our_type is None:
+            continue
+        remote_type = their_type[0]
+        codec = codec_for(rtpmap)
+        agreed = NegotiatedCodec(
+            remote_type,
+            our_type[0],
+            rtpmap.encoding_name,
+            rtpmap.clock_rate,
+            rtpmap.channels,
+            None if codec is None else codec.name,
+            fmtps.get(str(remote_type)) if fmtps else None,
+        )
+        (events if agreed.name == TELEPHONE_EVENT else codecs).append(agreed)
+    rate = codecs[0].clock_rate if codecs else None
+    event = next((e for e in events if e.clock_rate == rate), None) or next(
+        (e for e in events if e.clock_rate == 8000), None
+    )
+    result = (tuple(codecs), None if event is None else event.payload_type)
+    return remember(_AGREED, text, result)
+
+
+_AGREED: dict[tuple[object, ...], tuple[tuple[NegotiatedCodec, ...], int | None]] = {}
+""":func:`_agreed_codecs` by its inputs (bounded)."""
 
 
 def shared_codec(a: NegotiatedStream, b: NegotiatedStream) -> NegotiatedCodec | None:
@@ -602,7 +724,7 @@ class OfferAnswer:
         """Our description of ``media``; the o= version goes up when it differs from the
         last one sent in anything but the o= line (RFC 3264 §8)."""
         local = self.local_media
-        connection = Connection("IN", local.addrtype, local.address)
+        connection = _connection(local.address)
         sent = self._sent
         if sent is not None and (
             sent.media != media
@@ -610,7 +732,8 @@ class OfferAnswer:
             or sent.session_name != local.session_name
         ):
             self._version += 1
-        description = SessionDescription(
+        description = assemble(
+            SessionDescription,
             origin=self._origin(),
             session_name=local.session_name,
             connection=connection,

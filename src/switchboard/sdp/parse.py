@@ -39,9 +39,11 @@ from switchboard.sdp.model import (
     Repeat,
     SessionDescription,
     Timing,
+    assemble,
     check_address,
     is_token,
     parse_int,
+    remember,
 )
 
 _SESSION_ONLY = frozenset("vosuepzrt")
@@ -49,6 +51,17 @@ _KNOWN = frozenset("vosiuepcbtrzkam")
 _LETTERS = frozenset("abcdefghijklmnopqrstuvwxyz")
 _is_token = TOKEN.match
 _UNBOUNDED = Timing()
+_CONNECTIONS: dict[str, Connection] = {}
+_BANDWIDTHS: dict[str, Bandwidth] = {}
+_ATTRIBUTES: dict[str, Attribute] = {}
+"""Lines already read, by their text: each phone writes the same ``c= b=`` and codec lines
+in every call, and the objects are immutable (bounded: see :func:`remember`)."""
+_SHARED_ATTRIBUTES = frozenset(
+    {"rtpmap", "fmtp", "ptime", "maxptime", "rtcp-mux", "sendrecv", "sendonly", "recvonly"}
+    | {"inactive", "X-nat", "minptime", "rtcp-fb", "extmap", "mid", "setup", "ice-lite"}
+)
+"""Attributes worth remembering: the same text in every call (not ``ssrc``, ``rtcp``,
+``crypto`` or ``candidate``, which change per call; keys never stay in memory this way)."""
 
 
 def _connection(value: str) -> Connection:
@@ -64,7 +77,7 @@ def _connection(value: str) -> Connection:
         for number in suffix.split("/"):
             parse_int(number, "c= multicast ttl or count")
     check_address(addrtype, host, "c=")
-    return Connection(nettype, addrtype, address)
+    return remember(_CONNECTIONS, value, Connection(nettype, addrtype, address))
 
 
 def _origin(value: str) -> Origin:
@@ -76,8 +89,14 @@ def _origin(value: str) -> Origin:
     if not is_token(nettype) or not is_token(addrtype):
         raise SdpParseError(f"o=: bad network or address type in {value[:60]!r}")
     check_address(addrtype, address, "o=")
-    return Origin(
-        username, sess_id, parse_int(sess_version, "o= sess-version"), nettype, addrtype, address
+    return assemble(
+        Origin,
+        username=username,
+        sess_id=sess_id,
+        sess_version=parse_int(sess_version, "o= sess-version"),
+        nettype=nettype,
+        addrtype=addrtype,
+        unicast_address=address,
     )
 
 
@@ -86,7 +105,7 @@ def _bandwidth(value: str) -> Bandwidth:
     bwtype, colon, number = value.partition(":")
     if not colon or not is_token(bwtype):
         raise SdpParseError(f"b=: expected '<bwtype>:<bandwidth>', found {value[:40]!r}")
-    return Bandwidth(bwtype, parse_int(number.strip(), f"b={bwtype}"))
+    return remember(_BANDWIDTHS, value, Bandwidth(bwtype, parse_int(number.strip(), f"b={bwtype}")))
 
 
 def _timing(value: str) -> Timing:
@@ -110,9 +129,12 @@ def _repeat(value: str) -> Repeat:
 def _attribute(value: str) -> Attribute:
     """``attribute = (attribute-name ":" attribute-value) / attribute-name``."""
     name, colon, rest = value.partition(":")
-    if not is_token(name):
+    if _is_token(name) is None:
         raise SdpParseError(f"a=: bad attribute name {name[:40]!r}")
-    return Attribute(name, rest if colon else None)
+    attribute = Attribute(name, rest if colon else None)
+    if name in _SHARED_ATTRIBUTES:
+        remember(_ATTRIBUTES, value, attribute)
+    return attribute
 
 
 class _MediaLines:
@@ -142,24 +164,25 @@ class _MediaLines:
         port_part, slash, count = port_text.partition("/")
         port = parse_int(port_part, f"m={media} port", 0, 65535)
         number_of_ports = parse_int(count, f"m={media} number of ports", 1) if slash else None
-        if not all(is_token(part) for part in proto.split("/")):
+        if proto not in RTP_PROTOS and not all(is_token(part) for part in proto.split("/")):
             raise SdpParseError(f"m={media}: bad proto {proto[:40]!r}")
         # RTP payload types are checked as numbers (Media.payload_types)
         if proto not in RTP_PROTOS and not all(is_token(fmt) for fmt in formats):
             raise SdpParseError(f"m={media}: bad format list")
         if not formats and port:
             raise SdpParseError(f"m={media}: no formats")
-        return Media(
-            media,
-            port,
-            proto,
-            tuple(formats),
-            number_of_ports,
-            self.information,
-            tuple(self.connections),
-            tuple(self.bandwidths),
-            self.key,
-            tuple(self.attributes),
+        return assemble(
+            Media,
+            media=media,
+            port=port,
+            proto=proto,
+            formats=tuple(formats),
+            number_of_ports=number_of_ports,
+            information=self.information,
+            connections=tuple(self.connections),
+            bandwidths=tuple(self.bandwidths),
+            key=self.key,
+            attributes=tuple(self.attributes),
         )
 
 
@@ -184,6 +207,16 @@ def parse_sdp(data: bytes | str) -> SessionDescription:
     medias: list[_MediaLines] = []
     current: _MediaLines | None = None
     for number, line in enumerate(text.split("\n"), 1):
+        if line[:2] == "a=" and current is not None:  # most lines: a stream's attributes
+            value = line[2:]
+            attribute = _ATTRIBUTES.get(value)
+            if attribute is None:
+                try:
+                    attribute = _attribute(value)
+                except SdpParseError as error:
+                    raise SdpParseError(f"line {number}: {error.reason}") from None
+            current.attributes.append(attribute)
+            continue
         if not line:
             continue
         kind = line[0]
@@ -201,18 +234,13 @@ def parse_sdp(data: bytes | str) -> SessionDescription:
             if current is not None:
                 if kind in _SESSION_ONLY:
                     raise SdpParseError(f"{kind}= is not allowed after m=")
-                if kind == "a":
-                    name, colon, rest = value.partition(":")
-                    if _is_token(name) is None:
-                        raise SdpParseError(f"a=: bad attribute name {name[:40]!r}")
-                    current.attributes.append(Attribute(name, rest if colon else None))
-                elif kind == "m":
+                if kind == "m":
                     current = _MediaLines(value, number)
                     medias.append(current)
                 elif kind == "c":
-                    current.connections.append(_connection(value))
+                    current.connections.append(_CONNECTIONS.get(value) or _connection(value))
                 elif kind == "b":
-                    current.bandwidths.append(_bandwidth(value))
+                    current.bandwidths.append(_BANDWIDTHS.get(value) or _bandwidth(value))
                 elif kind == "i":
                     if current.information is not None:
                         raise SdpParseError("i= given twice")
@@ -226,7 +254,7 @@ def parse_sdp(data: bytes | str) -> SessionDescription:
                 raise SdpParseError(f"{kind}= given twice")
             seen.add(kind)
             if kind == "a":
-                attributes.append(_attribute(value))
+                attributes.append(_ATTRIBUTES.get(value) or _attribute(value))
             elif kind == "m":
                 current = _MediaLines(value, number)
                 medias.append(current)
@@ -235,11 +263,11 @@ def parse_sdp(data: bytes | str) -> SessionDescription:
             elif kind == "s":
                 session_name = value
             elif kind == "c":
-                connection = _connection(value)
+                connection = _CONNECTIONS.get(value) or _connection(value)
             elif kind == "t":
                 timings.append(_timing(value))
             elif kind == "b":
-                bandwidths.append(_bandwidth(value))
+                bandwidths.append(_BANDWIDTHS.get(value) or _bandwidth(value))
             elif kind == "r":
                 if not timings:
                     raise SdpParseError("r= without t=")
@@ -266,7 +294,8 @@ def parse_sdp(data: bytes | str) -> SessionDescription:
     if origin is None:
         raise SdpParseError("no o= line")
     media = tuple(_build(lines) for lines in medias)
-    description = SessionDescription(
+    description = assemble(
+        SessionDescription,
         origin=origin,
         session_name=session_name or "-",
         information=information,
