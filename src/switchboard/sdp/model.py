@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from types import MappingProxyType
 from typing import Any, Generic, TypeVar, overload
 
 from switchboard.sdp.errors import SdpParseError
@@ -415,10 +416,10 @@ def _direction(attributes: tuple[Attribute, ...], where: str) -> Direction | Non
 
 
 _PAYLOAD_TYPES: dict[tuple[str, ...], tuple[int, ...]] = {}
-_RTPMAPS: dict[tuple[str, ...], dict[int, RtpMap]] = {}
-_FMTPS: dict[tuple[str, ...], dict[str, str]] = {}
-"""Views of the m= formats and the rtpmap and fmtp lines by their text: read-only, shared
-by every stream that wrote the same lines."""
+_RTPMAPS: dict[tuple[str, ...], Mapping[int, RtpMap]] = {}
+_FMTPS: dict[tuple[str, ...], Mapping[str, str]] = {}
+"""Views of the m= formats and the rtpmap and fmtp lines by their text, shared by every
+stream that wrote the same lines (so read-only proxies: no call can change another's)."""
 
 
 @dataclass(frozen=True)
@@ -463,7 +464,7 @@ class Media:
         return remember(_PAYLOAD_TYPES, self.formats, tuple(result))
 
     @cached
-    def rtpmaps(self) -> dict[int, RtpMap]:
+    def rtpmaps(self) -> Mapping[int, RtpMap]:
         """The explicit ``a=rtpmap`` lines by payload type."""
         values = tuple(self._values.get("rtpmap", ()))
         known = _RTPMAPS.get(values)
@@ -475,10 +476,10 @@ class Media:
             if rtpmap.payload_type in result:
                 raise SdpParseError(f"a=rtpmap: payload type {rtpmap.payload_type} mapped twice")
             result[rtpmap.payload_type] = rtpmap
-        return remember(_RTPMAPS, values, result)
+        return remember(_RTPMAPS, values, MappingProxyType(result))
 
     @cached
-    def fmtps(self) -> dict[str, str]:
+    def fmtps(self) -> Mapping[str, str]:
         """The ``a=fmtp`` parameters by format, as written."""
         values = tuple(self._values.get("fmtp", ()))
         known = _FMTPS.get(values)
@@ -490,7 +491,7 @@ class Media:
             if not fmt:
                 raise SdpParseError("a=fmtp: expected '<format> <parameters>'")
             result[fmt] = parameters.strip()
-        return remember(_FMTPS, values, result)
+        return remember(_FMTPS, values, MappingProxyType(result))
 
     @cached
     def ptime(self) -> float | None:
@@ -583,7 +584,7 @@ def assemble(cls: type[D], **fields: Any) -> D:
     return instance
 
 
-def with_known_views(media: Media, rtpmaps: dict[int, RtpMap], direction: Direction) -> Media:
+def with_known_views(media: Media, rtpmaps: Mapping[int, RtpMap], direction: Direction) -> Media:
     """``media`` given the views it was built from, so reading them back parses nothing."""
     media.__dict__.update(payload_types=tuple(rtpmaps), rtpmaps=rtpmaps, direction=direction)
     return media

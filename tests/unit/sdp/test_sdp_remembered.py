@@ -109,3 +109,14 @@ def test_caches_start_afresh_beyond_their_bound() -> None:
         assert remember(cache, number, number * 2) == number * 2
     assert len(cache) <= CACHE_LIMIT
     assert cache[CACHE_LIMIT + 9] == 2 * (CACHE_LIMIT + 9)
+
+
+def test_the_shared_rtpmap_and_fmtp_views_cannot_be_changed() -> None:
+    """Two calls with the same lines share one view: neither can change the other's."""
+    first, second = (parse_sdp(offer(port)).media[0] for port in (4002, 5002))
+    assert first.rtpmaps is second.rtpmaps and first.fmtps is second.fmtps
+    with pytest.raises(TypeError):
+        first.rtpmaps[8] = first.rtpmaps[0]  # type: ignore[index]
+    with pytest.raises(TypeError):
+        first.fmtps["101"] = "0-15"  # type: ignore[index]
+    assert second.fmtps["101"] == "0-16"
