@@ -62,6 +62,9 @@ _well_formed_addresses = KnownGood(8192)
 _well_formed_request_uris = KnownGood(1024)
 _cseqs: Remembered[CSeq] = Remembered(4096)
 """CSeq values already parsed: "1 INVITE", "2 REGISTER" and the like recur all the time."""
+_SERIAL_KEYS = frozenset(LINE_STARTS) | {"content-length"}
+"""Names :meth:`SipMessage.serialize` writes from :data:`LINE_STARTS` (Content-Length it
+writes itself)."""
 _SINGLE = ("from", "to", "call-id", "cseq", "max-forwards", "content-type", "expires")
 
 
@@ -279,10 +282,21 @@ class SipMessage:
 
     def serialize(self) -> bytes:
         """Wire bytes: start line, header fields, a correct Content-Length, the body."""
+        index = self.headers._index
+        line_starts = LINE_STARTS
+        if index.keys() <= _SERIAL_KEYS:  # known names only: no lookup call per line
+            fields = [
+                line_starts[key] + value
+                for key, values in index.items()
+                if key != "content-length"
+                for value in values
+            ]
+            fields.append(f"Content-Length: {len(self.body)}\r\n\r\n")
+            head = self._start_line() + "\r\n" + "\r\n".join(fields)
+            return head.encode("utf-8", "surrogateescape") + self.body
         lines = [self._start_line()]
         append = lines.append
-        line_starts = LINE_STARTS
-        for key, values in self.headers._index.items():
+        for key, values in index.items():
             start = line_starts.get(key)
             if start is None:
                 if key == "content-length":
@@ -463,9 +477,10 @@ def read_head(head: bytes) -> tuple[str, dict[str, list[str]], str | None, bool]
 
     Returns the start line, canonical name → field values, the first syntax problem
     found (or None): the caller raises it once it knows whom to answer, and whether the
-    block holds only known names, each once (``checked``). The fast path assumes no
-    folding: a line without a colon, or a name starting with whitespace, reveals it,
-    and the block is then read again the careful way.
+    block holds only known names, each once (``checked``). Per line: one partition, one
+    lookup of the usual spelling, one strip. The fast path assumes no folding: a line
+    without a colon, or a name starting with whitespace, reveals it, and the block is then
+    read again the careful way.
     """
     text = head.decode("utf-8", "surrogateescape")
     lines = text.split("\r\n")
@@ -485,8 +500,12 @@ def read_head(head: bytes) -> tuple[str, dict[str, list[str]], str | None, bool]
                     return _read_head_carefully(text)
                 key = canonical_name(name)
                 plain = False
-        index.setdefault(key, []).append(value.strip())
-    return lines[0], index, None, plain and len(index) == len(lines) - 1  # each name once
+        if key in index:  # a repeated name: rare, so no setdefault and append per line
+            index[key].append(value.strip())
+            plain = False
+        else:
+            index[key] = [value.strip()]
+    return lines[0], index, None, plain  # known names, each once
 
 
 def unfold(text: str) -> str:
@@ -650,14 +669,24 @@ def make_response(
     ``to_tag`` is added to To unless the request already has one.
     """
     index = request.headers._index
-    copied: dict[str, list[str]] = {}
-    vias = index.get("via")
-    if vias:
-        copied["via"] = list(vias)
-    for key in ("from", "to", "call-id", "cseq"):
-        values = index.get(key)
-        if values:
-            copied[key] = [values[0]]
+    copied: dict[str, list[str]]
+    try:  # the usual request, which has them all: no call per copied field
+        copied = {
+            "via": index["via"][:],
+            "from": [index["from"][0]],
+            "to": [index["to"][0]],
+            "call-id": [index["call-id"][0]],
+            "cseq": [index["cseq"][0]],
+        }
+    except (KeyError, IndexError):
+        copied = {}
+        vias = index.get("via")
+        if vias:
+            copied["via"] = list(vias)
+        for key in ("from", "to", "call-id", "cseq"):
+            values = index.get(key)
+            if values:
+                copied[key] = [values[0]]
     if to_tag is not None and "to" in copied:
         to = copied["to"][0]
         if "tag" not in to.lower() or request.to_tag is None:
