@@ -701,12 +701,10 @@ def make_response(
         known = wire_names.get(name)
         if known is None or "\r" in value or "\n" in value:
             response.headers.add(name, value)  # which checks the name and refuses line breaks
+        elif known in copied:
+            copied[known].append(value)
         else:
-            present = copied.get(known)
-            if present is None:
-                copied[known] = [value]
-            else:
-                present.append(value)
+            copied[known] = [value]
     response.body = body
     return response
 
