@@ -62,9 +62,6 @@ _well_formed_addresses = KnownGood(8192)
 _well_formed_request_uris = KnownGood(1024)
 _cseqs: Remembered[CSeq] = Remembered(4096)
 """CSeq values already parsed: "1 INVITE", "2 REGISTER" and the like recur all the time."""
-_SERIAL_KEYS = frozenset(LINE_STARTS) | {"content-length"}
-"""Names :meth:`SipMessage.serialize` writes from :data:`LINE_STARTS` (Content-Length it
-writes itself)."""
 _SINGLE = ("from", "to", "call-id", "cseq", "max-forwards", "content-type", "expires")
 
 
@@ -282,21 +279,10 @@ class SipMessage:
 
     def serialize(self) -> bytes:
         """Wire bytes: start line, header fields, a correct Content-Length, the body."""
-        index = self.headers._index
-        line_starts = LINE_STARTS
-        if index.keys() <= _SERIAL_KEYS:  # known names only: no lookup call per line
-            fields = [
-                line_starts[key] + value
-                for key, values in index.items()
-                if key != "content-length"
-                for value in values
-            ]
-            fields.append(f"Content-Length: {len(self.body)}\r\n\r\n")
-            head = self._start_line() + "\r\n" + "\r\n".join(fields)
-            return head.encode("utf-8", "surrogateescape") + self.body
         lines = [self._start_line()]
         append = lines.append
-        for key, values in index.items():
+        line_starts = LINE_STARTS
+        for key, values in self.headers._index.items():
             start = line_starts.get(key)
             if start is None:
                 if key == "content-length":
