@@ -367,3 +367,17 @@ def test_a_block_of_known_names_each_once_is_checked() -> None:
     single_via = REGISTER.replace(b"Via: SIP/2.0/TCP proxy.example.com;branch=z9hG4bK-0\r\n", b"")
     assert parse_datagram(single_via).checked is True
     assert parse_datagram(single_via.replace(b"Max-Forwards", b"X-Max")).checked is False
+
+
+def test_a_remembered_line_reads_the_same_in_every_context() -> None:
+    single_via = REGISTER.replace(b"Via: SIP/2.0/TCP proxy.example.com;branch=z9hG4bK-0\r\n", b"")
+    first = parse_datagram(single_via)
+    again = parse_datagram(single_via)
+    assert again.headers._index == first.headers._index
+    assert again.checked is True
+    twice = single_via.replace(b"Max-Forwards: 70\r\n", b"Max-Forwards: 70\r\nMax-Forwards: 70\r\n")
+    assert parse_datagram(twice).checked is False
+    folded = single_via.replace(b"Max-Forwards: 70\r\n", b"Max-Forwards: 70\r\n  \r\n")
+    assert parse_datagram(folded).max_forwards == 70  # type: ignore[union-attr]
+    with pytest.raises(RemoteProtocolError, match="More than one Max-Forwards"):
+        parse_message(twice)
