@@ -62,6 +62,14 @@ _well_formed_addresses = KnownGood(8192)
 _well_formed_request_uris = KnownGood(1024)
 _cseqs: Remembered[CSeq] = Remembered(4096)
 """CSeq values already parsed: "1 INVITE", "2 REGISTER" and the like recur all the time."""
+_known_lines: Remembered[tuple[str, str]] = Remembered(4096)
+"""Header lines already read in the usual ``Name: value`` spelling of a known name, with
+their index key and stripped value: a phone sends most of its lines unchanged each time."""
+_FRESH_EACH_TIME = frozenset(
+    ["via", "from", "call-id", "cseq", "authorization", "proxy-authorization", "date"]
+)
+"""Fields whose lines differ in nearly every request (branch, tag, Call-ID, sequence,
+credentials): not worth remembering."""
 _SINGLE = ("from", "to", "call-id", "cseq", "max-forwards", "content-type", "expires")
 
 
@@ -463,30 +471,50 @@ def read_head(head: bytes) -> tuple[str, dict[str, list[str]], str | None, bool]
 
     Returns the start line, canonical name → field values, the first syntax problem
     found (or None): the caller raises it once it knows whom to answer, and whether the
-    block holds only known names, each once (``checked``). The fast path assumes no
-    folding: a line without a colon, or a name starting with whitespace, reveals it,
-    and the block is then read again the careful way.
+    block holds only known names, each once (``checked``). A line seen before (most of a
+    phone's lines recur: Max-Forwards, Contact, Allow, User-Agent, ...) costs one lookup
+    in :data:`_known_lines`; another one partition, one lookup of the usual spelling of
+    its name and one strip. The fast path assumes no folding: a line without a colon, or
+    a name starting with whitespace, reveals it, and the block is then read again the
+    careful way.
     """
     text = head.decode("utf-8", "surrogateescape")
     lines = text.split("\r\n")
     index: dict[str, list[str]] = {}
     wire_names = WIRE_NAMES
+    known_line = _known_lines.get
     plain = True
     for line in lines[1:]:
-        name, _, value = line.partition(": ")  # the usual spelling: value without its SP
-        key = wire_names.get(name)
-        if key is None:
-            name, colon, value = line.partition(":")
-            if not colon:
-                return _read_head_carefully(text)
-            key = wire_names.get(name)
-            if key is None:
-                if name[:1] in " \t":
+        seen = known_line(line)
+        if seen is not None:
+            key, value = seen
+        else:
+            name, _, value = line.partition(": ")  # the usual spelling: value without its SP
+            usual = wire_names.get(name)
+            if usual is not None:
+                key = usual
+                value = value.strip()
+                if key not in _FRESH_EACH_TIME:
+                    _known_lines.put(line, (key, value))
+            else:
+                name, colon, value = line.partition(":")
+                if not colon:
                     return _read_head_carefully(text)
-                key = canonical_name(name)
-                plain = False
-        index.setdefault(key, []).append(value.strip())
-    return lines[0], index, None, plain and len(index) == len(lines) - 1  # each name once
+                value = value.strip()
+                usual = wire_names.get(name)
+                if usual is not None:
+                    key = usual
+                elif name[:1] in " \t":
+                    return _read_head_carefully(text)
+                else:
+                    key = canonical_name(name)
+                    plain = False
+        if key in index:  # a repeated name: rare, so no setdefault and append per line
+            index[key].append(value)
+            plain = False
+        else:
+            index[key] = [value]
+    return lines[0], index, None, plain  # known names, each once
 
 
 def unfold(text: str) -> str:
@@ -650,14 +678,24 @@ def make_response(
     ``to_tag`` is added to To unless the request already has one.
     """
     index = request.headers._index
-    copied: dict[str, list[str]] = {}
-    vias = index.get("via")
-    if vias:
-        copied["via"] = list(vias)
-    for key in ("from", "to", "call-id", "cseq"):
-        values = index.get(key)
-        if values:
-            copied[key] = [values[0]]
+    copied: dict[str, list[str]]
+    try:  # the usual request, which has them all: no call per copied field
+        copied = {
+            "via": index["via"][:],
+            "from": [index["from"][0]],
+            "to": [index["to"][0]],
+            "call-id": [index["call-id"][0]],
+            "cseq": [index["cseq"][0]],
+        }
+    except (KeyError, IndexError):
+        copied = {}
+        vias = index.get("via")
+        if vias:
+            copied["via"] = list(vias)
+        for key in ("from", "to", "call-id", "cseq"):
+            values = index.get(key)
+            if values:
+                copied[key] = [values[0]]
     if to_tag is not None and "to" in copied:
         to = copied["to"][0]
         if "tag" not in to.lower() or request.to_tag is None:
@@ -672,12 +710,10 @@ def make_response(
         known = wire_names.get(name)
         if known is None or "\r" in value or "\n" in value:
             response.headers.add(name, value)  # which checks the name and refuses line breaks
+        elif known in copied:
+            copied[known].append(value)
         else:
-            present = copied.get(known)
-            if present is None:
-                copied[known] = [value]
-            else:
-                present.append(value)
+            copied[known] = [value]
     response.body = body
     return response
 

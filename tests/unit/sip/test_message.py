@@ -347,3 +347,37 @@ def test_ipv6_without_brackets_in_the_request_uri_is_400() -> None:
     with pytest.raises(RemoteProtocolError) as caught:
         parse_message(data)
     assert caught.value.status == 400
+
+
+def test_serialising_writes_grouped_fields_whether_names_are_known_or_not() -> None:
+    known = parse_datagram(REGISTER.replace(b"Max-Forwards: 70\r\n", b""))
+    assert known.checked is False  # two Via lines
+    wire = known.serialize()
+    assert wire.count(b"Content-Length: 0\r\n") == 1
+    assert b"Via: SIP/2.0/UDP 192.0.2.10:5060;rport;branch=z9hG4bK-1\r\nVia: SIP/2.0/TCP" in wire
+    extra = b"X-Seen: 1\r\nmax-forwards: 70"
+    unknown = parse_datagram(REGISTER.replace(b"Max-Forwards: 70", extra))
+    lines = unknown.serialize().split(b"\r\n")
+    assert lines[3:5] == [b"X-Seen: 1", b"Max-Forwards: 70"]
+    without = unknown.serialize().replace(b"X-Seen: 1\r\n", b"")
+    assert without == parse_datagram(REGISTER).serialize()
+
+
+def test_a_block_of_known_names_each_once_is_checked() -> None:
+    single_via = REGISTER.replace(b"Via: SIP/2.0/TCP proxy.example.com;branch=z9hG4bK-0\r\n", b"")
+    assert parse_datagram(single_via).checked is True
+    assert parse_datagram(single_via.replace(b"Max-Forwards", b"X-Max")).checked is False
+
+
+def test_a_remembered_line_reads_the_same_in_every_context() -> None:
+    single_via = REGISTER.replace(b"Via: SIP/2.0/TCP proxy.example.com;branch=z9hG4bK-0\r\n", b"")
+    first = parse_datagram(single_via)
+    again = parse_datagram(single_via)
+    assert again.headers._index == first.headers._index
+    assert again.checked is True
+    twice = single_via.replace(b"Max-Forwards: 70\r\n", b"Max-Forwards: 70\r\nMax-Forwards: 70\r\n")
+    assert parse_datagram(twice).checked is False
+    folded = single_via.replace(b"Max-Forwards: 70\r\n", b"Max-Forwards: 70\r\n  \r\n")
+    assert parse_datagram(folded).max_forwards == 70  # type: ignore[union-attr]
+    with pytest.raises(RemoteProtocolError, match="More than one Max-Forwards"):
+        parse_message(twice)
