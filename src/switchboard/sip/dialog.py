@@ -133,6 +133,7 @@ class Dialog:
 
     __slots__ = (
         "call_id",
+        "id",
         "local_address",
         "local_seq",
         "local_tag",
@@ -167,6 +168,8 @@ class Dialog:
         self.call_id = call_id
         self.local_tag = local_tag
         self.remote_tag = remote_tag
+        self.id = DialogId(call_id, local_tag, remote_tag)
+        """Call-ID, local tag, remote tag: made once, as the three never change."""
         self.local_address = local_address
         """Local URI and display name, without tag (From of the requests we send)."""
         self.remote_address = remote_address
@@ -186,11 +189,6 @@ class Dialog:
 
     def __repr__(self) -> str:
         return f"<Dialog {self.state.value} {self.id}>"
-
-    @property
-    def id(self) -> DialogId:
-        """Call-ID, local tag, remote tag."""
-        return DialogId(self.call_id, self.local_tag, self.remote_tag)
 
     @classmethod
     def from_uas(

@@ -28,6 +28,7 @@ from typing import Protocol
 
 from switchboard.sip.dialog import (
     TARGET_REFRESH_METHODS,
+    TERMINATED,
     Dialog,
     DialogId,
     DialogInput,
@@ -206,6 +207,8 @@ class InviteSession:
         events: deque[SessionEvent] | None = None,
     ) -> None:
         self.dialog = dialog
+        self.id: DialogId = dialog.id
+        """The dialog's id (fixed for the dialog's life, so kept here rather than looked up)."""
         self.host = host
         self.peer = peer
         """Where in-dialog requests go (the caller may re-resolve :attr:`Dialog.next_hop`)."""
@@ -251,14 +254,9 @@ class InviteSession:
         return f"<{type(self).__name__} {self.dialog!r}>"
 
     @property
-    def id(self) -> DialogId:
-        """The dialog's id."""
-        return self.dialog.id
-
-    @property
     def terminated(self) -> bool:
         """Whether the dialog (and so the session) has ended."""
-        return self.dialog.terminated
+        return self.dialog.state is TERMINATED
 
     # -- outputs ------------------------------------------------------------------------
 

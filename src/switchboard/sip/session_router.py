@@ -14,7 +14,8 @@ Timers sit in one heap, so :meth:`next_deadline` stays cheap with thousands of c
 session's deadline can only change when it is fed an event, fires a timer, or sends
 something (every command that arms a timer sends: the 2xx, a reliable 1xx, a re-INVITE);
 each session sends through a :class:`_Binding` that notes it, and noted sessions have
-their deadline pushed again. Heap entries whose deadline no longer matches are skipped.
+their deadline noted and, when it moved, pushed again. Heap entries whose deadline no
+longer matches the noted one are skipped, without asking the session again.
 """
 
 from __future__ import annotations
@@ -99,6 +100,8 @@ class SessionRouter:
         self._heap: list[tuple[float, int, Target]] = []
         self._order = itertools.count()
         self._dirty: set[Target] = set()
+        self._deadlines: dict[Target, float] = {}
+        """Each session's deadline when last reviewed: the heap entry that still counts."""
 
     # -- creation -----------------------------------------------------------------------
 
@@ -244,20 +247,26 @@ class SessionRouter:
     # -- timers and outputs -------------------------------------------------------------
 
     def _review(self) -> None:
-        """Push the deadline of every session that may have changed."""
+        """Note the deadline of every session that may have changed; push the new ones."""
+        deadlines = self._deadlines
         for target in self._dirty:
             deadline = target.next_deadline()
-            if deadline is not None:
+            if deadline is None:
+                deadlines.pop(target, None)
+            elif deadlines.get(target) != deadline:
+                deadlines[target] = deadline
                 heapq.heappush(self._heap, (deadline, next(self._order), target))
         self._dirty.clear()
 
     def next_deadline(self) -> float | None:
         """The earliest deadline of any session, or None."""
-        self._review()
+        if self._dirty:
+            self._review()
         heap = self._heap
+        deadlines = self._deadlines
         while heap:
             deadline, _, target = heap[0]
-            if target.next_deadline() == deadline:
+            if deadlines.get(target) == deadline:
                 return deadline
             heapq.heappop(heap)  # stale: the session moved on
         return None
@@ -266,9 +275,11 @@ class SessionRouter:
         """Fire the timers due at ``now``."""
         self._review()
         heap = self._heap
+        deadlines = self._deadlines
         while heap and heap[0][0] <= now:
             deadline, _, target = heapq.heappop(heap)
-            if target.next_deadline() == deadline:
+            if deadlines.get(target) == deadline:
+                del deadlines[target]
                 target.handle_timer(now)
                 self._sweep(target)
         self._review()
