@@ -92,7 +92,8 @@ class SessionRouter:
 
     def __init__(self, host: TransactionSender) -> None:
         self.host = host
-        self._events: deque[SessionEvent] = deque()
+        self.events: deque[SessionEvent] = deque()
+        """Every session's events, oldest first (the engine drains it in place)."""
         self._dialogs: dict[DialogId, ServerSession] = {}
         """UAS sessions; a UAC's forks are reached through their :class:`ClientInvite`."""
         self._server_invites: dict[TransactionKey, ServerSession] = {}
@@ -123,7 +124,7 @@ class SessionRouter:
                 config=config,
                 local_tag=local_tag,
                 random=random,
-                events=self._events,
+                events=self.events,
             )
         except RemoteProtocolError as exc:
             if exc.request is None:
@@ -149,7 +150,7 @@ class SessionRouter:
         """Send an initial INVITE as UAC; its forks become sessions as responses arrive."""
         binding = _Binding(self)
         call = ClientInvite(
-            request, host=binding, peer=peer, config=config, random=random, events=self._events
+            request, host=binding, peer=peer, config=config, random=random, events=self.events
         )
         binding.target = call
         self._clients[(request.call_id, request.from_tag or "")] = call
@@ -234,11 +235,12 @@ class SessionRouter:
         """Review ``target``'s deadline; forget it once ended (terminated, or INVITE done)."""
         self._dirty.add(target)
         if isinstance(target, ClientInvite):
-            if target.final_status is not None and all(
-                session.terminated for session in target.sessions.values()
-            ):
-                key = (target.request.call_id, target.request.from_tag or "")
-                self._clients.pop(key, None)
+            if target.final_status is None:
+                return
+            for session in target.sessions.values():
+                if not session.terminated:
+                    return
+            self._clients.pop((target.request.call_id, target.request.from_tag or ""), None)
             return
         if target.terminated:
             self._dialogs.pop(target.id, None)
@@ -286,7 +288,7 @@ class SessionRouter:
 
     def next_event(self) -> SessionEvent | None:
         """The oldest session event not yet returned, or None."""
-        return self._events.popleft() if self._events else None
+        return self.events.popleft() if self.events else None
 
     def __len__(self) -> int:
         """How many sessions and pending outgoing INVITEs are alive."""

@@ -568,22 +568,24 @@ class CallEngine:
         if self._settling:
             return
         self._settling = True
+        events = self.router.events
         try:
-            while (event := self.router.next_event()) is not None:
+            while events:
+                event = events.popleft()
+                handler = _SESSION_HANDLERS.get(type(event))
+                if handler is None:
+                    continue
                 try:
-                    self._on_session_event(event)
+                    channel = self._find(event)
+                    if channel is not None:
+                        handler(self, channel, event)
                 except Exception:
                     log.exception("call engine failed on %s", type(event).__name__)
         finally:
             self._settling = False
         self.stack.flush()
-        self._arm()
-
-    def _arm(self) -> None:
         deadline = self.router.next_deadline()
-        if deadline is None:
-            return
-        if self._timer_at is not None and self._timer_at <= deadline:
+        if deadline is None or (self._timer_at is not None and self._timer_at <= deadline):
             return
         if self._timer is not None:
             self._timer.cancel()
@@ -608,14 +610,6 @@ class CallEngine:
         if channel is None:
             channel = self._dialled.get((dialog_id.call_id, dialog_id.local_tag))
         return channel
-
-    def _on_session_event(self, event: SessionEvent) -> None:
-        handler = _SESSION_HANDLERS.get(type(event))
-        if handler is None:
-            return
-        channel = self._find(event)
-        if channel is not None:
-            handler(self, channel, event)
 
     def _on_provisional_event(self, channel: Channel, event: ProvisionalReceived) -> None:
         self._on_provisional(channel, event.response)
