@@ -132,6 +132,8 @@ class Dialog:
     """The state of one dialog, and the builder and checker of its requests."""
 
     __slots__ = (
+        "_from",
+        "_to",
         "call_id",
         "id",
         "local_address",
@@ -174,6 +176,9 @@ class Dialog:
         """Local URI and display name, without tag (From of the requests we send)."""
         self.remote_address = remote_address
         """Remote URI and display name, without tag (To of the requests we send)."""
+        # From and To of the requests we send, formatted once: addresses and tags are fixed.
+        self._from = f"{local_address};tag={local_tag}"
+        self._to = f"{remote_address};tag={remote_tag}"
         self.local_target = local_target
         """Our Contact URI."""
         self.remote_target = remote_target
@@ -321,8 +326,8 @@ class Dialog:
         index = {
             "via": [self.via if branch is None else f"{self.via};branch={branch}"],
             "max-forwards": [_MAX_FORWARDS_TEXT],
-            "from": [f"{self.local_address};tag={self.local_tag}"],
-            "to": [f"{self.remote_address};tag={self.remote_tag}"],
+            "from": [self._from],
+            "to": [self._to],
             "call-id": [self.call_id],
             "cseq": [f"{seq} {method}"],
         }
