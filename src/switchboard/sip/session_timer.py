@@ -65,7 +65,6 @@ class SessionTimerConfig:
         object.__setattr__(self, "forced", self.timers in ("always", "forced"))
 
 
-
 @dataclass(frozen=True, slots=True)
 class SessionExpires:
     """``Session-Expires: delta-seconds [;refresher=uac|uas]`` (RFC 4028 §4)."""
