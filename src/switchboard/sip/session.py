@@ -270,7 +270,8 @@ class InviteSession:
     def next_deadline(self) -> float | None:
         """When :meth:`handle_timer` must next be called, or None (asked after every
         message a session sees, so it compares in place instead of collecting a list)."""
-        best = self.timer.next_deadline()
+        timer = self.timer  # SessionTimer.next_deadline, read in place
+        best = timer.refresh_at if timer.refresh_at is not None else timer.expires_at
         if self._ok is not None and (best is None or self._ok_next < best):
             best = self._ok_next
         retry = self._retry_at
