@@ -98,7 +98,10 @@ class Context:
         if not self._patterns_sorted:
             self._patterns.sort(key=lambda e: e.pattern.sort_key)
             self._patterns_sorted = True
-        return next((e for e in self._patterns if e.pattern.matches(number)), None)
+        for extension in self._patterns:
+            if extension.pattern.matches(number):
+                return extension
+        return None
 
 
 @dataclass(slots=True)

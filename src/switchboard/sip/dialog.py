@@ -132,7 +132,10 @@ class Dialog:
     """The state of one dialog, and the builder and checker of its requests."""
 
     __slots__ = (
+        "_from",
+        "_to",
         "call_id",
+        "id",
         "local_address",
         "local_seq",
         "local_tag",
@@ -167,10 +170,15 @@ class Dialog:
         self.call_id = call_id
         self.local_tag = local_tag
         self.remote_tag = remote_tag
+        self.id = DialogId(call_id, local_tag, remote_tag)
+        """Call-ID, local tag, remote tag: made once, as the three never change."""
         self.local_address = local_address
         """Local URI and display name, without tag (From of the requests we send)."""
         self.remote_address = remote_address
         """Remote URI and display name, without tag (To of the requests we send)."""
+        # From and To of the requests we send, formatted once: addresses and tags are fixed.
+        self._from = f"{local_address};tag={local_tag}"
+        self._to = f"{remote_address};tag={remote_tag}"
         self.local_target = local_target
         """Our Contact URI."""
         self.remote_target = remote_target
@@ -186,11 +194,6 @@ class Dialog:
 
     def __repr__(self) -> str:
         return f"<Dialog {self.state.value} {self.id}>"
-
-    @property
-    def id(self) -> DialogId:
-        """Call-ID, local tag, remote tag."""
-        return DialogId(self.call_id, self.local_tag, self.remote_tag)
 
     @classmethod
     def from_uas(
@@ -323,8 +326,8 @@ class Dialog:
         index = {
             "via": [self.via if branch is None else f"{self.via};branch={branch}"],
             "max-forwards": [_MAX_FORWARDS_TEXT],
-            "from": [f"{self.local_address};tag={self.local_tag}"],
-            "to": [f"{self.remote_address};tag={self.remote_tag}"],
+            "from": [self._from],
+            "to": [self._to],
             "call-id": [self.call_id],
             "cseq": [f"{seq} {method}"],
         }

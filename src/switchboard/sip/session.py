@@ -28,6 +28,7 @@ from typing import Protocol
 
 from switchboard.sip.dialog import (
     TARGET_REFRESH_METHODS,
+    TERMINATED,
     Dialog,
     DialogId,
     DialogInput,
@@ -206,6 +207,8 @@ class InviteSession:
         events: deque[SessionEvent] | None = None,
     ) -> None:
         self.dialog = dialog
+        self.id: DialogId = dialog.id
+        """The dialog's id (fixed for the dialog's life, so kept here rather than looked up)."""
         self.host = host
         self.peer = peer
         """Where in-dialog requests go (the caller may re-resolve :attr:`Dialog.next_hop`)."""
@@ -251,14 +254,9 @@ class InviteSession:
         return f"<{type(self).__name__} {self.dialog!r}>"
 
     @property
-    def id(self) -> DialogId:
-        """The dialog's id."""
-        return self.dialog.id
-
-    @property
     def terminated(self) -> bool:
         """Whether the dialog (and so the session) has ended."""
-        return self.dialog.terminated
+        return self.dialog.state is TERMINATED
 
     # -- outputs ------------------------------------------------------------------------
 
@@ -272,7 +270,8 @@ class InviteSession:
     def next_deadline(self) -> float | None:
         """When :meth:`handle_timer` must next be called, or None (asked after every
         message a session sees, so it compares in place instead of collecting a list)."""
-        best = self.timer.next_deadline()
+        timer = self.timer  # SessionTimer.next_deadline, read in place
+        best = timer.refresh_at if timer.refresh_at is not None else timer.expires_at
         if self._ok is not None and (best is None or self._ok_next < best):
             best = self._ok_next
         retry = self._retry_at

@@ -14,7 +14,8 @@ Timers sit in one heap, so :meth:`next_deadline` stays cheap with thousands of c
 session's deadline can only change when it is fed an event, fires a timer, or sends
 something (every command that arms a timer sends: the 2xx, a reliable 1xx, a re-INVITE);
 each session sends through a :class:`_Binding` that notes it, and noted sessions have
-their deadline pushed again. Heap entries whose deadline no longer matches are skipped.
+their deadline noted and, when it moved, pushed again. Heap entries whose deadline no
+longer matches the noted one are skipped, without asking the session again.
 """
 
 from __future__ import annotations
@@ -91,7 +92,8 @@ class SessionRouter:
 
     def __init__(self, host: TransactionSender) -> None:
         self.host = host
-        self._events: deque[SessionEvent] = deque()
+        self.events: deque[SessionEvent] = deque()
+        """Every session's events, oldest first (the engine drains it in place)."""
         self._dialogs: dict[DialogId, ServerSession] = {}
         """UAS sessions; a UAC's forks are reached through their :class:`ClientInvite`."""
         self._server_invites: dict[TransactionKey, ServerSession] = {}
@@ -99,6 +101,8 @@ class SessionRouter:
         self._heap: list[tuple[float, int, Target]] = []
         self._order = itertools.count()
         self._dirty: set[Target] = set()
+        self._deadlines: dict[Target, float] = {}
+        """Each session's deadline when last reviewed: the heap entry that still counts."""
 
     # -- creation -----------------------------------------------------------------------
 
@@ -120,7 +124,7 @@ class SessionRouter:
                 config=config,
                 local_tag=local_tag,
                 random=random,
-                events=self._events,
+                events=self.events,
             )
         except RemoteProtocolError as exc:
             if exc.request is None:
@@ -146,7 +150,7 @@ class SessionRouter:
         """Send an initial INVITE as UAC; its forks become sessions as responses arrive."""
         binding = _Binding(self)
         call = ClientInvite(
-            request, host=binding, peer=peer, config=config, random=random, events=self._events
+            request, host=binding, peer=peer, config=config, random=random, events=self.events
         )
         binding.target = call
         self._clients[(request.call_id, request.from_tag or "")] = call
@@ -231,11 +235,12 @@ class SessionRouter:
         """Review ``target``'s deadline; forget it once ended (terminated, or INVITE done)."""
         self._dirty.add(target)
         if isinstance(target, ClientInvite):
-            if target.final_status is not None and all(
-                session.terminated for session in target.sessions.values()
-            ):
-                key = (target.request.call_id, target.request.from_tag or "")
-                self._clients.pop(key, None)
+            if target.final_status is None:
+                return
+            for session in target.sessions.values():
+                if not session.terminated:
+                    return
+            self._clients.pop((target.request.call_id, target.request.from_tag or ""), None)
             return
         if target.terminated:
             self._dialogs.pop(target.id, None)
@@ -244,20 +249,26 @@ class SessionRouter:
     # -- timers and outputs -------------------------------------------------------------
 
     def _review(self) -> None:
-        """Push the deadline of every session that may have changed."""
+        """Note the deadline of every session that may have changed; push the new ones."""
+        deadlines = self._deadlines
         for target in self._dirty:
             deadline = target.next_deadline()
-            if deadline is not None:
+            if deadline is None:
+                deadlines.pop(target, None)
+            elif deadlines.get(target) != deadline:
+                deadlines[target] = deadline
                 heapq.heappush(self._heap, (deadline, next(self._order), target))
         self._dirty.clear()
 
     def next_deadline(self) -> float | None:
         """The earliest deadline of any session, or None."""
-        self._review()
+        if self._dirty:
+            self._review()
         heap = self._heap
+        deadlines = self._deadlines
         while heap:
             deadline, _, target = heap[0]
-            if target.next_deadline() == deadline:
+            if deadlines.get(target) == deadline:
                 return deadline
             heapq.heappop(heap)  # stale: the session moved on
         return None
@@ -266,16 +277,18 @@ class SessionRouter:
         """Fire the timers due at ``now``."""
         self._review()
         heap = self._heap
+        deadlines = self._deadlines
         while heap and heap[0][0] <= now:
             deadline, _, target = heapq.heappop(heap)
-            if target.next_deadline() == deadline:
+            if deadlines.get(target) == deadline:
+                del deadlines[target]
                 target.handle_timer(now)
                 self._sweep(target)
         self._review()
 
     def next_event(self) -> SessionEvent | None:
         """The oldest session event not yet returned, or None."""
-        return self._events.popleft() if self._events else None
+        return self.events.popleft() if self.events else None
 
     def __len__(self) -> int:
         """How many sessions and pending outgoing INVITEs are alive."""

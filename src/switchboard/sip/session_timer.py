@@ -45,9 +45,13 @@ class SessionTimerConfig:
     timers: str = "yes"
     timers_min_se: int = MIN_SE
     timers_sess_expires: int = 1800
+    enabled: bool = field(init=False, repr=False, compare=False)
+    """Whether session timers are supported at all (derived from ``timers``, made once)."""
+    forced: bool = field(init=False, repr=False, compare=False)
+    """Whether a session timer runs even when the peer does not support one."""
 
     def __post_init__(self) -> None:
-        """Refuse values RFC 4028 forbids."""
+        """Refuse values RFC 4028 forbids; derive :attr:`enabled` and :attr:`forced`."""
         if self.timers not in TIMERS_MODES:
             raise ValueError(f"Expected timers in {TIMERS_MODES}, found {self.timers!r}")
         if self.timers_min_se < MIN_SE:
@@ -57,16 +61,8 @@ class SessionTimerConfig:
                 f"Expected timers_sess_expires >= timers_min_se ({self.timers_min_se}),"
                 f" found {self.timers_sess_expires}"
             )
-
-    @property
-    def enabled(self) -> bool:
-        """Whether session timers are supported at all."""
-        return self.timers != "no"
-
-    @property
-    def forced(self) -> bool:
-        """Whether a session timer runs even when the peer does not support one."""
-        return self.timers in ("always", "forced")
+        object.__setattr__(self, "enabled", self.timers != "no")
+        object.__setattr__(self, "forced", self.timers in ("always", "forced"))
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 
 from switchboard.sip.dialog import Dialog, DialogInput, DialogState
+from switchboard.sip.errors import LocalProtocolError
 from switchboard.sip.headers import MAX_CSEQ, SipHeaders, parse_number
 from switchboard.sip.message import SipRequest, SipResponse
 from switchboard.sip.peer import Peer
@@ -165,14 +166,21 @@ def new_invite(
     headers: Iterable[tuple[str, str]] = (),
 ) -> SipRequest:
     """An initial INVITE (RFC 3261 §8.1.1) with our Contact; the layer adds the branch."""
-    fields = SipHeaders()
-    fields.add("Via", config.via)
-    fields.add("Max-Forwards", "70")
-    fields.add("From", f"{from_address};tag={from_tag}")
-    fields.add("To", to_address)
-    fields.add("Call-ID", call_id)
-    fields.add("CSeq", f"{seq} INVITE")
-    fields.add("Contact", f"<{config.contact}>")
+    # Our own fields go straight into the index under their canonical names, with one test
+    # over all of them for a line break (seven checked adds were a tenth of the INVITE).
+    index = {
+        "via": [config.via],
+        "max-forwards": ["70"],
+        "from": [f"{from_address};tag={from_tag}"],
+        "to": [to_address],
+        "call-id": [call_id],
+        "cseq": [f"{seq} INVITE"],
+        "contact": [f"<{config.contact}>"],
+    }
+    own = "".join([values[0] for values in index.values()])
+    if "\r" in own or "\n" in own:
+        raise LocalProtocolError("Cannot build the INVITE: a line break in one of its fields")
+    fields = SipHeaders(index)
     for name, value in headers:
         fields.add(name, value)
     if body:

@@ -478,16 +478,11 @@ class CallEngine:
             media = plan(caller.streams[0], callee.streams[0])
             if media is not None and caller.media_leg is not None and callee.media_leg is not None:
                 point(callee.media_leg, callee.streams[0], callee.endpoint.rtp_symmetric)
-                wire(
-                    caller.media_leg,
-                    callee.media_leg,
-                    media,
-                    self.event_types(caller),
-                    self.event_types(callee),
-                )
+                ours, theirs = self.event_types(caller), self.event_types(callee)
+                wire(caller.media_leg, callee.media_leg, media, ours, theirs)
                 callee.media_leg.detect_tones(*self._inband(callee))
                 joined = True
-                if self._direct_media_allowed(caller, callee, media):
+                if self._direct_media_allowed(caller, callee, media, (ours, theirs)):
                     caller.direct_media_with = callee
         caller.bridged, callee.bridged = callee, caller
         caller.last_peer = callee.name
@@ -568,22 +563,24 @@ class CallEngine:
         if self._settling:
             return
         self._settling = True
+        events = self.router.events
         try:
-            while (event := self.router.next_event()) is not None:
+            while events:
+                event = events.popleft()
+                handler = _SESSION_HANDLERS.get(type(event))
+                if handler is None:
+                    continue
                 try:
-                    self._on_session_event(event)
+                    channel = self._find(event)
+                    if channel is not None:
+                        handler(self, channel, event)
                 except Exception:
                     log.exception("call engine failed on %s", type(event).__name__)
         finally:
             self._settling = False
         self.stack.flush()
-        self._arm()
-
-    def _arm(self) -> None:
         deadline = self.router.next_deadline()
-        if deadline is None:
-            return
-        if self._timer_at is not None and self._timer_at <= deadline:
+        if deadline is None or (self._timer_at is not None and self._timer_at <= deadline):
             return
         if self._timer is not None:
             self._timer.cancel()
@@ -608,14 +605,6 @@ class CallEngine:
         if channel is None:
             channel = self._dialled.get((dialog_id.call_id, dialog_id.local_tag))
         return channel
-
-    def _on_session_event(self, event: SessionEvent) -> None:
-        handler = _SESSION_HANDLERS.get(type(event))
-        if handler is None:
-            return
-        channel = self._find(event)
-        if channel is not None:
-            handler(self, channel, event)
 
     def _on_provisional_event(self, channel: Channel, event: ProvisionalReceived) -> None:
         self._on_provisional(channel, event.response)
@@ -813,18 +802,24 @@ class CallEngine:
             return None, "ulaw"
         return codec.local_payload_type, codec.name
 
-    def _direct_media_allowed(self, caller: Channel, callee: Channel, media: MediaPlan) -> bool:
+    def _direct_media_allowed(
+        self,
+        caller: Channel,
+        callee: Channel,
+        media: MediaPlan,
+        events: tuple[tuple[int | None, int | None], tuple[int | None, int | None]],
+    ) -> bool:
         """Asterisk's conditions: both endpoints allow it, the same codec numbered alike,
-        DTMF numbered alike, no NAT between either phone and us; and no SRTP on either leg
-        (each leg has its own keys: the relay decrypts and encrypts, so media stays
-        anchored)."""
+        DTMF numbered alike (``events``: each leg's :meth:`event_types`), no NAT between
+        either phone and us; and no SRTP on either leg (each leg has its own keys: the
+        relay decrypts and encrypts, so media stays anchored)."""
         if not (caller.endpoint.direct_media and callee.endpoint.direct_media):
             return False
         if caller.streams[0].srtp is not None or callee.streams[0].srtp is not None:
             return False
         if not media.same_numbers:
             return False
-        ours, theirs = self.event_types(caller), self.event_types(callee)
+        ours, theirs = events
         if ours not in (theirs, theirs[::-1]):
             return False
         return not (self._behind_nat(caller) or self._behind_nat(callee))

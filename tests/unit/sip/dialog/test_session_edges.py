@@ -9,6 +9,7 @@ from test_session_uac import events as uac_events
 from test_session_uac import respond, uac
 from test_session_uas import ANSWER, INVITE_KEY, OFFER, events, in_dialog, uas
 
+from switchboard.sip.errors import LocalProtocolError
 from switchboard.sip.reason import Reason, parse_reason, q850_reason
 from switchboard.sip.session import (
     TERMINATED_BYE_RECEIVED,
@@ -132,6 +133,19 @@ def test_new_invite_with_extra_headers_and_our_allow_kept() -> None:
     host = Host()
     call = ClientInvite(invite, host=host, peer=PHONE, config=cfg, random=lambda: 0.0)
     assert call.request.headers.get_all("allow") == ["INVITE", "BYE"]
+
+
+@pytest.mark.parametrize("field", ["from_address", "to_address", "call_id", "from_tag"])
+def test_new_invite_refuses_a_line_break_in_its_own_fields(field: str) -> None:
+    values = {
+        "from_address": "<sip:bob@example.com>",
+        "to_address": "<sip:alice@example.com>",
+        "from_tag": "f",
+        "call_id": "c",
+    }
+    values[field] += "\r\nX-Injected: 1"
+    with pytest.raises(LocalProtocolError):
+        new_invite(uri="sip:alice@example.com", config=config(), **values)
 
 
 def test_provisional_after_an_early_bye_is_ignored() -> None:
