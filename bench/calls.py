@@ -568,6 +568,10 @@ def ceiling_step(
     ramp = calls / ramp_rate
     hold = ramp + window + 2.0
     folder = work / f"ceiling-{calls}"
+    for repeat in range(2, 100):  # the same N again (--ceiling 500,500): RSS across rounds
+        if not folder.exists():
+            break
+        folder = work / f"ceiling-{calls}-{repeat}"
     folder.mkdir(parents=True)
     xml = scenario(folder, "calls_uac", direct=False, media=media_exec(folder, hold - 0.3))
     gc_settle(server)
