@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from functools import lru_cache
+from types import MappingProxyType
 
 from switchboard.sdp.codecs import CODECS, TELEPHONE_EVENT, Codec, codec_for, codec_named
 from switchboard.sdp.crypto import SRTP_PROTOS, SrtpParameters, agreed_keys, choose
@@ -218,7 +219,7 @@ def _session(local: LocalMedia, origin: Origin, media: Iterable[Media]) -> Sessi
     return SessionDescription(
         origin=origin,
         session_name=local.session_name,
-        connection=_connection(local.address),
+        connection=_connection(local),
         media=tuple(media),
     )
 
@@ -227,12 +228,12 @@ _CONNECTIONS: dict[str, Connection] = {}
 """Our ``c=`` lines by address: a server answers from the same few (bounded)."""
 
 
-def _connection(address: str) -> Connection:
-    """Our ``c=`` line for ``address``."""
-    known = _CONNECTIONS.get(address)
+def _connection(local: LocalMedia) -> Connection:
+    """Our ``c=`` line for ``local``'s address."""
+    known = _CONNECTIONS.get(local.address)
     if known is None:
-        addrtype = "IP6" if ":" in address else "IP4"
-        known = remember(_CONNECTIONS, address, Connection("IN", addrtype, address))
+        connection = Connection("IN", local.addrtype, local.address)
+        known = remember(_CONNECTIONS, local.address, connection)
     return known
 
 
@@ -333,11 +334,12 @@ class _AnswerCodecs:
 
     formats: tuple[str, ...]
     lines: tuple[Attribute, ...]
-    rtpmaps: dict[int, RtpMap]
+    rtpmaps: Mapping[int, RtpMap]
+    """Read-only: every answer built from this template reads it as its ``rtpmaps``."""
     types: _CodecTypes
 
 
-_NO_CODEC = _AnswerCodecs((), (), {}, _CodecTypes({}))
+_NO_CODEC = _AnswerCodecs((), (), MappingProxyType({}), _CodecTypes({}))
 _ANSWER_CODECS: dict[tuple[object, ...], _AnswerCodecs] = {}
 """Answers' codec parts by the offer's formats, rtpmap and fmtp lines, our ``allow=`` order
 and DTMF setting: every call from one phone model offers the same (bounded)."""
@@ -395,7 +397,8 @@ def _chosen_codecs(media: Media, local: LocalMedia) -> _AnswerCodecs:
     for payload_type, rtpmap in chosen:
         types_by_key.setdefault(_codec_key(rtpmap), (payload_type, rtpmap))
     formats = tuple(str(payload_type) for payload_type, _ in chosen)
-    return _AnswerCodecs(formats, tuple(lines), dict(chosen), _CodecTypes(types_by_key))
+    rtpmaps = MappingProxyType(dict(chosen))
+    return _AnswerCodecs(formats, tuple(lines), rtpmaps, _CodecTypes(types_by_key))
 
 
 def _answer_media(
@@ -724,7 +727,7 @@ class OfferAnswer:
         """Our description of ``media``; the o= version goes up when it differs from the
         last one sent in anything but the o= line (RFC 3264 §8)."""
         local = self.local_media
-        connection = _connection(local.address)
+        connection = _connection(local)
         sent = self._sent
         if sent is not None and (
             sent.media != media

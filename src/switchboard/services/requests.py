@@ -116,29 +116,23 @@ class RequestRouter:
         guard = self.guard
         if guard is not None and not guard.allow_unauthenticated(peer.host, guard.clock()):
             return True
-        acls = self.acls
-        if acls is not None and acls.active and self._acl_refusal(request, peer) is not None:
+        if self._acl_refusal(request, peer) is not None:
             return self._response(request, 403)
         if "require" in index or address_of_record_problem(request) is not None:
             return False
         decision = self.authenticator.check(request, peer, self.clock())
         if decision.verdict is not Verdict.CHALLENGE:
             return False
-        challenges = [("WWW-Authenticate", value) for value in decision.challenge]
-        return self._response(request, 401, None, challenges)  # what refusal() answers
+        refused = refusal(decision)
+        assert refused is not None  # a challenge is always refused
+        return self._response(request, *refused)
 
     def _request(self, key: TransactionKey, request: SipRequest, event: RequestReceived) -> None:
         guard = self.guard
         if guard is not None and not guard.allow_unauthenticated(event.peer.host, guard.clock()):
             return
         method = request.method
-        acls = self.acls
-        if (
-            method != "ACK"
-            and acls is not None
-            and acls.active
-            and self._acl_refusal(request, event.peer) is not None
-        ):
+        if method != "ACK" and self._acl_refusal(request, event.peer) is not None:
             self._answer(key, request, 403)
             return
         if method == "INVITE" and request.to_tag is None and self.calls is not None:

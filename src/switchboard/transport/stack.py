@@ -283,17 +283,13 @@ class SipStack:
         self.messages[key] = self.messages.get(key, 0) + 1
 
     def _send(self, data: bytes, peer: Peer) -> None:
-        if data[:8] == b"SIP/2.0 ":  # _count_out() inlined for the usual response
-            key = ("out", data[8:11].decode("ascii", "replace"))
-            self.messages[key] = self.messages.get(key, 0) + 1
-        else:
-            self._count_out(data)
+        self._count_out(data)
         if self.trace is not None:
             self.trace(True, data, peer)
         if peer.transport == "udp":
-            udp = self._udp_by_family.get(":" in peer.host) or self._udp_for(peer.host)
-            if udp is not None and udp.transport is not None:
-                udp.transport.sendto(data, (peer.host, peer.port))  # udp.send(), inlined
+            udp = self._udp_for(peer.host)
+            if udp is not None:
+                udp.send(data, peer)
             return
         connection = self.connections.get(peer.connection_id or 0)
         if connection is None:

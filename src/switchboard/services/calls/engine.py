@@ -115,42 +115,6 @@ RELAY_REPORT_INTERVAL = 2.0
 11 % of the relay's CPU at one a second (bench/calls.py profile); every 2 s halves that,
 and RTCP reports come every 5 s anyway."""
 
-ROUTE_TTL = 10.0
-"""Seconds our source address towards a phone (a kernel route look-up with
-``bind=0.0.0.0``) is reused: a call asked for it five times, a socket each."""
-ROUTE_CACHE_SIZE = 4096
-"""Hosts remembered at most; the cache starts afresh beyond that."""
-
-
-class RouteCache:
-    """Our source address towards each host, as ``lookup`` finds it, kept ``ttl`` seconds."""
-
-    __slots__ = ("_clock", "_found", "_lookup", "ttl")
-
-    def __init__(
-        self,
-        lookup: Callable[[str], str],
-        clock: Callable[[], float],
-        ttl: float = ROUTE_TTL,
-    ) -> None:
-        self._lookup = lookup
-        self._clock = clock
-        self.ttl = ttl
-        self._found: dict[str, tuple[float, str]] = {}
-
-    def source_for(self, host: str) -> str:
-        """The address the kernel sends from towards ``host`` (looked up at most every ``ttl``)."""
-        now = self._clock()
-        found = self._found.get(host)
-        if found is not None and found[0] > now:
-            return found[1]
-        if len(self._found) >= ROUTE_CACHE_SIZE:
-            self._found.clear()
-        source = self._lookup(host)
-        self._found[host] = (now + self.ttl, source)
-        return source
-
-
 ANSWERED_ELSEWHERE = Reason("SIP", 200, "Call completed elsewhere")
 """The Reason on the CANCEL of the other legs of a Dial that was answered (RFC 3326)."""
 
@@ -217,7 +181,6 @@ class CallEngine:
         """The mailboxes, for the voicemail applications (set by the composition)."""
         self.on_call_ended: Callable[[CallRecord], None] | None = None
         """Takes the CDR of each finished call (the store saves it)."""
-        self.routes = RouteCache(local_address_for, self.loop.time)
         self.quality = QualityReporter(self.channels, bus, self.loop)
         self.quality.start()
 
@@ -969,7 +932,7 @@ class CallEngine:
         port = listening[1] if listening is not None else 5060
         host = listening[0] if listening is not None else ""
         if host in ("", "0.0.0.0", "::"):
-            host = self.routes.source_for(peer.host)
+            host = local_address_for(peer.host)
         return host, port
 
     def _media_address(self, endpoint: Endpoint, peer: Peer) -> str:
