@@ -265,9 +265,10 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None
     raise RuntimeError(f"timed out waiting for {what}")
 
 
-def serve(config: Path, state: Path, log: Path) -> Server:
+def serve(config: Path, state: Path, log: Path, *, source: bool = False) -> Server:
     """``switchboard serve`` pinned to the server core, logging to ``log``; returns once it
-    is ready (the other benchmarks start their servers through this too)."""
+    is ready (the other benchmarks start their servers through this too). ``source`` runs
+    its SIP core from source even when compiled (``SWITCHBOARD_NATIVE=0``)."""
     script = Path(sys.executable).with_name("switchboard")
     command = [str(script)] if script.exists() else [sys.executable, "-m", "switchboard.cli"]
     with log.open("wb") as handle:
@@ -279,7 +280,11 @@ def serve(config: Path, state: Path, log: Path) -> Server:
             ],
             stdout=subprocess.DEVNULL,
             stderr=handle,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={
+                **os.environ,
+                "PYTHONUNBUFFERED": "1",
+                **({"SWITCHBOARD_NATIVE": "0"} if source else {}),
+            },
         )
     server = Server("switchboard", process, log)
     wait_until(
@@ -292,10 +297,18 @@ def serve(config: Path, state: Path, log: Path) -> Server:
     return server
 
 
-def start_switchboard(work: Path, port: int, users: list[tuple[str, str]]) -> Server:
-    config, state = work / "sb-config", work / "sb-state"
+def start_switchboard(
+    work: Path, port: int, users: list[tuple[str, str]], *, source: bool = False
+) -> Server:
+    name = "switchboard_source" if source else "switchboard"
+    config, state = work / f"{name}-config", work / f"{name}-state"
     switchboard_config(config, port, users)
-    return serve(config, state, work / "switchboard.log")
+    return serve(config, state, work / f"{name}.log", source=source)
+
+
+def start_switchboard_source(work: Path, port: int, users: list[tuple[str, str]]) -> Server:
+    """The same server with its SIP core run from source: the compiled build's baseline."""
+    return start_switchboard(work, port, users, source=True)
 
 
 def start_kamailio(work: Path, port: int, users: list[tuple[str, str]]) -> Server:
@@ -725,7 +738,10 @@ def main() -> int:
     )
     parser.add_argument("--budget", type=float, default=600.0, help="seconds for the whole run")
     parser.add_argument(
-        "--servers", default="switchboard,kamailio", help="which to measure, comma-separated"
+        "--servers",
+        default="switchboard,kamailio",
+        help="which to measure, comma-separated: switchboard, switchboard_source (its SIP "
+        "core from source), kamailio",
     )
     parser.add_argument("--keep", type=Path, help="keep the work folder here")
     parser.add_argument(
@@ -757,7 +773,11 @@ def main() -> int:
     users = make_users(args.users)
     write_injection(work / "users.csv", users)
     results: dict[str, float] = {}
-    starters = {"switchboard": start_switchboard, "kamailio": start_kamailio}
+    starters = {
+        "switchboard": start_switchboard,
+        "switchboard_source": start_switchboard_source,
+        "kamailio": start_kamailio,
+    }
     servers = [(name, starters[name]) for name in args.servers.split(",")]
     share = (deadline - time.monotonic()) / len(servers)
     try:
@@ -784,6 +804,9 @@ def main() -> int:
     if "kamailio" in results and "switchboard" in results:
         ratio = results["switchboard"] / results["kamailio"] if results["kamailio"] else 0.0
         print(f"ratio_switchboard_vs_kamailio: {ratio:.2f}")
+    if "switchboard_source" in results and "switchboard" in results:
+        source = results["switchboard_source"]
+        print(f"ratio_compiled_vs_source: {results['switchboard'] / source if source else 0.0:.2f}")
     return 0
 
 

@@ -6,16 +6,21 @@ Measures, for a typical REGISTER and an INVITE with SDP:
 The same two figures for a naive 40-line split parser run in the same process give the
 baseline; the last line is the ratio of our lazy parse to the naive one.
 
-Run: ``PYTHONPATH=src python bench/sip_parse.py [--seconds 0.5]``.
+Run: ``PYTHONPATH=src python bench/sip_parse.py [--seconds 0.5]``. With the core compiled
+(scripts/build_native.py), the same figures from source follow, measured in a child process.
 Targets per core: 80,000 lazy parses/s and 50,000 parse+serialize/s.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 
+from switchboard.sip import message as message_module
 from switchboard.sip.message import make_response, parse_datagram
 
 REGISTER = (
@@ -176,18 +181,45 @@ def rates(functions: list[Callable[[bytes], object]], seconds: float) -> list[fl
     return best
 
 
+def from_source(seconds: float) -> tuple[float, float]:
+    """Our two figures with the core run from source (``SWITCHBOARD_NATIVE=0``), measured by
+    this script in a child process right after the compiled run."""
+    child = subprocess.run(
+        [sys.executable, __file__, "--seconds", str(seconds), "--no-source-run"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "SWITCHBOARD_NATIVE": "0"},
+    ).stdout
+    figures = dict(line.rsplit(": ", 1) for line in child.splitlines() if ": " in line)
+    lazy = float(figures["lazy parse (REGISTER+INVITE)"].split()[0].replace(",", ""))
+    full = float(figures["parse + 200 serialize"].split()[0].replace(",", ""))
+    return lazy, full
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=0.5, help="length of each timed run")
+    parser.add_argument(
+        "--no-source-run", action="store_true", help="skip the from-source run of a compiled core"
+    )
     args = parser.parse_args()
+    compiled = not str(message_module.__file__).endswith(".py")
     lazy, full, naive, naive_full = rates(
         [lazy_parse, parse_and_respond, naive_parse, naive_parse_and_respond], args.seconds
     )
+    print(f"core: {'compiled (mypyc)' if compiled else 'from source'}")
     print(f"lazy parse (REGISTER+INVITE): {lazy:,.0f} messages/s")
     print(f"parse + 200 serialize: {full:,.0f} messages/s")
     print(f"naive split parse: {naive:,.0f} messages/s")
     print(f"naive split parse + serialize: {naive_full:,.0f} messages/s")
     print(f"lazy parse / naive split parse: {lazy / naive:.2f}")
+    if compiled and not args.no_source_run:
+        source_lazy, source_full = from_source(args.seconds)
+        print(f"from source, lazy parse: {source_lazy:,.0f} messages/s")
+        print(f"from source, parse + 200 serialize: {source_full:,.0f} messages/s")
+        ratios = f"lazy {lazy / source_lazy:.2f}, full {full / source_full:.2f}"
+        print(f"compiled / from source: {ratios}")
 
 
 if __name__ == "__main__":

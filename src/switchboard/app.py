@@ -13,6 +13,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from switchboard import native
 from switchboard.api.commands import Commands, ServerView
 from switchboard.api.control import ControlServer
 from switchboard.api.service import ApiContext, ApiService
@@ -555,6 +556,11 @@ def serve(config_dir: Path, state_dir: Path) -> int:
     )
     log.info("state folder: %s", state_dir.resolve())
     raise_open_file_limit(config.rtp.port_count)
+    running, built = native.compiled()
+    if built:
+        log.info("SIP core: %d of %d modules compiled (mypyc)", running, built)
+    else:
+        log.info("SIP core: running from source (build it: python scripts/build_native.py)")
     try:
         import uvloop
 

@@ -28,6 +28,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import Enum
+from typing import ClassVar
 
 from switchboard.sip.nonce import (
     MAX_TRACKED_NONCES,
@@ -62,7 +63,7 @@ class DigestParseError(ValueError):
     The request carrying it is answered ``400 Bad Request`` (``status_code``).
     """
 
-    status_code = 400
+    status_code: ClassVar[int] = 400
 
 
 def _md5(data: bytes) -> str:
@@ -224,13 +225,13 @@ def _params_by_grammar(value: str) -> tuple[dict[str, str], str]:
     params: dict[str, str] = {}
     separator = ","
     for match in _DIG_RESP.finditer(value, scheme.end()):
-        name, quoted, token, separator, junk = match.groups()
-        if junk is not None:
+        if match.group(5) is not None:  # junk: nothing else matched, separator included
             pos = match.start()
             raise DigestParseError(
                 f'expected name=token or name="quoted" at offset {pos}, '
                 f"found {value[pos : pos + 40]!r}"
             )
+        name, quoted, token, separator = match.group(1, 2, 3, 4)
         name = name.lower()
         if name in params:
             raise DigestParseError(f"expected each parameter once, found {name!r} twice")

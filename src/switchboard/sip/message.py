@@ -73,10 +73,6 @@ credentials): not worth remembering."""
 _SINGLE = ("from", "to", "call-id", "cseq", "max-forwards", "content-type", "expires")
 
 
-_new = object.__new__
-"""Makes a :class:`SipHeaders` around an index without a Python ``__init__`` call, where
-one is made per message."""
-
 REASON_PHRASES = {
     100: "Trying",
     180: "Ringing",
@@ -564,21 +560,13 @@ def build_message(
             raise UnanswerableError(400, f"Malformed Status-Code in {start[:60]!r}")
         if problem:
             raise UnanswerableError(400, problem)
-        headers = _new(SipHeaders)
-        headers._index = index
-        response = SipResponse(int(code), reason, headers)
+        response = SipResponse(int(code), reason, SipHeaders(index))
         response.checked = checked
         return response, None
     parts = start.split(" ")
-    headers = _new(SipHeaders)  # SipHeaders(index) and SipRequest(...) without Python
-    headers._index = index  # calls: this runs for every message
-    request = _new(SipRequest)
-    request.headers = headers
-    request.body = b""
+    method = parts[0]
+    request = SipRequest(method, parts[1] if len(parts) > 1 else "", SipHeaders(index))
     request.checked = checked
-    request.method = method = parts[0]
-    request.uri_text = parts[1] if len(parts) > 1 else ""
-    request._uri = None
     error: RemoteProtocolError | None = None
     if len(parts) != 3 or "" in parts:
         error = request._error(f"Malformed Request-Line {start[:80]!r}")
@@ -700,8 +688,7 @@ def make_response(
         to = copied["to"][0]
         if "tag" not in to.lower() or request.to_tag is None:
             copied["to"] = [f"{to};tag={to_tag}"]
-    fields = _new(SipHeaders)
-    fields._index = copied
+    fields = SipHeaders(copied)
     response = SipResponse(
         status, REASON_PHRASES.get(status, "") if reason is None else reason, fields
     )
