@@ -265,7 +265,9 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None
     raise RuntimeError(f"timed out waiting for {what}")
 
 
-def serve(config: Path, state: Path, log: Path, *, source: bool = False) -> Server:
+def serve(
+    config: Path, state: Path, log: Path, *, source: bool = False, name: str = "switchboard"
+) -> Server:
     """``switchboard serve`` pinned to the server core, logging to ``log``; returns once it
     is ready (the other benchmarks start their servers through this too). ``source`` runs
     its SIP core from source even when compiled (``SWITCHBOARD_NATIVE=0``)."""
@@ -286,7 +288,7 @@ def serve(config: Path, state: Path, log: Path, *, source: bool = False) -> Serv
                 **({"SWITCHBOARD_NATIVE": "0"} if source else {}),
             },
         )
-    server = Server("switchboard", process, log)
+    server = Server(name, process, log)
     wait_until(
         lambda: "ready; stop with" in log.read_text(errors="replace") or process.poll() is not None,
         60,
@@ -303,7 +305,7 @@ def start_switchboard(
     name = "switchboard_source" if source else "switchboard"
     config, state = work / f"{name}-config", work / f"{name}-state"
     switchboard_config(config, port, users)
-    return serve(config, state, work / f"{name}.log", source=source)
+    return serve(config, state, work / f"{name}.log", source=source, name=name)
 
 
 def start_switchboard_source(work: Path, port: int, users: list[tuple[str, str]]) -> Server:

@@ -504,7 +504,8 @@ def _trace(outgoing: bool, data: bytes, peer: Peer) -> None:
 
 
 async def _wait_for_stop(stop: asyncio.Event) -> int:
-    """Until SIGINT, SIGTERM or ``core stop`` from the control socket."""
+    """Until SIGINT, SIGTERM or ``core stop`` from the control socket. Says "ready" once the
+    handlers are in place, so a signal sent on reading it is never the default's to kill."""
     loop = asyncio.get_running_loop()
     received: list[int] = []
 
@@ -514,6 +515,7 @@ async def _wait_for_stop(stop: asyncio.Event) -> int:
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, on_signal, signum)
+    log.info("ready; stop with SIGINT or SIGTERM, reload with SIGHUP")
     await stop.wait()
     why = signal.Signals(received[0]).name if received else "a control command"
     log.info("received %s, stopping", why)
@@ -530,7 +532,6 @@ async def _run(config: Config, config_dir: Path, state_dir: Path) -> int:
         return 1
     tune_collector()
     server.watch_reload_signal()
-    log.info("ready; stop with SIGINT or SIGTERM, reload with SIGHUP")
     try:
         return await _wait_for_stop(server.stopping)
     finally:

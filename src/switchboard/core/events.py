@@ -7,6 +7,8 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 
+from mypy_extensions import mypyc_attr
+
 log = logging.getLogger(__name__)
 
 PLAIN = (int, float, str, bool, type(None))
@@ -17,6 +19,7 @@ _field_names: dict[type[Event], tuple[str, ...]] = {}
 of serializing one for the live listeners."""
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 @dataclass(frozen=True, slots=True)
 class Event:
     """Base of all domain events; ``kind`` is the class name, used by filters and the API."""

@@ -17,6 +17,7 @@ import ssl
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, cast
 
 from switchboard.sip.errors import RemoteProtocolError
 from switchboard.sip.message import (
@@ -125,7 +126,9 @@ class SipStack:
         self.servers.append(server)
         if context is not None:
             self.tls_contexts[name] = context
-        sockname = server.sockets[0].getsockname()
+        # uvloop's Server.sockets is a list where the stubs say tuple: read it untyped,
+        # or the compiled module's tuple check refuses it.
+        sockname = cast(Any, server).sockets[0].getsockname()
         listener = Listener(name, protocol, str(sockname[0]), int(sockname[1]))
         self.listeners.append(listener)
         return listener
