@@ -68,7 +68,7 @@ PLAIN_PROTOS = ("RTP/AVP", "RTP/AVPF")
 """The plain RTP profiles (RFC 3551, RFC 4585)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, init=False, slots=True)
 class LocalMedia:
     """What our side of a session offers and accepts: address, RTP port, codec order."""
 
@@ -88,6 +88,30 @@ class LocalMedia:
     """SDES: our ``a=crypto`` lines, one fresh key per suite in preference order (offered
     as they are; an answer takes the offer's first usable suite). Empty: no SRTP, and an
     offer's lines are ignored on a plain RTP profile."""
+
+    def __init__(  # noqa: PLR0917 (the positional signature dataclass gives)
+        self,
+        address: str,
+        port: int,
+        preferences: tuple[str, ...],
+        telephone_event: bool = True,
+        ptime: int | None = None,
+        rtcp_mux: bool = False,
+        username: str = "-",
+        session_name: str = "Switchboard",
+        protos: tuple[str, ...] = PLAIN_PROTOS,
+        crypto: tuple[Crypto, ...] = (),
+    ) -> None:
+        object.__setattr__(self, "address", address)
+        object.__setattr__(self, "port", port)
+        object.__setattr__(self, "preferences", preferences)
+        object.__setattr__(self, "telephone_event", telephone_event)
+        object.__setattr__(self, "ptime", ptime)
+        object.__setattr__(self, "rtcp_mux", rtcp_mux)
+        object.__setattr__(self, "username", username)
+        object.__setattr__(self, "session_name", session_name)
+        object.__setattr__(self, "protos", protos)
+        object.__setattr__(self, "crypto", crypto)
 
     @property
     def addrtype(self) -> str:
@@ -128,7 +152,7 @@ class NegotiatedCodec:
     fmtp: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, init=False, slots=True)
 class NegotiatedStream:
     """The outcome of one m= line both sides accepted: where to send, what, in which way."""
 
@@ -151,6 +175,38 @@ class NegotiatedStream:
     remote_crypto: tuple[Crypto, ...] = ()
     srtp: SrtpParameters | None = None
     """The SDES keys both sides agreed on; None for plain RTP."""
+
+    def __init__(  # noqa: PLR0917 (the positional signature dataclass gives)
+        self,
+        index: int,
+        media: str,
+        proto: str,
+        local_port: int,
+        remote_address: str | None,
+        remote_port: int,
+        remote_rtcp_port: int,
+        rtcp_mux: bool,
+        codecs: tuple[NegotiatedCodec, ...],
+        telephone_event: int | None,
+        ptime: float | None,
+        direction: Direction,
+        remote_crypto: tuple[Crypto, ...] = (),
+        srtp: SrtpParameters | None = None,
+    ) -> None:
+        object.__setattr__(self, "index", index)
+        object.__setattr__(self, "media", media)
+        object.__setattr__(self, "proto", proto)
+        object.__setattr__(self, "local_port", local_port)
+        object.__setattr__(self, "remote_address", remote_address)
+        object.__setattr__(self, "remote_port", remote_port)
+        object.__setattr__(self, "remote_rtcp_port", remote_rtcp_port)
+        object.__setattr__(self, "rtcp_mux", rtcp_mux)
+        object.__setattr__(self, "codecs", codecs)
+        object.__setattr__(self, "telephone_event", telephone_event)
+        object.__setattr__(self, "ptime", ptime)
+        object.__setattr__(self, "direction", direction)
+        object.__setattr__(self, "remote_crypto", remote_crypto)
+        object.__setattr__(self, "srtp", srtp)
 
     @property
     def hold_state(self) -> HoldState:
