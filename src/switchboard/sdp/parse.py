@@ -198,7 +198,9 @@ def parse_sdp(data: bytes | str) -> SessionDescription:
     attributes: list[Attribute] = []
     medias: list[_MediaLines] = []
     current: _MediaLines | None = None
-    for number, line in enumerate(text.split("\n"), 1):
+    # enumerate() without a start: the form mypyc compiles into an indexed loop.
+    for index, line in enumerate(text.split("\n")):
+        number = index + 1
         if line[:2] == "a=" and current is not None:  # most lines: a stream's attributes
             value = line[2:]
             attribute = _ATTRIBUTES.get(value)
