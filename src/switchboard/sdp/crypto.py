@@ -118,7 +118,7 @@ def choose(offered: Iterable[Crypto], ours: Iterable[Crypto]) -> Crypto | None:
     return None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, init=False, slots=True)
 class SrtpParameters:
     """What a completed SDES exchange set up for one stream: the suite, the key||salt we
     protect with and the one the peer protects with (secrets: never in a repr)."""
@@ -128,6 +128,18 @@ class SrtpParameters:
     remote_key: bytes = field(repr=False)
     remote_mki: int = 0
     """The MKI octets in each packet the peer sends (its line's ``|value:length``)."""
+
+    def __init__(
+        self,
+        suite: str,
+        local_key: bytes,
+        remote_key: bytes,
+        remote_mki: int = 0,
+    ) -> None:
+        object.__setattr__(self, "suite", suite)
+        object.__setattr__(self, "local_key", local_key)
+        object.__setattr__(self, "remote_key", remote_key)
+        object.__setattr__(self, "remote_mki", remote_mki)
 
 
 def agreed_keys(

@@ -11,13 +11,18 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 
 class SdpError(Exception):
     """Base of every error raised by ``switchboard.sdp``; ``status`` is the SIP answer."""
 
-    status = 400
+    # ClassVar: compiled by mypyc, a plain class attribute of an exception class is an
+    # instance default that its instances never get.
+    default_status: ClassVar[int] = 400
+    """``status`` unless the raiser gives one."""
 
-    MAX_REASON = 160
+    MAX_REASON: ClassVar[int] = 160
     """Reasons end up in a SIP reason phrase or Warning header: keep them short."""
 
     def __init__(self, reason: str, status: int | None = None) -> None:
@@ -25,8 +30,7 @@ class SdpError(Exception):
             reason = reason[: self.MAX_REASON - 3] + "..."
         super().__init__(reason)
         self.reason = reason
-        if status is not None:
-            self.status = status
+        self.status = self.default_status if status is None else status
 
 
 class SdpParseError(SdpError):
@@ -36,22 +40,22 @@ class SdpParseError(SdpError):
 class NotAcceptableError(SdpError):
     """Nothing in the offer is acceptable (no common codec, no usable stream): 488."""
 
-    status = 488
+    default_status: ClassVar[int] = 488
 
 
 class OfferAnswerError(SdpError):
     """The peer's offer or answer breaks RFC 3264 in the current state."""
 
-    status = 488
+    default_status: ClassVar[int] = 488
 
 
 class GlareError(OfferAnswerError):
     """An offer arrived while our own offer is pending: answer 491 (RFC 3261 §14.2)."""
 
-    status = 491
+    default_status: ClassVar[int] = 491
 
 
 class LocalOfferAnswerError(SdpError):
     """Our side asked for a transition the offer/answer model forbids: a bug, never the peer's."""
 
-    status = 500
+    default_status: ClassVar[int] = 500

@@ -1,23 +1,31 @@
 """The session description model (RFC 8866 §5) and its serialization in RFC order.
 
 Fields carry the RFC's names (``sess_version``, ``connection_address``, ``formats``).
-Every object is immutable; a negotiator builds new descriptions with
-:func:`dataclasses.replace`. Attributes stay a list of ``(name, value)`` pairs in the
+Every object is immutable; a negotiator builds new descriptions with their constructors
+or :func:`dataclasses.replace`. Attributes stay a list of ``(name, value)`` pairs in the
 order received, so unknown and repeated attributes (``candidate``, ``ssrc``, ``extmap``)
 survive a round trip; the ones the offer/answer model needs (``rtpmap``, ``fmtp``,
 ``ptime``, ``maxptime``, direction, ``rtcp``, ``rtcp-mux``, ``crypto``) are read from that
-list into structured values, checked once by the parser.
+list into structured values, checked once by the parser and kept in a ``views`` object
+beside the frozen fields: plain attributes filled in place, since classes compiled by
+mypyc have no ``__dict__`` to cache into.
+
+The classes built for every call are frozen dataclasses with ``init=False`` and an
+``__init__`` of their own that does what the generated one does (one
+``object.__setattr__`` per field, same order and defaults: tests/unit/sdp checks): mypyc
+compiles it into plain slot writes, about ten times faster than the dataclass's
+``__init__``, which it leaves interpreted.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Any, Generic, TypeVar, overload
+from typing import TypeVar
 
 from switchboard.sdp.errors import SdpParseError
 
@@ -46,7 +54,6 @@ SECRET_ATTRIBUTES = frozenset({"crypto", "key-mgmt"})
 
 T = TypeVar("T")
 K = TypeVar("K")
-D = TypeVar("D")
 
 CACHE_LIMIT = 1024
 """Entries a per-text cache holds at most; it starts afresh beyond that (texts come from
@@ -59,26 +66,6 @@ def remember(cache: dict[K, T], key: K, value: T) -> T:
         cache.clear()
     cache[key] = value
     return value
-
-
-class cached(Generic[T]):  # noqa: N801 (used like functools.cached_property)
-    """``cached_property`` minus the lock Python 3.11 takes on first reads (it doubled parsing)."""
-
-    def __init__(self, function: Callable[[Any], T]) -> None:
-        self.function = function
-        self.name = function.__name__
-        self.__doc__ = function.__doc__
-
-    @overload
-    def __get__(self, instance: None, owner: type) -> cached[T]: ...
-    @overload
-    def __get__(self, instance: object, owner: type) -> T: ...
-    def __get__(self, instance: object | None, owner: type) -> cached[T] | T:
-        if instance is None:
-            return self
-        value: T = self.function(instance)
-        instance.__dict__[self.name] = value
-        return value
 
 
 _COMMON_TOKENS = frozenset({"IN", "IP4", "IP6", "audio", "RTP", "AVP", "rtpmap", "fmtp", "ptime"})
@@ -191,12 +178,20 @@ DIRECTIONS = frozenset(direction.value for direction in Direction)
 _DIRECTION_NAMED = {direction.value: direction for direction in Direction}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, init=False, slots=True)
 class Attribute:
     """One ``a=`` line: a flag (``value`` None) or a ``name:value`` pair (RFC 8866 §5.13)."""
 
     name: str
     value: str | None = None
+
+    def __init__(
+        self,
+        name: str,
+        value: str | None = None,
+    ) -> None:
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "value", value)
 
     def __str__(self) -> str:
         return self.name if self.value is None else f"{self.name}:{self.value}"
@@ -206,7 +201,7 @@ class Attribute:
         return f"Attribute({self.name!r}, {value!r})"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False, slots=True)
 class Origin:
     """``o=``: who made the session and which version of it this is (RFC 8866 §5.2)."""
 
@@ -217,6 +212,22 @@ class Origin:
     addrtype: str
     unicast_address: str
 
+    def __init__(  # noqa: PLR0917 (the positional signature dataclass gives)
+        self,
+        username: str,
+        sess_id: str,
+        sess_version: int,
+        nettype: str,
+        addrtype: str,
+        unicast_address: str,
+    ) -> None:
+        object.__setattr__(self, "username", username)
+        object.__setattr__(self, "sess_id", sess_id)
+        object.__setattr__(self, "sess_version", sess_version)
+        object.__setattr__(self, "nettype", nettype)
+        object.__setattr__(self, "addrtype", addrtype)
+        object.__setattr__(self, "unicast_address", unicast_address)
+
     def __str__(self) -> str:
         return (
             f"{self.username} {self.sess_id} {self.sess_version} "
@@ -224,13 +235,23 @@ class Origin:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, init=False, slots=True)
 class Connection:
     """``c=``: where media goes (RFC 8866 §5.7); multicast keeps ``/ttl/count`` as written."""
 
     nettype: str
     addrtype: str
     connection_address: str
+
+    def __init__(
+        self,
+        nettype: str,
+        addrtype: str,
+        connection_address: str,
+    ) -> None:
+        object.__setattr__(self, "nettype", nettype)
+        object.__setattr__(self, "addrtype", addrtype)
+        object.__setattr__(self, "connection_address", connection_address)
 
     @property
     def address(self) -> str:
@@ -278,7 +299,7 @@ class Timing:
     repeats: tuple[Repeat, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, init=False, slots=True)
 class RtpMap:
     """``a=rtpmap:<payload type> <encoding name>/<clock rate>[/<encoding parameters>]``."""
 
@@ -286,6 +307,18 @@ class RtpMap:
     encoding_name: str
     clock_rate: int
     encoding_parameters: int | None = None
+
+    def __init__(
+        self,
+        payload_type: int,
+        encoding_name: str,
+        clock_rate: int,
+        encoding_parameters: int | None = None,
+    ) -> None:
+        object.__setattr__(self, "payload_type", payload_type)
+        object.__setattr__(self, "encoding_name", encoding_name)
+        object.__setattr__(self, "clock_rate", clock_rate)
+        object.__setattr__(self, "encoding_parameters", encoding_parameters)
 
     @property
     def channels(self) -> int:
@@ -325,7 +358,7 @@ def fmtp_parameters(parameters: str) -> dict[str, str]:
     return result
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, init=False, slots=True)
 class Rtcp:
     """``a=rtcp:<port> [<nettype> <addrtype> <connection-address>]`` (RFC 3605)."""
 
@@ -333,6 +366,18 @@ class Rtcp:
     nettype: str | None = None
     addrtype: str | None = None
     connection_address: str | None = None
+
+    def __init__(
+        self,
+        port: int,
+        nettype: str | None = None,
+        addrtype: str | None = None,
+        connection_address: str | None = None,
+    ) -> None:
+        object.__setattr__(self, "port", port)
+        object.__setattr__(self, "nettype", nettype)
+        object.__setattr__(self, "addrtype", addrtype)
+        object.__setattr__(self, "connection_address", connection_address)
 
     @classmethod
     def parse(cls, value: str) -> Rtcp:
@@ -347,12 +392,20 @@ class Rtcp:
         return cls(port, parts[1], parts[2], parts[3])
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, init=False, slots=True)
 class KeyParam:
     """One SDES key of ``a=crypto`` (RFC 4568 §9.2): ``inline:<key||salt>[|lifetime][|MKI:len]``."""
 
     key_method: str
     key_info: str = field(repr=False)
+
+    def __init__(
+        self,
+        key_method: str,
+        key_info: str,
+    ) -> None:
+        object.__setattr__(self, "key_method", key_method)
+        object.__setattr__(self, "key_info", key_info)
 
     @property
     def key_salt(self) -> str:
@@ -376,7 +429,7 @@ class KeyParam:
         return None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, init=False, slots=True)
 class Crypto:
     """``a=crypto:<tag> <crypto-suite> <key-params> [<session-params>]`` (RFC 4568 §9.1)."""
 
@@ -384,6 +437,18 @@ class Crypto:
     crypto_suite: str
     key_params: tuple[KeyParam, ...]
     session_params: tuple[str, ...] = ()
+
+    def __init__(
+        self,
+        tag: int,
+        crypto_suite: str,
+        key_params: tuple[KeyParam, ...],
+        session_params: tuple[str, ...] = (),
+    ) -> None:
+        object.__setattr__(self, "tag", tag)
+        object.__setattr__(self, "crypto_suite", crypto_suite)
+        object.__setattr__(self, "key_params", key_params)
+        object.__setattr__(self, "session_params", session_params)
 
     @classmethod
     def parse(cls, value: str) -> Crypto:
@@ -422,7 +487,89 @@ _FMTPS: dict[tuple[str, ...], Mapping[str, str]] = {}
 stream that wrote the same lines (so read-only proxies: no call can change another's)."""
 
 
-@dataclass(frozen=True)
+def _payload_types(formats: tuple[str, ...]) -> tuple[int, ...]:
+    """RTP formats as payload type numbers 0-127, or a parse error naming the bad one."""
+    known = _PAYLOAD_TYPES.get(formats)
+    if known is not None:
+        return known
+    result = []
+    for fmt in formats:
+        value = int(fmt) if len(fmt) < 4 and fmt.isascii() and fmt.isdigit() else 128
+        if value > 127:  # not a number, or out of range: say which
+            parse_int(fmt, "m= payload type", 0, 127)
+        result.append(value)
+    return remember(_PAYLOAD_TYPES, formats, tuple(result))
+
+
+def _rtpmaps(values: tuple[str, ...]) -> Mapping[int, RtpMap]:
+    """``a=rtpmap`` values by payload type; a payload type mapped twice is an error."""
+    known = _RTPMAPS.get(values)
+    if known is not None:
+        return known
+    result: dict[int, RtpMap] = {}
+    for value in values:
+        rtpmap = RtpMap.parse(value)
+        if rtpmap.payload_type in result:
+            raise SdpParseError(f"a=rtpmap: payload type {rtpmap.payload_type} mapped twice")
+        result[rtpmap.payload_type] = rtpmap
+    return remember(_RTPMAPS, values, MappingProxyType(result))
+
+
+def _fmtps(values: tuple[str, ...]) -> Mapping[str, str]:
+    """``a=fmtp`` values' parameters by format, as written."""
+    known = _FMTPS.get(values)
+    if known is not None:
+        return known
+    result: dict[str, str] = {}
+    for value in values:
+        fmt, _, parameters = value.partition(" ")
+        if not fmt:
+            raise SdpParseError("a=fmtp: expected '<format> <parameters>'")
+        result[fmt] = parameters.strip()
+    return remember(_FMTPS, values, MappingProxyType(result))
+
+
+class MediaViews:
+    """What a stream's attributes say, read on first use and kept: the stream is frozen,
+    these plain attributes are filled in place (compiled code reads them directly). A
+    ``*_read`` flag tells a view read as None from one not read yet."""
+
+    __slots__ = (
+        "codec_types",
+        "crypto",
+        "direction",
+        "direction_read",
+        "fmtps",
+        "maxptime",
+        "maxptime_read",
+        "payload_types",
+        "ptime",
+        "ptime_read",
+        "rtcp",
+        "rtcp_read",
+        "rtpmaps",
+        "values",
+    )
+
+    def __init__(self) -> None:
+        self.values: dict[str, list[str]] | None = None
+        self.payload_types: tuple[int, ...] | None = None
+        self.rtpmaps: Mapping[int, RtpMap] | None = None
+        self.fmtps: Mapping[str, str] | None = None
+        self.crypto: tuple[Crypto, ...] | None = None
+        self.ptime: float | None = None
+        self.ptime_read = False
+        self.maxptime: float | None = None
+        self.maxptime_read = False
+        self.direction: Direction | None = None
+        self.direction_read = False
+        self.rtcp: Rtcp | None = None
+        self.rtcp_read = False
+        self.codec_types: object = None
+        """The negotiator's view of the codecs (:mod:`switchboard.sdp.negotiate`)."""
+
+
+@dataclass(frozen=True, init=False, slots=True)
 class Media:
     """A media description: ``m=`` and its ``i= c= b= k= a=`` lines (RFC 8866 §5.14)."""
 
@@ -436,6 +583,33 @@ class Media:
     bandwidths: tuple[Bandwidth, ...] = ()
     key: str | None = field(default=None, repr=False)
     attributes: tuple[Attribute, ...] = ()
+    views: MediaViews = field(init=False, repr=False, compare=False)
+    """The structured attributes once read (not a line of the description)."""
+
+    def __init__(  # noqa: PLR0917 (the positional signature dataclass gives)
+        self,
+        media: str,
+        port: int,
+        proto: str,
+        formats: tuple[str, ...],
+        number_of_ports: int | None = None,
+        information: str | None = None,
+        connections: tuple[Connection, ...] = (),
+        bandwidths: tuple[Bandwidth, ...] = (),
+        key: str | None = None,
+        attributes: tuple[Attribute, ...] = (),
+    ) -> None:
+        object.__setattr__(self, "media", media)
+        object.__setattr__(self, "port", port)
+        object.__setattr__(self, "proto", proto)
+        object.__setattr__(self, "formats", formats)
+        object.__setattr__(self, "number_of_ports", number_of_ports)
+        object.__setattr__(self, "information", information)
+        object.__setattr__(self, "connections", connections)
+        object.__setattr__(self, "bandwidths", bandwidths)
+        object.__setattr__(self, "key", key)
+        object.__setattr__(self, "attributes", attributes)
+        object.__setattr__(self, "views", MediaViews())
 
     @property
     def is_rtp(self) -> bool:
@@ -447,85 +621,82 @@ class Media:
         """A port of zero rejects (in an answer) or disables (in an offer) the stream."""
         return self.port == 0
 
-    @cached
+    @property
     def payload_types(self) -> tuple[int, ...]:
         """The formats as RTP payload type numbers (empty for non-RTP protos)."""
-        if not self.is_rtp:
-            return ()
-        known = _PAYLOAD_TYPES.get(self.formats)
-        if known is not None:
-            return known
-        result = []
-        for fmt in self.formats:
-            value = int(fmt) if len(fmt) < 4 and fmt.isascii() and fmt.isdigit() else 128
-            if value > 127:  # not a number, or out of range: say which
-                parse_int(fmt, "m= payload type", 0, 127)
-            result.append(value)
-        return remember(_PAYLOAD_TYPES, self.formats, tuple(result))
+        views = self.views
+        if views.payload_types is None:
+            views.payload_types = _payload_types(self.formats) if self.is_rtp else ()
+        return views.payload_types
 
-    @cached
+    @property
     def rtpmaps(self) -> Mapping[int, RtpMap]:
         """The explicit ``a=rtpmap`` lines by payload type."""
-        values = tuple(self._values.get("rtpmap", ()))
-        known = _RTPMAPS.get(values)
-        if known is not None:
-            return known
-        result: dict[int, RtpMap] = {}
-        for value in values:
-            rtpmap = RtpMap.parse(value)
-            if rtpmap.payload_type in result:
-                raise SdpParseError(f"a=rtpmap: payload type {rtpmap.payload_type} mapped twice")
-            result[rtpmap.payload_type] = rtpmap
-        return remember(_RTPMAPS, values, MappingProxyType(result))
+        views = self.views
+        if views.rtpmaps is None:
+            views.rtpmaps = _rtpmaps(tuple(self.values("rtpmap")))
+        return views.rtpmaps
 
-    @cached
+    @property
     def fmtps(self) -> Mapping[str, str]:
         """The ``a=fmtp`` parameters by format, as written."""
-        values = tuple(self._values.get("fmtp", ()))
-        known = _FMTPS.get(values)
-        if known is not None:
-            return known
-        result: dict[str, str] = {}
-        for value in values:
-            fmt, _, parameters = value.partition(" ")
-            if not fmt:
-                raise SdpParseError("a=fmtp: expected '<format> <parameters>'")
-            result[fmt] = parameters.strip()
-        return remember(_FMTPS, values, MappingProxyType(result))
+        views = self.views
+        if views.fmtps is None:
+            views.fmtps = _fmtps(tuple(self.values("fmtp")))
+        return views.fmtps
 
-    @cached
+    @property
     def ptime(self) -> float | None:
         """``a=ptime``: the packet time in ms the writer wants to receive (RFC 8866 §6.4)."""
-        values = self._values.get("ptime")
-        return parse_number(values[0], "a=ptime") if values else None
+        views = self.views
+        if not views.ptime_read:
+            values = self.values("ptime")
+            views.ptime = parse_number(values[0], "a=ptime") if values else None
+            views.ptime_read = True
+        return views.ptime
 
-    @cached
+    @property
     def maxptime(self) -> float | None:
         """``a=maxptime``: the longest packet time in ms the writer accepts (§6.5)."""
-        values = self._values.get("maxptime")
-        return parse_number(values[0], "a=maxptime") if values else None
+        views = self.views
+        if not views.maxptime_read:
+            values = self.values("maxptime")
+            views.maxptime = parse_number(values[0], "a=maxptime") if values else None
+            views.maxptime_read = True
+        return views.maxptime
 
-    @cached
+    @property
     def direction(self) -> Direction | None:
         """The media-level direction attribute, if any (it overrides the session's)."""
-        return _direction(self.attributes, f"m={self.media}")
+        views = self.views
+        if not views.direction_read:
+            views.direction = _direction(self.attributes, f"m={self.media}")
+            views.direction_read = True
+        return views.direction
 
-    @cached
+    @property
     def rtcp(self) -> Rtcp | None:
         """``a=rtcp`` (RFC 3605), when RTCP is not on the next port up."""
-        values = self._values.get("rtcp")
-        return Rtcp.parse(values[0]) if values else None
+        views = self.views
+        if not views.rtcp_read:
+            values = self.values("rtcp")
+            views.rtcp = Rtcp.parse(values[0]) if values else None
+            views.rtcp_read = True
+        return views.rtcp
 
     @property
     def rtcp_mux(self) -> bool:
         """``a=rtcp-mux``: RTP and RTCP share the port (RFC 5761)."""
         return any(a.name == "rtcp-mux" for a in self.attributes)
 
-    @cached
+    @property
     def crypto(self) -> tuple[Crypto, ...]:
         """The SDES ``a=crypto`` lines in order of preference (RFC 4568)."""
-        values = self._values.get("crypto")
-        return tuple(Crypto.parse(v) for v in values) if values else ()
+        views = self.views
+        if views.crypto is None:
+            values = self.values("crypto")
+            views.crypto = tuple(Crypto.parse(v) for v in values) if values else ()
+        return views.crypto
 
     def rtpmap(self, payload_type: int) -> RtpMap | None:
         """The mapping of ``payload_type``: explicit, else RFC 3551's static table."""
@@ -536,18 +707,17 @@ class Media:
                 return RtpMap(payload_type, *static)
         return found
 
-    @cached
-    def _values(self) -> dict[str, list[str]]:
-        """Attribute values by name, read in one pass for the structured views."""
-        result: dict[str, list[str]] = {}
-        for attribute in self.attributes:
-            if attribute.value is not None:
-                result.setdefault(attribute.name, []).append(attribute.value)
-        return result
-
     def values(self, name: str) -> list[str]:
         """The values of every ``a=<name>:`` line, in order (e.g. ``candidate``)."""
-        return self._values.get(name, [])
+        views = self.views
+        by_name = views.values
+        if by_name is None:
+            # Read in one pass for every structured view.
+            by_name = views.values = {}
+            for attribute in self.attributes:
+                if attribute.value is not None:
+                    by_name.setdefault(attribute.name, []).append(attribute.value)
+        return by_name.get(name, [])
 
     def validate(self) -> None:
         """Read every structured attribute once, so that a malformed one raises now."""
@@ -574,19 +744,13 @@ class Media:
         return out
 
 
-def assemble(cls: type[D], **fields: Any) -> D:
-    """A frozen dataclass without slots (:class:`Media`, :class:`SessionDescription`,
-    :class:`Origin`) from its fields, the others at their defaults (dataclasses keep those
-    on the class): what the frozen ``__init__`` gives for a third of its cost, which is a
-    ``setattr`` call per field (every SDP body read or answered builds one of each)."""
-    instance = object.__new__(cls)
-    instance.__dict__.update(fields)
-    return instance
-
-
 def with_known_views(media: Media, rtpmaps: Mapping[int, RtpMap], direction: Direction) -> Media:
     """``media`` given the views it was built from, so reading them back parses nothing."""
-    media.__dict__.update(payload_types=tuple(rtpmaps), rtpmaps=rtpmaps, direction=direction)
+    views = media.views
+    views.payload_types = tuple(rtpmaps)
+    views.rtpmaps = rtpmaps
+    views.direction = direction
+    views.direction_read = True
     return media
 
 
@@ -619,7 +783,17 @@ STATIC_PAYLOAD_TYPES: dict[int, tuple[str, int, int | None]] = {
 }
 
 
-@dataclass(frozen=True)
+class SessionViews:
+    """The session-level direction once read (see :class:`MediaViews`)."""
+
+    __slots__ = ("direction", "direction_read")
+
+    def __init__(self) -> None:
+        self.direction: Direction | None = None
+        self.direction_read = False
+
+
+@dataclass(frozen=True, init=False, slots=True)
 class SessionDescription:
     """A whole session description (RFC 8866 §5); ``media`` in ``m=`` order."""
 
@@ -637,18 +811,72 @@ class SessionDescription:
     key: str | None = field(default=None, repr=False)
     attributes: tuple[Attribute, ...] = ()
     media: tuple[Media, ...] = ()
+    views: SessionViews = field(init=False, repr=False, compare=False)
+    """The structured attributes once read (not a line of the description)."""
 
-    @cached
+    def __init__(  # noqa: PLR0917 (the positional signature dataclass gives)
+        self,
+        origin: Origin,
+        session_name: str = "-",
+        version: int = 0,
+        information: str | None = None,
+        uri: str | None = None,
+        emails: tuple[str, ...] = (),
+        phones: tuple[str, ...] = (),
+        connection: Connection | None = None,
+        bandwidths: tuple[Bandwidth, ...] = (),
+        timings: tuple[Timing, ...] = (Timing(),),
+        time_zones: str | None = None,
+        key: str | None = None,
+        attributes: tuple[Attribute, ...] = (),
+        media: tuple[Media, ...] = (),
+    ) -> None:
+        object.__setattr__(self, "origin", origin)
+        object.__setattr__(self, "session_name", session_name)
+        object.__setattr__(self, "version", version)
+        object.__setattr__(self, "information", information)
+        object.__setattr__(self, "uri", uri)
+        object.__setattr__(self, "emails", emails)
+        object.__setattr__(self, "phones", phones)
+        object.__setattr__(self, "connection", connection)
+        object.__setattr__(self, "bandwidths", bandwidths)
+        object.__setattr__(self, "timings", timings)
+        object.__setattr__(self, "time_zones", time_zones)
+        object.__setattr__(self, "key", key)
+        object.__setattr__(self, "attributes", attributes)
+        object.__setattr__(self, "media", media)
+        object.__setattr__(self, "views", SessionViews())
+
+    @property
     def direction(self) -> Direction | None:
         """The session-level direction attribute: the default for every stream."""
-        return _direction(self.attributes, "session")
+        views = self.views
+        if not views.direction_read:
+            views.direction = _direction(self.attributes, "session")
+            views.direction_read = True
+        return views.direction
 
     def with_origin(self, origin: Origin) -> SessionDescription:
         """This description under another ``o=`` line, its views kept (none of them reads
-        the origin): what :func:`dataclasses.replace` gives, for a fifth of its cost."""
-        copy = object.__new__(SessionDescription)
-        copy.__dict__.update(self.__dict__)
-        copy.__dict__["origin"] = origin
+        the origin): what :func:`dataclasses.replace` gives, without its field look-ups."""
+        copy = SessionDescription(
+            origin,
+            self.session_name,
+            self.version,
+            self.information,
+            self.uri,
+            self.emails,
+            self.phones,
+            self.connection,
+            self.bandwidths,
+            self.timings,
+            self.time_zones,
+            self.key,
+            self.attributes,
+            self.media,
+        )
+        views, kept = copy.views, self.views
+        views.direction, views.direction_read = kept.direction, kept.direction_read
         return copy
 
     def direction_of(self, media: Media) -> Direction:

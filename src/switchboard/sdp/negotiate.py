@@ -48,7 +48,6 @@ from switchboard.sdp.model import (
     Origin,
     RtpMap,
     SessionDescription,
-    assemble,
     remember,
     with_known_views,
 )
@@ -69,7 +68,7 @@ PLAIN_PROTOS = ("RTP/AVP", "RTP/AVPF")
 """The plain RTP profiles (RFC 3551, RFC 4585)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, init=False, slots=True)
 class LocalMedia:
     """What our side of a session offers and accepts: address, RTP port, codec order."""
 
@@ -89,6 +88,30 @@ class LocalMedia:
     """SDES: our ``a=crypto`` lines, one fresh key per suite in preference order (offered
     as they are; an answer takes the offer's first usable suite). Empty: no SRTP, and an
     offer's lines are ignored on a plain RTP profile."""
+
+    def __init__(  # noqa: PLR0917 (the positional signature dataclass gives)
+        self,
+        address: str,
+        port: int,
+        preferences: tuple[str, ...],
+        telephone_event: bool = True,
+        ptime: int | None = None,
+        rtcp_mux: bool = False,
+        username: str = "-",
+        session_name: str = "Switchboard",
+        protos: tuple[str, ...] = PLAIN_PROTOS,
+        crypto: tuple[Crypto, ...] = (),
+    ) -> None:
+        object.__setattr__(self, "address", address)
+        object.__setattr__(self, "port", port)
+        object.__setattr__(self, "preferences", preferences)
+        object.__setattr__(self, "telephone_event", telephone_event)
+        object.__setattr__(self, "ptime", ptime)
+        object.__setattr__(self, "rtcp_mux", rtcp_mux)
+        object.__setattr__(self, "username", username)
+        object.__setattr__(self, "session_name", session_name)
+        object.__setattr__(self, "protos", protos)
+        object.__setattr__(self, "crypto", crypto)
 
     @property
     def addrtype(self) -> str:
@@ -129,7 +152,7 @@ class NegotiatedCodec:
     fmtp: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False, slots=True)
 class NegotiatedStream:
     """The outcome of one m= line both sides accepted: where to send, what, in which way."""
 
@@ -152,6 +175,38 @@ class NegotiatedStream:
     remote_crypto: tuple[Crypto, ...] = ()
     srtp: SrtpParameters | None = None
     """The SDES keys both sides agreed on; None for plain RTP."""
+
+    def __init__(  # noqa: PLR0917 (the positional signature dataclass gives)
+        self,
+        index: int,
+        media: str,
+        proto: str,
+        local_port: int,
+        remote_address: str | None,
+        remote_port: int,
+        remote_rtcp_port: int,
+        rtcp_mux: bool,
+        codecs: tuple[NegotiatedCodec, ...],
+        telephone_event: int | None,
+        ptime: float | None,
+        direction: Direction,
+        remote_crypto: tuple[Crypto, ...] = (),
+        srtp: SrtpParameters | None = None,
+    ) -> None:
+        object.__setattr__(self, "index", index)
+        object.__setattr__(self, "media", media)
+        object.__setattr__(self, "proto", proto)
+        object.__setattr__(self, "local_port", local_port)
+        object.__setattr__(self, "remote_address", remote_address)
+        object.__setattr__(self, "remote_port", remote_port)
+        object.__setattr__(self, "remote_rtcp_port", remote_rtcp_port)
+        object.__setattr__(self, "rtcp_mux", rtcp_mux)
+        object.__setattr__(self, "codecs", codecs)
+        object.__setattr__(self, "telephone_event", telephone_event)
+        object.__setattr__(self, "ptime", ptime)
+        object.__setattr__(self, "direction", direction)
+        object.__setattr__(self, "remote_crypto", remote_crypto)
+        object.__setattr__(self, "srtp", srtp)
 
     @property
     def hold_state(self) -> HoldState:
@@ -210,7 +265,7 @@ def _reaimed(media: Media, port: int, direction: Direction) -> Media:
     keeping the codec views our streams are built with, so nothing is parsed back."""
     kept = tuple(a for a in media.attributes if a.name not in DIRECTIONS)
     moved = replace(media, port=port, attributes=(*kept, _direction_attribute(direction)))
-    moved.__dict__["_codec_types"] = _codec_types(media)
+    moved.views.codec_types = _codec_types(media)
     return with_known_views(moved, media.rtpmaps, direction)
 
 
@@ -239,15 +294,7 @@ def _connection(local: LocalMedia) -> Connection:
 
 def make_origin(local: LocalMedia, session_id: str, session_version: int) -> Origin:
     """Our ``o=`` line; ``session_id`` is entropy the caller supplies (RFC 8866 §5.2)."""
-    return assemble(
-        Origin,
-        username=local.username,
-        sess_id=session_id,
-        sess_version=session_version,
-        nettype="IN",
-        addrtype=local.addrtype,
-        unicast_address=local.address,
-    )
+    return Origin(local.username, session_id, session_version, "IN", local.addrtype, local.address)
 
 
 def make_offer(
@@ -425,15 +472,10 @@ def _answer_media(
         attributes.append(Attribute("crypto", str(crypto)))
     answered = direction & effective_direction(offer, media).reverse()
     attributes.append(_DIRECTION_ATTRIBUTES[answered])
-    built = assemble(
-        Media,
-        media="audio",
-        port=local.port,
-        proto=media.proto,
-        formats=codecs.formats,
-        attributes=tuple(attributes),
-    )
-    built.__dict__.update(_codec_types=codecs.types, crypto=() if crypto is None else (crypto,))
+    built = Media("audio", local.port, media.proto, codecs.formats, attributes=tuple(attributes))
+    views = built.views
+    views.codec_types = codecs.types
+    views.crypto = () if crypto is None else (crypto,)
     return with_known_views(built, codecs.rtpmaps, answered)
 
 
@@ -497,8 +539,7 @@ def negotiate_streams(
         if srtp is None and (ours.proto in SRTP_PROTOS or theirs.proto in SRTP_PROTOS):
             raise OfferAnswerError(f"m={theirs.media}: SRTP without a matching a=crypto")
         streams.append(
-            assemble(
-                NegotiatedStream,
+            NegotiatedStream(
                 index=index,
                 media=theirs.media,
                 proto=theirs.proto,
@@ -522,9 +563,9 @@ def _codec_types(media: Media) -> _CodecTypes:
     """``media``'s :class:`_CodecTypes`, kept with its other views (a stream read again or
     re-offered is negotiated again: see :class:`~switchboard.sdp.parse.SdpReader` and
     :func:`_reaimed`) and shared by streams with the same payload types and rtpmaps."""
-    views = media.__dict__
-    result: _CodecTypes | None = views.get("_codec_types")
-    if result is None:
+    views = media.views
+    result = views.codec_types
+    if not isinstance(result, _CodecTypes):
         text = (media.payload_types, tuple(media.values("rtpmap")))
         result = _CODEC_TYPES.get(text)
         if result is None:
@@ -534,7 +575,7 @@ def _codec_types(media: Media) -> _CodecTypes:
                 if rtpmap is not None:
                     by_key.setdefault(_codec_key(rtpmap), (payload_type, rtpmap))
             result = remember(_CODEC_TYPES, text, _CodecTypes(by_key))
-        views["_codec_types"] = result
+        views.codec_types = result
     return result
 
 
@@ -735,8 +776,7 @@ class OfferAnswer:
             or sent.session_name != local.session_name
         ):
             self._version += 1
-        description = assemble(
-            SessionDescription,
+        description = SessionDescription(
             origin=self._origin(),
             session_name=local.session_name,
             connection=connection,

@@ -39,7 +39,6 @@ from switchboard.sdp.model import (
     Repeat,
     SessionDescription,
     Timing,
-    assemble,
     check_address,
     is_token,
     parse_int,
@@ -89,14 +88,8 @@ def _origin(value: str) -> Origin:
     if not is_token(nettype) or not is_token(addrtype):
         raise SdpParseError(f"o=: bad network or address type in {value[:60]!r}")
     check_address(addrtype, address, "o=")
-    return assemble(
-        Origin,
-        username=username,
-        sess_id=sess_id,
-        sess_version=parse_int(sess_version, "o= sess-version"),
-        nettype=nettype,
-        addrtype=addrtype,
-        unicast_address=address,
+    return Origin(
+        username, sess_id, parse_int(sess_version, "o= sess-version"), nettype, addrtype, address
     )
 
 
@@ -171,18 +164,17 @@ class _MediaLines:
             raise SdpParseError(f"m={media}: bad format list")
         if not formats and port:
             raise SdpParseError(f"m={media}: no formats")
-        return assemble(
-            Media,
-            media=media,
-            port=port,
-            proto=proto,
-            formats=tuple(formats),
-            number_of_ports=number_of_ports,
-            information=self.information,
-            connections=tuple(self.connections),
-            bandwidths=tuple(self.bandwidths),
-            key=self.key,
-            attributes=tuple(self.attributes),
+        return Media(
+            media,
+            port,
+            proto,
+            tuple(formats),
+            number_of_ports,
+            self.information,
+            tuple(self.connections),
+            tuple(self.bandwidths),
+            self.key,
+            tuple(self.attributes),
         )
 
 
@@ -206,7 +198,9 @@ def parse_sdp(data: bytes | str) -> SessionDescription:
     attributes: list[Attribute] = []
     medias: list[_MediaLines] = []
     current: _MediaLines | None = None
-    for number, line in enumerate(text.split("\n"), 1):
+    # enumerate() without a start: the form mypyc compiles into an indexed loop.
+    for index, line in enumerate(text.split("\n")):
+        number = index + 1
         if line[:2] == "a=" and current is not None:  # most lines: a stream's attributes
             value = line[2:]
             attribute = _ATTRIBUTES.get(value)
@@ -294,21 +288,21 @@ def parse_sdp(data: bytes | str) -> SessionDescription:
     if origin is None:
         raise SdpParseError("no o= line")
     media = tuple(_build(lines) for lines in medias)
-    description = assemble(
-        SessionDescription,
-        origin=origin,
-        session_name=session_name or "-",
-        information=information,
-        uri=uri,
-        emails=tuple(emails),
-        phones=tuple(phones),
-        connection=connection,
-        bandwidths=tuple(bandwidths),
-        timings=tuple(timings) or (Timing(),),
-        time_zones=time_zones,
-        key=key,
-        attributes=tuple(attributes),
-        media=media,
+    description = SessionDescription(
+        origin,
+        session_name or "-",
+        0,
+        information,
+        uri,
+        tuple(emails),
+        tuple(phones),
+        connection,
+        tuple(bandwidths),
+        tuple(timings) or (_UNBOUNDED,),
+        time_zones,
+        key,
+        tuple(attributes),
+        media,
     )
     _ = description.direction
     for item, lines in zip(media, medias, strict=True):

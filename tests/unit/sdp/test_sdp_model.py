@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from switchboard.sdp.codecs import CODECS, asterisk_name, codec_for, codec_named
@@ -11,7 +13,6 @@ from switchboard.sdp.model import (
     Connection,
     Direction,
     KeyParam,
-    Media,
     Origin,
     RtpMap,
     fmtp_parameters,
@@ -38,8 +39,11 @@ def test_structured_views_are_computed_once() -> None:
         b"m=audio 4000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
     ).media[0]
     assert media.rtpmaps is media.rtpmaps
-    assert Media.rtpmaps.__doc__ == "The explicit ``a=rtpmap`` lines by payload type."
     assert media.values("nothing") == []
+    changed = replace(media, attributes=(Attribute("rtpmap", "0 PCMA/8000"), Attribute("sendonly")))
+    assert changed.rtpmaps[0].encoding_name == "PCMA" and changed.direction is Direction.SENDONLY
+    assert media.rtpmaps[0].encoding_name == "PCMU" and media.direction is None
+    assert changed != media and replace(changed, attributes=media.attributes) == media
 
 
 def test_fmtp_parameters() -> None:
