@@ -216,12 +216,16 @@ def sipp(*args: str) -> list[str]:
     ]
 
 
+SOURCE_CORE = False
+"""Run the server's compiled modules from source (``--core source``, ``SWITCHBOARD_NATIVE=0``)."""
+
+
 def start_server(work: Path, port: int, passwords: dict[str, str], *, direct: bool) -> Server:
     """``switchboard serve`` on core 0 with a fresh config and state folder."""
-    tag = "direct" if direct else "anchored"
+    tag = ("direct" if direct else "anchored") + ("-source" if SOURCE_CORE else "")
     config, state = work / f"config-{tag}", work / f"state-{tag}"
     write_config(config, port, passwords, direct=direct)
-    return register.serve(config, state, work / f"switchboard-{tag}.log")
+    return register.serve(config, state, work / f"switchboard-{tag}.log", source=SOURCE_CORE)
 
 
 def register_user(work: Path, server_port: int, local_port: int, user: str, password: str) -> None:
@@ -945,6 +949,12 @@ def main() -> int:
     parser.add_argument("--budget", type=float, default=900.0, help="seconds for the whole run")
     parser.add_argument("--phases", default="a,b,baseline")
     parser.add_argument(
+        "--core",
+        choices=("compiled", "source"),
+        default="compiled",
+        help="the server's compiled modules as built, or from source (SWITCHBOARD_NATIVE=0)",
+    )
+    parser.add_argument(
         "--baseline-calls",
         type=ints,
         default=(),
@@ -985,6 +995,9 @@ def main() -> int:
     passwords = {name: secrets.token_urlsafe(18) for name in ("caller", "callee")}
     ports: set[int] = set()
     phases = args.phases.split(",")
+    global SOURCE_CORE  # noqa: PLW0603 (one run, one setting, read by start_server)
+    SOURCE_CORE = args.core == "source"
+    print(f"core: {args.core}")
     measured: Ceiling | None = None
     try:
         if "a" in phases:

@@ -1,4 +1,4 @@
-"""Compile Switchboard's SIP core and REGISTER path with mypyc into C extensions beside
+"""Compile Switchboard's pure core and its hot paths with mypyc into C extensions beside
 their sources.
 
 The sans-I/O core is fully typed, so mypyc (shipped with mypy) turns it into C extensions
@@ -39,7 +39,12 @@ def _native_module() -> ModuleType:
 
 native = _native_module()
 
-PACKAGES = ("switchboard/sip",)
+PACKAGES = (
+    "switchboard/sip",
+    "switchboard/sdp",
+    "switchboard/dialplan",
+    "switchboard/services/calls",
+)
 """Packages compiled whole (with their subpackages), minus :data:`SKIP`."""
 
 MODULES = (
@@ -52,13 +57,27 @@ MODULES = (
     "switchboard/services/security.py",
     "switchboard/transport/stack.py",
     "switchboard/transport/udp.py",
+    "switchboard/apps/dial.py",
+    "switchboard/media/latch.py",
+    "switchboard/media/portpool.py",
+    "switchboard/media/relay.py",
+    "switchboard/media/rtp.py",
 )
-"""Single modules compiled besides: the REGISTER path above the SIP core. Services left as
-source subclass ``core.events.Event``, which therefore allows interpreted subclasses."""
+"""Single modules compiled besides: the REGISTER path above the SIP core, Dial and the
+anchored relay. Services left as source subclass ``core.events.Event``, which therefore
+allows interpreted subclasses."""
 
-SKIP = frozenset({"switchboard/sip/memo.py"})
-"""Modules left as source: ``memo`` subclasses ``set`` and ``dict``, which mypyc's native
-classes cannot."""
+SKIP = frozenset(
+    {
+        "switchboard/sip/memo.py",
+        "switchboard/dialplan/expressions.py",
+        "switchboard/services/calls/channel.py",
+    }
+)
+"""Modules left as source: ``memo`` subclasses ``set`` and ``dict``, which native classes
+cannot; ``expressions`` refuses over-long chains by catching RecursionError, and compiled
+recursion is bounded by the C stack instead; ``Channel`` takes test doubles of the call
+engine (Playback's unit tests), which a compiled constructor refuses by type."""
 
 GROUP = "switchboard_native"
 """The name of the shared library that holds the compiled modules' common code."""

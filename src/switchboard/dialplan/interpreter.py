@@ -39,6 +39,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TypeAlias
+
+from mypy_extensions import mypyc_attr
 
 from switchboard.diagnostics import Location
 from switchboard.dialplan.appargs import separate_args
@@ -91,6 +94,7 @@ _LOG_LEVELS = frozenset({"ERROR", "WARNING", "NOTICE", "DEBUG", "VERBOSE", "DTMF
 _LEADING_INT = re.compile(r"[ \t\n\r\f\v]*([+-]?\d+)")
 
 
+@mypyc_attr(native_class=False)  # compiled, a native class cannot extend RuntimeError
 class InterpreterError(RuntimeError):
     """The interpreter was driven out of order (an outcome with no application running)."""
 
@@ -157,13 +161,18 @@ class Wait:
 Outcome = Continue | Goto | Hangup | Wait
 
 
+AppHandler: TypeAlias = object
+"""What the call engine runs for an application: opaque to the interpreter. (A named alias:
+compiled, a dataclass field's annotation must name something in this module.)"""
+
+
 @dataclass(frozen=True, slots=True)
 class Application:
     """An application the call engine runs; ``handler`` is opaque to the interpreter."""
 
     name: str
     synopsis: str = ""
-    handler: object = None
+    handler: AppHandler = None
 
 
 class ApplicationRegistry:
