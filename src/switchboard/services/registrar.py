@@ -26,7 +26,7 @@ from switchboard.sip.peer import Peer
 from switchboard.sip.uri import MAX_REMEMBERED_URIS, SipUri, sip_user_host, uri_scheme
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, init=False, slots=True)
 class RegistrationRejected(Event):
     """A REGISTER refused after authentication, with the status sent."""
 
@@ -36,8 +36,22 @@ class RegistrationRejected(Event):
     status: int
     reason: str
 
+    def __init__(
+        self,
+        source: str,
+        endpoint: str,
+        aor: str,
+        status: int,
+        reason: str,
+    ) -> None:
+        object.__setattr__(self, "source", source)
+        object.__setattr__(self, "endpoint", endpoint)
+        object.__setattr__(self, "aor", aor)
+        object.__setattr__(self, "status", status)
+        object.__setattr__(self, "reason", reason)
 
-@dataclass(slots=True)
+
+@dataclass(init=False, slots=True)
 class _Requested:
     """One Contact of the request, parsed, with its effective expiry."""
 
@@ -48,8 +62,22 @@ class _Requested:
     secure: bool
     """``sips:`` or ``transport=tls`` as the phone sent it: to be reached over TLS only."""
 
+    def __init__(
+        self,
+        uri: SipUri,
+        text: str,
+        expires: int,
+        existing: Contact | None,
+        secure: bool,
+    ) -> None:
+        self.uri = uri
+        self.text = text
+        self.expires = expires
+        self.existing = existing
+        self.secure = secure
 
-@dataclass(slots=True)
+
+@dataclass(init=False, slots=True)
 class _Attempt:
     """One REGISTER being handled: who sent it, from where, for which AOR."""
 
@@ -59,6 +87,22 @@ class _Attempt:
     now: float
     server: str | None
     aor_name: str = ""
+
+    def __init__(  # noqa: PLR0917 (the positional signature dataclass gives)
+        self,
+        request: SipRequest,
+        endpoint: Endpoint,
+        source: Peer,
+        now: float,
+        server: str | None,
+        aor_name: str = "",
+    ) -> None:
+        self.request = request
+        self.endpoint = endpoint
+        self.source = source
+        self.now = now
+        self.server = server
+        self.aor_name = aor_name
 
 
 class Registrar:
