@@ -31,7 +31,7 @@ from switchboard.sip.peer import Peer
 from switchboard.sip.uri import sip_user_host
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, init=False, slots=True)
 class AuthFailed(Event):
     """A request whose credentials were wrong (for the security service)."""
 
@@ -40,6 +40,20 @@ class AuthFailed(Event):
     username: str
     method: str
     reason: str
+
+    def __init__(
+        self,
+        source: str,
+        host: str,
+        username: str,
+        method: str,
+        reason: str,
+    ) -> None:
+        object.__setattr__(self, "source", source)
+        object.__setattr__(self, "host", host)
+        object.__setattr__(self, "username", username)
+        object.__setattr__(self, "method", method)
+        object.__setattr__(self, "reason", reason)
 
 
 _NO_CREDENTIALS = AuthResult(Outcome.FAILED, Reason.NO_CREDENTIALS)
@@ -52,13 +66,23 @@ class Verdict(Enum):
     BAD_REQUEST = "bad request"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, init=False, slots=True)
 class AuthDecision:
     """The endpoint a request belongs to (None if unknown) and what to answer."""
 
     verdict: Verdict
     endpoint: Endpoint | None
     challenge: list[str]
+
+    def __init__(
+        self,
+        verdict: Verdict,
+        endpoint: Endpoint | None,
+        challenge: list[str],
+    ) -> None:
+        object.__setattr__(self, "verdict", verdict)
+        object.__setattr__(self, "endpoint", endpoint)
+        object.__setattr__(self, "challenge", challenge)
 
 
 def from_user(request: SipRequest) -> str | None:

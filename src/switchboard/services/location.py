@@ -16,7 +16,7 @@ from switchboard.core.contact import Contact
 from switchboard.core.events import Event, EventBus
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, init=False, slots=True)
 class ContactAdded(Event):
     aor: str
     uri: str
@@ -25,28 +25,78 @@ class ContactAdded(Event):
     source: str
     user_agent: str
 
+    def __init__(  # noqa: PLR0917 (the positional signature dataclass gives)
+        self,
+        aor: str,
+        uri: str,
+        endpoint: str,
+        expires: int,
+        source: str,
+        user_agent: str,
+    ) -> None:
+        object.__setattr__(self, "aor", aor)
+        object.__setattr__(self, "uri", uri)
+        object.__setattr__(self, "endpoint", endpoint)
+        object.__setattr__(self, "expires", expires)
+        object.__setattr__(self, "source", source)
+        object.__setattr__(self, "user_agent", user_agent)
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass(frozen=True, init=False, slots=True)
 class ContactRefreshed(Event):
     aor: str
     uri: str
     endpoint: str
     expires: int
 
+    def __init__(
+        self,
+        aor: str,
+        uri: str,
+        endpoint: str,
+        expires: int,
+    ) -> None:
+        object.__setattr__(self, "aor", aor)
+        object.__setattr__(self, "uri", uri)
+        object.__setattr__(self, "endpoint", endpoint)
+        object.__setattr__(self, "expires", expires)
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass(frozen=True, init=False, slots=True)
 class ContactRemoved(Event):
     aor: str
     uri: str
     endpoint: str
     reason: str
 
+    def __init__(
+        self,
+        aor: str,
+        uri: str,
+        endpoint: str,
+        reason: str,
+    ) -> None:
+        object.__setattr__(self, "aor", aor)
+        object.__setattr__(self, "uri", uri)
+        object.__setattr__(self, "endpoint", endpoint)
+        object.__setattr__(self, "reason", reason)
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass(frozen=True, init=False, slots=True)
 class ContactExpired(Event):
     aor: str
     uri: str
     endpoint: str
+
+    def __init__(
+        self,
+        aor: str,
+        uri: str,
+        endpoint: str,
+    ) -> None:
+        object.__setattr__(self, "aor", aor)
+        object.__setattr__(self, "uri", uri)
+        object.__setattr__(self, "endpoint", endpoint)
 
 
 class ContactStore(Protocol):

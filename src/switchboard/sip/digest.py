@@ -163,7 +163,7 @@ _WIRE = "surrogateescape"
 """Error handler that turns text decoded with it back into the exact bytes on the wire."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, init=False, slots=True)
 class DigestCredentials:
     """The parameters of one ``Digest`` credentials value, unquoted (RFC 3261 §22.4)."""
 
@@ -177,6 +177,30 @@ class DigestCredentials:
     qop: str | None = None
     nc: str | None = None
     opaque: str | None = None
+
+    def __init__(  # noqa: PLR0917 (the positional signature dataclass gives)
+        self,
+        username: str,
+        realm: str,
+        nonce: str,
+        uri: str,
+        response: str,
+        algorithm: str = "MD5",
+        cnonce: str | None = None,
+        qop: str | None = None,
+        nc: str | None = None,
+        opaque: str | None = None,
+    ) -> None:
+        object.__setattr__(self, "username", username)
+        object.__setattr__(self, "realm", realm)
+        object.__setattr__(self, "nonce", nonce)
+        object.__setattr__(self, "uri", uri)
+        object.__setattr__(self, "response", response)
+        object.__setattr__(self, "algorithm", algorithm)
+        object.__setattr__(self, "cnonce", cnonce)
+        object.__setattr__(self, "qop", qop)
+        object.__setattr__(self, "nc", nc)
+        object.__setattr__(self, "opaque", opaque)
 
     @property
     def digest_algorithm(self) -> DigestAlgorithm | None:
@@ -440,12 +464,20 @@ class Reason(Enum):
     NO_SECRET_FOR_ALGORITHM = "no secret for algorithm"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, init=False, slots=True)
 class AuthResult:
     """The verdict on one request's credentials: an outcome and, unless OK, a reason."""
 
     outcome: Outcome
     reason: Reason | None = None
+
+    def __init__(
+        self,
+        outcome: Outcome,
+        reason: Reason | None = None,
+    ) -> None:
+        object.__setattr__(self, "outcome", outcome)
+        object.__setattr__(self, "reason", reason)
 
     @property
     def ok(self) -> bool:

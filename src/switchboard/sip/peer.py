@@ -8,7 +8,7 @@ from typing import Literal
 TransportName = Literal["udp", "tcp", "tls", "ws", "wss"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, init=False, slots=True)
 class Peer:
     """A remote transport address; ``connection_id`` lets a stream transport reuse its socket."""
 
@@ -16,6 +16,18 @@ class Peer:
     host: str
     port: int
     connection_id: int | None = None
+
+    def __init__(
+        self,
+        transport: TransportName,
+        host: str,
+        port: int,
+        connection_id: int | None = None,
+    ) -> None:
+        object.__setattr__(self, "transport", transport)
+        object.__setattr__(self, "host", host)
+        object.__setattr__(self, "port", port)
+        object.__setattr__(self, "connection_id", connection_id)
 
     def __str__(self) -> str:
         """``udp:192.0.2.1:5060`` (IPv6 in brackets), for events and logs."""
