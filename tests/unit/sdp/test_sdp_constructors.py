@@ -4,11 +4,14 @@ defaults, and keep the objects frozen: what the generated ``__init__`` did."""
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import FrozenInstanceError, fields, replace
 from typing import Any
 
 import pytest
+from tests.unit.constructors import (
+    check_defaults,
+    check_every_field_by_keyword_and_position,
+    check_frozen,
+)
 
 from switchboard.sdp.crypto import SrtpParameters
 from switchboard.sdp.model import (
@@ -146,40 +149,21 @@ CASES: list[tuple[type[Any], dict[str, Any]]] = [
 ]
 
 
-def init_fields(cls: type[Any]) -> list[dataclasses.Field[Any]]:
-    """The fields a dataclass's ``__init__`` takes, in order."""
-    return [f for f in fields(cls) if f.init]
-
-
 @pytest.mark.parametrize(("cls", "values"), CASES, ids=[cls.__name__ for cls, _ in CASES])
 def test_every_field_is_set_by_keyword_and_by_position(
     cls: type[Any], values: dict[str, Any]
 ) -> None:
-    assert list(values) == [f.name for f in init_fields(cls)]
-    made = cls(**values)
-    assert {name: getattr(made, name) for name in values} == values
-    assert cls(*values.values()) == made
-    assert replace(made) == made and replace(made) is not made
+    check_every_field_by_keyword_and_position(cls, values)
 
 
 @pytest.mark.parametrize(("cls", "values"), CASES, ids=[cls.__name__ for cls, _ in CASES])
 def test_defaults_are_the_fields_defaults(cls: type[Any], values: dict[str, Any]) -> None:
-    required = {
-        f.name: values[f.name] for f in init_fields(cls) if f.default is dataclasses.MISSING
-    }
-    made = cls(**required)
-    for f in init_fields(cls):
-        if f.default is not dataclasses.MISSING:
-            assert getattr(made, f.name) == f.default, f.name
+    check_defaults(cls, values)
 
 
 @pytest.mark.parametrize(("cls", "values"), CASES, ids=[cls.__name__ for cls, _ in CASES])
 def test_objects_stay_frozen(cls: type[Any], values: dict[str, Any]) -> None:
-    made = cls(**values)
-    name, value = next(iter(values.items()))
-    with pytest.raises(FrozenInstanceError):
-        setattr(made, name, value)
-    assert hash(made) == hash(cls(**values))
+    check_frozen(cls, values)
 
 
 def test_each_description_gets_its_own_views() -> None:
