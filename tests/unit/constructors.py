@@ -44,3 +44,10 @@ def check_frozen(cls: type[Any], values: dict[str, Any], *, hashable: bool = Tru
         setattr(made, name, value)
     if hashable:
         assert hash(made) == hash(cls(**values))
+
+
+def check_constructor(cls: type[Any], values: dict[str, Any], *, hashable: bool = True) -> None:
+    """All of the above for one class: ``values`` gives every init field, in order."""
+    check_every_field_by_keyword_and_position(cls, values)
+    check_defaults(cls, values)
+    check_frozen(cls, values, hashable=hashable)

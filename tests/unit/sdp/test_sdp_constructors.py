@@ -7,11 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from tests.unit.constructors import (
-    check_defaults,
-    check_every_field_by_keyword_and_position,
-    check_frozen,
-)
+from tests.unit.constructors import check_constructor
 
 from switchboard.sdp.crypto import SrtpParameters
 from switchboard.sdp.model import (
@@ -150,20 +146,10 @@ CASES: list[tuple[type[Any], dict[str, Any]]] = [
 
 
 @pytest.mark.parametrize(("cls", "values"), CASES, ids=[cls.__name__ for cls, _ in CASES])
-def test_every_field_is_set_by_keyword_and_by_position(
+def test_constructor_sets_every_field_keeps_defaults_and_stays_frozen(
     cls: type[Any], values: dict[str, Any]
 ) -> None:
-    check_every_field_by_keyword_and_position(cls, values)
-
-
-@pytest.mark.parametrize(("cls", "values"), CASES, ids=[cls.__name__ for cls, _ in CASES])
-def test_defaults_are_the_fields_defaults(cls: type[Any], values: dict[str, Any]) -> None:
-    check_defaults(cls, values)
-
-
-@pytest.mark.parametrize(("cls", "values"), CASES, ids=[cls.__name__ for cls, _ in CASES])
-def test_objects_stay_frozen(cls: type[Any], values: dict[str, Any]) -> None:
-    check_frozen(cls, values)
+    check_constructor(cls, values)
 
 
 def test_each_description_gets_its_own_views() -> None:
