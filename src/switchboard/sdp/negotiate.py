@@ -440,12 +440,9 @@ def _chosen_codecs(media: Media, local: LocalMedia) -> _AnswerCodecs:
         parameters = media.fmtps.get(str(payload_type))
         if parameters is not None:
             lines.append(Attribute("fmtp", f"{payload_type} {parameters}"))
-    types_by_key: dict[CodecKey, tuple[int, RtpMap]] = {}
-    for payload_type, rtpmap in chosen:
-        types_by_key.setdefault(_codec_key(rtpmap), (payload_type, rtpmap))
     formats = tuple(str(payload_type) for payload_type, _ in chosen)
     rtpmaps = MappingProxyType(dict(chosen))
-    return _AnswerCodecs(formats, tuple(lines), rtpmaps, _CodecTypes(types_by_key))
+    return _AnswerCodecs(formats, tuple(lines), rtpmaps, _types_of(chosen))
 
 
 def _answer_media(
@@ -471,7 +468,7 @@ def _answer_media(
     if crypto is not None:
         attributes.append(Attribute("crypto", str(crypto)))
     answered = direction & effective_direction(offer, media).reverse()
-    attributes.append(_DIRECTION_ATTRIBUTES[answered])
+    attributes.append(_direction_attribute(answered))
     built = Media("audio", local.port, media.proto, codecs.formats, attributes=tuple(attributes))
     views = built.views
     views.codec_types = codecs.types
@@ -569,14 +566,19 @@ def _codec_types(media: Media) -> _CodecTypes:
         text = (media.payload_types, tuple(media.values("rtpmap")))
         result = _CODEC_TYPES.get(text)
         if result is None:
-            by_key: dict[CodecKey, tuple[int, RtpMap]] = {}
-            for payload_type in media.payload_types:
-                rtpmap = media.rtpmap(payload_type)
-                if rtpmap is not None:
-                    by_key.setdefault(_codec_key(rtpmap), (payload_type, rtpmap))
-            result = remember(_CODEC_TYPES, text, _CodecTypes(by_key))
+            pairs = ((pt, media.rtpmap(pt)) for pt in media.payload_types)
+            known = [(pt, rtpmap) for pt, rtpmap in pairs if rtpmap is not None]
+            result = remember(_CODEC_TYPES, text, _types_of(known))
         views.codec_types = result
     return result
+
+
+def _types_of(pairs: Iterable[tuple[int, RtpMap]]) -> _CodecTypes:
+    """The first payload type (and rtpmap) of each codec among ``pairs``, in their order."""
+    by_key: dict[CodecKey, tuple[int, RtpMap]] = {}
+    for payload_type, rtpmap in pairs:
+        by_key.setdefault(_codec_key(rtpmap), (payload_type, rtpmap))
+    return _CodecTypes(by_key)
 
 
 _CODEC_TYPES: dict[tuple[tuple[int, ...], tuple[str, ...]], _CodecTypes] = {}
