@@ -15,6 +15,7 @@ import pytest_asyncio
 from switchboard.media import g711
 from switchboard.media.codecs import CODECS, encode_all
 from switchboard.media.dtmf import DtmfEnded, DtmfEvent, DtmfStarted, generate_dtmf
+from switchboard.media.errors import MediaError
 from switchboard.media.portpool import PortPool, PortPoolExhaustedError
 from switchboard.media.relay import LegName, MediaRelay
 from switchboard.media.rtcp import (
@@ -28,6 +29,7 @@ from switchboard.media.rtcp import (
 from switchboard.media.rtp import RtpPacket
 from switchboard.media.tones import sine, tone_fraction
 from switchboard.media.transcode import RtpTranscoder
+from tests.unit.cycles import cyclic_garbage
 from tests.unit.media.test_portpool import free_range
 
 HOST = "127.0.0.1"
@@ -530,6 +532,44 @@ async def test_rtp_timeout_hook_fires_once_per_silent_leg(
         assert timeouts.count("b") == 1
     finally:
         relay.close()
+
+
+class _Call:
+    """Stands for the call that owns a relay and that the relay's callbacks refer to."""
+
+    relay: MediaRelay | None = None
+
+    def heard(self, *what: object) -> None:
+        """The relay's callbacks."""
+
+
+@pytest.mark.asyncio
+async def test_a_closed_relay_and_its_call_are_freed_by_reference_counting(
+    pool: PortPool, phones: tuple[Phone, Phone]
+) -> None:
+    a, b = phones
+    with cyclic_garbage() as left:
+        call = _Call()
+        relay = await started(pool, a, b, on_dtmf=call.heard, on_timeout=call.heard)
+        call.relay = relay
+        relay.a.detect_tones(0)  # the tone detector reports back through its leg
+        a.rtp.sendto(rtp(1), (HOST, relay.a.port))
+        await receive(b.rtp)
+        relay.close()
+        relay.close()  # a second close changes nothing
+        assert pool.in_use == 0
+        del relay, call
+    assert left == []
+
+
+@pytest.mark.asyncio
+async def test_a_closed_relay_does_not_start_again(pool: PortPool) -> None:
+    relay = MediaRelay(pool)
+    await relay.start()
+    relay.close()
+    with pytest.raises(MediaError, match="closed"):
+        await relay.start()
+    assert pool.in_use == 0
 
 
 @pytest.mark.asyncio

@@ -494,7 +494,9 @@ class CallEngine:
 
     def release(self, channel: Channel) -> None:
         """Forget an inbound channel whose dialplan is over; close its relay; report it
-        (CallEnded on the bus, its CDR to ``on_call_ended``)."""
+        (CallEnded on the bus, its CDR to ``on_call_ended``). Its link to the bridged leg
+        goes too: the two legs refer to each other, and so would be freed only by the
+        cyclic collector."""
         stats = None
         if channel.relay is not None:
             stats = dict(channel.relay.stats())
@@ -518,6 +520,7 @@ class CallEngine:
         )
         if self.on_call_ended is not None:
             self.on_call_ended(record)
+        channel.bridged = None
 
     # -- session events -----------------------------------------------------------------
 

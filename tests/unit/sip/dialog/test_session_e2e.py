@@ -6,6 +6,7 @@ import itertools
 
 from dialog_support import Host, config, request_text
 from test_session_uas import ANSWER, OFFER
+from tests.unit.cycles import cyclic_garbage
 
 from switchboard.sip.message import SipRequest, parse_datagram
 from switchboard.sip.peer import Peer
@@ -45,14 +46,13 @@ class Side:
         self.config = cfg
         self.layer = TransactionLayer(lambda: f"{name}{next(counter)}")
         self.router = SessionRouter(self.layer)
-        self.randomness = randomness
+        # Not a method: sessions keep it, and a bound method would make side and session
+        # a cycle, which the reference-counting test below would see.
+        self.random = lambda: randomness
         self.events: list[SessionEvent] = []
         self.unrouted: list[object] = []
         self.session: ServerSession | None = None
         self.auto_accept: bytes | None = None
-
-    def random(self) -> float:
-        return self.randomness
 
     def pump(self, now: float) -> None:
         while (event := self.layer.next_event()) is not None:
@@ -156,6 +156,19 @@ def test_call_answered_and_hung_up() -> None:
         ("pbx", "BYE"),
         ("phone", "200"),
     ]
+
+
+def test_a_finished_call_is_freed_by_reference_counting() -> None:
+    with cyclic_garbage() as left:
+        a, b, wire, outgoing = call()
+        assert b.session is not None
+        b.session.accept(wire.now, ANSWER)
+        wire.flush()
+        outgoing.sessions["phone-tag"].bye(wire.now)
+        wire.run_until(100.0)  # every transaction over
+        assert len(a.router) == len(b.router) == 0
+        del a, b, wire, outgoing
+    assert left == []
 
 
 def test_caller_cancels_while_ringing() -> None:
