@@ -118,8 +118,11 @@ class ClientInviteTransaction(Transaction):
         self._host._emit(ResponseReceived(self.key, response, self.peer))
 
     def _accept(self, now: float, message: SipMessage | None) -> None:
-        """A 2xx: pass it up and wait in Accepted for retransmissions until Timer M."""
+        """A 2xx: pass it up and wait in Accepted for retransmissions until Timer M, keeping
+        neither message: nothing is resent from here, and no failure is left to report."""
         self._pass_up(now, message)
+        self._data = b""
+        self._drop_messages()
         self._start(Input.TIMER_M, self.timers.TIMER_M, now)
 
     def _complete(self, now: float, message: SipMessage | None) -> None:
@@ -127,8 +130,13 @@ class ClientInviteTransaction(Transaction):
         self._pass_up(now, message)
         ack = make_ack(self.request, cast(SipResponse, message)).serialize()
         self._ack = ack
+        self._data = b""
         self._host._transmit(ack, self.peer)
         self._start(Input.TIMER_D, self.timers.TIMER_D, now)
+
+    def _pass_on(self, now: float, message: SipMessage | None) -> None:
+        """A retransmitted 2xx in Accepted: to the TU, which ACKs it end to end; not kept."""
+        self._host._emit(ResponseReceived(self.key, cast(SipResponse, message), self.peer))
 
     def _resend_ack(self, now: float, message: SipMessage | None) -> None:
         """A retransmitted 300-699 in Completed: ACK again, not passed up."""
@@ -149,7 +157,7 @@ TRANSITIONS: Transitions = {
     (COMPLETED, Input.RECV_300_699): (_c._resend_ack, COMPLETED),
     (COMPLETED, Input.TIMER_D): (None, TERMINATED),
     (COMPLETED, Input.TRANSPORT_ERROR): (_c._fail, TERMINATED),
-    (ACCEPTED, Input.RECV_2XX): (_c._pass_up, ACCEPTED),
+    (ACCEPTED, Input.RECV_2XX): (_c._pass_on, ACCEPTED),
     (ACCEPTED, Input.TIMER_M): (None, TERMINATED),
 }
 ClientInviteTransaction.TRANSITIONS = TRANSITIONS

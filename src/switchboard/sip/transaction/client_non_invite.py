@@ -78,9 +78,12 @@ class ClientNonInviteTransaction(Transaction):
         self._host._emit(ResponseReceived(self.key, response, self.peer))
 
     def _complete(self, now: float, message: SipMessage | None) -> None:
-        """A final response: stop E and F, pass it up, absorb copies until Timer K."""
+        """A final response: stop E and F, pass it up, absorb copies until Timer K, keeping
+        neither message."""
         self._stop(Input.TIMER_E, Input.TIMER_F)
         self._pass_up(now, message)
+        self._data = b""
+        self._drop_messages()
         self._start(Input.TIMER_K, self.timers.TIMER_K, now)
 
 

@@ -170,6 +170,16 @@ class Transaction:
         for timer in timers:
             self._armed.pop(timer, None)
 
+    def _drop_messages(self) -> None:
+        """Keep only what the lingering states use: the key, the peer, the request's method
+        and URI, and whatever bytes a subclass resends. A UDP transaction lingers up to
+        32 s after its final response (Timers J, L, M, D), and its two parsed messages
+        were some thirty containers that every pass of the cyclic garbage collector
+        walked."""
+        request = self.request
+        self.request = SipRequest(request.method, request.uri_text, SipHeaders())
+        self.last_response = None
+
     @property
     def armed(self) -> frozenset[Input]:
         """The timers currently running (for tests and diagnostics)."""
@@ -199,18 +209,14 @@ class ServerTransaction(Transaction):
     def _shed(self) -> None:
         """Once only retransmissions remain to be answered, keep what that needs: the
         response's bytes, and the To tags RFC 2543 matching compares (a key of three is
-        RFC 3261 matching, on the branch alone). A completed UDP transaction lives 32 s
-        (Timer J); its two parsed messages were some thirty containers that every pass
-        of the cyclic garbage collector walked. The request keeps its method and URI."""
-        request = self.request
+        RFC 3261 matching, on the branch alone)."""
         response = self.last_response
         if len(self.key) == 3:
             self._tags = ()
         else:
             final = response.to_tag if response is not None else None
-            self._tags = (request.to_tag, final)
-        self.request = SipRequest(request.method, request.uri_text, SipHeaders())
-        self.last_response = None
+            self._tags = (self.request.to_tag, final)
+        self._drop_messages()
 
     def _send(self, now: float, message: SipMessage | None) -> None:
         """Send a TU response and keep its bytes for retransmission."""

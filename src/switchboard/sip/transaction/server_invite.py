@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import ClassVar, cast
 
-from switchboard.sip.message import SipMessage, SipRequest
+from switchboard.sip.message import SipMessage, SipRequest, SipResponse
 from switchboard.sip.transaction.events import (
     AckReceived,
     TransactionFailed,
@@ -55,14 +55,20 @@ class ServerInviteTransaction(ServerTransaction):
     def _accept(self, now: float, message: SipMessage | None) -> None:
         """A 2xx from the TU: send it and stay in Accepted until Timer L (RFC 6026)."""
         self._send(now, message)
+        self._shed()
         self._start(Input.TIMER_L, self.timers.TIMER_L, now)
 
     def _complete(self, now: float, message: SipMessage | None) -> None:
         """A 300-699 from the TU: send it, retransmit on Timer G until ACK or Timer H."""
         self._send(now, message)
+        self._shed()
         if self.timers.retransmits:
             self._start(Input.TIMER_G, self.timers.TIMER_G, now)
         self._start(Input.TIMER_H, self.timers.TIMER_H, now)
+
+    def _send_again(self, now: float, message: SipMessage | None) -> None:
+        """The TU retransmits its 2xx in Accepted: sent, not kept (nothing here resends it)."""
+        self._host._transmit(cast(SipResponse, message).serialize(), self.peer)
 
     def _retransmit(self, now: float, message: SipMessage | None) -> None:
         """Timer G: resend the final response, interval doubling up to T2."""
@@ -104,7 +110,7 @@ TRANSITIONS: Transitions = {
     (CONFIRMED, Input.RECV_REQUEST): (None, CONFIRMED),
     (CONFIRMED, Input.TIMER_I): (None, TERMINATED),
     (ACCEPTED, Input.RECV_REQUEST): (None, ACCEPTED),
-    (ACCEPTED, Input.SEND_2XX): (_s._send, ACCEPTED),
+    (ACCEPTED, Input.SEND_2XX): (_s._send_again, ACCEPTED),
     (ACCEPTED, Input.RECV_ACK): (_s._ack_to_tu, ACCEPTED),
     (ACCEPTED, Input.TIMER_L): (None, TERMINATED),
 }

@@ -183,3 +183,44 @@ def test_server_transactions_are_counted_per_source_host_until_they_end() -> Non
     layer.handle_timer(0.2 + layer.timers.T1 * 64 + 1)  # Timer J: the transactions end
     assert layer.servers_per_host == {}
     assert not layer.has_server(first)
+
+
+@pytest.mark.parametrize(("method", "status"), [("INVITE", 200), ("INVITE", 486), ("BYE", 200)])
+def test_a_server_transaction_lingers_without_its_parsed_messages(method: str, status: int) -> None:
+    layer = new_layer()
+    request = make_request(method)
+    layer.receive(request, UDP, 0.0)
+    key = next(e.key for e in drain_events(layer) if isinstance(e, RequestReceived))
+    assert layer.send_response(key, make_response(request, status, to_tag="t"), 0.0)
+    transaction = layer._servers[key]
+    assert transaction.state in (State.ACCEPTED, State.COMPLETED)
+    assert transaction.last_response is None
+    assert (transaction.request.method, list(transaction.request.headers)) == (method, [])
+    if status == 200 and method == "INVITE":  # the TU's own 2xx retransmission: sent, not kept
+        assert layer.send_response(key, make_response(request, 200, to_tag="t"), 0.5)
+        assert transaction.last_response is None
+    sent(layer)
+    layer.receive(make_request(method), UDP, 1.0)  # a retransmitted request, as before
+    assert sent(layer) == ([] if status == 200 and method == "INVITE" else [status])
+
+
+@pytest.mark.parametrize(("method", "status"), [("INVITE", 200), ("INVITE", 486), ("OPTIONS", 200)])
+def test_a_client_transaction_lingers_without_what_it_no_longer_sends(
+    method: str, status: int
+) -> None:
+    layer = new_layer()
+    request = make_request(method)
+    key = layer.send_request(request, UDP, 0.0)
+    layer.receive(respond(request, status), UDP, 0.1)
+    transaction = layer._clients[key]
+    assert transaction.state in (State.ACCEPTED, State.COMPLETED)
+    assert transaction._data == b""  # type: ignore[attr-defined]
+    if status == 486:  # Completed re-ACKs from the ACK's own bytes; a failure still reports
+        assert transaction.request is request
+        return
+    assert transaction.last_response is None
+    assert (transaction.request.method, list(transaction.request.headers)) == (method, [])
+    if method == "INVITE":  # a retransmitted 2xx still reaches the TU
+        drain_events(layer)
+        layer.receive(respond(request, 200), UDP, 0.2)
+        assert [type(event).__name__ for event in drain_events(layer)] == ["ResponseReceived"]
