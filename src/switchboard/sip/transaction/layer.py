@@ -11,7 +11,8 @@ Matching costs one dict lookup. Responses match a client transaction by top-Via 
 and CSeq method (§17.1.3). Requests whose branch carries the ``z9hG4bK`` cookie match a
 server transaction by branch, sent-by and method, ACK matching INVITE (§17.2.3); other
 requests fall back to RFC 2543 matching on Request-URI, From tag, Call-ID, CSeq, top Via
-(and To tag). Timers sit in one heap; a stopped timer's entry is skipped when it comes up.
+(and To tag). Timers sit in a queue per duration (``queues``); a stopped timer's entry
+is skipped when it comes up.
 
 Nothing raises out of :meth:`receive` or :meth:`handle_timer`: malformed or stray input
 is logged, counted in :attr:`ignored`, and dropped.
@@ -19,7 +20,6 @@ is logged, counted in :attr:`ignored`, and dropped.
 
 from __future__ import annotations
 
-import heapq
 import logging
 from collections import deque
 from collections.abc import Callable
@@ -44,6 +44,7 @@ from switchboard.sip.transaction.machine import (
     received_input,
     sent_input,
 )
+from switchboard.sip.transaction.queues import TimerQueues
 from switchboard.sip.transaction.server_invite import ServerInviteTransaction
 from switchboard.sip.transaction.server_non_invite import ServerNonInviteTransaction
 from switchboard.sip.transaction.timers import TimerValues
@@ -76,8 +77,7 @@ class TransactionLayer:
         self._servers: dict[TransactionKey, ServerTransaction] = {}
         self.servers_per_host: dict[str, int] = {}
         """Live server transactions by the source host that started them (per-source limits)."""
-        self._heap: list[tuple[float, int, Transaction, Input]] = []
-        self._seq = 0
+        self._due = TimerQueues()
         self._outbox: list[tuple[bytes, Peer]] = []
         self._events: deque[Event] = deque()
         self.ignored = 0
@@ -193,9 +193,9 @@ class TransactionLayer:
 
     def handle_timer(self, now: float) -> None:
         """Fire every timer due at ``now``."""
-        heap = self._heap
-        while heap and heap[0][0] <= now:
-            _, seq, transaction, timer = heapq.heappop(heap)
+        due = self._due
+        while (entry := due.pop_due(now)) is not None:
+            _, seq, transaction, timer = entry
             transaction.fire(timer, seq, now)
 
     # -- commands from the TU -----------------------------------------------------------
@@ -261,12 +261,12 @@ class TransactionLayer:
 
     def next_deadline(self) -> float | None:
         """When :meth:`handle_timer` must next be called, or None when no timer runs."""
-        heap = self._heap
-        while heap:
-            _, seq, transaction, timer = heap[0]
+        due = self._due
+        while (entry := due.earliest()) is not None:
+            deadline, seq, transaction, timer = entry
             if transaction._armed.get(timer) == seq:
-                return heap[0][0]
-            heapq.heappop(heap)
+                return deadline
+            due.pop()  # disarmed
         return None
 
     def state_of(self, key: TransactionKey) -> State | None:
@@ -288,11 +288,9 @@ class TransactionLayer:
         """Queue an event for the TU."""
         self._events.append(event)
 
-    def _arm(self, transaction: Transaction, timer: Input, deadline: float) -> int:
-        """Push a timer on the heap; the returned sequence number identifies this arming."""
-        self._seq += 1
-        heapq.heappush(self._heap, (deadline, self._seq, transaction, timer))
-        return self._seq
+    def _arm(self, transaction: Transaction, timer: Input, now: float, duration: float) -> int:
+        """Queue a timer; the returned number identifies this arming."""
+        return self._due.push(transaction, timer, now, duration)
 
     def _forget(self, transaction: Transaction) -> None:
         """Drop a terminated transaction from its table and tell the TU."""

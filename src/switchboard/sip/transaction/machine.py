@@ -82,13 +82,13 @@ def sent_input(status: int) -> Input:
 
 
 class TransactionHost(Protocol):
-    """What a machine needs from the layer that owns it: outbox, events, timer heap."""
+    """What a machine needs from the layer that owns it: outbox, events, timers."""
 
     def _transmit(self, data: bytes, peer: Peer) -> None: ...
 
     def _emit(self, event: Event) -> None: ...
 
-    def _arm(self, transaction: Transaction, timer: Input, deadline: float) -> int: ...
+    def _arm(self, transaction: Transaction, timer: Input, now: float, duration: float) -> int: ...
 
     def _forget(self, transaction: Transaction) -> None: ...
 
@@ -153,7 +153,7 @@ class Transaction:
         return True
 
     def fire(self, timer: Input, seq: int, now: float) -> None:
-        """Run ``timer`` if ``seq`` is still its armed instance (lazy heap deletion)."""
+        """Run ``timer`` if ``seq`` is still its armed instance (lazy deletion)."""
         if self._armed.get(timer) == seq:
             del self._armed[timer]
             self.process(timer, now)
@@ -163,10 +163,10 @@ class Transaction:
         if duration <= 0:
             self.process(timer, now)
         else:
-            self._armed[timer] = self._host._arm(self, timer, now + duration)
+            self._armed[timer] = self._host._arm(self, timer, now, duration)
 
     def _stop(self, *timers: Input) -> None:
-        """Disarm timers; their heap entries are skipped when they come up."""
+        """Disarm timers; their queued entries are skipped when they come up."""
         for timer in timers:
             self._armed.pop(timer, None)
 
