@@ -219,13 +219,22 @@ def sipp(*args: str) -> list[str]:
 SOURCE_CORE = False
 """Run the server's compiled modules from source (``--core source``, ``SWITCHBOARD_NATIVE=0``)."""
 
+GC_LOG = False
+"""Have the server log its garbage collections (``--gc``); each step reports its own."""
+
 
 def start_server(work: Path, port: int, passwords: dict[str, str], *, direct: bool) -> Server:
     """``switchboard serve`` on core 0 with a fresh config and state folder."""
     tag = ("direct" if direct else "anchored") + ("-source" if SOURCE_CORE else "")
     config, state = work / f"config-{tag}", work / f"state-{tag}"
     write_config(config, port, passwords, direct=direct)
-    return register.serve(config, state, work / f"switchboard-{tag}.log", source=SOURCE_CORE)
+    return register.serve(
+        config,
+        state,
+        work / f"switchboard-{tag}.log",
+        source=SOURCE_CORE,
+        gc_log=work / f"gc-{tag}.log" if GC_LOG else None,
+    )
 
 
 def register_user(work: Path, server_port: int, local_port: int, user: str, password: str) -> None:
@@ -310,6 +319,8 @@ class Step:
     wall_seconds: float = 0.0
     rss: int = 0
     started: float = 0.0
+    collections: str = ""
+    """The server's garbage collections over the step (``--gc``)."""
 
     @property
     def failed_ratio(self) -> float:
@@ -381,6 +392,8 @@ def run_uac(
     if server:
         step.cpu_seconds = server.cpu_seconds() - cpu_before
         step.rss = server.rss_bytes()
+        if server.gc_log is not None:
+            step.collections = collections(server.gc_log, step.started, time.time(), calls)
     stats = sorted(folder.glob("*_.csv"))
     if not stats:
         raise RuntimeError(
@@ -406,6 +419,25 @@ def run_uac(
     return step
 
 
+def collections(log: Path, start: float, end: float, calls: int) -> str:
+    """What the server's collector did between ``start`` and ``end`` (epoch seconds):
+    passes, total and longest pause per generation, and objects freed per call (objects
+    only the collector could free: reference cycles)."""
+    passes: dict[int, list[float]] = {0: [], 1: [], 2: []}
+    freed = 0
+    for line in log.read_text().splitlines():
+        at, generation, took, collected = line.split()
+        if start <= float(at) <= end:
+            passes[int(generation)].append(float(took))
+            freed += int(collected)
+    parts = [
+        f"gen{generation} {len(pauses)} passes {1000 * sum(pauses):.0f} ms"
+        + (f" (longest {1000 * max(pauses):.1f} ms)" if pauses else "")
+        for generation, pauses in passes.items()
+    ]
+    return f"{', '.join(parts)}; {freed / max(calls, 1):.1f} objects freed per call"
+
+
 def describe(name: str, step: Step) -> None:
     """One progress line on stderr."""
     cpu = step.cpu_seconds / step.wall_seconds if step.wall_seconds else 0.0
@@ -415,6 +447,8 @@ def describe(name: str, step: Step) -> None:
         f"p99 setup {step.p(0.99):.1f} ms, server cpu {cpu:.2f}",
         file=sys.stderr,
     )
+    if step.collections:
+        print(f"# {name} rate {step.rate}/s collector: {step.collections}", file=sys.stderr)
 
 
 # -- CDRs --------------------------------------------------------------------------------------
@@ -955,6 +989,11 @@ def main() -> int:
         help="the server's compiled modules as built, or from source (SWITCHBOARD_NATIVE=0)",
     )
     parser.add_argument(
+        "--gc",
+        action="store_true",
+        help="log the server's garbage collections (bench/gcprobe) and report each step's",
+    )
+    parser.add_argument(
         "--baseline-calls",
         type=ints,
         default=(),
@@ -995,8 +1034,9 @@ def main() -> int:
     passwords = {name: secrets.token_urlsafe(18) for name in ("caller", "callee")}
     ports: set[int] = set()
     phases = args.phases.split(",")
-    global SOURCE_CORE  # noqa: PLW0603 (one run, one setting, read by start_server)
+    global SOURCE_CORE, GC_LOG  # noqa: PLW0603 (one run, one setting, read by start_server)
     SOURCE_CORE = args.core == "source"
+    GC_LOG = args.gc
     print(f"core: {args.core}")
     measured: Ceiling | None = None
     try:

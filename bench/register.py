@@ -192,6 +192,8 @@ class Server:
     name: str
     process: subprocess.Popen[bytes]
     log: Path
+    gc_log: Path | None = None
+    """Where the server logs its garbage collections (``bench/gcprobe``), if asked to."""
 
     def tree(self) -> list[psutil.Process]:
         root = psutil.Process(self.process.pid)
@@ -266,11 +268,28 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None
 
 
 def serve(
-    config: Path, state: Path, log: Path, *, source: bool = False, name: str = "switchboard"
+    config: Path,
+    state: Path,
+    log: Path,
+    *,
+    source: bool = False,
+    name: str = "switchboard",
+    gc_log: Path | None = None,
 ) -> Server:
     """``switchboard serve`` pinned to the server core, logging to ``log``; returns once it
     is ready (the other benchmarks start their servers through this too). ``source`` runs
-    its SIP core from source even when compiled (``SWITCHBOARD_NATIVE=0``)."""
+    its SIP core from source even when compiled (``SWITCHBOARD_NATIVE=0``); ``gc_log``
+    has it log every garbage collection there (``bench/gcprobe``)."""
+    probe = (
+        {
+            "PYTHONPATH": os.pathsep.join(
+                [str(Path(__file__).with_name("gcprobe")), os.environ.get("PYTHONPATH", "")]
+            ),
+            "SWITCHBOARD_BENCH_GC_LOG": str(gc_log),
+        }
+        if gc_log is not None
+        else {}
+    )
     script = Path(sys.executable).with_name("switchboard")
     command = [str(script)] if script.exists() else [sys.executable, "-m", "switchboard.cli"]
     with log.open("wb") as handle:
@@ -286,9 +305,10 @@ def serve(
                 **os.environ,
                 "PYTHONUNBUFFERED": "1",
                 **({"SWITCHBOARD_NATIVE": "0"} if source else {}),
+                **probe,
             },
         )
-    server = Server(name, process, log)
+    server = Server(name, process, log, gc_log)
     wait_until(
         lambda: "ready; stop with" in log.read_text(errors="replace") or process.poll() is not None,
         60,
