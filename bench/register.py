@@ -283,7 +283,9 @@ def serve(
     probe = (
         {
             "PYTHONPATH": os.pathsep.join(
-                [str(Path(__file__).with_name("gcprobe")), os.environ.get("PYTHONPATH", "")]
+                filter(
+                    None, [str(Path(__file__).with_name("gcprobe")), os.environ.get("PYTHONPATH")]
+                )
             ),
             "SWITCHBOARD_BENCH_GC_LOG": str(gc_log),
         }

@@ -4,7 +4,7 @@ A layer arms only a handful of durations (T1 and its doublings, T2, T4, 64*T1), 
 clock that never goes back, timers armed for the same duration come due in the order they
 were armed. So a queue per duration keeps them sorted for free: arming and popping cost
 O(1), where one heap of every armed timer cost a sift of log n tuple comparisons per timer
-(3 % of the server's time at 200 calls/s, py-spy). The order of firing is the heap's: by
+(3 % of py-spy's samples of a server at 200 calls/s). The order of firing is the heap's: by
 deadline, then by arming.
 """
 
