@@ -59,6 +59,22 @@ def free_port(*, pair: bool = False) -> int:
     raise RuntimeError("no free port")
 
 
+GC_PROBE = Path(__file__).resolve().parents[2] / "bench" / "gcprobe"
+"""The ``sitecustomize`` that watches a server's garbage collector."""
+
+
+def watch_cycles(report: Path) -> dict[str, str]:
+    """The environment for a server that writes to ``report``, at exit, the Switchboard
+    objects it left in reference cycles (read with :func:`left_in_cycles`)."""
+    path = os.pathsep.join(filter(None, [str(GC_PROBE), os.environ.get("PYTHONPATH")]))
+    return {"PYTHONPATH": path, "SWITCHBOARD_GC_CYCLES": str(report)}
+
+
+def left_in_cycles(report: Path) -> list[str]:
+    """``count module.Class`` for each Switchboard class a stopped server left in cycles."""
+    return report.read_text().splitlines()
+
+
 @dataclass
 class Ports:
     udp: int = field(default_factory=free_port)
@@ -94,11 +110,20 @@ def reference_config(
 class ServerProcess:
     """``switchboard serve`` in the background; its log is collected as it runs."""
 
-    def __init__(self, config_dir: Path, state_dir: Path, *, args: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        config_dir: Path,
+        state_dir: Path,
+        *,
+        args: tuple[str, ...] = (),
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.config_dir = config_dir
         self.state_dir = state_dir
         self.args = args
         """More ``serve`` options (``--log-format json``)."""
+        self.env = env or {}
+        """More environment for the server (``watch_cycles``)."""
         self.process: subprocess.Popen[str] | None = None
         self.lines: list[str] = []
         self._reader: threading.Thread | None = None
@@ -117,7 +142,7 @@ class ServerProcess:
             stderr=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **self.env},
         )
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()

@@ -15,7 +15,14 @@ import pytest
 
 from tests.e2e import calls
 from tests.e2e.conftest import run
-from tests.e2e.server import Ports, ServerProcess, free_port, reference_config
+from tests.e2e.server import (
+    Ports,
+    ServerProcess,
+    free_port,
+    left_in_cycles,
+    reference_config,
+    watch_cycles,
+)
 from tests.e2e.sipp import run_sipp
 
 pytestmark = pytest.mark.e2e
@@ -75,12 +82,14 @@ alice may have two phones (a softphone and a desk phone)."""
 def setup(tmp_path: Path):
     ports = Ports()
     config = reference_config(tmp_path / "config", ports, extra_pjsip=ANCHORED)
-    with ServerProcess(config, tmp_path / "state") as server:
+    cycles = tmp_path / "cycles.txt"
+    with ServerProcess(config, tmp_path / "state", env=watch_cycles(cycles)) as server:
         alice = calls.Phone(tmp_path / "alice", ports.udp, "alice", "alice101", free_port())
         try:
             yield ports, server, alice
         finally:
             alice.stop()
+    assert left_in_cycles(cycles) == []  # every call was freed by reference counting
 
 
 def test_an_unauthenticated_invite_never_reaches_the_dialplan(tmp_path: Path, setup) -> None:
@@ -239,7 +248,8 @@ def three_phones(tmp_path: Path):
     config = reference_config(tmp_path / "config", ports, extra_pjsip=ANCHORED + CHARLIE)
     with (config / "extensions.conf").open("a") as extensions:
         extensions.write("exten=>103,1,Dial(PJSIP/charlie,10)\n")
-    with ServerProcess(config, tmp_path / "state") as server:
+    cycles = tmp_path / "cycles.txt"
+    with ServerProcess(config, tmp_path / "state", env=watch_cycles(cycles)) as server:
         alice = calls.Phone(tmp_path / "alice", ports.udp, "alice", "alice101", free_port())
         charlie = calls.Phone(tmp_path / "charlie", ports.udp, "charlie", "charlie103", free_port())
         try:
@@ -247,6 +257,7 @@ def three_phones(tmp_path: Path):
         finally:
             alice.stop()
             charlie.stop()
+    assert left_in_cycles(cycles) == []  # every call was freed by reference counting
 
 
 def test_blind_transfer_by_bob_connects_alice_to_charlie(tmp_path: Path, three_phones) -> None:

@@ -198,3 +198,5 @@ async def _wait_answer(
             cause = channel.cause if channel.hung_up else NO_ANSWER
             for leg in legs:
                 engine.hangup(leg, cause)
+        for leg in legs:  # nothing reads the reports now; a leg keeping them is a cycle
+            leg.listener = None

@@ -267,13 +267,12 @@ class RtpPlayer:
         gave it); a codec other than G.711 is sent in 20 ms packets whatever ``ptime``."""
         entropy = rng if rng is not None else random.SystemRandom()
         audio = codec if codec is not None else CODECS[law or "ulaw"]
-        self.transport = transport
-        self.destination = destination
         self.codec = audio
         self.law: Law | None = audio.law
         """The G.711 law (table-driven coding); None for other codecs."""
+        self._output = _Output(transport, destination)
         self.sender = RtpSender(
-            self._send,
+            self._output.send,
             payload_type=payload_type,
             codec=audio,
             ssrc=entropy.getrandbits(32),
@@ -281,8 +280,16 @@ class RtpPlayer:
             timestamp=entropy.getrandbits(32),
             ptime=ptime,
         )
-        self.packets_sent = 0
-        self.packets_skipped = 0
+
+    @property
+    def packets_sent(self) -> int:
+        """Packets sent to the phone so far."""
+        return self._output.sent
+
+    @property
+    def packets_skipped(self) -> int:
+        """Packets skipped while the phone had no address (or the socket was closing)."""
+        return self._output.skipped
 
     def load(self, path: Path) -> Samples:
         """The 8 kHz PCM of the sound file at ``path`` (blocking: run on a thread)."""
@@ -301,10 +308,26 @@ class RtpPlayer:
         """Play a media source (a tone, silence, ...) until it ends, as :meth:`play_samples`."""
         await MediaClock.running().play(source, self.sender)
 
-    def _send(self, packet: bytes) -> None:
+
+class _Output:
+    """Where a player's packets go: the phone's address of the moment, through
+    ``transport``; skipped (and counted) while there is none or the socket is closing.
+    Apart from the player because its sender keeps this: with a method of the player, the
+    two would be a cycle, which only the cyclic garbage collector could free."""
+
+    __slots__ = ("destination", "sent", "skipped", "transport")
+
+    def __init__(self, transport: DatagramSink, destination: Callable[[], Address | None]) -> None:
+        self.transport = transport
+        self.destination = destination
+        self.sent = 0
+        self.skipped = 0
+
+    def send(self, packet: bytes) -> None:
+        """Send one packet, or count it skipped."""
         address = self.destination()
         if address is None or self.transport.is_closing():
-            self.packets_skipped += 1
+            self.skipped += 1
             return
         self.transport.sendto(packet, address)
-        self.packets_sent += 1
+        self.sent += 1

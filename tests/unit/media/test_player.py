@@ -28,6 +28,7 @@ from switchboard.media.player import (
 )
 from switchboard.media.rtp import RtpPacket, seq_delta, timestamp_delta
 from switchboard.media.tones import sine, tone_fraction
+from tests.unit.cycles import cyclic_garbage
 
 HOST = "127.0.0.1"
 DEADLINE = 5.0
@@ -333,3 +334,13 @@ async def test_empty_payload_sends_nothing(sockets: Sockets):
     await player.play(b"")
     await asyncio.sleep(0.05)
     assert sockets.collector.packets == [] and player.packets_sent == 0
+
+
+@pytest.mark.asyncio
+async def test_a_player_is_freed_by_reference_counting(sockets: Sockets):
+    with cyclic_garbage() as left:
+        player = sockets.player()
+        await player.play(bytes(160 * 2))
+        await sockets.wait_for(2)
+        del player
+    assert left == []

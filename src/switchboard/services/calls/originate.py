@@ -154,6 +154,9 @@ async def _until_answered(
             engine.hangup(leg, NO_ANSWER)
         relay.close()
         raise
+    finally:
+        for leg in legs:  # nothing reads the queue now; a leg keeping it is a cycle
+            leg.listener = None
     for leg in pending:
         engine.hangup(leg, NO_ANSWER)
     relay.close()
