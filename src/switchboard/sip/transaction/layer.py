@@ -14,6 +14,16 @@ requests fall back to RFC 2543 matching on Request-URI, From tag, Call-ID, CSeq,
 (and To tag). Timers sit in a queue per duration (``queues``); a stopped timer's entry
 is skipped when it comes up.
 
+A non-INVITE server transaction that has sent its final response over UDP only waits for
+Timer J (32 s by default) to answer retransmissions with the same bytes. The layer keeps
+such a *settled* transaction as a record of plain values (deadline, bytes, address) in a
+first-in, first-out queue instead of the transaction object: a registrar has one per
+registration, and tens of thousands of objects lingering for 32 s made every pass of the
+cyclic garbage collector long. Nothing observable changes: retransmissions get the same
+bytes, ``state_of`` says Completed, Timer J ends it with ``TransactionTerminated``, a
+transport error with ``TransactionFailed`` (the machine's own table still describes it,
+and ``settle=False`` keeps the objects, for tests that drive a machine directly).
+
 Nothing raises out of :meth:`receive` or :meth:`handle_timer`: malformed or stray input
 is logged, counted in :attr:`ignored`, and dropped.
 """
@@ -21,6 +31,7 @@ is logged, counted in :attr:`ignored`, and dropped.
 from __future__ import annotations
 
 import logging
+from bisect import insort
 from collections import deque
 from collections.abc import Callable
 
@@ -34,6 +45,7 @@ from switchboard.sip.transaction.events import (
     CancelReceived,
     Event,
     RequestReceived,
+    TransactionFailed,
     TransactionKey,
     TransactionTerminated,
 )
@@ -44,7 +56,8 @@ from switchboard.sip.transaction.machine import (
     received_input,
     sent_input,
 )
-from switchboard.sip.transaction.queues import TimerQueues
+from switchboard.sip.transaction.machine import ServerTransaction as ServerMachine
+from switchboard.sip.transaction.queues import Entry, TimerQueues
 from switchboard.sip.transaction.server_invite import ServerInviteTransaction
 from switchboard.sip.transaction.server_non_invite import ServerNonInviteTransaction
 from switchboard.sip.transaction.timers import TimerValues
@@ -56,6 +69,8 @@ MAGIC_COOKIE = "z9hG4bK"
 
 ClientTransaction = ClientInviteTransaction | ClientNonInviteTransaction
 ServerTransaction = ServerInviteTransaction | ServerNonInviteTransaction
+Settled = tuple[float, bytes, str, int]
+"""A settled transaction: (Timer J's deadline, final response bytes, UDP host, port)."""
 
 
 class TransactionLayer:
@@ -67,6 +82,7 @@ class TransactionLayer:
         timers: TimerValues | None = None,
         *,
         send_trying: bool = True,
+        settle: bool = True,
     ) -> None:
         self._new_branch = new_branch
         self.timers = TimerValues() if timers is None else timers
@@ -78,6 +94,11 @@ class TransactionLayer:
         self.servers_per_host: dict[str, int] = {}
         """Live server transactions by the source host that started them (per-source limits)."""
         self._due = TimerQueues()
+        self.settle = settle
+        """Keep completed UDP non-INVITE server transactions as settled records."""
+        self._settled: dict[TransactionKey, Settled] = {}
+        self._settled_due: deque[tuple[float, int, TransactionKey]] = deque()
+        """(deadline, arming number, key): Timer J of each settled record, earliest first."""
         self._outbox: list[tuple[bytes, Peer]] = []
         self._events: deque[Event] = deque()
         self.ignored = 0
@@ -120,6 +141,10 @@ class TransactionLayer:
             # Every live server state has a RECV_REQUEST row: absorb, resend, or ignore.
             transaction.process(Input.RECV_REQUEST, now, request)
             return
+        settled = self._settled.get(key)
+        if settled is not None:
+            self._outbox.append((settled[1], Peer("udp", settled[2], settled[3])))
+            return
         timers = self.timers if peer.transport == "udp" else self._reliable_timers
         if method == "INVITE":
             transaction = ServerInviteTransaction(self, key, request, peer, timers)
@@ -144,7 +169,8 @@ class TransactionLayer:
 
     def has_server(self, request: SipRequest) -> bool:
         """Whether ``request`` belongs to a live server transaction (a retransmission)."""
-        return self._server_key(request, request.method) in self._servers
+        key = self._server_key(request, request.method)
+        return key in self._servers or key in self._settled
 
     def _match(self, request: SipRequest, method: str) -> ServerTransaction | None:
         """The server transaction ``request`` (ACK or CANCEL) refers to, of ``method``."""
@@ -189,14 +215,34 @@ class TransactionLayer:
         for table in (self._clients, self._servers):
             for transaction in [t for t in table.values() if t.peer == peer]:
                 failed += transaction.process(Input.TRANSPORT_ERROR, now)
+        if peer.transport == "udp" and self._settled:
+            address = (peer.host, peer.port)
+            for key, settled in list(self._settled.items()):
+                if (settled[2], settled[3]) == address:
+                    self._events.append(TransactionFailed(key, None))
+                    self._end_settled(key, settled)
+                    failed += 1
         return failed
 
     def handle_timer(self, now: float) -> None:
-        """Fire every timer due at ``now``."""
+        """Fire every timer due at ``now``, in deadline order, settled records' Timer J
+        among them."""
         due = self._due
-        while (entry := due.pop_due(now)) is not None:
-            _, seq, transaction, timer = entry
-            transaction.fire(timer, seq, now)
+        settled = self._settled_due
+        while True:
+            head = due.earliest()
+            first = settled[0] if settled else None
+            if first is not None and first[0] <= now and (head is None or _before(first, head)):
+                deadline, _, key = settled.popleft()
+                record = self._settled.get(key)
+                if record is not None and record[0] == deadline:
+                    self._end_settled(key, record)
+            elif head is not None and head[0] <= now:
+                due.pop()
+                _, seq, transaction, timer = head
+                transaction.fire(timer, seq, now)
+            else:
+                return
 
     # -- commands from the TU -----------------------------------------------------------
 
@@ -262,21 +308,32 @@ class TransactionLayer:
     def next_deadline(self) -> float | None:
         """When :meth:`handle_timer` must next be called, or None when no timer runs."""
         due = self._due
+        settled = self._settled_due
+        records = self._settled
+        while settled:
+            deadline, _, key = settled[0]
+            record = records.get(key)
+            if record is not None and record[0] == deadline:
+                break
+            settled.popleft()  # ended early, by a transport error
+        first = settled[0][0] if settled else None
         while (entry := due.earliest()) is not None:
             deadline, seq, transaction, timer = entry
             if transaction._armed.get(timer) == seq:
-                return deadline
+                return deadline if first is None or deadline < first else first
             due.pop()  # disarmed
-        return None
+        return first
 
     def state_of(self, key: TransactionKey) -> State | None:
         """The state of the live transaction ``key`` (client or server), None once gone."""
         transaction = self._servers.get(key) or self._clients.get(key)
-        return None if transaction is None else transaction.state
+        if transaction is None:
+            return State.COMPLETED if key in self._settled else None
+        return transaction.state
 
     def __len__(self) -> int:
-        """How many transactions are alive."""
-        return len(self._clients) + len(self._servers)
+        """How many transactions are alive, settled ones included."""
+        return len(self._clients) + len(self._servers) + len(self._settled)
 
     # -- TransactionHost ----------------------------------------------------------------
 
@@ -299,16 +356,47 @@ class TransactionLayer:
             table = self._clients
         else:
             table = self._servers
-            host = transaction.peer.host
-            left = self.servers_per_host.get(host, 0) - 1
-            if left > 0:
-                self.servers_per_host[host] = left
-            else:
-                self.servers_per_host.pop(host, None)
+            self._count_down(transaction.peer.host)
         # A transaction displaced by RFC 2543 matching (same key, other To tag) ends silently.
         if table.get(transaction.key) is transaction:
             del table[transaction.key]
             self._events.append(TransactionTerminated(transaction.key))
+
+    def _settle(self, transaction: ServerMachine, now: float) -> bool:
+        """Take over a completed non-INVITE server transaction's wait for Timer J as a
+        settled record; False (the machine keeps waiting itself) on a reliable transport,
+        for an RFC 2543 key (its matching needs To tags), or when settling is off."""
+        duration = transaction.timers.TIMER_J
+        key = transaction.key
+        if not self.settle or duration <= 0 or len(key) != 3:
+            return False
+        if self._servers.get(key) is not transaction:
+            return False
+        del self._servers[key]
+        deadline = now + duration
+        peer = transaction.peer
+        self._settled[key] = (deadline, transaction._data, peer.host, peer.port)
+        due = self._settled_due
+        entry = (deadline, self._due.number(), key)
+        if due and due[-1][0] > deadline:
+            insort(due, entry)  # the clock went back (a test's): keep it sorted
+        else:
+            due.append(entry)
+        return True
+
+    def _end_settled(self, key: TransactionKey, settled: Settled) -> None:
+        """A settled transaction is over (Timer J, or a transport error)."""
+        del self._settled[key]
+        self._count_down(settled[2])
+        self._events.append(TransactionTerminated(key))
+
+    def _count_down(self, host: str) -> None:
+        """One server transaction from ``host`` fewer."""
+        left = self.servers_per_host.get(host, 0) - 1
+        if left > 0:
+            self.servers_per_host[host] = left
+        else:
+            self.servers_per_host.pop(host, None)
 
     def _timers(self, peer: Peer) -> TimerValues:
         """The timer values for ``peer``'s transport (reliable: no retransmission, no waits)."""
@@ -318,6 +406,12 @@ class TransactionLayer:
         """Count and log a dropped input; never raise out of the layer."""
         self.ignored += 1
         logger.debug(text, *args)
+
+
+def _before(settled: tuple[float, int, TransactionKey], entry: Entry) -> bool:
+    """Whether a settled record's Timer J comes before a queued timer: by deadline, then
+    by arming, as one queue of both would order them."""
+    return settled[0] < entry[0] or (settled[0] == entry[0] and settled[1] < entry[1])
 
 
 def sent_by(request: SipRequest) -> str:

@@ -92,6 +92,8 @@ class TransactionHost(Protocol):
 
     def _forget(self, transaction: Transaction) -> None: ...
 
+    def _settle(self, transaction: ServerTransaction, now: float) -> bool: ...
+
 
 Action = Callable[[Any, float, SipMessage | None], None]
 Transitions = Mapping[tuple[State, Input], tuple[Action | None, State]]

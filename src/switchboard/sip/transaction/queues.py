@@ -42,6 +42,12 @@ class TimerQueues:
             queue.append(entry)
         return self._seq
 
+    def number(self) -> int:
+        """An arming number for a timer kept elsewhere (the layer's settled records), so
+        that timers due at the same time still fire in the order they were armed."""
+        self._seq += 1
+        return self._seq
+
     def earliest(self) -> Entry | None:
         """The entry due first, or None when no timer is queued."""
         queue = self._earliest_queue()

@@ -44,8 +44,11 @@ class ServerNonInviteTransaction(ServerTransaction):
         self._host._emit(TransactionFailed(self.key, None))
 
     def _complete(self, now: float, message: SipMessage | None) -> None:
-        """A final response: send it and answer retransmissions until Timer J."""
+        """A final response: send it and answer retransmissions until Timer J. The layer
+        may take over that wait, keeping only the response's bytes (``_settle``)."""
         self._send(now, message)
+        if self._host._settle(self, now):
+            return
         self._shed()
         self._start(Input.TIMER_J, self.timers.TIMER_J, now)
 

@@ -57,7 +57,7 @@ def _client(method: str, responses: tuple[int, ...], timer: Input | None = None)
 
 
 def _server(method: str, statuses: tuple[int, ...], ack: bool = False, timer: Input | None = None):
-    layer = new_layer()
+    layer = new_layer(settle=False)  # the machine itself, not the layer's settled record
     request = make_request(method)
     layer.receive(request, UDP, 0.0)
     (event,) = drain_events(layer)
