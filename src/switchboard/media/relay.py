@@ -192,7 +192,7 @@ class _RtpProtocol(asyncio.DatagramProtocol):
             return
         self.packets += 1
         self.octets += len(data)
-        self.record_header(header)
+        self.record_header(data[2:8])
         self.record_arrival(_clock())
         destination = self.target.address
         if payload_type == self.dtmf_payload_type:

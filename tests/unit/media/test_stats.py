@@ -3,6 +3,8 @@ packet by packet; RTT from SR/RR; the MOS estimate."""
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -200,20 +202,31 @@ def test_batches_match_a1_and_a8_packet_by_packet(
     assert stats.jitter == pytest.approx(jitter, rel=1e-9, abs=1e-6)
 
 
-def test_the_relay_path_appends_unpacked_headers() -> None:
-    from switchboard.media.rtp import RtpPacket, unpack_header
+@pytest.mark.parametrize("count", [100, 600])  # the Python fold, and numpy's
+def test_the_relay_path_appends_the_header_octets(count: int) -> None:
+    from switchboard.media.rtp import RtpPacket
 
     by_method = ReceiveStatistics(min_sequential=0)
     by_append = ReceiveStatistics(min_sequential=0)
-    for seq in range(100):
+    for seq in range(count):
         arrival = seq * 0.02 + (0.003 if seq % 3 else 0.0)
-        header = unpack_header(RtpPacket(0, seq, seq * 160, 77, bytes(160)).serialize())
-        by_append.record_header(header)
+        timestamp = (seq * 160 + 0xFFFFF000) & 0xFFFFFFFF  # wraps within the batch
+        data = RtpPacket(0, seq, timestamp, 77, bytes(160)).serialize()
+        by_append.record_header(data[2:8])
         by_append.record_arrival(arrival)
-        by_method.record(seq, seq * 160, arrival)
-    assert by_append.pending == 100
+        by_method.record(seq, timestamp, arrival)
+    assert by_append.pending == count
     assert by_append.quality() == by_method.quality()
     assert by_append.jitter == by_method.jitter > 0
+
+
+def test_pending_packets_hold_nothing_the_cyclic_collector_tracks() -> None:
+    stats = ReceiveStatistics()
+    for seq in range(50):
+        stats.record_header(bytes([seq >> 8, seq & 0xFF, 0, 0, 0, seq]))
+        stats.record_arrival(seq * 0.02)
+    assert not gc.is_tracked(stats.headers) and not gc.is_tracked(stats.arrivals[0])
+    assert stats.pending == 50
 
 
 def test_a_batch_longer_than_the_filter_memory() -> None:
