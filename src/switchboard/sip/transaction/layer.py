@@ -230,19 +230,19 @@ class TransactionLayer:
         due = self._due
         settled = self._settled_due
         while True:
-            head = due.earliest()
-            first = settled[0] if settled else None
-            if first is not None and first[0] <= now and (head is None or _before(first, head)):
-                deadline, _, key = settled.popleft()
-                record = self._settled.get(key)
-                if record is not None and record[0] == deadline:
-                    self._end_settled(key, record)
-            elif head is not None and head[0] <= now:
-                due.pop()
-                _, seq, transaction, timer = head
-                transaction.fire(timer, seq, now)
-            else:
+            if settled and settled[0][0] <= now:
+                head = due.earliest()
+                if head is None or _before(settled[0], head):
+                    deadline, _, key = settled.popleft()
+                    record = self._settled.get(key)
+                    if record is not None and record[0] == deadline:
+                        self._end_settled(key, record)
+                    continue
+            entry = due.pop_due(now)  # one scan of the queues when no record is due
+            if entry is None:
                 return
+            _, seq, transaction, timer = entry
+            transaction.fire(timer, seq, now)
 
     # -- commands from the TU -----------------------------------------------------------
 
