@@ -10,7 +10,6 @@ import os
 import signal
 import ssl
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from switchboard import native
@@ -23,6 +22,7 @@ from switchboard.config.loader import Config
 from switchboard.config.pjsip import Transport
 from switchboard.configcheck import LoadedConfig, load_and_check
 from switchboard.core.cdr import CallRecord
+from switchboard.core.contact import Contact
 from switchboard.core.events import Event, EventBus
 from switchboard.limits import raise_open_file_limit
 from switchboard.media.portpool import PortPool
@@ -48,6 +48,7 @@ from switchboard.sounds import default_sounds_dirs
 from switchboard.store.cdr import SqlCdrStore
 from switchboard.store.contacts import SqlContactStore, sqlite_engine
 from switchboard.store.tokens import SqlTokenStore
+from switchboard.store.writer import writer_executor
 from switchboard.transport import entropy
 from switchboard.transport.stack import SipStack
 from switchboard.transport.tls import certificate_digest, reload_certificate, server_context
@@ -127,7 +128,7 @@ class Server:
         self.tokens = SqlTokenStore(database)
         self.api: ApiService | None = None
         self.location = LocationService(self.bus)
-        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
+        self.executor = writer_executor()
         self.stack: SipStack | None = None
         self.qualifier: Qualifier | None = None
         self.mwi: MessageWaiting | None = None
@@ -431,12 +432,16 @@ class Server:
         log.info("SIP trace %s", "on" if on else "off")
 
     async def _housekeeping(self) -> None:
-        """Expire contacts and write changes behind, a few times a second. Changes are
-        taken on the loop's thread; only the SQL runs on the store's thread. The writes are
-        shielded: a stop cancels this task, and a batch already taken from the queues but
-        not yet started on the thread would otherwise be cancelled with it and lost (the
-        stop waits for the thread before its own final flush)."""
+        """Expire contacts, tick qualify and MWI, and write changes behind, a few times a
+        second. Changes are taken on the loop's thread; only the SQL runs on the store's
+        thread, one batch at a time. A batch is not awaited: that thread runs at idle
+        priority, so under full load a batch can take seconds, and expiry, qualify and
+        MWI must not wait for it. Changes made meanwhile stay in the location service's
+        queue (last state per contact) for the next batch. A stop cancels this task but
+        never a batch already handed to the thread: it waits for the thread before its
+        own final flush, so an older batch can never land after a newer one."""
         loop = asyncio.get_running_loop()
+        writing: asyncio.Future[None] | None = None
         while True:
             await asyncio.sleep(HOUSEKEEPING_INTERVAL)
             self.location.expire(time.time())
@@ -444,25 +449,34 @@ class Server:
                 self.qualifier.tick(time.monotonic())
             if self.mwi is not None:
                 self.mwi.tick()
-            upserts, deletes = self.location.take_changes()
-            if upserts or deletes:
-                saved = loop.run_in_executor(self.executor, self.store.save, upserts, deletes)
-                await asyncio.shield(saved)
-            records, self._records = self._records, []
-            if records:
-                await asyncio.shield(
-                    loop.run_in_executor(self.executor, self.cdr_store.save, records)
-                )
+            if writing is None or writing.done():
+                writing = self._write_behind(loop)
+
+    def _write_behind(self, loop: asyncio.AbstractEventLoop) -> asyncio.Future[None] | None:
+        """Hand the changes since the last batch to the store's thread, if any."""
+        upserts, deletes = self.location.take_changes()
+        records, self._records = self._records, []
+        if not (upserts or deletes or records):
+            return None
+        batch = loop.run_in_executor(self.executor, self._save, upserts, deletes, records)
+        batch.add_done_callback(_report_failed_write)
+        return batch
+
+    def _save(
+        self, upserts: list[Contact], deletes: list[tuple[str, str]], records: list[CallRecord]
+    ) -> None:
+        """Write one batch: contacts, then call records."""
+        if upserts or deletes:
+            self.store.save(upserts, deletes)
+        if records:
+            self.cdr_store.save(records)
 
     def _flush(self) -> None:
         """Write what is left; only once the store thread has finished, so that an older
         batch can never land after a newer one."""
         upserts, deletes = self.location.take_changes()
-        if upserts or deletes:
-            self.store.save(upserts, deletes)
         records, self._records = self._records, []
-        if records:
-            self.cdr_store.save(records)
+        self._save(upserts, deletes, records)
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -483,6 +497,13 @@ class Server:
         self.executor.shutdown(wait=True)
         self.location.expire(time.time())
         self._flush()
+
+
+def _report_failed_write(batch: asyncio.Future[None]) -> None:
+    """Log a batch the store refused (a full disk, a locked database): its changes are
+    lost from the database, not from memory, and the next batches still go."""
+    if not batch.cancelled() and (error := batch.exception()) is not None:
+        log.error("writing to the database failed: %s", error, exc_info=error)
 
 
 def _lamps_changed(changes: list[Change], new: Config) -> list[str]:
