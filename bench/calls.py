@@ -1104,6 +1104,8 @@ def main() -> int:
                 ratio = measured.us_per_packet / base.us_per_packet
                 print(f"ratio_switchboard_vs_c_relay_cpu_per_packet: {ratio:.1f} x")
             for more in args.baseline_calls:
+                if more == calls:
+                    continue  # measured just above
                 run = c_relay_baseline(
                     work, ports, calls=more, ramp_rate=args.ramp_rate, window=args.window
                 )
