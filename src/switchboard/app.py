@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import json
 import logging
 import os
 import signal
 import ssl
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from switchboard import native
@@ -23,7 +23,7 @@ from switchboard.config.pjsip import Transport
 from switchboard.configcheck import LoadedConfig, load_and_check
 from switchboard.core.cdr import CallRecord
 from switchboard.core.contact import Contact
-from switchboard.core.events import Event, EventBus
+from switchboard.core.events import Event, EventBus, event_line
 from switchboard.limits import raise_open_file_limit
 from switchboard.media.portpool import PortPool
 from switchboard.services.acl import Acls
@@ -89,13 +89,8 @@ events_log = logging.getLogger("switchboard.events")
 trace_log = logging.getLogger("switchboard.sip.trace")
 
 
-_event_json = json.JSONEncoder(sort_keys=True).encode
-"""One encoder for every event line: ``json.dumps(..., sort_keys=True)`` builds a new
-encoder per call (it reuses its default one only without options)."""
-
-
 def _log_event(event: Event) -> None:
-    """Every domain event as one JSON line (the API's live stream comes with its issue).
+    """Every domain event as one JSON line (keys sorted).
 
     Refreshes are the bulk of a registrar's traffic and change nothing, and every call in
     progress reports its quality every few seconds, so those two are logged at debug
@@ -103,7 +98,18 @@ def _log_event(event: Event) -> None:
     """
     level = logging.DEBUG if isinstance(event, ContactRefreshed | CallQuality) else logging.INFO
     if events_log.isEnabledFor(level):
-        events_log.log(level, "%s", _event_json(event.as_dict()))
+        _write_event(level, event_line(event))
+
+
+_write_event: Callable[[int, str], None] = events_log.log
+"""How an event line is logged: through the logging module unless the command line
+installed a direct writer for its handler (:func:`write_events_with`)."""
+
+
+def write_events_with(writer: Callable[[int, str], None]) -> None:
+    """Log event lines with ``writer(level, line)`` (the caller has checked the level)."""
+    global _write_event  # noqa: PLW0603 (set once, at start-up, by the command line)
+    _write_event = writer
 
 
 def _secret(state_dir: Path) -> bytes:

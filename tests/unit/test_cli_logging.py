@@ -1,12 +1,15 @@
-"""The JSON log format of ``serve --log-format json``."""
+"""The log formats of ``serve --log-format json|text``, and the direct event lines."""
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import sys
 
-from switchboard.cli import JsonFormatter, TextFormatter
+import pytest
+
+from switchboard.cli import DirectLines, JsonFormatter, TextFormatter
 
 
 def record(name: str, message: str, *args: object, **extra: object) -> logging.LogRecord:
@@ -68,3 +71,35 @@ def test_a_text_line_with_a_traceback_reads_as_the_standard_formatter_writes_it(
     assert line == plain.format(made)
     assert line.splitlines()[0].endswith(" WARNING switchboard.app: failed here")
     assert "ValueError: boom" in line
+
+
+def test_direct_lines_write_what_the_text_handler_writes() -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(TextFormatter())
+    logger = logging.Logger("switchboard.events")
+    logger.addHandler(handler)
+    message = '{"aor": "alice", "note": "100 %s %d", "type": "ContactAdded"}'
+    for created in (1_700_000_000.25, 1_700_000_000.999, 1_700_000_001.0):
+        made = logging.LogRecord(logger.name, logging.INFO, __file__, 1, message, (), None)
+        made.created, made.msecs = created, int((created - int(created)) * 1000)
+        handler.handle(made)
+        DirectLines(logger, handler, clock=lambda created=created: created)(logging.INFO, message)
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 6
+    assert lines[0::2] == lines[1::2]
+    assert lines[1].endswith(" INFO switchboard.events: " + message)
+    assert lines[3].split(" ")[1].endswith(",999")
+
+
+def test_a_direct_line_that_cannot_be_written_goes_the_standard_way(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(TextFormatter())
+    logger = logging.Logger("switchboard.events")
+    logger.addHandler(handler)
+    stream.close()  # every write now raises ValueError
+    DirectLines(logger, handler)(logging.INFO, "{}")
+    assert "--- Logging error ---" in capsys.readouterr().err

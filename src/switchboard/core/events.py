@@ -4,8 +4,10 @@ frozen dataclass, so tests, the API, CDRs and metrics observe behaviour without 
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, fields
+from json.encoder import encode_basestring_ascii
 
 from mypy_extensions import mypyc_attr
 
@@ -39,6 +41,59 @@ class Event:
             value = getattr(self, name)
             data[name] = value if isinstance(value, PLAIN) else str(value)
         return data
+
+
+_line_plans: dict[type[Event], tuple[tuple[str, str], ...]] = {}
+"""Each event class's keys in sorted order: (field name, the text before its value), or
+("", the whole ``"type": ...`` pair) for the kind."""
+
+
+def event_line(event: Event) -> str:
+    """``json.dumps(event.as_dict(), sort_keys=True)``, built directly from a plan made
+    once per class: the event log writes one per event, and the general encoder (a dict,
+    then a sort and a type dispatch per value) was a third of that line's cost."""
+    kind = type(event)
+    plan = _line_plans.get(kind)
+    if plan is None:
+        plan = _line_plans[kind] = _line_plan(kind)
+    parts: list[str] = []
+    for name, before in plan:
+        parts.append(before + _json_value(getattr(event, name)) if name else before)
+    return "{" + ", ".join(parts) + "}"
+
+
+def _line_plan(kind: type[Event]) -> tuple[tuple[str, str], ...]:
+    names = [item.name for item in fields(kind)]
+    keys = sorted({"type", *names})
+    return tuple(
+        (name, encode_basestring_ascii(name) + ": ")
+        if name in names
+        else ("", '"type": ' + encode_basestring_ascii(kind.__name__))
+        for name in keys
+    )
+
+
+def _json_value(value: object) -> str:
+    """What ``json.dumps`` writes for a field value as :meth:`Event.as_dict` passes it
+    (anything but a plain value as its ``str``)."""
+    if isinstance(value, str):
+        return encode_basestring_ascii(value)
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return str(int(value))
+    if isinstance(value, float):
+        number = float(value)
+        if math.isnan(number):
+            return "NaN"
+        if math.isinf(number):
+            return "Infinity" if number > 0 else "-Infinity"
+        return repr(number)
+    return encode_basestring_ascii(str(value))
 
 
 Handler = Callable[[Event], None]
