@@ -371,7 +371,6 @@ def _log_handler(log_format: str) -> logging.StreamHandler[TextIO]:
 
 def _api_token(action: str, name: str | None, state_dir: Path) -> int:
     """``api-token create|list|revoke``: the token store in the state folder's database."""
-
     from switchboard.store.contacts import sqlite_engine
     from switchboard.store.tokens import SqlTokenStore, TokenExistsError
 

@@ -63,6 +63,8 @@ def event_line(event: Event) -> str:
 
 
 def _line_plan(kind: type[Event]) -> tuple[tuple[str, str], ...]:
+    """The keys of ``kind``'s dict, sorted; a field named ``type`` wins over the kind, as
+    in :meth:`Event.as_dict`."""
     names = [item.name for item in fields(kind)]
     keys = sorted({"type", *names})
     return tuple(

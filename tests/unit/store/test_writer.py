@@ -9,6 +9,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -36,10 +37,10 @@ def server_in(state: Path) -> Server:
     return Server(load_and_check(REFERENCE).config, REFERENCE, state)
 
 
-async def until(condition: object, seconds: float) -> bool:
+async def until(condition: Callable[[], bool], seconds: float) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        if condition():  # type: ignore[operator]
+        if condition():
             return True
         await asyncio.sleep(0.02)
     return False
