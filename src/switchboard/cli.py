@@ -302,9 +302,10 @@ class TextFormatter(logging.Formatter):
             self._second = second
         return f"{self._stamp},{int(msecs):03d}"
 
-    def line(self, created: float, msecs: float, level: str, name: str, message: str) -> str:
-        """One record's line from its parts."""
-        return f"{self.stamp(created, msecs)} {level} {name}: {message}"
+    @staticmethod
+    def line(stamp: str, level: str, name: str, message: str) -> str:
+        """One record's line from its parts (``stamp`` as :meth:`stamp` makes it)."""
+        return f"{stamp} {level} {name}: {message}"
 
     def format(self, record: logging.LogRecord) -> str:
         """The line, built directly; a record with a traceback goes the standard way."""
@@ -312,7 +313,7 @@ class TextFormatter(logging.Formatter):
             return super().format(record)
         record.message = record.getMessage()
         record.asctime = self.formatTime(record)
-        return f"{record.asctime} {record.levelname} {record.name}: {record.message}"
+        return self.line(record.asctime, record.levelname, record.name, record.message)
 
 
 class DirectLines:
@@ -341,8 +342,9 @@ class DirectLines:
     def __call__(self, level: int, message: str) -> None:
         created = self.clock()
         msecs = int((created - int(created)) * 1000)
-        line = self.formatter.line(
-            created, msecs, logging.getLevelName(level), self.logger.name, message
+        formatter = self.formatter
+        line = formatter.line(
+            formatter.stamp(created, msecs), logging.getLevelName(level), self.logger.name, message
         )
         handler = self.handler
         try:
