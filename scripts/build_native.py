@@ -49,6 +49,8 @@ PACKAGES = (
 
 MODULES = (
     "switchboard/core/events.py",
+    "switchboard/core/cdr.py",
+    "switchboard/media/rtcp.py",
     "switchboard/services/authenticate.py",
     "switchboard/services/location.py",
     "switchboard/services/registrar.py",
@@ -63,8 +65,8 @@ MODULES = (
     "switchboard/media/relay.py",
     "switchboard/media/rtp.py",
 )
-"""Single modules compiled besides: the REGISTER path above the SIP core, Dial and the
-anchored relay. Services left as source subclass ``core.events.Event``, which therefore
+"""Single modules compiled besides: the REGISTER path above the SIP core, Dial, the
+anchored relay and its RTCP, and the call record every call ends with. Services left as source subclass ``core.events.Event``, which therefore
 allows interpreted subclasses."""
 
 SKIP = frozenset(

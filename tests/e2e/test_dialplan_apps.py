@@ -39,7 +39,9 @@ exten => 604,1,Set(TRIES=0)
 exten => 605,1,Dial(PJSIP/alice,5,rg)
  same => n,Verbose(1,back from the bridge with ${DIALSTATUS})
  same => n,Hangup()
-exten => h,1,Verbose(1,h runs with cause ${HANGUPCAUSE} after ${TRIES} tries)
+exten => 606,1,Dial(PJSIP/alice,5)
+ same => n,Verbose(1,never reached: the caller hung up in the bridge)
+exten => h,1,Verbose(1,h runs with cause ${HANGUPCAUSE} after ${TRIES} tries, dial ${DIALSTATUS})
 """
 
 
@@ -93,6 +95,22 @@ def test_variables_loops_and_the_h_extension(tmp_path: Path, server) -> None:
     dialled = re.findall(r"dial (\S+) from (\S+) on (PJSIP/bob-\S+) to (\d+)", process.log)
     assert len(dialled) == 2
     assert dialled[0][:2] == ("CHANUNAVAIL", "bob") and dialled[0][3] == "604"
+
+
+def test_the_caller_hanging_up_in_the_bridge_ends_the_dial_as_answered(
+    tmp_path: Path, server
+) -> None:
+    """Bob's BYE ends the bridge: alice gets a BYE, the next priority never runs, and ``h``
+    sees ``DIALSTATUS=ANSWER`` (Asterisk's Dial sets it before the hangup handler)."""
+    ports, process = server
+    alice = calls.Phone(tmp_path / "alice", ports.udp, "alice", "alice101", free_port())
+    alice.register()
+    alice.start(calls.callee(answer_after_ms=200))
+    result = bob_calls(tmp_path, ports, "606", calls.caller(talk_ms=500))
+    assert result.returncode == 0, result.messages
+    assert alice.wait()[0] == 0  # her scenario ends with the BYE the PBX sends her
+    assert process.wait_for(r"h runs with cause 16 after  tries, dial ANSWER")
+    assert "never reached" not in process.log
 
 
 def test_echo_returns_the_callers_audio(tmp_path: Path, server) -> None:

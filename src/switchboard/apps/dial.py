@@ -123,7 +123,9 @@ async def _bridged(channel: Channel, answered: Channel) -> Transfer:
         while True:
             transfer: asyncio.Future[Transfer] = loop.create_future()
             channel.transfer = transfer
+            channel.app_awaits_end = True
             await _first_done((channel.ended, answered.ended, transfer))
+            channel.app_awaits_end = False
             if not transfer.done():
                 transfer.cancel()
                 outcome = Transfer("ended", peer=answered)
@@ -136,6 +138,7 @@ async def _bridged(channel: Channel, answered: Channel) -> Transfer:
             outcome = Transfer("ended", peer=answered)
     finally:
         channel.transfer = None
+        channel.app_awaits_end = False
         if outcome.kind != "away" and not answered.hung_up:
             engine.hangup(answered, channel.cause or NORMAL_CLEARING)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from pathlib import Path
 
@@ -93,7 +94,7 @@ def test_many_records_in_one_save(db: str) -> None:
 
 def test_a_failing_batch_writes_nothing(db: str) -> None:
     store = SqlCdrStore(sqlite_engine(db))
-    broken = replace(record(), src=None)  # type: ignore[arg-type]  # NOT NULL column
+    broken = replace(record(), start=math.nan)  # SQLite stores NaN as NULL: NOT NULL fails
     with pytest.raises(Exception, match="NOT NULL"):
         store.save([*numbered(3), broken])
     assert store.count() == 0

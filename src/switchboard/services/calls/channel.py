@@ -100,7 +100,10 @@ class Channel:
         published for them, so a PIN never shows in the log or the event stream."""
         self.task: asyncio.Task[None] | None = None
         self.in_app = False
-        """Whether the dialplan task is inside an application (a hangup cancels it)."""
+        """Whether the dialplan task is inside an application (a hangup stops it)."""
+        self.app_awaits_end = False
+        """Whether the application running returns by itself once :attr:`ended` resolves
+        (a bridging Dial), so that a hangup need not cancel the dialplan task."""
         self.bridged: Channel | None = None
         self.transfer: asyncio.Future[Transfer] | None = None
         """Set by a bridging Dial; a REFER resolves it with what the Dial does next."""
@@ -146,6 +149,14 @@ class Channel:
         """Tell the Dial waiting on this leg what happened."""
         if self.listener is not None:
             self.listener(self, what)
+
+    def stop_app(self) -> None:
+        """The leg hung up: end the application running, by cancelling the dialplan task
+        unless the application returns by itself (cancelling costs an exception and a
+        traceback through every frame of the task)."""
+        task = self.task
+        if task is not None and self.in_app and not self.app_awaits_end:
+            task.cancel()
 
     def finish(self, cause: int) -> bool:
         """Mark the leg hung up with ``cause``; False when it already was."""

@@ -677,9 +677,7 @@ class CallEngine:
     def _ended(self, channel: Channel) -> None:
         """The phone hung up: tell whoever waits on the leg; stop the app it is running."""
         channel.notify("ended")
-        task = channel.task
-        if channel.in_app and task is not None:
-            task.cancel()
+        channel.stop_app()
 
     def _on_offer(self, channel: Channel, event: OfferReceived) -> None:
         """A re-INVITE or UPDATE offer (hold, resume, a new address): answered from the
@@ -856,7 +854,7 @@ class CallEngine:
         if channel.task is not None and channel.in_app:
             self._finish(channel, NORMAL_CLEARING)
             self._send_bye(channel)
-            channel.task.cancel()
+            channel.stop_app()
 
     def _send_bye(self, channel: Channel) -> None:
         """Send the BYE of a channel already marked hung up (RTP timeout)."""
@@ -1034,11 +1032,8 @@ class CallEngine:
         """``channel request hangup NAME|all``: hang those legs up; how many there were."""
         targets = [c for c in self.channels.values() if name in ("all", c.name)]
         for channel in targets:
-            task = channel.task
-            in_app = channel.in_app
             self.hangup(channel, NORMAL_CLEARING)
-            if task is not None and in_app:
-                task.cancel()
+            channel.stop_app()
         return len(targets)
 
     async def close(self) -> None:
