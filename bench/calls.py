@@ -23,7 +23,9 @@ each sampled packet's time inside the relay, in and out, minus its stream's leas
 that is the figure the ceiling's jitter target applies to; server CPU per relayed packet
 is measured over a window in which all N calls stream; memory per active call is the
 server's RSS with N calls up minus its RSS before (after a warm-up run), and whether RSS
-returns after they end.
+returns after they end. The allocators keep a new high-water mark after the largest step
+so far, so growth is judged by repeating a count (``--ceiling 1000,1000,1000``): each
+round's RSS after its calls ended, against the previous round's.
 
 Baseline, same run: ``bench/c_relay.c`` (compiled with gcc into a temp dir), a minimal epoll
 UDP relay with two sockets per call, driven by the same SIPp media (UAC -> UAS directly,
@@ -57,6 +59,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 
 import psutil
@@ -986,6 +989,14 @@ def report_ceiling(results: list[Ceiling]) -> Ceiling | None:
             f"server {result.window_cpu / max(result.window_seconds, 1e-9):.2f} cores, "
             f"SIPp {result.sipp_cpu:.2f} cores"
         )
+    for previous, result in pairwise(results):
+        if result.calls == previous.calls:
+            growth = result.rss_after - previous.rss_after
+            print(
+                f"b_rss_growth_{result.calls}: {growth / 1e6:+.1f} MB after another round "
+                f"({previous.rss_after / 1e6:.1f} -> {result.rss_after / 1e6:.1f} MB once "
+                "its calls ended)"
+            )
     good = [r for r in results if r.ok]
     top = max(good, key=lambda r: r.calls) if good else None
     print(f"b_concurrent_ceiling: {top.calls if top else 0} calls")
