@@ -51,6 +51,8 @@ MODULES = (
     "switchboard/core/events.py",
     "switchboard/core/cdr.py",
     "switchboard/media/rtcp.py",
+    "switchboard/media/stats.py",
+    "switchboard/media/dtmf.py",
     "switchboard/services/authenticate.py",
     "switchboard/services/location.py",
     "switchboard/services/registrar.py",

@@ -692,6 +692,11 @@ class MediaRelay:
         """A snapshot of both legs."""
         return {"a": self.a.snapshot(), "b": self.b.snapshot()}
 
+    def media_stats(self) -> dict[LegName, LegStats]:
+        """A snapshot of the legs that received RTP (none, on a call with direct media):
+        what a call record keeps."""
+        return {leg.name: leg.snapshot() for leg in (self.a, self.b) if leg.rtp.packets}
+
     def close(self) -> None:
         """End the relay for good: its ports go back to the pool, and the links that make
         the relay, its legs and their protocols (and, through the callbacks, the call) a

@@ -286,7 +286,7 @@ class ReceiveStatistics:
 
 def _steps(values: _Array, previous: float) -> _Array:
     """Consecutive differences (wrapping in the array's type), the first from ``previous``."""
-    out = np.empty_like(values)
+    out: _Array = np.empty_like(values)
     np.subtract(values[1:], values[:-1], out=out[1:])
     out[:1] = values[:1] - values.dtype.type(previous)
     return out

@@ -157,6 +157,23 @@ async def test_packets_flow_both_ways_out_of_the_other_legs_port(
 
 
 @pytest.mark.asyncio
+async def test_a_call_record_keeps_only_the_legs_that_received_media(
+    pool: PortPool, phones: tuple[Phone, Phone]
+) -> None:
+    a, b = phones
+    relay = await started(pool, a, b)
+    try:
+        assert relay.media_stats() == {}  # direct media: the relay never hears a packet
+        a.rtp.sendto(rtp(1), (HOST, relay.a.port))
+        await receive(b.rtp)
+        stats = relay.media_stats()
+        assert list(stats) == ["a"]
+        assert stats["a"] == relay.stats()["a"]
+    finally:
+        relay.close()
+
+
+@pytest.mark.asyncio
 async def test_nated_phone_is_latched_after_probation_and_gets_the_media(
     pool: PortPool, phones: tuple[Phone, Phone]
 ) -> None:

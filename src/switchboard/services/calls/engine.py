@@ -499,7 +499,7 @@ class CallEngine:
         cyclic collector."""
         stats = None
         if channel.relay is not None:
-            stats = dict(channel.relay.stats())
+            stats = channel.relay.media_stats()
             channel.relay.close()
         if channel.server is not None:
             self._inbound.pop(channel.server.id, None)
