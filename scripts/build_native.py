@@ -68,8 +68,9 @@ MODULES = (
     "switchboard/media/rtp.py",
 )
 """Single modules compiled besides: the REGISTER path above the SIP core, Dial, the
-anchored relay and its RTCP, and the call record every call ends with. Services left as source subclass ``core.events.Event``, which therefore
-allows interpreted subclasses."""
+anchored relay with its RTCP, statistics and DTMF receiver, and the call record every call
+ends with. Services left as source subclass ``core.events.Event``, which therefore allows
+interpreted subclasses."""
 
 SKIP = frozenset(
     {
