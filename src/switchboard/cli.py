@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import getpass
 import json
@@ -323,7 +324,9 @@ class DirectLines:
     way (a record, the logger and handler dispatch, all interpreted) cost more than the
     rest of the line. The caller checks the level first; this only writes, under the
     handler's lock so that lines from other threads stay whole. A write that fails goes
-    the standard way, so logging reports it as it would have.
+    the standard way, so logging reports it as it would have. Inside an event loop the
+    stream is flushed once at the end of the loop's turn, one system call for the lines
+    of a burst of calls; outside one, after each line.
     """
 
     def __init__(
@@ -338,6 +341,7 @@ class DirectLines:
         self.handler = handler
         self.formatter = formatter
         self.clock = clock
+        self._flush_due = False
 
     def __call__(self, level: int, message: str) -> None:
         created = self.clock()
@@ -350,9 +354,24 @@ class DirectLines:
         try:
             with handler.lock or contextlib.nullcontext():
                 handler.stream.write(line + handler.terminator)
-                handler.stream.flush()
         except Exception:  # reported the standard way, just below
             self.logger.log(level, message)
+            return
+        if not self._flush_due:
+            self._flush_soon()
+
+    def _flush_soon(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop in this thread: now
+            self.handler.flush()
+            return
+        self._flush_due = True
+        loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_due = False
+        self.handler.flush()
 
 
 def _lean_records() -> None:

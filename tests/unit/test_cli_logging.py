@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -90,6 +91,34 @@ def test_direct_lines_write_what_the_text_handler_writes() -> None:
     assert lines[0::2] == lines[1::2]
     assert lines[1].endswith(" INFO switchboard.events: " + message)
     assert lines[3].split(" ")[1].endswith(",999")
+
+
+class CountedFlushes(io.StringIO):
+    def __init__(self) -> None:
+        super().__init__()
+        self.flushes = 0
+
+    def flush(self) -> None:
+        self.flushes += 1
+
+
+def test_direct_lines_in_an_event_loop_flush_once_per_turn() -> None:
+    stream = CountedFlushes()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(TextFormatter())
+    write = DirectLines(logging.Logger("switchboard.events"), handler)
+    write(logging.INFO, "{}")
+    assert stream.flushes == 1  # outside a loop: at once
+
+    async def burst() -> tuple[int, int]:
+        for _ in range(3):
+            write(logging.INFO, "{}")
+        during = stream.flushes
+        await asyncio.sleep(0)
+        return during, stream.flushes
+
+    assert asyncio.run(burst()) == (1, 2)
+    assert len(stream.getvalue().splitlines()) == 4
 
 
 def test_a_direct_line_that_cannot_be_written_goes_the_standard_way(
