@@ -264,7 +264,18 @@ def _reaimed(media: Media, port: int, direction: Direction) -> Media:
     """One of our own streams again, on ``port`` with ``direction`` (a re-offer): one copy,
     keeping the codec views our streams are built with, so nothing is parsed back."""
     kept = tuple(a for a in media.attributes if a.name not in DIRECTIONS)
-    moved = replace(media, port=port, attributes=(*kept, _direction_attribute(direction)))
+    moved = Media(  # the constructor, not dataclasses.replace: a sixth of the time
+        media.media,
+        port,
+        media.proto,
+        media.formats,
+        media.number_of_ports,
+        media.information,
+        media.connections,
+        media.bandwidths,
+        media.key,
+        (*kept, _direction_attribute(direction)),
+    )
     moved.views.codec_types = _codec_types(media)
     return with_known_views(moved, media.rtpmaps, direction)
 

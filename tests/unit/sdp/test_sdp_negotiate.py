@@ -15,7 +15,14 @@ from switchboard.sdp.errors import (
     OfferAnswerError,
     SdpError,
 )
-from switchboard.sdp.model import Direction, SessionDescription
+from switchboard.sdp.model import (
+    Attribute,
+    Bandwidth,
+    Connection,
+    Direction,
+    Media,
+    SessionDescription,
+)
 from switchboard.sdp.negotiate import (
     HoldState,
     Input,
@@ -25,6 +32,7 @@ from switchboard.sdp.negotiate import (
     OfferAnswer,
     State,
     _offered_codecs,
+    _reaimed,
     _transitions,
     effective_direction,
     hold_state,
@@ -696,3 +704,34 @@ def test_dtmf_at_8khz_beside_opus_when_the_phone_offers_no_other() -> None:
     pbx.receive_offer(offer)
     pbx.answer()
     assert pbx.streams[0].codecs[0].name == "opus" and pbx.streams[0].telephone_event == 101
+
+
+def test_a_reaimed_stream_keeps_every_line_but_its_port_and_direction() -> None:
+    media = Media(
+        "audio",
+        4000,
+        "RTP/AVP",
+        ("0", "101"),
+        number_of_ports=2,
+        information="voice",
+        connections=(Connection("IN", "IP4", "192.0.2.1"),),
+        bandwidths=(Bandwidth("AS", 64),),
+        key="prompt",
+        attributes=(
+            Attribute("rtpmap", "0 PCMU/8000"),
+            Attribute("sendrecv"),
+            Attribute("ptime", "20"),
+        ),
+    )
+    moved = _reaimed(media, 5000, Direction.SENDONLY)
+    expected = replace(
+        media,
+        port=5000,
+        attributes=(
+            Attribute("rtpmap", "0 PCMU/8000"),
+            Attribute("ptime", "20"),
+            Attribute("sendonly"),
+        ),
+    )
+    assert moved == expected
+    assert moved.direction is Direction.SENDONLY
