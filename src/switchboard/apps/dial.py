@@ -119,13 +119,12 @@ async def _bridged(channel: Channel, answered: Channel) -> Transfer:
     engine = channel.engine
     loop = engine.loop
     outcome = Transfer("ended", peer=answered)
+    channel.app_awaits_end = True  # a hangup wakes the wait below: no cancel needed
     try:
         while True:
             transfer: asyncio.Future[Transfer] = loop.create_future()
             channel.transfer = transfer
-            channel.app_awaits_end = True
             await _first_done((channel.ended, answered.ended, transfer))
-            channel.app_awaits_end = False
             if not transfer.done():
                 transfer.cancel()
                 outcome = Transfer("ended", peer=answered)
